@@ -1,0 +1,258 @@
+//! The per-org, append-only, hash-chained audit log: appending inside the caller's write
+//! transaction, reading pages of it, and verifying the chain.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::OrgId;
+use crate::store::tables::{AUDIT_HEAD, AUDIT_LOG};
+use crate::store::{OrgRead, OrgWrite, StoreError};
+
+/// The `prev_hash` of the first entry of every chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const HEAD_KEY: &[u8] = b"head";
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failure,
+}
+
+impl Outcome {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// What happened, before it is placed in the chain. Holds ids, never personal data.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub actor: String,
+    pub action: &'static str,
+    pub target: String,
+    pub outcome: Outcome,
+}
+
+impl AuditEvent {
+    pub fn new(
+        actor: impl Into<String>,
+        action: &'static str,
+        target: impl Into<String>,
+        outcome: Outcome,
+    ) -> Self {
+        Self {
+            actor: actor.into(),
+            action,
+            target: target.into(),
+            outcome,
+        }
+    }
+}
+
+/// One link of the chain as stored and as served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: Outcome,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The last link, kept apart so that a removed tail is noticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The result of walking one org's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub entries: u64,
+    pub head: String,
+    /// The first sequence number at which the chain does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'static str>,
+}
+
+fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// SHA-256 over a length-prefixed encoding of the org and every field but the hash itself.
+fn entry_hash(org: OrgId, e: &AuditEntry) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    field(&org.as_bytes());
+    field(&e.seq.to_be_bytes());
+    field(e.at.as_bytes());
+    field(e.actor.as_bytes());
+    field(e.action.as_bytes());
+    field(e.target.as_bytes());
+    field(e.outcome.as_str().as_bytes());
+    field(e.prev_hash.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Appends `event` to the org's chain inside the caller's transaction: it commits or vanishes
+/// together with the change it records.
+pub fn append(
+    w: &mut OrgWrite<'_>,
+    event: AuditEvent,
+    at: DateTime<Utc>,
+) -> Result<AuditEntry, StoreError> {
+    let head = w.get(&AUDIT_HEAD, HEAD_KEY)?;
+    let (seq, prev_hash) = match head {
+        Some(h) => (h.seq + 1, h.hash),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let mut entry = AuditEntry {
+        seq,
+        at: at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        actor: event.actor,
+        action: event.action.to_string(),
+        target: event.target,
+        outcome: event.outcome,
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry_hash(w.org_id(), &entry);
+    w.put(&AUDIT_LOG, &seq_key(seq), &entry)?;
+    w.put(
+        &AUDIT_HEAD,
+        HEAD_KEY,
+        &AuditHead {
+            seq,
+            hash: entry.hash.clone(),
+        },
+    )?;
+    Ok(entry)
+}
+
+/// Up to `limit` entries with `seq > after`, oldest first.
+pub fn page(r: &OrgRead<'_>, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+    let after_key = seq_key(after);
+    let rows = r.scan(
+        &AUDIT_LOG,
+        &[],
+        if after == 0 { None } else { Some(&after_key) },
+        limit,
+    )?;
+    Ok(rows.into_iter().map(|(_, e)| e).collect())
+}
+
+/// Walks the whole chain: every seq in order from 1, every `prev_hash` the hash before it,
+/// every hash recomputed, and the head matching the last entry.
+pub fn verify(r: &OrgRead<'_>) -> Result<Verification, StoreError> {
+    const BATCH: usize = 1024;
+    let org = r.org_id();
+    let mut expected_seq = 1u64;
+    let mut prev = GENESIS_HASH.to_string();
+    let broken = |seq: u64, entries: u64, head: &str, problem| Verification {
+        ok: false,
+        entries,
+        head: head.to_string(),
+        first_bad_seq: Some(seq),
+        problem: Some(problem),
+    };
+    loop {
+        let after = expected_seq - 1;
+        let batch = page(r, after, BATCH)?;
+        let n = batch.len();
+        for e in batch {
+            let counted = expected_seq - 1;
+            if e.seq != expected_seq {
+                return Ok(broken(expected_seq, counted, &prev, "entry missing"));
+            }
+            if e.prev_hash != prev {
+                return Ok(broken(
+                    e.seq,
+                    counted,
+                    &prev,
+                    "previous hash does not match",
+                ));
+            }
+            if entry_hash(org, &e) != e.hash {
+                return Ok(broken(e.seq, counted, &prev, "entry altered"));
+            }
+            prev = e.hash;
+            expected_seq += 1;
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+    let entries = expected_seq - 1;
+    match r.get(&AUDIT_HEAD, HEAD_KEY)? {
+        None if entries == 0 => {}
+        Some(h) if h.seq == entries && h.hash == prev => {}
+        Some(h) if h.seq < entries => {
+            return Ok(broken(
+                h.seq + 1,
+                entries,
+                &prev,
+                "entries after the recorded head",
+            ))
+        }
+        _ => {
+            return Ok(broken(
+                entries + 1,
+                entries,
+                &prev,
+                "entries missing at the end",
+            ))
+        }
+    }
+    Ok(Verification {
+        ok: true,
+        entries,
+        head: prev,
+        first_bad_seq: None,
+        problem: None,
+    })
+}
+
+/// Reading and verifying audit chains for the HTTP edge and the command line.
+#[derive(Clone)]
+pub struct AuditTrail {
+    store: crate::store::Store,
+}
+
+impl AuditTrail {
+    pub fn new(store: crate::store::Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn page(
+        &self,
+        org: OrgId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store
+            .read(move |r| page(&r.org(org), after, limit))
+            .await
+    }
+
+    pub async fn verify(&self, org: OrgId) -> Result<Verification, StoreError> {
+        self.store.read(move |r| verify(&r.org(org))).await
+    }
+}

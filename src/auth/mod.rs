@@ -1,0 +1,45 @@
+//! Credentials: password hashing, access tokens, agent keys, login throttling, and the
+//! authenticated `Caller` they produce.
+
+pub mod agent_key;
+pub mod password;
+pub mod throttle;
+pub mod tokens;
+
+use crate::domain::{AgentKeyId, OrgId, Role, UserId};
+
+/// Who is calling: a person's account or an agent key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(UserId),
+    AgentKey(AgentKeyId),
+}
+
+/// An authenticated caller, always bound to exactly one org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub org: OrgId,
+    pub principal: Principal,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The audit log's name for this caller (ids only).
+    pub fn actor(&self) -> String {
+        match self.principal {
+            Principal::User(id) => format!("user:{id}"),
+            Principal::AgentKey(id) => format!("agent_key:{id}"),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self.principal {
+            Principal::User(id) => Some(id),
+            Principal::AgentKey(_) => None,
+        }
+    }
+
+    pub fn has_role(&self, allowed: &[Role]) -> bool {
+        allowed.contains(&self.role)
+    }
+}

@@ -1,0 +1,202 @@
+//! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{CliOverrides, Settings};
+use crate::startup::{shutdown_signal, Application, Services};
+
+#[derive(Parser)]
+#[command(
+    name = "voxanne",
+    version,
+    about = "The appliance behind a clinic's AI phone receptionist"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Configuration file (default ./config.toml; a missing default file is fine).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides storage.data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the appliance's HTTP server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// ADDRESS:PORT to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Seed a demo clinic on first start and print its credentials.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the data dir, database and keys, then exit.
+    Init {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of one org (or every org); exit 1 if any chain is broken.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// Only this org.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings (secrets hidden).
+    Show {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+fn load_settings(common: &Common, listen: Option<String>) -> Result<Settings, String> {
+    let (path, required) = match &common.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("config.toml"), false),
+    };
+    Settings::load(
+        &path,
+        required,
+        &CliOverrides {
+            data_dir: common.data_dir.clone(),
+            listen,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let result = match cli.command {
+        Command::Serve {
+            common,
+            listen,
+            demo,
+        } => serve(&common, listen, demo),
+        Command::Init { common } => init(&common),
+        Command::Audit {
+            command: AuditCommand::Verify { common, org },
+        } => audit_verify(&common, org),
+        Command::Config {
+            command: ConfigCommand::Show { common, listen },
+        } => load_settings(&common, listen).map(|s| {
+            println!("{s:#?}");
+            ExitCode::SUCCESS
+        }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("voxanne: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(common: &Common, listen: Option<String>, demo: bool) -> Result<ExitCode, String> {
+    let settings = load_settings(common, listen)?;
+    runtime()?.block_on(async move {
+        let app = Application::build(settings.clone()).await.map_err(|e| e.to_string())?;
+        let services = app.services().clone();
+        let data_dir = settings.storage.data_dir.clone();
+        let base = format!("http://{}", app.local_addr());
+        if demo {
+            let text = crate::demo::seed(&services, &data_dir).await.map_err(|e| e.to_string())?;
+            println!("{text}");
+        } else if services.identity.org_ids().await.map_err(|e| e.to_string())?.is_empty() {
+            println!(
+                "No clinic yet. Create the first one (its admin account comes with it):\n  \
+                 curl -X POST {base}/api/auth/signup -H 'content-type: application/json' \\\n    \
+                 -d '{{\"clinic_name\":\"My Clinic\",\"email\":\"admin@my-clinic.example\",\"password\":\"choose a long password\",\"timezone\":\"Europe/London\"}}'\n\
+                 or restart with --demo for a demo clinic."
+            );
+        }
+        println!("voxanne listening on {base} (data in {})", data_dir.display());
+        tracing::info!(addr = %app.local_addr(), "listening");
+        app.run_until(shutdown_signal()).await.map_err(|e| e.to_string())?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn init(common: &Common) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    Services::open(&settings).map_err(|e| e.to_string())?;
+    println!(
+        "Initialised {} (database, signing key). Start with: voxanne serve",
+        settings.storage.data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_verify(common: &Common, org: Option<String>) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let services = Services::open(&settings).map_err(|e| e.to_string())?;
+    runtime()?.block_on(async move {
+        let orgs = match org {
+            Some(raw) => vec![raw.parse().map_err(|e| format!("--org {e}"))?],
+            None => services
+                .identity
+                .org_ids()
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        let mut all_ok = true;
+        for org in orgs {
+            let v = services
+                .audit
+                .verify(org)
+                .await
+                .map_err(|e| e.to_string())?;
+            all_ok &= v.ok;
+            let mut line = serde_json::to_value(&v).map_err(|e| e.to_string())?;
+            line["org_id"] = serde_json::json!(org);
+            println!("{line}");
+        }
+        Ok(if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}

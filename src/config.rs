@@ -1,0 +1,386 @@
+//! Settings: built-in defaults < `config.toml` < `VOXANNE_*` environment < command-line flags, validated once.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// A value that must never be printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(<empty>)")
+        } else {
+            f.write_str("Secret(<redacted>)")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub auth: AuthSettings,
+    pub vapi: VapiSettings,
+    pub google_calendar: GoogleCalendarSettings,
+    pub twilio: TwilioSettings,
+    pub smtp: SmtpSettings,
+    pub search: SearchSettings,
+    pub crypto: CryptoSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 256 * 1024,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub token_ttl_minutes: u64,
+    pub issuer: String,
+    pub login_max_failures_per_email: u32,
+    pub login_max_failures_per_client: u32,
+    pub login_window_seconds: u64,
+    pub login_lockout_seconds: u64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl_minutes: 60,
+            issuer: "voxanne".into(),
+            login_max_failures_per_email: 5,
+            login_max_failures_per_client: 20,
+            login_window_seconds: 900,
+            login_lockout_seconds: 900,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VapiSettings {
+    pub hmac_secret: Secret,
+    pub hmac_signature_header: String,
+    pub hmac_timestamp_header: String,
+    pub hmac_payload_format: String,
+    pub hmac_algorithm: String,
+    pub hmac_replay_window_seconds: u64,
+}
+
+impl Default for VapiSettings {
+    fn default() -> Self {
+        Self {
+            hmac_secret: Secret::default(),
+            hmac_signature_header: "x-signature".into(),
+            hmac_timestamp_header: "x-timestamp".into(),
+            hmac_payload_format: "{timestamp}.{body}".into(),
+            hmac_algorithm: "sha256".into(),
+            hmac_replay_window_seconds: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GoogleCalendarSettings {
+    pub enabled: bool,
+    pub base_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub calendar_id: String,
+}
+
+impl Default for GoogleCalendarSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            base_url: "https://www.googleapis.com/calendar/v3".into(),
+            token_url: "https://oauth2.googleapis.com/token".into(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            refresh_token: Secret::default(),
+            calendar_id: "primary".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioSettings {
+    pub enabled: bool,
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub from_number: String,
+    pub messaging_service_sid: String,
+}
+
+impl Default for TwilioSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            base_url: "https://api.twilio.com".into(),
+            account_sid: String::new(),
+            auth_token: Secret::default(),
+            from_number: String::new(),
+            messaging_service_sid: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    pub from: String,
+    pub tls: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: "localhost".into(),
+            port: 587,
+            username: String::new(),
+            password: Secret::default(),
+            from: "Voxanne <no-reply@localhost>".into(),
+            tls: "starttls".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchSettings {
+    pub model_dir: PathBuf,
+    pub min_similarity: f32,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            model_dir: PathBuf::from("data/models/all-MiniLM-L6-v2"),
+            min_similarity: 0.35,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CryptoSettings {
+    pub master_key_file: PathBuf,
+}
+
+impl Default for CryptoSettings {
+    fn default() -> Self {
+        Self {
+            master_key_file: PathBuf::from("data/keys/master.key"),
+        }
+    }
+}
+
+/// Overrides given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// A setting that failed validation: which key, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("configuration: {0}")]
+    Load(String),
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `config_file` if it exists (an explicitly named file must exist),
+    /// then `VOXANNE_SECTION__KEY` process environment variables, then `cli`; and validates.
+    pub fn load(
+        config_file: &Path,
+        config_file_required: bool,
+        cli: &CliOverrides,
+    ) -> Result<Settings, ConfigError> {
+        if config_file_required && !config_file.exists() {
+            return Err(invalid(
+                "--config",
+                format!("file {} does not exist", config_file.display()),
+            ));
+        }
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if config_file.exists() {
+            figment = figment.merge(Toml::file(config_file));
+        }
+        // Only VOXANNE_<SECTION>__<KEY> counts: a bare VOXANNE_FOO is not a setting.
+        figment = figment.merge(
+            Env::prefixed("VOXANNE_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
+        if let Some(dir) = &cli.data_dir {
+            figment = figment.merge(Serialized::default("storage.data_dir", dir));
+        }
+        if let Some(listen) = &cli.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        let settings: Settings = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let reason = e.kind.to_string();
+            if key.is_empty() {
+                ConfigError::Load(reason)
+            } else {
+                ConfigError::Invalid { key, reason }
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Settings for tests and tools: defaults with the given data dir, nothing read from disk or env.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Settings {
+        let data_dir = data_dir.into();
+        let mut s = Settings::default();
+        s.crypto.master_key_file = data_dir.join("keys/master.key");
+        s.search.model_dir = data_dir.join("models/all-MiniLM-L6-v2");
+        s.storage.data_dir = data_dir;
+        s.server.listen = "127.0.0.1:0".into();
+        s
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        // validate() guarantees this parses.
+        self.server
+            .listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.server.listen.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "server.listen",
+                "expected ADDRESS:PORT, e.g. 127.0.0.1:8080",
+            )
+        })?;
+        if !(1024..=64 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if !(100..=600_000).contains(&self.server.request_timeout_ms) {
+            return Err(invalid(
+                "server.request_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err(invalid("storage.data_dir", "must not be empty"));
+        }
+        if !(1..=60 * 24 * 30).contains(&self.auth.token_ttl_minutes) {
+            return Err(invalid(
+                "auth.token_ttl_minutes",
+                "must be between 1 and 43200",
+            ));
+        }
+        if self.auth.issuer.trim().is_empty() {
+            return Err(invalid("auth.issuer", "must not be empty"));
+        }
+        if self.auth.login_max_failures_per_email == 0
+            || self.auth.login_max_failures_per_client == 0
+        {
+            return Err(invalid(
+                "auth.login_max_failures_per_email",
+                "failure limits must be at least 1",
+            ));
+        }
+        if self.auth.argon2_memory_kib < 19_456 || self.auth.argon2_iterations < 2 {
+            return Err(invalid(
+                "auth.argon2_memory_kib",
+                "argon2id below OWASP's minimum (19456 KiB, 2 iterations) is refused",
+            ));
+        }
+        if !matches!(self.vapi.hmac_algorithm.as_str(), "sha256" | "sha512") {
+            return Err(invalid("vapi.hmac_algorithm", "must be sha256 or sha512"));
+        }
+        if !self.vapi.hmac_payload_format.contains("{body}") {
+            return Err(invalid("vapi.hmac_payload_format", "must contain {body}"));
+        }
+        if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
+            return Err(invalid("smtp.tls", "must be none, starttls or tls"));
+        }
+        if !(0.0..=1.0).contains(&self.search.min_similarity) {
+            return Err(invalid("search.min_similarity", "must be between 0 and 1"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! Domain types that validate on construction; nothing here knows about HTTP, redb or search.
+
+mod email;
+mod ids;
+mod role;
+mod text;
+
+pub use email::Email;
+pub use ids::{AgentKeyId, OrgId, UserId};
+pub use role::Role;
+pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
+
+/// One field that failed validation, with a message safe to show (it never repeats the input).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects field errors while a request is converted into domain types.
+#[derive(Debug, Default)]
+pub struct Validation {
+    errors: Vec<FieldError>,
+}
+
+impl Validation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs one constructor; keeps its value, or records its error against `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.push(FieldError::new(field, message));
+                None
+            }
+        }
+    }
+
+    /// Like `check` for an optional input: `None` stays `None` and is not an error.
+    pub fn check_opt<T>(&mut self, field: &str, input: Option<Result<T, String>>) -> Option<T> {
+        input.and_then(|r| self.check(field, r))
+    }
+
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The one JSON error shape of the API, its stable codes, and the mapping from each layer's
+//! errors. 5xx bodies are generic; causes are logged once, without personal data.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::FieldError;
+use crate::identity::IdentityError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(&'static str),
+    Unauthorized,
+    Forbidden(&'static str),
+    NotFound,
+    Conflict(String),
+    PayloadTooLarge,
+    Invalid(Vec<FieldError>),
+    RateLimited { retry_after_secs: u64 },
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Forbidden(m) => (*m).to_string(),
+            ApiError::Unauthorized => "missing or invalid credentials".into(),
+            ApiError::NotFound => "not found".into(),
+            ApiError::Conflict(m) => m.clone(),
+            ApiError::PayloadTooLarge => "request body is too large".into(),
+            ApiError::Invalid(_) => "some fields are invalid".into(),
+            ApiError::RateLimited { .. } => "too many attempts; try again later".into(),
+            ApiError::Internal => "internal error".into(),
+        }
+    }
+}
+
+/// Builds the error body for any status (used for errors raised outside our handlers too).
+pub fn error_body(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("bad_request", "the request could not be read"),
+        401 => ("unauthorized", "missing or invalid credentials"),
+        403 => ("forbidden", "not allowed"),
+        404 => ("not_found", "not found"),
+        405 => ("method_not_allowed", "method not allowed on this route"),
+        408 => ("timeout", "the request took too long"),
+        409 => ("conflict", "conflict"),
+        413 => ("payload_too_large", "request body is too large"),
+        415 => ("unsupported_media_type", "send JSON"),
+        422 => ("invalid", "some fields are invalid"),
+        429 => ("rate_limited", "too many attempts; try again later"),
+        s if s >= 500 => ("internal", "internal error"),
+        _ => ("error", "the request failed"),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.code(), "message": self.message()});
+        if let ApiError::Invalid(fields) = &self {
+            body["details"] = json!({ "fields": fields });
+        }
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        ApiError::Internal
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::Invalid(fields) => ApiError::Invalid(fields),
+            IdentityError::EmailTaken => {
+                ApiError::Conflict("that email address is already registered".into())
+            }
+            IdentityError::BadCredentials | IdentityError::Unauthenticated => {
+                ApiError::Unauthorized
+            }
+            IdentityError::RateLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
+            }
+            IdentityError::NotFound => ApiError::NotFound,
+            IdentityError::Refused(m) => ApiError::Conflict(m.into()),
+            IdentityError::Store(e) => e.into(),
+            IdentityError::Internal(what) => {
+                tracing::error!(what, "identity service failure");
+                ApiError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Request extractors: our JSON body reader (our error shape for bad bodies), the
+//! authenticated caller, and the org scope of `/api/orgs/{org}/…` routes.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::Caller;
+use crate::domain::{FieldError, OrgId, Role};
+
+/// A JSON body. Malformed JSON → 400; wrong types or missing fields → 422 naming the field;
+/// too large → 413. Messages never repeat the submitted values.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON document into `T` with the error rules of `ApiJson`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let text = inner.to_string();
+                let (field, message) = if let Some(rest) = text.strip_prefix("missing field `") {
+                    let name = rest.split('`').next().unwrap_or("");
+                    let field = if path == "." || path.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    (field, "is required")
+                } else if text.starts_with("invalid type") {
+                    (path, "has the wrong type")
+                } else if text.starts_with("unknown variant") {
+                    (path, "has an unsupported value")
+                } else {
+                    (path, "is invalid")
+                };
+                let field = if field == "." { "body".into() } else { field };
+                ApiError::Invalid(vec![FieldError::new(field, message)])
+            }
+            _ => ApiError::BadRequest("malformed JSON"),
+        }
+    })
+}
+
+/// The credential of a request: `Authorization: Bearer …`, or for the voice agent the
+/// `X-Vapi-Secret` header.
+pub fn bearer_credential(parts: &Parts, allow_vapi_secret: bool) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            return Some(token.trim().to_string());
+        }
+        return None;
+    }
+    if allow_vapi_secret {
+        let value = parts.headers.get("x-vapi-secret")?.to_str().ok()?;
+        if !value.trim().is_empty() {
+            return Some(value.trim().to_string());
+        }
+    }
+    None
+}
+
+/// A staff caller, authenticated by an access token. Agent keys are refused here (403): they
+/// are for the voice agent routes only.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = bearer_credential(parts, false).ok_or(ApiError::Unauthorized)?;
+        let caller = state.identity.authenticate(&credential).await?;
+        if caller.role == Role::Agent {
+            return Err(ApiError::Forbidden(
+                "agent keys work on the voice agent routes only",
+            ));
+        }
+        Ok(Authenticated(caller))
+    }
+}
+
+/// The voice agent (agent key as Bearer or `X-Vapi-Secret`) or a token of the org.
+pub struct AgentCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = bearer_credential(parts, true).ok_or(ApiError::Unauthorized)?;
+        Ok(AgentCaller(state.identity.authenticate(&credential).await?))
+    }
+}
+
+/// An authenticated caller acting inside the org named by the `{org}` path segment. A caller
+/// of another org gets 403 and the attempt is audited in the caller's own org.
+pub struct OrgScope {
+    pub caller: Caller,
+    pub org: OrgId,
+}
+
+impl OrgScope {
+    /// Admits only the listed roles.
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if self.caller.has_role(allowed) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("your role does not allow this"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for OrgScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let raw = params.get("org").ok_or(ApiError::NotFound)?;
+        let org: OrgId = raw.parse().map_err(|_| ApiError::NotFound)?;
+        if org != caller.org {
+            let route = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(|m| format!("{} {}", parts.method, m.as_str()))
+                .unwrap_or_default();
+            state
+                .identity
+                .record_cross_org_denial(caller, &org.to_string(), &route)
+                .await?;
+            tracing::warn!(route = %route, "cross-org request denied");
+            return Err(ApiError::Forbidden(
+                "this token belongs to another organisation",
+            ));
+        }
+        Ok(OrgScope { caller, org })
+    }
+}
+
+/// Parses an id from a path segment; a malformed id is simply not found.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}

@@ -1,0 +1,114 @@
+//! The HTTP edge: shared state, the router every route module is merged into, and the layers
+//! around it (request ids, tracing without personal data, limits, timeouts, JSON errors).
+
+mod audit;
+pub mod error;
+pub mod extract;
+mod identity;
+mod ops;
+mod vapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::audit::AuditTrail;
+use crate::config::Settings;
+use crate::identity::IdentityService;
+use crate::store::Store;
+
+/// What every handler can reach. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub identity: Arc<IdentityService>,
+    pub audit: AuditTrail,
+    pub store: Store,
+    pub settings: Arc<Settings>,
+}
+
+/// The whole API with its layers.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.server.max_body_bytes;
+    let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
+    Router::new()
+        .merge(ops::router())
+        .merge(identity::router())
+        .merge(audit::router())
+        .merge(vapi::router())
+        .fallback(|| async { error::ApiError::NotFound })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("request handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(middleware::from_fn(json_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    // Method, route template and request id only: never the raw path or query,
+                    // which can carry phone numbers.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_else(|| "unmatched".into());
+                    let request_id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), route, request_id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Any error answer that is not already our JSON shape (axum rejections, 405, timeouts,
+/// panics) is rewritten into it; 5xx bodies are always the generic one.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json && !status.is_server_error() {
+        return response;
+    }
+    let (code, message) = error::error_body(status);
+    let mut rewritten = (
+        status,
+        axum::Json(serde_json::json!({"error": code, "message": message})),
+    )
+        .into_response();
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(v) = response.headers().get(&name) {
+            rewritten.headers_mut().insert(name, v.clone());
+        }
+    }
+    if let Some(v) = response.headers().get("x-request-id") {
+        rewritten.headers_mut().insert("x-request-id", v.clone());
+    }
+    rewritten
+}

@@ -1,0 +1,15 @@
+//! Voxanne: the appliance behind a clinic's AI phone receptionist (library crate; the
+//! `voxanne` binary is a thin wrapper over `cli::run`).
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod identity;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,5 @@
+//! The `voxanne` command.
+
+fn main() -> std::process::ExitCode {
+    voxanne::cli::run()
+}

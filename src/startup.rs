@@ -1,0 +1,145 @@
+//! The one start-up seam: builds every service from settings, binds the listener (port 0
+//! works) and serves until a shutdown future resolves. Tests and `main` use the same path.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::audit::AuditTrail;
+use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::identity::IdentityService;
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Token(#[from] crate::auth::tokens::TokenError),
+    #[error("identity service: {0}")]
+    Identity(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Every long-lived service of a running appliance, without the listener: also what the
+/// command-line tools build to work on a data dir.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub identity: Arc<IdentityService>,
+    pub audit: AuditTrail,
+    pub settings: Arc<Settings>,
+}
+
+impl Services {
+    pub fn open(settings: &Settings) -> Result<Services, StartupError> {
+        let data_dir = &settings.storage.data_dir;
+        let store = Store::open(data_dir)?;
+        let key = load_or_create_signing_key(data_dir)?;
+        let tokens =
+            TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
+        let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
+            .map_err(|e| StartupError::Identity(e.to_string()))?;
+        Ok(Services {
+            audit: AuditTrail::new(store.clone()),
+            identity: Arc::new(identity),
+            store,
+            settings: Arc::new(settings.clone()),
+        })
+    }
+}
+
+/// A built appliance with its listener bound.
+pub struct Application {
+    listener: TcpListener,
+    services: Services,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let services = tokio::task::spawn_blocking(move || Services::open(&settings))
+            .await
+            .map_err(|_| StartupError::Identity("start-up task failed".into()))??;
+        Self::with_services(services).await
+    }
+
+    pub async fn with_services(services: Services) -> Result<Application, StartupError> {
+        let addr = services.settings.listen_addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Application {
+            listener,
+            services,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and returns.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let s = self.services;
+        let state = AppState {
+            identity: s.identity,
+            audit: s.audit,
+            store: s.store,
+            settings: s.settings,
+        };
+        let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartupError::Serve)
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}

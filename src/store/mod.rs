@@ -1,0 +1,455 @@
+//! The redb file: opening and migrating it, and the transaction handles (global and
+//! org-scoped) through which every read and write goes. Nothing outside this module builds a key
+//! that includes an org id.
+
+pub mod tables;
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::domain::OrgId;
+use tables::{GlobalTable, TenantTable};
+
+/// The file name of the database inside the data dir.
+pub const DATABASE_FILE: &str = "voxanne.redb";
+
+/// The schema version this build writes. Older files are migrated at start; newer ones refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage engine error: {0}")]
+    Engine(#[from] Box<redb::Error>),
+    #[error("stored record could not be decoded in table {table}: {source}")]
+    Codec {
+        table: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("the database is in use by another voxanne process")]
+    InUse,
+    #[error(
+        "the database was written by a newer voxanne (schema {found}, this build knows {known})"
+    )]
+    NewerSchema { found: u64, known: u64 },
+    #[error("could not prepare the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("a storage task stopped unexpectedly")]
+    TaskFailed,
+}
+
+macro_rules! engine_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Engine(Box::new(redb::Error::from(e)))
+            }
+        }
+    )*};
+}
+engine_error_from!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse,
+            other => StoreError::Engine(Box::new(redb::Error::from(other))),
+        }
+    }
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn encode<V: Serialize>(table: &'static str, value: &V) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Codec { table, source })
+}
+
+fn decode<V: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<V> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Codec { table, source })
+}
+
+/// The open database, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) `voxanne.redb` in `data_dir` and runs pending migrations.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let db = Database::create(&path)?;
+        let store = Store {
+            db: Arc::new(db),
+            path,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies every migration step newer than the file's schema version, in order, in one
+    /// write transaction.
+    fn migrate(&self) -> Result<()> {
+        let mut w = self.begin_write()?;
+        // META may not exist yet on a new file: opening it in a write transaction creates it.
+        let found = w
+            .global_get(&tables::META, b"schema_version")?
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for step in MIGRATIONS.iter().filter(|m| m.version > found) {
+            (step.apply)(&mut w)?;
+            w.global_put(
+                &tables::META,
+                b"schema_version",
+                &serde_json::json!(step.version),
+            )?;
+            tracing::info!(version = step.version, step = step.name, "storage migrated");
+        }
+        w.commit()
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64> {
+        let r = self.begin_read()?;
+        Ok(r.global_get(&tables::META, b"schema_version")?
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0))
+    }
+
+    /// Readiness: a read transaction opens and the schema version is readable.
+    pub async fn check(&self) -> Result<u64> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.schema_version())
+            .await
+            .map_err(|_| StoreError::TaskFailed)?
+    }
+
+    pub fn begin_read(&self) -> Result<StoreRead> {
+        Ok(StoreRead {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// A write transaction with durable (fsync'd) commit.
+    pub fn begin_write(&self) -> Result<StoreWrite> {
+        Ok(StoreWrite {
+            txn: self.db.begin_write()?,
+        })
+    }
+
+    /// Runs `f` in a read transaction on a blocking thread.
+    pub async fn read<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&StoreRead) -> std::result::Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = store.begin_read()?;
+            f(&r)
+        })
+        .await
+        .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+
+    /// Runs `f` in a write transaction on a blocking thread; commits durably if `f` returns
+    /// `Ok`, and writes nothing if it returns `Err`.
+    pub async fn write<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut StoreWrite) -> std::result::Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = store.begin_write()?;
+            let out = f(&mut w)?;
+            w.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|_| E::from(StoreError::TaskFailed))?
+    }
+}
+
+struct Migration {
+    version: u64,
+    name: &'static str,
+    apply: fn(&mut StoreWrite) -> Result<()>,
+}
+
+/// Ordered schema steps. Append only; never edit a released step.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "create identity and audit tables",
+    apply: create_tables_v1,
+}];
+
+fn create_tables_v1(w: &mut StoreWrite) -> Result<()> {
+    for def in tables::all_global() {
+        w.txn.open_table(def)?;
+    }
+    for def in tables::all_tenant() {
+        w.txn.open_table(def)?;
+    }
+    Ok(())
+}
+
+// ---- shared read helpers over any readable tenant or global table ---------------------------
+
+type TenantKey = (u128, &'static [u8]);
+
+fn tenant_get<V: DeserializeOwned>(
+    table: &impl ReadableTable<TenantKey, &'static [u8]>,
+    name: &'static str,
+    org: u128,
+    key: &[u8],
+) -> Result<Option<V>> {
+    match table.get((org, key))? {
+        Some(guard) => decode(name, guard.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn tenant_scan<V: DeserializeOwned>(
+    table: &impl ReadableTable<TenantKey, &'static [u8]>,
+    name: &'static str,
+    org: u128,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, V)>> {
+    let start = match after {
+        Some(k) => Bound::Excluded((org, k)),
+        None => Bound::Included((org, prefix)),
+    };
+    let mut out = Vec::new();
+    for item in table.range::<(u128, &[u8])>((start, Bound::Unbounded))? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = item?;
+        let (key_org, local) = k.value();
+        if key_org != org || !local.starts_with(prefix) {
+            break;
+        }
+        out.push((local.to_vec(), decode(name, v.value())?));
+    }
+    Ok(out)
+}
+
+fn global_get_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    name: &'static str,
+    key: &[u8],
+) -> Result<Option<V>> {
+    match table.get(key)? {
+        Some(guard) => decode(name, guard.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+// ---- read transactions ----------------------------------------------------------------------
+
+/// A consistent snapshot of the whole database.
+pub struct StoreRead {
+    txn: ReadTransaction,
+}
+
+impl StoreRead {
+    /// The read handle of one org: it can only name keys of that org.
+    pub fn org(&self, org: OrgId) -> OrgRead<'_> {
+        OrgRead {
+            org,
+            txn: &self.txn,
+        }
+    }
+
+    pub fn global_get<V: DeserializeOwned>(
+        &self,
+        table: &GlobalTable<V>,
+        key: &[u8],
+    ) -> Result<Option<V>> {
+        let t = self.txn.open_table(table.def())?;
+        global_get_in(&t, table.name(), key)
+    }
+
+    /// How many entries a global table holds.
+    pub fn global_count<V>(&self, table: &GlobalTable<V>) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        let t = self.txn.open_table(table.def())?;
+        Ok(t.len()?)
+    }
+
+    /// Every key of a global table (for install-wide tools such as `audit verify`).
+    pub fn global_keys<V>(&self, table: &GlobalTable<V>) -> Result<Vec<Vec<u8>>> {
+        let t = self.txn.open_table(table.def())?;
+        let mut keys = Vec::new();
+        for item in t.iter()? {
+            keys.push(item?.0.value().to_vec());
+        }
+        Ok(keys)
+    }
+}
+
+/// Reads of one org's records.
+pub struct OrgRead<'a> {
+    org: OrgId,
+    txn: &'a ReadTransaction,
+}
+
+impl OrgRead<'_> {
+    pub fn org_id(&self) -> OrgId {
+        self.org
+    }
+
+    pub fn get<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        key: &[u8],
+    ) -> Result<Option<V>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_get(&t, table.name(), self.org.as_u128(), key)
+    }
+
+    /// Records whose local key starts with `prefix`, in key order, after `after` if given.
+    pub fn scan<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_scan(&t, table.name(), self.org.as_u128(), prefix, after, limit)
+    }
+}
+
+// ---- write transactions ---------------------------------------------------------------------
+
+/// One write transaction. Dropped without `commit`, it writes nothing.
+pub struct StoreWrite {
+    txn: WriteTransaction,
+}
+
+impl StoreWrite {
+    /// The write handle of one org: it can only name keys of that org.
+    pub fn org(&self, org: OrgId) -> OrgWrite<'_> {
+        OrgWrite {
+            org,
+            txn: &self.txn,
+        }
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.txn.commit()?;
+        Ok(())
+    }
+
+    pub fn global_get<V: DeserializeOwned>(
+        &self,
+        table: &GlobalTable<V>,
+        key: &[u8],
+    ) -> Result<Option<V>> {
+        let t = self.txn.open_table(table.def())?;
+        global_get_in(&t, table.name(), key)
+    }
+
+    pub fn global_put<V: Serialize>(
+        &mut self,
+        table: &GlobalTable<V>,
+        key: &[u8],
+        value: &V,
+    ) -> Result<()> {
+        let bytes = encode(table.name(), value)?;
+        let mut t = self.txn.open_table(table.def())?;
+        t.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a key; tells whether it was there.
+    pub fn global_remove<V>(&mut self, table: &GlobalTable<V>, key: &[u8]) -> Result<bool> {
+        let mut t = self.txn.open_table(table.def())?;
+        let existed = t.remove(key)?.is_some();
+        Ok(existed)
+    }
+}
+
+/// Reads and writes of one org's records inside a write transaction.
+pub struct OrgWrite<'a> {
+    org: OrgId,
+    txn: &'a WriteTransaction,
+}
+
+impl OrgWrite<'_> {
+    pub fn org_id(&self) -> OrgId {
+        self.org
+    }
+
+    pub fn get<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        key: &[u8],
+    ) -> Result<Option<V>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_get(&t, table.name(), self.org.as_u128(), key)
+    }
+
+    pub fn scan<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_scan(&t, table.name(), self.org.as_u128(), prefix, after, limit)
+    }
+
+    pub fn put<V: Serialize>(
+        &mut self,
+        table: &TenantTable<V>,
+        key: &[u8],
+        value: &V,
+    ) -> Result<()> {
+        let bytes = encode(table.name(), value)?;
+        let mut t = self.txn.open_table(table.def())?;
+        t.insert((self.org.as_u128(), key), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a key of this org; tells whether it was there.
+    pub fn remove<V>(&mut self, table: &TenantTable<V>, key: &[u8]) -> Result<bool> {
+        let mut t = self.txn.open_table(table.def())?;
+        let existed = t.remove((self.org.as_u128(), key))?.is_some();
+        Ok(existed)
+    }
+}

@@ -1,0 +1,102 @@
+//! Every redb table of the appliance, in one place, with versioned names.
+//!
+//! Tenant tables are keyed `(org_id, local_key)` and only reachable through an org-scoped
+//! handle; global tables are the few named in DESIGN.md. Values are JSON documents; changing
+//! a value's shape incompatibly means a new table name and a migration step.
+
+use std::marker::PhantomData;
+
+use redb::TableDefinition;
+
+/// The raw redb shape of every tenant table.
+pub(crate) type TenantDef = TableDefinition<'static, (u128, &'static [u8]), &'static [u8]>;
+/// The raw redb shape of every global table.
+pub(crate) type GlobalDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+/// A tenant-owned table holding values of type `V`.
+pub struct TenantTable<V> {
+    name: &'static str,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> TenantTable<V> {
+    const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            _value: PhantomData,
+        }
+    }
+    pub(crate) fn def(&self) -> TenantDef {
+        TableDefinition::new(self.name)
+    }
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// An install-wide table holding values of type `V`.
+pub struct GlobalTable<V> {
+    name: &'static str,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> GlobalTable<V> {
+    const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            _value: PhantomData,
+        }
+    }
+    pub(crate) fn def(&self) -> GlobalDef {
+        TableDefinition::new(self.name)
+    }
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+use crate::audit::{AuditEntry, AuditHead};
+use crate::identity::records::{
+    AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
+};
+
+// ---- global tables -------------------------------------------------------------------------
+
+/// Install metadata (`schema_version`).
+pub const META: GlobalTable<serde_json::Value> = GlobalTable::new("meta_v1");
+/// Every org, keyed by its id's 16 big-endian bytes.
+pub const ORGS: GlobalTable<OrgRecord> = GlobalTable::new("orgs_v1");
+/// Login email (lower case) → the org and user it belongs to.
+pub const LOGIN_EMAILS: GlobalTable<EmailIndexEntry> = GlobalTable::new("login_emails_v1");
+/// SHA-256 of an agent key → the org and key record it belongs to.
+pub const AGENT_KEY_INDEX: GlobalTable<AgentKeyIndexEntry> = GlobalTable::new("agent_key_index_v1");
+
+// ---- tenant tables -------------------------------------------------------------------------
+
+/// Users of an org, keyed by user id.
+pub const USERS: TenantTable<UserRecord> = TenantTable::new("users_v1");
+/// Agent keys of an org (hash only), keyed by key id.
+pub const AGENT_KEYS: TenantTable<AgentKeyRecord> = TenantTable::new("agent_keys_v1");
+/// The audit chain, keyed by sequence number (8 big-endian bytes).
+pub const AUDIT_LOG: TenantTable<AuditEntry> = TenantTable::new("audit_log_v1");
+/// The audit chain's head (single key `head`): lets verification notice a cut-off tail.
+pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
+
+/// Names of all tables, created by the first migration so read transactions can open them.
+pub(crate) fn all_global() -> [GlobalDef; 4] {
+    [
+        META.def(),
+        ORGS.def(),
+        LOGIN_EMAILS.def(),
+        AGENT_KEY_INDEX.def(),
+    ]
+}
+
+pub(crate) fn all_tenant() -> [TenantDef; 4] {
+    [
+        USERS.def(),
+        AGENT_KEYS.def(),
+        AUDIT_LOG.def(),
+        AUDIT_HEAD.def(),
+    ]
+}
