@@ -29,7 +29,7 @@ impl<V> TenantTable<V> {
     pub(crate) fn def(&self) -> TenantDef {
         TableDefinition::new(self.name)
     }
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         self.name
     }
 }
@@ -50,7 +50,7 @@ impl<V> GlobalTable<V> {
     pub(crate) fn def(&self) -> GlobalDef {
         TableDefinition::new(self.name)
     }
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         self.name
     }
 }

@@ -1,0 +1,14 @@
+//! The appliance's acceptance tests: the real server on 127.0.0.1:0 over a real redb file in a
+//! temp dir, driven by a real HTTP client. One binary, a module per feature.
+
+mod helpers;
+
+mod audit_chain;
+mod bad_input;
+mod config_cli;
+mod cross_org;
+mod identity_handshake;
+mod restart;
+mod roles;
+mod store_isolation;
+mod tokens;
