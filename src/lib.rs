@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -13,3 +14,4 @@ pub mod identity;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod vapi;

@@ -9,10 +9,12 @@ use tokio::net::TcpListener;
 
 use crate::audit::AuditTrail;
 use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
+use crate::booking::BookingService;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::identity::IdentityService;
 use crate::store::Store;
+use crate::vapi::VoiceAgent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -38,6 +40,8 @@ pub struct Services {
     pub store: Store,
     pub identity: Arc<IdentityService>,
     pub audit: AuditTrail,
+    pub booking: Arc<BookingService>,
+    pub voice: Arc<VoiceAgent>,
     pub settings: Arc<Settings>,
 }
 
@@ -50,8 +54,11 @@ impl Services {
             TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
         let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
             .map_err(|e| StartupError::Identity(e.to_string()))?;
+        let booking = Arc::new(BookingService::new(store.clone()));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
+            booking: booking.clone(),
+            voice: Arc::new(VoiceAgent::new(booking)),
             identity: Arc::new(identity),
             store,
             settings: Arc::new(settings.clone()),
@@ -110,6 +117,8 @@ impl Application {
         let state = AppState {
             identity: s.identity,
             audit: s.audit,
+            booking: s.booking,
+            voice: s.voice,
             store: s.store,
             settings: s.settings,
         };

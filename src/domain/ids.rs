@@ -61,3 +61,15 @@ id_type!(
     /// An agent key (the voice agent's credential).
     AgentKeyId
 );
+id_type!(
+    /// A bookable service (a treatment or consultation type).
+    ServiceId
+);
+id_type!(
+    /// A practitioner whose time is booked.
+    ProviderId
+);
+id_type!(
+    /// One appointment.
+    AppointmentId
+);

@@ -2,11 +2,13 @@
 
 mod email;
 mod ids;
+mod phone;
 mod role;
 mod text;
 
 pub use email::Email;
-pub use ids::{AgentKeyId, OrgId, UserId};
+pub use ids::{AgentKeyId, AppointmentId, OrgId, ProviderId, ServiceId, UserId};
+pub use phone::PhoneNumber;
 pub use role::Role;
 pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
 

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::booking::BookingError;
 use crate::domain::FieldError;
 use crate::identity::IdentityError;
 use crate::store::StoreError;
@@ -18,7 +19,19 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge,
     Invalid(Vec<FieldError>),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// 422 for a request that is well-formed but breaks a booking rule.
+    Refused {
+        reason: &'static str,
+        message: &'static str,
+    },
+    /// 409 `slot_taken`, with bookable alternatives.
+    SlotTaken {
+        alternatives: serde_json::Value,
+    },
+    Unavailable,
     Internal,
 }
 
@@ -33,6 +46,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::SlotTaken { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -47,6 +63,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Invalid(_) => "invalid",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Refused { .. } => "invalid",
+            ApiError::SlotTaken { .. } => "slot_taken",
+            ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -60,6 +79,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => "request body is too large".into(),
             ApiError::Invalid(_) => "some fields are invalid".into(),
             ApiError::RateLimited { .. } => "too many attempts; try again later".into(),
+            ApiError::Refused { message, .. } => (*message).to_string(),
+            ApiError::SlotTaken { .. } => "that time was just taken".into(),
+            ApiError::Unavailable => "temporarily unavailable; try again".into(),
             ApiError::Internal => "internal error".into(),
         }
     }
@@ -87,8 +109,13 @@ pub fn error_body(status: StatusCode) -> (&'static str, &'static str) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"error": self.code(), "message": self.message()});
-        if let ApiError::Invalid(fields) = &self {
-            body["details"] = json!({ "fields": fields });
+        match &self {
+            ApiError::Invalid(fields) => body["details"] = json!({ "fields": fields }),
+            ApiError::Refused { reason, .. } => body["details"] = json!({ "reason": reason }),
+            ApiError::SlotTaken { alternatives } => {
+                body["details"] = json!({ "alternatives": alternatives })
+            }
+            _ => {}
         }
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
@@ -104,6 +131,30 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
         ApiError::Internal
+    }
+}
+
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> Self {
+        match e {
+            BookingError::Invalid(fields) => ApiError::Invalid(fields),
+            BookingError::NotFound => ApiError::NotFound,
+            BookingError::Refused(r) => ApiError::Refused {
+                reason: r.code(),
+                message: r.reason(),
+            },
+            BookingError::Taken { alternatives } => ApiError::SlotTaken {
+                alternatives: serde_json::to_value(alternatives).unwrap_or_default(),
+            },
+            BookingError::NotActive => {
+                ApiError::Conflict("the appointment is cancelled or finished".into())
+            }
+            BookingError::OtherOrg => {
+                ApiError::Forbidden("that clinic belongs to another organisation")
+            }
+            BookingError::Store(e) => e.into(),
+            BookingError::Unavailable => ApiError::Unavailable,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! around it (request ids, tracing without personal data, limits, timeouts, JSON errors).
 
 mod audit;
+pub mod booking;
 pub mod error;
 pub mod extract;
 mod identity;
@@ -24,15 +25,19 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::audit::AuditTrail;
+use crate::booking::BookingService;
 use crate::config::Settings;
 use crate::identity::IdentityService;
 use crate::store::Store;
+use crate::vapi::VoiceAgent;
 
 /// What every handler can reach. Cloning is cheap.
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Arc<IdentityService>,
     pub audit: AuditTrail,
+    pub booking: Arc<BookingService>,
+    pub voice: Arc<VoiceAgent>,
     pub store: Store,
     pub settings: Arc<Settings>,
 }
@@ -45,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(identity::router())
         .merge(audit::router())
+        .merge(booking::router())
         .merge(vapi::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
@@ -89,11 +95,15 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response
+    // Pages we render ourselves (JSON, HTML) stay; bare or plain-text errors from the
+    // framework are rewritten.
+    let ours = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json && !status.is_server_error() {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    if ours && !status.is_server_error() {
         return response;
     }
     let (code, message) = error::error_body(status);

@@ -1,15 +1,19 @@
-//! The voice agent's endpoint: authenticates Vapi's server messages and answers them in the
-//! shape Vapi expects. Booking tools arrive with the booking chain; until then every tool call
-//! gets a speakable `error` entry, never an HTTP error.
+//! The voice agent's endpoints (`/api/vapi`, `/api/vapi/tools`): credential and optional HMAC
+//! checks on the raw body, then the message goes to the voice agent. Tool failures are
+//! answered 200 with a spoken `error`, as Vapi requires.
 
 use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{parse_json, AgentCaller};
 use super::AppState;
+use crate::config::VapiSettings;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -17,62 +21,76 @@ pub fn router() -> Router<AppState> {
         .route("/api/vapi/tools", post(server_message))
 }
 
-/// The tool calls of a `tool-calls` message as `(toolCallId, name)`, from `toolCallList`, or
-/// from `toolWithToolCallList[].toolCall` when the list is absent.
-fn tool_calls(message: &Value) -> Vec<(String, String)> {
-    let name_of = |call: &Value| {
-        call.pointer("/function/name")
-            .or_else(|| call.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let id_of = |call: &Value| {
-        call.get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    if let Some(list) = message.get("toolCallList").and_then(Value::as_array) {
-        return list.iter().map(|c| (id_of(c), name_of(c))).collect();
-    }
-    if let Some(list) = message
-        .get("toolWithToolCallList")
-        .and_then(Value::as_array)
-    {
-        return list
-            .iter()
-            .filter_map(|t| t.get("toolCall"))
-            .map(|c| (id_of(c), name_of(c)))
-            .collect();
-    }
-    Vec::new()
-}
-
-const NOT_AVAILABLE: &str =
-    "I can't do that over the phone yet. I can take a message and the clinic will call you back.";
-
 async fn server_message(
-    AgentCaller(_caller): AgentCaller,
+    State(state): State<AppState>,
+    AgentCaller(caller): AgentCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let envelope: Value = parse_json(&body)?;
-    let Some(message) = envelope.get("message").filter(|m| m.is_object()) else {
-        return Err(ApiError::BadRequest(
-            "expected a Vapi server message: {\"message\": {...}}",
-        ));
-    };
-    let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
-    let answer = match kind {
-        "tool-calls" => {
-            let results: Vec<Value> = tool_calls(message)
-                .into_iter()
-                .map(|(id, name)| json!({"name": name, "toolCallId": id, "error": NOT_AVAILABLE}))
-                .collect();
-            json!({ "results": results })
+    let vapi = &state.settings.vapi;
+    if !vapi.hmac_secret.is_empty() {
+        let now = chrono::Utc::now().timestamp();
+        if !signature_valid(vapi, &headers, &body, now) {
+            tracing::warn!("vapi request with a missing or invalid signature");
+            return Err(ApiError::Unauthorized);
         }
-        "function-call" => json!({ "result": NOT_AVAILABLE }),
-        _ => json!({}),
-    };
+    }
+    let envelope: Value = parse_json(&body)?;
+    let answer = state
+        .voice
+        .handle(caller, &envelope)
+        .await
+        .map_err(ApiError::BadRequest)?;
     Ok(Json(answer))
+}
+
+/// Checks Vapi's HMAC: the configured payload format over the raw body and the timestamp
+/// header, hex signature (an `sha256=` prefix allowed), compared in constant time, and the
+/// timestamp (seconds or milliseconds) inside the replay window.
+pub fn signature_valid(v: &VapiSettings, headers: &HeaderMap, body: &[u8], now_secs: i64) -> bool {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::trim)
+    };
+    let Some(signature) = header(&v.hmac_signature_header) else {
+        return false;
+    };
+    let signature = signature.split_once('=').map_or(signature, |(_, s)| s);
+    let Ok(signature) = hex::decode(signature) else {
+        return false;
+    };
+    let timestamp = header(&v.hmac_timestamp_header).unwrap_or("");
+    if v.hmac_payload_format.contains("{timestamp}") {
+        let Ok(ts) = timestamp.parse::<i64>() else {
+            return false;
+        };
+        let ts = if ts > 10_000_000_000 { ts / 1000 } else { ts };
+        if (now_secs - ts).unsigned_abs() > v.hmac_replay_window_seconds {
+            return false;
+        }
+    }
+    let (before, after) = v
+        .hmac_payload_format
+        .split_once("{body}")
+        .unwrap_or((v.hmac_payload_format.as_str(), ""));
+    let before = before.replace("{timestamp}", timestamp);
+    let after = after.replace("{timestamp}", timestamp);
+    let secret = v.hmac_secret.expose().as_bytes();
+    macro_rules! check {
+        ($digest:ty) => {{
+            let Ok(mut mac) = Hmac::<$digest>::new_from_slice(secret) else {
+                return false;
+            };
+            mac.update(before.as_bytes());
+            mac.update(body);
+            mac.update(after.as_bytes());
+            mac.verify_slice(&signature).is_ok()
+        }};
+    }
+    match v.hmac_algorithm.as_str() {
+        "sha512" => check!(sha2::Sha512),
+        _ => check!(sha2::Sha256),
+    }
 }

@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -207,18 +207,35 @@ struct Migration {
 }
 
 /// Ordered schema steps. Append only; never edit a released step.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create identity and audit tables",
-    apply: create_tables_v1,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create identity and audit tables",
+        apply: |w| {
+            create_tables(
+                w,
+                &tables::identity_and_audit_global(),
+                &tables::identity_and_audit_tenant(),
+            )
+        },
+    },
+    Migration {
+        version: 2,
+        name: "create booking tables",
+        apply: |w| create_tables(w, &tables::booking_global(), &tables::booking_tenant()),
+    },
+];
 
-fn create_tables_v1(w: &mut StoreWrite) -> Result<()> {
-    for def in tables::all_global() {
-        w.txn.open_table(def)?;
+fn create_tables(
+    w: &mut StoreWrite,
+    global: &[tables::GlobalDef],
+    tenant: &[tables::TenantDef],
+) -> Result<()> {
+    for def in global {
+        w.txn.open_table(*def)?;
     }
-    for def in tables::all_tenant() {
-        w.txn.open_table(def)?;
+    for def in tenant {
+        w.txn.open_table(*def)?;
     }
     Ok(())
 }
@@ -262,6 +279,21 @@ fn tenant_scan<V: DeserializeOwned>(
             break;
         }
         out.push((local.to_vec(), decode(name, v.value())?));
+    }
+    Ok(out)
+}
+
+fn tenant_range<V: DeserializeOwned>(
+    table: &impl ReadableTable<TenantKey, &'static [u8]>,
+    name: &'static str,
+    org: u128,
+    from: &[u8],
+    to: &[u8],
+) -> Result<Vec<(Vec<u8>, V)>> {
+    let mut out = Vec::new();
+    for item in table.range::<(u128, &[u8])>((org, from)..(org, to))? {
+        let (k, v) = item?;
+        out.push((k.value().1.to_vec(), decode(name, v.value())?));
     }
     Ok(out)
 }
@@ -329,6 +361,17 @@ pub struct OrgRead<'a> {
 impl OrgRead<'_> {
     pub fn org_id(&self) -> OrgId {
         self.org
+    }
+
+    /// Records with local keys in `[from, to)`, in key order.
+    pub fn range<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_range(&t, table.name(), self.org.as_u128(), from, to)
     }
 
     pub fn get<V: DeserializeOwned>(
@@ -412,6 +455,17 @@ pub struct OrgWrite<'a> {
 impl OrgWrite<'_> {
     pub fn org_id(&self) -> OrgId {
         self.org
+    }
+
+    /// Records with local keys in `[from, to)`, in key order.
+    pub fn range<V: DeserializeOwned>(
+        &self,
+        table: &TenantTable<V>,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_range(&t, table.name(), self.org.as_u128(), from, to)
     }
 
     pub fn get<V: DeserializeOwned>(

@@ -56,6 +56,11 @@ impl<V> GlobalTable<V> {
 }
 
 use crate::audit::{AuditEntry, AuditHead};
+use crate::booking::records::{
+    AppointmentRecord, ClinicSettings, ConfirmationIndexEntry, ProviderRecord, ServiceRecord,
+    SlotEntry,
+};
+use crate::domain::{AppointmentId, OrgId, ProviderId};
 use crate::identity::records::{
     AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
 };
@@ -82,8 +87,30 @@ pub const AUDIT_LOG: TenantTable<AuditEntry> = TenantTable::new("audit_log_v1");
 /// The audit chain's head (single key `head`): lets verification notice a cut-off tail.
 pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
 
+/// Confirmation-link token → its org and appointment.
+pub const CONFIRMATION_TOKENS: GlobalTable<ConfirmationIndexEntry> =
+    GlobalTable::new("confirmation_tokens_v1");
+/// ICS feed token → its org and provider.
+pub const FEED_TOKENS: GlobalTable<(OrgId, ProviderId)> = GlobalTable::new("feed_tokens_v1");
+
+/// A clinic's booking settings (single key `settings`).
+pub const CLINIC_SETTINGS: TenantTable<ClinicSettings> = TenantTable::new("clinic_settings_v1");
+/// Services, keyed by service id.
+pub const SERVICES: TenantTable<ServiceRecord> = TenantTable::new("services_v1");
+/// Providers with their hours, breaks and time off, keyed by provider id.
+pub const PROVIDERS: TenantTable<ProviderRecord> = TenantTable::new("providers_v1");
+/// Appointments, keyed by appointment id.
+pub const APPOINTMENTS: TenantTable<AppointmentRecord> = TenantTable::new("appointments_v1");
+/// Active appointments by provider and start: `provider(16) ‖ start(8) ‖ appointment(16)`.
+pub const APPOINTMENT_SLOTS: TenantTable<SlotEntry> = TenantTable::new("appointment_slots_v1");
+/// Appointments by patient phone: `E.164 ‖ 0x00 ‖ appointment(16)`.
+pub const APPOINTMENTS_BY_PHONE: TenantTable<AppointmentId> =
+    TenantTable::new("appointments_by_phone_v1");
+/// Vapi tool-call id → the appointment that call created or changed (retry safety).
+pub const TOOL_CALL_EFFECTS: TenantTable<AppointmentId> = TenantTable::new("tool_call_effects_v1");
+
 /// Names of all tables, created by the first migration so read transactions can open them.
-pub(crate) fn all_global() -> [GlobalDef; 4] {
+pub(crate) fn identity_and_audit_global() -> [GlobalDef; 4] {
     [
         META.def(),
         ORGS.def(),
@@ -92,11 +119,27 @@ pub(crate) fn all_global() -> [GlobalDef; 4] {
     ]
 }
 
-pub(crate) fn all_tenant() -> [TenantDef; 4] {
+pub(crate) fn identity_and_audit_tenant() -> [TenantDef; 4] {
     [
         USERS.def(),
         AGENT_KEYS.def(),
         AUDIT_LOG.def(),
         AUDIT_HEAD.def(),
+    ]
+}
+
+pub(crate) fn booking_global() -> [GlobalDef; 2] {
+    [CONFIRMATION_TOKENS.def(), FEED_TOKENS.def()]
+}
+
+pub(crate) fn booking_tenant() -> [TenantDef; 7] {
+    [
+        CLINIC_SETTINGS.def(),
+        SERVICES.def(),
+        PROVIDERS.def(),
+        APPOINTMENTS.def(),
+        APPOINTMENT_SLOTS.def(),
+        APPOINTMENTS_BY_PHONE.def(),
+        TOOL_CALL_EFFECTS.def(),
     ]
 }

@@ -165,8 +165,8 @@ async fn vapi_messages_of_any_type_are_answered_and_tool_calls_get_one_result_ea
     let app = spawn_app().await;
     let clinic = app.signup("Clinic", "admin@clinic.example").await;
     let (_, key) = app.create_agent_key(&clinic).await;
-    let tool_calls: Value = serde_json::from_str(include_str!("../../../shared/vapi/examples/tool-calls.captured.json"))
-        .unwrap_or_else(|_| json!({"message": {"type": "tool-calls", "toolCallList": [{"id": "call_mrf9", "function": {"name": "x", "arguments": {}}}]}}));
+    let tool_calls: Value =
+        serde_json::from_str(include_str!("../fixtures/vapi/tool-calls.captured.json")).unwrap();
     let r = app.post("/api/vapi/tools", Some(&key), tool_calls).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();

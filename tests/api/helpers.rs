@@ -199,3 +199,137 @@ pub async fn error_code(r: Response) -> String {
 pub fn voxanne_bin() -> &'static str {
     env!("CARGO_BIN_EXE_voxanne")
 }
+
+/// A clinic ready to book: one 30-minute consultation, Dr Smith and Dr Patel working
+/// 09:00–17:00 every day (lunch 12:00–13:00), no minimum notice, a year's horizon.
+#[derive(Debug, Clone)]
+pub struct BookableClinic {
+    pub clinic: Clinic,
+    pub service_id: String,
+    pub smith: String,
+    pub patel: String,
+    pub agent_key: String,
+}
+
+/// A local date `days` days from today, as YYYY-MM-DD.
+pub fn date_in(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+impl TestApp {
+    pub async fn bookable_clinic(&self, name: &str) -> BookableClinic {
+        let email = format!("admin-{}@clinic.example", uuid::Uuid::new_v4().simple());
+        let clinic = self.signup(name, &email).await;
+        let org = clinic.org_id.clone();
+        let t = Some(clinic.token.as_str());
+        let r = self
+            .request(Method::PUT, &format!("/api/orgs/{org}/settings"), t, Some(json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30, "phone_region": "GB"})))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = self
+            .post(&format!("/api/orgs/{org}/services"), t, json!({"name": "Rhinoplasty consultation", "duration_minutes": 30, "procedure": "rhinoplasty"}))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let service_id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let week: serde_json::Map<String, Value> =
+            ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .map(|d| (d.to_string(), json!([["09:00", "17:00"]])))
+                .collect();
+        let lunch: serde_json::Map<String, Value> = week
+            .keys()
+            .map(|d| (d.clone(), json!([["12:00", "13:00"]])))
+            .collect();
+        let mut ids = Vec::new();
+        for doctor in ["Dr Smith", "Dr Patel"] {
+            let r = self
+                .post(&format!("/api/orgs/{org}/providers"), t, json!({"name": doctor, "service_ids": [service_id], "weekly_hours": week, "breaks": lunch}))
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            ids.push(
+                r.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let (_, agent_key) = self.create_agent_key(&clinic).await;
+        BookableClinic {
+            clinic,
+            service_id,
+            smith: ids[0].clone(),
+            patel: ids[1].clone(),
+            agent_key,
+        }
+    }
+
+    /// Books over the staff REST API.
+    pub async fn book_via_rest(
+        &self,
+        c: &BookableClinic,
+        provider: &str,
+        date: &str,
+        time: &str,
+        end_time: Option<&str>,
+    ) -> Response {
+        let mut body = json!({
+            "provider_id": provider, "service_id": c.service_id, "date": date, "time": time,
+            "patient": {"name": "Jane Doe", "phone": "07911 123456", "email": "jane@patient.example"},
+            "notes": "first consultation",
+        });
+        if let Some(end) = end_time {
+            body["start"] = json!(format!("{date}T{time}:00+00:00"));
+            body["end"] = json!(format!("{date}T{end}:00+00:00"));
+            body.as_object_mut().unwrap().remove("service_id");
+        }
+        self.post(
+            &format!("/api/orgs/{}/appointments", c.clinic.org_id),
+            Some(&c.clinic.token),
+            body,
+        )
+        .await
+    }
+
+    /// Sends one Vapi tool call and returns the single `results[]` entry.
+    pub async fn vapi_tool(
+        &self,
+        key: &str,
+        call_id: &str,
+        tool_call_id: &str,
+        name: &str,
+        arguments: Value,
+    ) -> Value {
+        let body = json!({"message": {
+            "type": "tool-calls",
+            "call": {"id": call_id, "customer": {"number": "+447911123456"}},
+            "customer": {"number": "+447911123456"},
+            "toolCallList": [{"id": tool_call_id, "type": "function", "function": {"name": name, "arguments": arguments}}],
+        }});
+        let r = self.post("/api/vapi/tools", Some(key), body).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        let results = v["results"].as_array().expect("results array");
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0]["toolCallId"], tool_call_id);
+        results[0].clone()
+    }
+
+    pub async fn appointments(&self, c: &BookableClinic) -> Vec<Value> {
+        let r = self
+            .get(
+                &format!("/api/orgs/{}/appointments", c.clinic.org_id),
+                Some(&c.clinic.token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["appointments"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}

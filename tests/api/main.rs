@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit_chain;
 mod bad_input;
+mod booking_chain;
 mod config_cli;
 mod cross_org;
 mod identity_handshake;

@@ -1,0 +1,57 @@
+//! Local-key layouts of the booking tables (after the org prefix the store adds).
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{AppointmentId, ProviderId};
+
+/// Milliseconds since the epoch as 8 bytes that sort like the instants they encode.
+pub fn instant_bytes(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_millis() as u64) ^ (1u64 << 63)).to_be_bytes()
+}
+
+/// `provider ‖ start`: every slot entry of the provider starting at or after `t` sorts after it.
+pub fn slot_bound(provider: ProviderId, t: DateTime<Utc>) -> Vec<u8> {
+    let mut k = provider.as_bytes().to_vec();
+    k.extend_from_slice(&instant_bytes(t));
+    k
+}
+
+pub fn slot_key(provider: ProviderId, start: DateTime<Utc>, id: AppointmentId) -> Vec<u8> {
+    let mut k = slot_bound(provider, start);
+    k.extend_from_slice(&id.as_bytes());
+    k
+}
+
+pub fn phone_prefix(phone: &str) -> Vec<u8> {
+    let mut k = phone.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+pub fn phone_key(phone: &str, id: AppointmentId) -> Vec<u8> {
+    let mut k = phone_prefix(phone);
+    k.extend_from_slice(&id.as_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_sort_as_bytes_including_before_1970() {
+        let times = [
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2026-03-29T01:00:00Z",
+            "2027-01-01T00:00:00Z",
+        ];
+        let bytes: Vec<[u8; 8]> = times
+            .iter()
+            .map(|s| instant_bytes(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)))
+            .collect();
+        let mut sorted = bytes.clone();
+        sorted.sort();
+        assert_eq!(bytes, sorted);
+    }
+}

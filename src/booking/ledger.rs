@@ -1,0 +1,419 @@
+//! The booking changes the claim writer applies, each inside its transaction: decide with the
+//! rule engine, then write the appointment, its indexes and its audit entry — or nothing.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rand::RngCore;
+
+use super::keys::{phone_key, slot_bound, slot_key};
+use super::records::{
+    AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationIndexEntry, Patient,
+    ProviderRecord, SlotEntry,
+};
+use super::schedule::{Interval, ProviderCalendar, Shape};
+use super::{org_zone, BookingError};
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
+use crate::store::tables::{
+    APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS,
+    PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
+};
+use crate::store::{OrgWrite, StoreWrite};
+
+/// Longest an appointment plus its buffers can reach before and after its start; bounds the
+/// slot-index scan for conflicts.
+pub const MAX_LEAD: i64 = 4 * 60;
+pub const MAX_TAIL: i64 = 16 * 60;
+
+/// A booking request, validated at the edge.
+#[derive(Debug, Clone)]
+pub struct BookRequest {
+    pub org: OrgId,
+    pub actor: String,
+    pub provider_id: ProviderId,
+    pub service_id: Option<ServiceId>,
+    pub start: DateTime<Utc>,
+    pub duration_minutes: Option<u32>,
+    pub patient: Patient,
+    pub notes: Option<String>,
+    pub source: BookingSource,
+    pub vapi_call_id: Option<String>,
+    pub vapi_tool_call_id: Option<String>,
+}
+
+/// What the writer is asked to do.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Book(Box<BookRequest>),
+    Cancel {
+        org: OrgId,
+        id: AppointmentId,
+        actor: String,
+        reason: Option<String>,
+    },
+    Reschedule {
+        org: OrgId,
+        id: AppointmentId,
+        start: DateTime<Utc>,
+        actor: String,
+        tool_call_id: Option<String>,
+    },
+    Confirm {
+        token: String,
+    },
+}
+
+/// What a committed change did.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// `replayed`: the same request had already booked this appointment.
+    Booked {
+        appointment: Box<AppointmentRecord>,
+        replayed: bool,
+    },
+    Cancelled(Box<AppointmentRecord>),
+    Rescheduled(Box<AppointmentRecord>),
+    Confirmed(Box<AppointmentRecord>),
+    ConfirmUnknown,
+    ConfirmAlreadyUsed,
+}
+
+fn stamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn confirmation_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn apply(
+    w: &mut StoreWrite,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
+    match change {
+        Change::Book(req) => book(w, req, now),
+        Change::Cancel {
+            org,
+            id,
+            actor,
+            reason,
+        } => cancel(w, *org, *id, actor, reason.clone(), now),
+        Change::Reschedule {
+            org,
+            id,
+            start,
+            actor,
+            tool_call_id,
+        } => reschedule(w, *org, *id, *start, actor, tool_call_id.as_deref(), now),
+        Change::Confirm { token } => confirm(w, token, now),
+    }
+}
+
+/// The provider's active bookings that could overlap `around`, as slot entries.
+pub fn nearby_entries(
+    org: &OrgWrite<'_>,
+    provider: ProviderId,
+    around: Interval,
+) -> Result<Vec<SlotEntry>, BookingError> {
+    let from = slot_bound(provider, around.start - Duration::minutes(MAX_TAIL));
+    let to = slot_bound(provider, around.end + Duration::minutes(MAX_LEAD));
+    Ok(org
+        .range(&APPOINTMENT_SLOTS, &from, &to)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.occupied.overlaps(&around))
+        .collect())
+}
+
+fn decide(
+    w: &StoreWrite,
+    org: OrgId,
+    provider: &ProviderRecord,
+    shape: &Shape,
+    busy: &[Interval],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), BookingError> {
+    let o = w.org(org);
+    let settings = o.get(&CLINIC_SETTINGS, b"settings")?.unwrap_or_default();
+    let tz = org_zone(w.global_get(&crate::store::tables::ORGS, &org.as_bytes())?)?;
+    let time_off = provider.time_off_intervals();
+    let cal = ProviderCalendar {
+        tz,
+        hours: &provider.weekly_hours,
+        breaks: &provider.breaks,
+        time_off: &time_off,
+    };
+    cal.evaluate(shape, &settings.policy(), busy, now, start)
+        .map_err(BookingError::Refused)
+}
+
+fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Effect, BookingError> {
+    let org = w.org(req.org);
+    if let Some(tc) = &req.vapi_tool_call_id {
+        if let Some(id) = org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())? {
+            if let Some(a) = org.get(&APPOINTMENTS, &id.as_bytes())? {
+                return Ok(Effect::Booked {
+                    appointment: Box::new(a),
+                    replayed: true,
+                });
+            }
+        }
+    }
+    let provider = org
+        .get(&PROVIDERS, &req.provider_id.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    let service = match req.service_id {
+        Some(id) => {
+            let s = org.get(&SERVICES, &id.as_bytes())?.ok_or_else(|| {
+                BookingError::Invalid(vec![FieldError::new(
+                    "service_id",
+                    "is not a service of this clinic",
+                )])
+            })?;
+            if !provider.service_ids.contains(&s.id) {
+                return Err(BookingError::Invalid(vec![FieldError::new(
+                    "service_id",
+                    "is not offered by this provider",
+                )]));
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    let shape = match (&service, req.duration_minutes) {
+        (Some(s), None) => s.shape(),
+        (Some(s), Some(d)) => Shape::minutes(d, s.buffer_before_minutes, s.buffer_after_minutes),
+        (None, Some(d)) => Shape::minutes(d, 0, 0),
+        (None, None) => {
+            return Err(BookingError::Invalid(vec![FieldError::new(
+                "service_id",
+                "give a service or an end time",
+            )]))
+        }
+    };
+    let occupied = shape.occupied(req.start);
+    let entries = nearby_entries(&org, provider.id, occupied)?;
+    // A retry of the same call for the same patient and time gets its booking back.
+    if let Some(call) = &req.vapi_call_id {
+        for e in &entries {
+            if let Some(a) = org.get(&APPOINTMENTS, &e.appointment_id.as_bytes())? {
+                if a.vapi_call_id.as_deref() == Some(call.as_str())
+                    && a.start == req.start
+                    && a.patient.phone == req.patient.phone
+                {
+                    return Ok(Effect::Booked {
+                        appointment: Box::new(a),
+                        replayed: true,
+                    });
+                }
+            }
+        }
+    }
+    let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
+    decide(w, req.org, &provider, &shape, &busy, req.start, now)?;
+
+    let id = AppointmentId::new_random();
+    let record = AppointmentRecord {
+        id,
+        org_id: req.org,
+        provider_id: provider.id,
+        service_id: service.as_ref().map(|s| s.id),
+        start: req.start,
+        end: req.start + shape.duration,
+        buffer_before_minutes: shape.before.num_minutes() as u32,
+        buffer_after_minutes: shape.after.num_minutes() as u32,
+        status: AppointmentStatus::Pending,
+        patient: req.patient.clone(),
+        notes: req.notes.clone(),
+        source: req.source,
+        vapi_call_id: req.vapi_call_id.clone(),
+        vapi_tool_call_id: req.vapi_tool_call_id.clone(),
+        confirmation_token: confirmation_token(),
+        calendar_sync: "pending".into(),
+        created_at: stamp(now),
+        updated_at: stamp(now),
+        cancel_reason: None,
+    };
+    w.global_put(
+        &CONFIRMATION_TOKENS,
+        record.confirmation_token.as_bytes(),
+        &ConfirmationIndexEntry {
+            org_id: req.org,
+            appointment_id: id,
+        },
+    )?;
+    let mut org = w.org(req.org);
+    org.put(&APPOINTMENTS, &id.as_bytes(), &record)?;
+    org.put(
+        &APPOINTMENT_SLOTS,
+        &slot_key(provider.id, record.start, id),
+        &SlotEntry {
+            appointment_id: id,
+            occupied: record.occupied(),
+        },
+    )?;
+    org.put(
+        &APPOINTMENTS_BY_PHONE,
+        &phone_key(record.patient.phone.as_str(), id),
+        &id,
+    )?;
+    if let Some(tc) = &req.vapi_tool_call_id {
+        org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
+    }
+    audit::append(
+        &mut org,
+        AuditEvent::new(
+            req.actor.clone(),
+            "appointment_booked",
+            format!("appointment:{id}"),
+            Outcome::Success,
+        ),
+        now,
+    )?;
+    Ok(Effect::Booked {
+        appointment: Box::new(record),
+        replayed: false,
+    })
+}
+
+fn cancel(
+    w: &mut StoreWrite,
+    org_id: OrgId,
+    id: AppointmentId,
+    actor: &str,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
+    let mut org = w.org(org_id);
+    let mut a = org
+        .get(&APPOINTMENTS, &id.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    if a.status == AppointmentStatus::Cancelled {
+        return Ok(Effect::Cancelled(Box::new(a)));
+    }
+    if !a.status.is_active() {
+        return Err(BookingError::NotActive);
+    }
+    org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    a.status = AppointmentStatus::Cancelled;
+    a.cancel_reason = reason;
+    a.updated_at = stamp(now);
+    org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
+    audit::append(
+        &mut org,
+        AuditEvent::new(
+            actor,
+            "appointment_cancelled",
+            format!("appointment:{id}"),
+            Outcome::Success,
+        ),
+        now,
+    )?;
+    Ok(Effect::Cancelled(Box::new(a)))
+}
+
+fn reschedule(
+    w: &mut StoreWrite,
+    org_id: OrgId,
+    id: AppointmentId,
+    start: DateTime<Utc>,
+    actor: &str,
+    tool_call_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
+    let org = w.org(org_id);
+    if let Some(tc) = tool_call_id {
+        if org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())?.is_some() {
+            let a = org
+                .get(&APPOINTMENTS, &id.as_bytes())?
+                .ok_or(BookingError::NotFound)?;
+            return Ok(Effect::Rescheduled(Box::new(a)));
+        }
+    }
+    let a = org
+        .get(&APPOINTMENTS, &id.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    if !a.status.is_active() {
+        return Err(BookingError::NotActive);
+    }
+    if a.start == start {
+        return Ok(Effect::Rescheduled(Box::new(a)));
+    }
+    let provider = org
+        .get(&PROVIDERS, &a.provider_id.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    let shape = Shape {
+        duration: a.end - a.start,
+        before: Duration::minutes(a.buffer_before_minutes.into()),
+        after: Duration::minutes(a.buffer_after_minutes.into()),
+    };
+    let busy: Vec<Interval> = nearby_entries(&org, a.provider_id, shape.occupied(start))?
+        .into_iter()
+        .filter(|e| e.appointment_id != id)
+        .map(|e| e.occupied)
+        .collect();
+    decide(w, org_id, &provider, &shape, &busy, start, now)?;
+
+    let mut org = w.org(org_id);
+    org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    let mut moved = a;
+    moved.start = start;
+    moved.end = start + shape.duration;
+    moved.updated_at = stamp(now);
+    moved.calendar_sync = "pending".into();
+    org.put(&APPOINTMENTS, &id.as_bytes(), &moved)?;
+    org.put(
+        &APPOINTMENT_SLOTS,
+        &slot_key(moved.provider_id, moved.start, id),
+        &SlotEntry {
+            appointment_id: id,
+            occupied: moved.occupied(),
+        },
+    )?;
+    if let Some(tc) = tool_call_id {
+        org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
+    }
+    audit::append(
+        &mut org,
+        AuditEvent::new(
+            actor,
+            "appointment_rescheduled",
+            format!("appointment:{id}"),
+            Outcome::Success,
+        ),
+        now,
+    )?;
+    Ok(Effect::Rescheduled(Box::new(moved)))
+}
+
+fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect, BookingError> {
+    let Some(entry) = w.global_get(&CONFIRMATION_TOKENS, token.as_bytes())? else {
+        return Ok(Effect::ConfirmUnknown);
+    };
+    let mut org = w.org(entry.org_id);
+    let Some(mut a) = org.get(&APPOINTMENTS, &entry.appointment_id.as_bytes())? else {
+        return Ok(Effect::ConfirmUnknown);
+    };
+    if a.status != AppointmentStatus::Pending {
+        return Ok(Effect::ConfirmAlreadyUsed);
+    }
+    a.status = AppointmentStatus::Confirmed;
+    a.updated_at = stamp(now);
+    org.put(&APPOINTMENTS, &a.id.as_bytes(), &a)?;
+    audit::append(
+        &mut org,
+        AuditEvent::new(
+            "patient:confirmation_link",
+            "appointment_confirmed",
+            format!("appointment:{}", a.id),
+            Outcome::Success,
+        ),
+        now,
+    )?;
+    Ok(Effect::Confirmed(Box::new(a)))
+}

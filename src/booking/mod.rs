@@ -1,0 +1,764 @@
+//! Clinic set-up (settings, services, providers, time off), availability, and the booking
+//! life cycle (book, find, cancel, reschedule, confirm). Every change to an appointment goes
+//! through the claim writer; reads use snapshots.
+
+pub mod keys;
+pub mod ledger;
+pub mod records;
+pub mod schedule;
+pub mod writer;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::auth::Caller;
+use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
+use crate::identity::records::OrgRecord;
+use crate::store::tables::{
+    APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, FEED_TOKENS, ORGS,
+    PROVIDERS, SERVICES,
+};
+use crate::store::{OrgRead, Store, StoreError, StoreRead};
+use keys::{phone_prefix, slot_bound};
+use ledger::{BookRequest, Change, Effect, MAX_LEAD, MAX_TAIL};
+use records::{AppointmentRecord, ClinicSettings, ProviderRecord, ServiceRecord, TimeOffRecord};
+use schedule::{Interval, ProviderCalendar, Refusal, Shape, WeeklyHours};
+use writer::ClaimWriter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error("slot taken")]
+    Taken { alternatives: Vec<Slot> },
+    #[error("the appointment is no longer active")]
+    NotActive,
+    #[error("that clinic is not yours")]
+    OtherOrg,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the booking writer is unavailable")]
+    Unavailable,
+}
+
+/// A bookable start with a provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Slot {
+    pub provider_id: ProviderId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The clinic's zone, from its org record.
+pub fn org_zone(org: Option<OrgRecord>) -> Result<Tz, BookingError> {
+    let org = org.ok_or(BookingError::NotFound)?;
+    org.timezone.parse().map_err(|_| BookingError::NotFound)
+}
+
+fn stamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Reads a local wall-clock date and time in `tz`; a time skipped by a clock change is invalid,
+/// a repeated one means its first occurrence.
+pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> Result<DateTime<Utc>, String> {
+    tz.from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| "does not exist on that day (the clocks change)".to_string())
+}
+
+/// Input for a new service.
+pub struct NewService {
+    pub name: String,
+    pub duration_minutes: u32,
+    pub buffer_before_minutes: u32,
+    pub buffer_after_minutes: u32,
+    pub procedure: Option<String>,
+}
+
+/// Input for a new provider.
+pub struct NewProvider {
+    pub name: String,
+    pub service_ids: Vec<ServiceId>,
+    pub weekly_hours: WeeklyHours,
+    pub breaks: WeeklyHours,
+}
+
+/// Filters for listing appointments.
+#[derive(Default)]
+pub struct AppointmentFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub provider_id: Option<ProviderId>,
+    pub phone: Option<String>,
+}
+
+/// Everything a clinic needs to know to answer a caller, read in one snapshot.
+pub struct ClinicView {
+    pub org: OrgRecord,
+    pub tz: Tz,
+    pub settings: ClinicSettings,
+    pub services: Vec<ServiceRecord>,
+    pub providers: Vec<ProviderRecord>,
+}
+
+pub struct BookingService {
+    store: Store,
+    writer: ClaimWriter,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl BookingService {
+    pub fn new(store: Store) -> Self {
+        let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> = Arc::new(Utc::now);
+        Self {
+            writer: ClaimWriter::start(store.clone(), clock.clone()),
+            store,
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    // ---- set-up --------------------------------------------------------------------------
+
+    pub async fn settings(&self, org: OrgId) -> Result<ClinicSettings, BookingError> {
+        self.store
+            .read(move |r| {
+                Ok(r.org(org)
+                    .get(&CLINIC_SETTINGS, b"settings")?
+                    .unwrap_or_default())
+            })
+            .await
+    }
+
+    pub async fn put_settings(
+        &self,
+        caller: Caller,
+        s: ClinicSettings,
+    ) -> Result<ClinicSettings, BookingError> {
+        let mut v = crate::domain::Validation::new();
+        v.check(
+            "min_notice_minutes",
+            if s.min_notice_minutes <= 60 * 24 * 30 {
+                Ok(())
+            } else {
+                Err("is at most 43200".into())
+            },
+        );
+        v.check(
+            "horizon_days",
+            if (1..=730).contains(&s.horizon_days) {
+                Ok(())
+            } else {
+                Err("must be between 1 and 730".into())
+            },
+        );
+        v.check(
+            "slot_step_minutes",
+            if (5..=240).contains(&s.slot_step_minutes) {
+                Ok(())
+            } else {
+                Err("must be between 5 and 240".into())
+            },
+        );
+        v.check(
+            "phone_region",
+            s.phone_region
+                .parse::<phonenumber::country::Id>()
+                .map(|_| ())
+                .map_err(|_| "must be a country code such as GB or US".to_string()),
+        );
+        v.finish().map_err(BookingError::Invalid)?;
+        let saved = s.clone();
+        self.store
+            .write(move |w| {
+                let mut org = w.org(caller.org);
+                org.put(&CLINIC_SETTINGS, b"settings", &s)?;
+                audit::append(
+                    &mut org,
+                    AuditEvent::new(
+                        caller.actor(),
+                        "settings_changed",
+                        format!("org:{}", caller.org),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, BookingError>(())
+            })
+            .await?;
+        Ok(saved)
+    }
+
+    pub async fn create_service(
+        &self,
+        caller: Caller,
+        input: NewService,
+    ) -> Result<ServiceRecord, BookingError> {
+        let mut v = crate::domain::Validation::new();
+        let name = v.check("name", crate::domain::FullName::parse(&input.name));
+        v.check(
+            "duration_minutes",
+            if (5..=720).contains(&input.duration_minutes) {
+                Ok(())
+            } else {
+                Err("must be between 5 and 720".into())
+            },
+        );
+        v.check(
+            "buffer_before_minutes",
+            if input.buffer_before_minutes <= 240 {
+                Ok(())
+            } else {
+                Err("is at most 240".into())
+            },
+        );
+        v.check(
+            "buffer_after_minutes",
+            if input.buffer_after_minutes <= 240 {
+                Ok(())
+            } else {
+                Err("is at most 240".into())
+            },
+        );
+        let procedure = v.check_opt(
+            "procedure",
+            input
+                .procedure
+                .as_deref()
+                .map(crate::domain::FullName::parse),
+        );
+        v.finish().map_err(BookingError::Invalid)?;
+        let record = ServiceRecord {
+            id: ServiceId::new_random(),
+            name: name.map(|n| n.as_str().to_string()).unwrap_or_default(),
+            duration_minutes: input.duration_minutes,
+            buffer_before_minutes: input.buffer_before_minutes,
+            buffer_after_minutes: input.buffer_after_minutes,
+            procedure: procedure.map(|p| p.as_str().to_string()),
+            created_at: stamp(self.now()),
+        };
+        let saved = record.clone();
+        self.store
+            .write(move |w| {
+                let mut org = w.org(caller.org);
+                org.put(&SERVICES, &record.id.as_bytes(), &record)?;
+                audit::append(
+                    &mut org,
+                    AuditEvent::new(
+                        caller.actor(),
+                        "service_created",
+                        format!("service:{}", record.id),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, BookingError>(())
+            })
+            .await?;
+        Ok(saved)
+    }
+
+    pub async fn create_provider(
+        &self,
+        caller: Caller,
+        input: NewProvider,
+    ) -> Result<ProviderRecord, BookingError> {
+        let mut v = crate::domain::Validation::new();
+        let name = v.check("name", crate::domain::FullName::parse(&input.name));
+        v.finish().map_err(BookingError::Invalid)?;
+        let record = ProviderRecord {
+            id: ProviderId::new_random(),
+            name: name.map(|n| n.as_str().to_string()).unwrap_or_default(),
+            service_ids: input.service_ids,
+            weekly_hours: input.weekly_hours,
+            breaks: input.breaks,
+            time_off: Vec::new(),
+            feed_token: ledger_token(),
+            created_at: stamp(self.now()),
+        };
+        let saved = record.clone();
+        self.store
+            .write(move |w| {
+                let org = w.org(caller.org);
+                for s in &record.service_ids {
+                    if org.get(&SERVICES, &s.as_bytes())?.is_none() {
+                        return Err(BookingError::Invalid(vec![FieldError::new(
+                            "service_ids",
+                            "names a service this clinic does not have",
+                        )]));
+                    }
+                }
+                w.global_put(
+                    &FEED_TOKENS,
+                    record.feed_token.as_bytes(),
+                    &(caller.org, record.id),
+                )?;
+                let mut org = w.org(caller.org);
+                org.put(&PROVIDERS, &record.id.as_bytes(), &record)?;
+                audit::append(
+                    &mut org,
+                    AuditEvent::new(
+                        caller.actor(),
+                        "provider_created",
+                        format!("provider:{}", record.id),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(saved)
+    }
+
+    /// Adds time off. Goes through the claim writer's transaction order like any write, so a
+    /// claim committed after it sees it.
+    pub async fn add_time_off(
+        &self,
+        caller: Caller,
+        provider: ProviderId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<ProviderRecord, BookingError> {
+        if end <= start {
+            return Err(BookingError::Invalid(vec![FieldError::new(
+                "end",
+                "must be after start",
+            )]));
+        }
+        self.store
+            .write(move |w| {
+                let mut org = w.org(caller.org);
+                let mut p = org
+                    .get(&PROVIDERS, &provider.as_bytes())?
+                    .ok_or(BookingError::NotFound)?;
+                p.time_off.push(TimeOffRecord { start, end, reason });
+                org.put(&PROVIDERS, &provider.as_bytes(), &p)?;
+                audit::append(
+                    &mut org,
+                    AuditEvent::new(
+                        caller.actor(),
+                        "time_off_added",
+                        format!("provider:{provider}"),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok(p)
+            })
+            .await
+    }
+
+    pub async fn clinic(&self, org: OrgId) -> Result<ClinicView, BookingError> {
+        self.store.read(move |r| clinic_view(r, org)).await
+    }
+
+    /// The clinic's time zone.
+    pub async fn zone(&self, org: OrgId) -> Result<Tz, BookingError> {
+        self.store
+            .read(move |r| org_zone(r.global_get(&ORGS, &org.as_bytes())?))
+            .await
+    }
+
+    pub async fn provider(
+        &self,
+        org: OrgId,
+        id: ProviderId,
+    ) -> Result<ProviderRecord, BookingError> {
+        self.store
+            .read(move |r| {
+                r.org(org)
+                    .get(&PROVIDERS, &id.as_bytes())?
+                    .ok_or(BookingError::NotFound)
+            })
+            .await
+    }
+
+    // ---- availability --------------------------------------------------------------------
+
+    /// Free slots from `date` for `days` days, for one provider or every provider of the
+    /// service. Without a service, slots are 30 minutes with no buffers.
+    pub async fn availability(
+        &self,
+        org: OrgId,
+        service: Option<ServiceId>,
+        provider: Option<ProviderId>,
+        date: NaiveDate,
+        days: u32,
+    ) -> Result<Vec<Slot>, BookingError> {
+        let now = self.now();
+        self.store
+            .read(move |r| {
+                let view = clinic_view(r, org)?;
+                let (shape, candidates) = pick(&view, service, provider)?;
+                let o = r.org(org);
+                let mut slots = Vec::new();
+                for p in candidates {
+                    for d in 0..days.clamp(1, 31) {
+                        let day = date + Duration::days(d.into());
+                        slots.extend(offered_on(&o, &view, p, &shape, day, now)?);
+                    }
+                }
+                slots.sort_by_key(|s| (s.start, s.provider_id));
+                Ok(slots)
+            })
+            .await
+    }
+
+    /// Up to three alternatives near `start`: the same provider nearest in time first, then
+    /// other providers of the service at the asked time.
+    pub async fn alternatives(
+        &self,
+        org: OrgId,
+        service: Option<ServiceId>,
+        provider: ProviderId,
+        start: DateTime<Utc>,
+    ) -> Result<Vec<Slot>, BookingError> {
+        let now = self.now();
+        self.store
+            .read(move |r| {
+                let view = clinic_view(r, org)?;
+                let o = r.org(org);
+                let (shape, _) = pick(&view, service, Some(provider))?;
+                let Some(me) = view.providers.iter().find(|p| p.id == provider) else {
+                    return Ok(Vec::new());
+                };
+                let day = start.with_timezone(&view.tz).date_naive();
+                let mut same: Vec<Slot> = Vec::new();
+                for d in 0..7 {
+                    same.extend(offered_on(
+                        &o,
+                        &view,
+                        me,
+                        &shape,
+                        day + Duration::days(d),
+                        now,
+                    )?);
+                    if same.len() >= 3 {
+                        break;
+                    }
+                }
+                same.sort_by_key(|s| (s.start - start).num_seconds().abs());
+                let mut out: Vec<Slot> = same.iter().take(2).cloned().collect();
+                if let Some(sid) = service {
+                    for other in view
+                        .providers
+                        .iter()
+                        .filter(|p| p.id != provider && p.service_ids.contains(&sid))
+                    {
+                        if out.len() >= 3 {
+                            break;
+                        }
+                        let slots = offered_on(&o, &view, other, &shape, day, now)?;
+                        if let Some(s) = slots.into_iter().find(|s| s.start == start) {
+                            out.push(s);
+                        }
+                    }
+                }
+                for s in same.into_iter().skip(2) {
+                    if out.len() >= 3 {
+                        break;
+                    }
+                    out.push(s);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    // ---- appointments --------------------------------------------------------------------
+
+    /// Books through the claim writer. A taken slot answers with alternatives.
+    pub async fn book(&self, req: BookRequest) -> Result<(AppointmentRecord, bool), BookingError> {
+        let (org, service, provider, start) = (req.org, req.service_id, req.provider_id, req.start);
+        match self.writer.submit(Change::Book(Box::new(req))).await {
+            Ok(Effect::Booked {
+                appointment,
+                replayed,
+            }) => Ok((*appointment, replayed)),
+            Ok(_) => Err(BookingError::Unavailable),
+            Err(BookingError::Refused(Refusal::Taken)) => {
+                let alternatives = self.alternatives(org, service, provider, start).await?;
+                Err(BookingError::Taken { alternatives })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn cancel(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        reason: Option<String>,
+    ) -> Result<AppointmentRecord, BookingError> {
+        match self
+            .writer
+            .submit(Change::Cancel {
+                org: caller.org,
+                id,
+                actor: caller.actor(),
+                reason,
+            })
+            .await?
+        {
+            Effect::Cancelled(a) => Ok(*a),
+            _ => Err(BookingError::Unavailable),
+        }
+    }
+
+    pub async fn reschedule(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        start: DateTime<Utc>,
+        tool_call_id: Option<String>,
+    ) -> Result<AppointmentRecord, BookingError> {
+        let change = Change::Reschedule {
+            org: caller.org,
+            id,
+            start,
+            actor: caller.actor(),
+            tool_call_id,
+        };
+        match self.writer.submit(change).await {
+            Ok(Effect::Rescheduled(a)) => Ok(*a),
+            Ok(_) => Err(BookingError::Unavailable),
+            Err(BookingError::Refused(Refusal::Taken)) => {
+                let current = self.appointment(caller.org, id).await?;
+                let alternatives = self
+                    .alternatives(caller.org, current.service_id, current.provider_id, start)
+                    .await?;
+                Err(BookingError::Taken { alternatives })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Confirms by the link's token: `Some(appointment)` the first time, `None` when the token
+    /// is unknown or already used.
+    pub async fn confirm(&self, token: String) -> Result<Option<AppointmentRecord>, BookingError> {
+        if token.len() > 100 {
+            return Ok(None);
+        }
+        match self.writer.submit(Change::Confirm { token }).await? {
+            Effect::Confirmed(a) => Ok(Some(*a)),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn appointment(
+        &self,
+        org: OrgId,
+        id: AppointmentId,
+    ) -> Result<AppointmentRecord, BookingError> {
+        self.store
+            .read(move |r| {
+                r.org(org)
+                    .get(&APPOINTMENTS, &id.as_bytes())?
+                    .ok_or(BookingError::NotFound)
+            })
+            .await
+    }
+
+    pub async fn appointments(
+        &self,
+        org: OrgId,
+        filter: AppointmentFilter,
+    ) -> Result<Vec<AppointmentRecord>, BookingError> {
+        self.store
+            .read(move |r| {
+                let o = r.org(org);
+                let mut list: Vec<AppointmentRecord> = if let Some(phone) = &filter.phone {
+                    let mut v = Vec::new();
+                    for (_, id) in
+                        o.scan(&APPOINTMENTS_BY_PHONE, &phone_prefix(phone), None, 10_000)?
+                    {
+                        if let Some(a) = o.get(&APPOINTMENTS, &id.as_bytes())? {
+                            v.push(a);
+                        }
+                    }
+                    v
+                } else {
+                    o.scan(&APPOINTMENTS, &[], None, 100_000)?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect()
+                };
+                list.retain(|a| {
+                    filter.from.is_none_or(|f| a.end > f)
+                        && filter.to.is_none_or(|t| a.start < t)
+                        && filter.provider_id.is_none_or(|p| a.provider_id == p)
+                });
+                list.sort_by_key(|a| (a.start, a.id));
+                Ok(list)
+            })
+            .await
+    }
+
+    /// A provider's appointments for its ICS feed, found by the feed's secret token.
+    pub async fn feed(
+        &self,
+        token: String,
+    ) -> Result<(ProviderRecord, ClinicView, Vec<AppointmentRecord>), BookingError> {
+        self.store
+            .read(move |r| {
+                let (org, provider) = r
+                    .global_get(&FEED_TOKENS, token.as_bytes())?
+                    .ok_or(BookingError::NotFound)?;
+                let view = clinic_view(r, org)?;
+                let p = view
+                    .providers
+                    .iter()
+                    .find(|p| p.id == provider)
+                    .cloned()
+                    .ok_or(BookingError::NotFound)?;
+                let o = r.org(org);
+                let mut list = Vec::new();
+                for (_, a) in o.scan(&APPOINTMENTS, &[], None, 100_000)? {
+                    if a.provider_id == provider {
+                        list.push(a);
+                    }
+                }
+                list.sort_by_key(|a| a.start);
+                Ok((p, view, list))
+            })
+            .await
+    }
+
+    /// Audits a booking attempt that named another clinic.
+    pub async fn record_other_org_attempt(
+        &self,
+        caller: Caller,
+        named: &str,
+    ) -> Result<(), BookingError> {
+        let target = format!("org:{named} booking");
+        self.store
+            .write(move |w| {
+                audit::append(
+                    &mut w.org(caller.org),
+                    AuditEvent::new(
+                        caller.actor(),
+                        "booking_cross_org_denied",
+                        target,
+                        Outcome::Denied,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, BookingError>(())
+            })
+            .await
+    }
+}
+
+fn ledger_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn clinic_view(r: &StoreRead, org: OrgId) -> Result<ClinicView, BookingError> {
+    let record = r
+        .global_get(&ORGS, &org.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    let tz = org_zone(Some(record.clone()))?;
+    let o = r.org(org);
+    Ok(ClinicView {
+        org: record,
+        tz,
+        settings: o.get(&CLINIC_SETTINGS, b"settings")?.unwrap_or_default(),
+        services: o
+            .scan(&SERVICES, &[], None, 10_000)?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect(),
+        providers: o
+            .scan(&PROVIDERS, &[], None, 10_000)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect(),
+    })
+}
+
+/// The slot shape and the providers to search, for an optional service and provider.
+fn pick(
+    view: &ClinicView,
+    service: Option<ServiceId>,
+    provider: Option<ProviderId>,
+) -> Result<(Shape, Vec<&ProviderRecord>), BookingError> {
+    let service = match service {
+        Some(id) => Some(
+            view.services
+                .iter()
+                .find(|s| s.id == id)
+                .ok_or(BookingError::NotFound)?,
+        ),
+        None => None,
+    };
+    let shape = service
+        .map(|s| s.shape())
+        .unwrap_or_else(|| Shape::minutes(30, 0, 0));
+    let providers: Vec<&ProviderRecord> = view
+        .providers
+        .iter()
+        .filter(|p| provider.is_none_or(|id| p.id == id))
+        .filter(|p| service.is_none_or(|s| p.service_ids.contains(&s.id)))
+        .collect();
+    if provider.is_some() && providers.is_empty() {
+        return Err(BookingError::NotFound);
+    }
+    Ok((shape, providers))
+}
+
+/// One provider's free starts on one local day.
+fn offered_on(
+    o: &OrgRead<'_>,
+    view: &ClinicView,
+    p: &ProviderRecord,
+    shape: &Shape,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, BookingError> {
+    let day_start = local_instant(view.tz, day, NaiveTime::MIN)
+        .unwrap_or_else(|_| Utc.from_utc_datetime(&day.and_time(NaiveTime::MIN)));
+    let from = slot_bound(p.id, day_start - Duration::minutes(MAX_TAIL));
+    let to = slot_bound(
+        p.id,
+        day_start + Duration::hours(26) + Duration::minutes(MAX_LEAD),
+    );
+    let busy: Vec<Interval> = o
+        .range(&APPOINTMENT_SLOTS, &from, &to)?
+        .into_iter()
+        .map(|(_, e)| e.occupied)
+        .collect();
+    let time_off = p.time_off_intervals();
+    let cal = ProviderCalendar {
+        tz: view.tz,
+        hours: &p.weekly_hours,
+        breaks: &p.breaks,
+        time_off: &time_off,
+    };
+    Ok(cal
+        .offered(shape, &view.settings.policy(), &busy, now, day)
+        .into_iter()
+        .map(|start| Slot {
+            provider_id: p.id,
+            start,
+            end: start + shape.duration,
+        })
+        .collect())
+}

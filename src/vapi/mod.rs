@@ -1,0 +1,149 @@
+//! The voice agent's side of the appliance: reads Vapi server messages, runs the tools the
+//! assistant calls against the clinic's booking service, and answers each call with one
+//! speakable sentence (plus structured fields), never an HTTP error.
+
+pub mod envelope;
+pub mod speech;
+mod tools;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::booking::BookingService;
+use crate::domain::OrgId;
+use envelope::{ServerMessage, ToolCall};
+
+/// A tool's answer: a sentence for the caller (`result`) or for a failure (`error`), plus
+/// fields for the assistant and the logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolAnswer {
+    pub ok: bool,
+    pub sentence: String,
+    pub fields: serde_json::Map<String, Value>,
+}
+
+impl ToolAnswer {
+    pub fn ok(sentence: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            sentence: one_line(sentence.into()),
+            fields: Default::default(),
+        }
+    }
+    pub fn error(sentence: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            sentence: one_line(sentence.into()),
+            fields: Default::default(),
+        }
+    }
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.fields.insert(key.to_string(), value);
+        self
+    }
+
+    fn to_result(&self, call: &ToolCall) -> Value {
+        let mut entry = json!({"name": call.name, "toolCallId": call.id});
+        entry[if self.ok { "result" } else { "error" }] = Value::String(self.sentence.clone());
+        for (k, v) in &self.fields {
+            entry[k] = v.clone();
+        }
+        entry
+    }
+}
+
+/// Vapi shows `result`/`error` to the model as one line.
+fn one_line(s: String) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Remembers recent answers by (org, toolCallId) so a redelivered call gets the same answer.
+/// Changes are also idempotent in the booking ledger itself, which survives restarts.
+struct AnswerMemory {
+    capacity: usize,
+    order: VecDeque<(OrgId, String)>,
+    answers: HashMap<(OrgId, String), ToolAnswer>,
+}
+
+impl AnswerMemory {
+    fn get(&self, key: &(OrgId, String)) -> Option<ToolAnswer> {
+        self.answers.get(key).cloned()
+    }
+    fn put(&mut self, key: (OrgId, String), answer: ToolAnswer) {
+        if self.answers.insert(key.clone(), answer).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.answers.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+pub struct VoiceAgent {
+    booking: Arc<BookingService>,
+    memory: Mutex<AnswerMemory>,
+}
+
+impl VoiceAgent {
+    pub fn new(booking: Arc<BookingService>) -> Self {
+        Self {
+            booking,
+            memory: Mutex::new(AnswerMemory {
+                capacity: 10_000,
+                order: VecDeque::new(),
+                answers: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Answers one server message. `Err` only when the body is not a server message at all.
+    pub async fn handle(&self, caller: Caller, envelope: &Value) -> Result<Value, &'static str> {
+        match envelope::read(envelope)? {
+            ServerMessage::ToolCalls { calls, call } => {
+                let mut results = Vec::with_capacity(calls.len());
+                for tool in &calls {
+                    let answer = self.answer(caller, tool, &call).await;
+                    results.push(answer.to_result(tool));
+                }
+                Ok(json!({ "results": results }))
+            }
+            ServerMessage::FunctionCall { tool, call } => {
+                let answer = self.answer(caller, &tool, &call).await;
+                Ok(json!({ "result": answer.sentence }))
+            }
+            ServerMessage::Other { .. } => Ok(json!({})),
+        }
+    }
+
+    async fn answer(
+        &self,
+        caller: Caller,
+        tool: &ToolCall,
+        call: &envelope::CallContext,
+    ) -> ToolAnswer {
+        let key = (caller.org, tool.id.clone());
+        if !tool.id.is_empty() {
+            let remembered = self
+                .memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key);
+            if let Some(a) = remembered {
+                return a;
+            }
+        }
+        let answer = tools::run(&self.booking, caller, tool, call).await;
+        if !tool.id.is_empty() {
+            self.memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .put(key, answer.clone());
+        }
+        answer
+    }
+}

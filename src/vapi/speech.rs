@@ -1,0 +1,266 @@
+//! Words for the phone: dates and times said the way a receptionist says them, and the
+//! relative dates and loose times a voice model passes ("next Friday", "2.30pm") read back
+//! into calendar values.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike, Weekday};
+
+/// "2 pm", "2:30 pm", "12 pm", "9 am".
+pub fn say_time(t: NaiveTime) -> String {
+    let (h, m) = (t.hour(), t.minute());
+    let suffix = if h < 12 { "am" } else { "pm" };
+    let h12 = match h % 12 {
+        0 => 12,
+        x => x,
+    };
+    if m == 0 {
+        format!("{h12} {suffix}")
+    } else {
+        format!("{h12}:{m:02} {suffix}")
+    }
+}
+
+/// "Friday 17 January".
+pub fn say_date(d: NaiveDate) -> String {
+    d.format("%A %-d %B").to_string()
+}
+
+/// "A, B or C" / "A and B".
+pub fn join_words(items: &[String], last: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., tail] => format!("{} {last} {tail}", init.join(", ")),
+    }
+}
+
+const WEEKDAY_NAMES: [(&str, Weekday); 7] = [
+    ("monday", Weekday::Mon),
+    ("tuesday", Weekday::Tue),
+    ("wednesday", Weekday::Wed),
+    ("thursday", Weekday::Thu),
+    ("friday", Weekday::Fri),
+    ("saturday", Weekday::Sat),
+    ("sunday", Weekday::Sun),
+];
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+fn weekday_named(word: &str) -> Option<Weekday> {
+    let w = word.trim_end_matches('.');
+    WEEKDAY_NAMES
+        .iter()
+        .find(|(name, _)| *name == w || (w.len() >= 3 && name.starts_with(w)))
+        .map(|(_, d)| *d)
+}
+
+fn month_named(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.');
+    MONTHS
+        .iter()
+        .position(|m| *m == w || (w.len() >= 3 && m.starts_with(w)))
+        .map(|i| i as u32 + 1)
+}
+
+fn day_number(word: &str) -> Option<u32> {
+    let digits = word.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ',');
+    digits.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+/// Reads a date as the model passes it: `2026-01-17`, `today`, `tomorrow`, `day after
+/// tomorrow`, `friday`, `this friday`, `next friday` (the first Friday after today), `in 3
+/// days`, `17 January`, `January 17th` (the next such date). `today` is the clinic's date.
+pub fn resolve_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let t = text.trim().to_lowercase();
+    if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+        return Ok(d);
+    }
+    let words: Vec<&str> = t
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty() && *w != "on" && *w != "the" && *w != "of")
+        .collect();
+    match words.as_slice() {
+        ["today"] => return Ok(today),
+        ["tomorrow"] => return Ok(today + Duration::days(1)),
+        ["day", "after", "tomorrow"] => return Ok(today + Duration::days(2)),
+        ["in", n, "days" | "day"] => {
+            if let Ok(n) = n.parse::<i64>() {
+                if (0..=366).contains(&n) {
+                    return Ok(today + Duration::days(n));
+                }
+            }
+        }
+        ["in", "a", "week"] | ["a", "week", "today"] => return Ok(today + Duration::days(7)),
+        _ => {}
+    }
+    let (next, rest): (bool, &[&str]) = match words.as_slice() {
+        ["next", rest @ ..] => (true, rest),
+        ["this", rest @ ..] | ["coming", rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    if let [day] = rest {
+        if let Some(wd) = weekday_named(day) {
+            let ahead = (7 + wd.num_days_from_monday() as i64
+                - today.weekday().num_days_from_monday() as i64)
+                % 7;
+            let ahead = if next && ahead == 0 { 7 } else { ahead };
+            return Ok(today + Duration::days(ahead));
+        }
+    }
+    // "17 january [2027]", "january 17th [2027]", optionally after a weekday name.
+    let rest: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|w| weekday_named(w).is_none())
+        .collect();
+    let (day, month, year) = match rest.as_slice() {
+        [d, m] | [d, m, _] if day_number(d).is_some() && month_named(m).is_some() => (
+            day_number(d),
+            month_named(m),
+            rest.get(2).and_then(|y| y.parse::<i32>().ok()),
+        ),
+        [m, d] | [m, d, _] if month_named(m).is_some() && day_number(d).is_some() => (
+            day_number(d),
+            month_named(m),
+            rest.get(2).and_then(|y| y.parse::<i32>().ok()),
+        ),
+        _ => (None, None, None),
+    };
+    if let (Some(d), Some(m)) = (day, month) {
+        let year = year.unwrap_or(today.year());
+        if let Some(date) = NaiveDate::from_ymd_opt(year, m, d) {
+            if date < today && rest.len() == 2 {
+                return NaiveDate::from_ymd_opt(year + 1, m, d)
+                    .ok_or_else(|| "is not a date".into());
+            }
+            return Ok(date);
+        }
+    }
+    Err("is not a date I understand; use YYYY-MM-DD".into())
+}
+
+/// Reads a time: `14:00`, `9:30`, `2pm`, `2 pm`, `2:30pm`, `2.30 p.m.`, `noon`.
+pub fn resolve_time(text: &str) -> Result<NaiveTime, String> {
+    let t = text
+        .trim()
+        .to_lowercase()
+        .replace("p.m.", "pm")
+        .replace("a.m.", "am");
+    if t == "noon" || t == "midday" {
+        return Ok(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN));
+    }
+    let bad = || "is not a time I understand; use HH:MM".to_string();
+    let (body, meridiem) = if let Some(b) = t.strip_suffix("pm") {
+        (b.trim(), Some(true))
+    } else if let Some(b) = t.strip_suffix("am") {
+        (b.trim(), Some(false))
+    } else {
+        (t.as_str(), None)
+    };
+    let mut parts = body.split([':', '.']);
+    let h: u32 = parts
+        .next()
+        .ok_or_else(bad)?
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let m: u32 = match parts.next() {
+        Some(m) => m.trim().parse().map_err(|_| bad())?,
+        None => 0,
+    };
+    let h = match meridiem {
+        Some(true) if (1..=11).contains(&h) => h + 12,
+        Some(true) if h == 12 => 12,
+        Some(false) if h == 12 => 0,
+        Some(false) if (1..=11).contains(&h) => h,
+        Some(_) => return Err(bad()),
+        None => h,
+    };
+    NaiveTime::from_hms_opt(h, m, 0).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn times_are_said_like_a_receptionist() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert_eq!(say_time(t(14, 0)), "2 pm");
+        assert_eq!(say_time(t(14, 30)), "2:30 pm");
+        assert_eq!(say_time(t(9, 5)), "9:05 am");
+        assert_eq!(say_time(t(12, 0)), "12 pm");
+        assert_eq!(say_time(t(0, 15)), "12:15 am");
+        assert_eq!(say_date(d("2026-01-16")), "Friday 16 January");
+        assert_eq!(
+            join_words(&["2:30 pm".into(), "3 pm".into(), "4 pm".into()], "or"),
+            "2:30 pm, 3 pm or 4 pm"
+        );
+    }
+
+    #[test]
+    fn relative_dates_resolve_against_the_clinic_day() {
+        let today = d("2026-01-14"); // a Wednesday
+        assert_eq!(resolve_date("2026-01-17", today).unwrap(), d("2026-01-17"));
+        assert_eq!(resolve_date("Today", today).unwrap(), today);
+        assert_eq!(resolve_date("tomorrow", today).unwrap(), d("2026-01-15"));
+        assert_eq!(
+            resolve_date("day after tomorrow", today).unwrap(),
+            d("2026-01-16")
+        );
+        assert_eq!(resolve_date("Friday", today).unwrap(), d("2026-01-16"));
+        assert_eq!(resolve_date("this friday", today).unwrap(), d("2026-01-16"));
+        assert_eq!(resolve_date("next Friday", today).unwrap(), d("2026-01-16"));
+        assert_eq!(
+            resolve_date("next wednesday", today).unwrap(),
+            d("2026-01-21")
+        );
+        assert_eq!(resolve_date("wednesday", today).unwrap(), today);
+        assert_eq!(resolve_date("in 3 days", today).unwrap(), d("2026-01-17"));
+        assert_eq!(resolve_date("17 January", today).unwrap(), d("2026-01-17"));
+        assert_eq!(
+            resolve_date("January 17th", today).unwrap(),
+            d("2026-01-17")
+        );
+        assert_eq!(
+            resolve_date("Friday, 16th January", today).unwrap(),
+            d("2026-01-16")
+        );
+        assert_eq!(resolve_date("3 January", today).unwrap(), d("2027-01-03"));
+        for bad in ["", "someday", "2026-02-30", "32 January", "next"] {
+            assert!(resolve_date(bad, today).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn loose_times_resolve() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert_eq!(resolve_time("14:00").unwrap(), t(14, 0));
+        assert_eq!(resolve_time("2pm").unwrap(), t(14, 0));
+        assert_eq!(resolve_time("2 PM").unwrap(), t(14, 0));
+        assert_eq!(resolve_time("2:30pm").unwrap(), t(14, 30));
+        assert_eq!(resolve_time("2.30 p.m.").unwrap(), t(14, 30));
+        assert_eq!(resolve_time("12am").unwrap(), t(0, 0));
+        assert_eq!(resolve_time("noon").unwrap(), t(12, 0));
+        assert_eq!(resolve_time("9").unwrap(), t(9, 0));
+        for bad in ["", "25:00", "13pm", "half past", "9:75"] {
+            assert!(resolve_time(bad).is_err(), "{bad:?}");
+        }
+    }
+}

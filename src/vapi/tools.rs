@@ -1,0 +1,616 @@
+//! The assistant's tools: check_availability, book_appointment, find_appointment,
+//! reschedule_appointment, cancel_appointment (search_knowledge_base answers that it cannot
+//! search yet). Each returns a sentence to say, in the clinic's time zone.
+
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Map, Value};
+
+use super::envelope::{CallContext, ToolCall};
+use super::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
+use super::ToolAnswer;
+use crate::auth::Caller;
+use crate::booking::ledger::BookRequest;
+use crate::booking::records::{
+    AppointmentRecord, BookingSource, Patient, ProviderRecord, ServiceRecord,
+};
+use crate::booking::{
+    local_instant, AppointmentFilter, BookingError, BookingService, ClinicView, Slot,
+};
+use crate::domain::{AppointmentId, Email, FullName, PhoneNumber, ProviderId};
+
+const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
+
+pub async fn run(
+    booking: &BookingService,
+    caller: Caller,
+    tool: &ToolCall,
+    call: &CallContext,
+) -> ToolAnswer {
+    let Ok(args) = &tool.arguments else {
+        return ToolAnswer::error(
+            "I couldn't read the details of that request. Could you tell me them again?",
+        );
+    };
+    let view = match booking.clinic(caller.org).await {
+        Ok(v) => v,
+        Err(_) => return ToolAnswer::error(TRY_AGAIN),
+    };
+    let ctx = Ctx {
+        booking,
+        caller,
+        view: &view,
+        args,
+        call,
+        tool_call_id: &tool.id,
+    };
+    match tool.name.as_str() {
+        "check_availability" => ctx.check_availability().await,
+        "book_appointment" => ctx.book().await,
+        "find_appointment" => ctx.find().await,
+        "reschedule_appointment" => ctx.reschedule().await,
+        "cancel_appointment" => ctx.cancel().await,
+        "search_knowledge_base" => ToolAnswer::error(
+            "I can't look that up right now. I can take a message and someone from the clinic will call you back.",
+        ),
+        "" => ToolAnswer::error("That request didn't say which tool to use."),
+        _ => ToolAnswer::error("I can't help with that request here. I can take a message for the clinic."),
+    }
+}
+
+struct Ctx<'a> {
+    booking: &'a BookingService,
+    caller: Caller,
+    view: &'a ClinicView,
+    args: &'a Map<String, Value>,
+    call: &'a CallContext,
+    tool_call_id: &'a str,
+}
+
+fn time_of_day_matches(filter: Option<&str>, t: DateTime<Utc>, tz: Tz) -> bool {
+    let h = t.with_timezone(&tz).hour();
+    match filter.map(str::to_lowercase).as_deref() {
+        Some("morning") => h < 12,
+        Some("afternoon") => (12..17).contains(&h),
+        Some("evening") => h >= 17,
+        _ => true,
+    }
+}
+
+fn normalise_name(s: &str) -> String {
+    s.to_lowercase()
+        .replace(['.', ','], " ")
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "dr" | "doctor" | "mr" | "mrs" | "ms" | "miss" | "nurse"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Ctx<'_> {
+    fn text(&self, key: &str) -> Option<String> {
+        match self.args.get(key)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    fn tz(&self) -> Tz {
+        self.view.tz
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.booking.now().with_timezone(&self.tz()).date_naive()
+    }
+
+    fn provider_name(&self, id: ProviderId) -> String {
+        self.view
+            .providers
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "the practitioner".into())
+    }
+
+    fn when(&self, t: DateTime<Utc>) -> String {
+        let local = t.with_timezone(&self.tz());
+        format!(
+            "{} at {}",
+            say_date(local.date_naive()),
+            say_time(local.time())
+        )
+    }
+
+    fn date_arg(&self) -> Result<NaiveDate, ToolAnswer> {
+        let Some(raw) = self.text("appointment_date") else {
+            return Err(ToolAnswer::error(
+                "I need a date for that, such as tomorrow or the 17th of January.",
+            ));
+        };
+        resolve_date(&raw, self.today()).map_err(|_| {
+            ToolAnswer::error(
+                "I didn't catch the date. Could you say it again, for example Friday the 17th?",
+            )
+        })
+    }
+
+    fn start_arg(&self) -> Result<DateTime<Utc>, ToolAnswer> {
+        let date = self.date_arg()?;
+        let Some(raw) = self.text("appointment_time") else {
+            return Err(ToolAnswer::error("I need a time for that, such as 2 pm."));
+        };
+        let time = resolve_time(&raw).map_err(|_| {
+            ToolAnswer::error(
+                "I didn't catch the time. Could you say it again, for example 2:30 pm?",
+            )
+        })?;
+        local_instant(self.tz(), date, time).map_err(|_| ToolAnswer::error("That time doesn't exist on that day because the clocks change. Could we pick another time?"))
+    }
+
+    fn service_arg(&self) -> Result<Option<&ServiceRecord>, ToolAnswer> {
+        let Some(wanted) = self.text("service") else {
+            return Ok(None);
+        };
+        let w = wanted.to_lowercase();
+        let matches = |s: &&ServiceRecord| {
+            let name = s.name.to_lowercase();
+            let proc_ = s.procedure.as_deref().unwrap_or("").to_lowercase();
+            name == w
+                || proc_ == w
+                || name.contains(&w)
+                || w.contains(&name)
+                || (!proc_.is_empty() && (w.contains(&proc_) || proc_.contains(&w)))
+        };
+        match self.view.services.iter().find(matches) {
+            Some(s) => Ok(Some(s)),
+            None => {
+                let names: Vec<String> = self
+                    .view
+                    .services
+                    .iter()
+                    .take(5)
+                    .map(|s| s.name.clone())
+                    .collect();
+                Err(ToolAnswer::error(if names.is_empty() {
+                    "I couldn't find that treatment at this clinic.".to_string()
+                } else {
+                    format!(
+                        "I couldn't find that treatment. We offer {}.",
+                        join_words(&names, "and")
+                    )
+                }))
+            }
+        }
+    }
+
+    fn provider_arg(&self) -> Result<Option<&ProviderRecord>, ToolAnswer> {
+        let not_found = || {
+            let names: Vec<String> = self
+                .view
+                .providers
+                .iter()
+                .take(5)
+                .map(|p| p.name.clone())
+                .collect();
+            ToolAnswer::error(format!(
+                "I couldn't find that practitioner at this clinic. We have {}.",
+                join_words(&names, "and")
+            ))
+        };
+        if let Some(raw) = self.text("provider_id") {
+            let id: ProviderId = raw.parse().map_err(|_| not_found())?;
+            return self
+                .view
+                .providers
+                .iter()
+                .find(|p| p.id == id)
+                .map(Some)
+                .ok_or_else(not_found);
+        }
+        if let Some(raw) = self.text("provider_name") {
+            let wanted = normalise_name(&raw);
+            if wanted.is_empty() {
+                return Err(not_found());
+            }
+            return self
+                .view
+                .providers
+                .iter()
+                .find(|p| {
+                    let n = normalise_name(&p.name);
+                    n == wanted || n.split(' ').any(|part| part == wanted) || n.contains(&wanted)
+                })
+                .map(Some)
+                .ok_or_else(not_found);
+        }
+        Ok(None)
+    }
+
+    fn caller_phone(&self) -> Option<PhoneNumber> {
+        let region = &self.view.settings.phone_region;
+        self.text("patient_phone")
+            .and_then(|p| PhoneNumber::parse(&p, region).ok())
+            .or_else(|| {
+                self.call
+                    .customer_number
+                    .as_deref()
+                    .and_then(|p| PhoneNumber::parse(p, region).ok())
+            })
+    }
+
+    /// "9 am, 9:30 am or 10 am with Dr Smith, or 2 pm with Dr Patel" (dates said when they
+    /// differ from `day`).
+    fn offer_words(&self, slots: &[Slot], day: Option<NaiveDate>) -> String {
+        let mut groups: Vec<(ProviderId, Vec<String>)> = Vec::new();
+        for s in slots {
+            let local = s.start.with_timezone(&self.tz());
+            let mut words = say_time(local.time());
+            if day != Some(local.date_naive()) {
+                words = format!("{words} on {}", say_date(local.date_naive()));
+            }
+            match groups.iter_mut().find(|(p, _)| *p == s.provider_id) {
+                Some((_, list)) => list.push(words),
+                None => groups.push((s.provider_id, vec![words])),
+            }
+        }
+        let parts: Vec<String> = groups
+            .iter()
+            .map(|(p, times)| {
+                format!(
+                    "{} with {}",
+                    join_words(times, "or"),
+                    self.provider_name(*p)
+                )
+            })
+            .collect();
+        join_words(&parts, "or")
+    }
+
+    fn slots_json(&self, slots: &[Slot]) -> Value {
+        json!(slots
+            .iter()
+            .take(20)
+            .map(|s| json!({"provider_id": s.provider_id, "provider_name": self.provider_name(s.provider_id), "start": s.start.with_timezone(&self.tz()).to_rfc3339()}))
+            .collect::<Vec<_>>())
+    }
+
+    async fn check_availability(&self) -> ToolAnswer {
+        let date = match self.date_arg() {
+            Ok(d) => d,
+            Err(a) => return a,
+        };
+        let (service, provider) = match (self.service_arg(), self.provider_arg()) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(a), _) | (_, Err(a)) => return a,
+        };
+        let part = self.text("time_of_day");
+        let find = |from: NaiveDate, days: u32| {
+            self.booking.availability(
+                self.caller.org,
+                service.map(|s| s.id),
+                provider.map(|p| p.id),
+                from,
+                days,
+            )
+        };
+        let slots = match find(date, 1).await {
+            Ok(s) => s
+                .into_iter()
+                .filter(|s| time_of_day_matches(part.as_deref(), s.start, self.tz()))
+                .collect::<Vec<_>>(),
+            Err(_) => return ToolAnswer::error(TRY_AGAIN),
+        };
+        let said = say_date(date);
+        if slots.is_empty() {
+            let later = find(date + Duration::days(1), 14)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|s| time_of_day_matches(part.as_deref(), s.start, self.tz()));
+            let sentence = match &later {
+                Some(s) => format!(
+                    "Sorry, there's nothing free on {said}. The next free time is {} with {}.",
+                    self.when(s.start),
+                    self.provider_name(s.provider_id)
+                ),
+                None => format!("Sorry, there's nothing free on {said} or in the two weeks after."),
+            };
+            return ToolAnswer::ok(sentence).with("date", json!(date)).with(
+                "slots",
+                self.slots_json(&later.into_iter().collect::<Vec<_>>()),
+            );
+        }
+        // A few times per practitioner, spread over the day.
+        let mut spoken: Vec<Slot> = Vec::new();
+        let mut providers: Vec<ProviderId> = slots.iter().map(|s| s.provider_id).collect();
+        providers.dedup();
+        providers.sort();
+        providers.dedup();
+        for p in providers.iter().take(3) {
+            let mine: Vec<&Slot> = slots.iter().filter(|s| s.provider_id == *p).collect();
+            let step = (mine.len() / 3).max(1);
+            spoken.extend(mine.iter().step_by(step).take(3).map(|s| (*s).clone()));
+        }
+        ToolAnswer::ok(format!(
+            "On {said} I have {}.",
+            self.offer_words(&spoken, Some(date))
+        ))
+        .with("date", json!(date))
+        .with("slots", self.slots_json(&slots))
+    }
+
+    async fn book(&self) -> ToolAnswer {
+        if let Some(clinic) = self.text("clinic_id") {
+            if clinic != self.caller.org.to_string() {
+                let _ = self
+                    .booking
+                    .record_other_org_attempt(self.caller, &clinic)
+                    .await;
+                return ToolAnswer::error("I can only book appointments at this clinic.");
+            }
+        }
+        let Some(name) = self.text("patient_name") else {
+            return ToolAnswer::error("I need the patient's full name to book. Could you tell me?");
+        };
+        let Ok(name) = FullName::parse(&name) else {
+            return ToolAnswer::error("I didn't catch the name. Could you say it again?");
+        };
+        let start = match self.start_arg() {
+            Ok(s) => s,
+            Err(a) => return a,
+        };
+        let (service, provider) = match (self.service_arg(), self.provider_arg()) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(a), _) | (_, Err(a)) => return a,
+        };
+        let Some(phone) = self.caller_phone() else {
+            return ToolAnswer::error(
+                "I need a phone number to book. What's the best number to reach you?",
+            );
+        };
+        let email = match self.text("patient_email").map(|e| Email::parse(&e)) {
+            Some(Err(_)) => {
+                return ToolAnswer::error(
+                    "That email address doesn't sound right. Could you spell it for me?",
+                )
+            }
+            Some(Ok(e)) => Some(e.as_str().to_string()),
+            None => None,
+        };
+        let duration = self
+            .text("duration_minutes")
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|d| (5..=720).contains(d));
+        let provider = match provider {
+            Some(p) => p,
+            None => match self.pick_provider(service, start).await {
+                Some(p) => p,
+                None => return ToolAnswer::error("There's no practitioner set up for that treatment. I can take a message for the clinic."),
+            },
+        };
+        let req = BookRequest {
+            org: self.caller.org,
+            actor: self.caller.actor(),
+            provider_id: provider.id,
+            service_id: service.map(|s| s.id),
+            start,
+            duration_minutes: if service.is_none() {
+                Some(duration.unwrap_or(30))
+            } else {
+                duration
+            },
+            patient: Patient {
+                name: name.as_str().to_string(),
+                phone,
+                email,
+            },
+            notes: self.text("notes").map(|n| n.chars().take(2000).collect()),
+            source: BookingSource::Vapi,
+            vapi_call_id: self.call.call_id.clone(),
+            vapi_tool_call_id: Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty()),
+        };
+        match self.booking.book(req).await {
+            Ok((a, _replayed)) => ToolAnswer::ok(format!(
+                "You're booked with {} on {}.",
+                provider.name,
+                self.when(a.start)
+            ))
+            .with("appointment_id", json!(a.id))
+            .with("status", json!(a.status))
+            .with(
+                "start",
+                json!(a.start.with_timezone(&self.tz()).to_rfc3339()),
+            ),
+            Err(e) => self.refusal(e, start, None),
+        }
+    }
+
+    /// With no practitioner named: the first who offers the service and is free then, else the
+    /// first who offers it (the booking is then refused with alternatives).
+    async fn pick_provider(
+        &self,
+        service: Option<&ServiceRecord>,
+        start: DateTime<Utc>,
+    ) -> Option<&ProviderRecord> {
+        let offering: Vec<&ProviderRecord> = self
+            .view
+            .providers
+            .iter()
+            .filter(|p| service.is_none_or(|s| p.service_ids.contains(&s.id)))
+            .collect();
+        let day = start.with_timezone(&self.tz()).date_naive();
+        if let Ok(slots) = self
+            .booking
+            .availability(self.caller.org, service.map(|s| s.id), None, day, 1)
+            .await
+        {
+            if let Some(free) = slots.iter().find(|s| s.start == start) {
+                return offering.iter().copied().find(|p| p.id == free.provider_id);
+            }
+        }
+        offering.first().copied()
+    }
+
+    fn refusal(
+        &self,
+        e: BookingError,
+        start: DateTime<Utc>,
+        keeping: Option<&AppointmentRecord>,
+    ) -> ToolAnswer {
+        let kept = keeping
+            .map(|a| {
+                format!(
+                    " Your appointment on {} stays as it is.",
+                    self.when(a.start)
+                )
+            })
+            .unwrap_or_default();
+        let time = say_time(start.with_timezone(&self.tz()).time());
+        match e {
+            BookingError::Taken { alternatives } if alternatives.is_empty() => {
+                ToolAnswer::error(format!(
+                    "Sorry, {time} was just taken and I can't see another free time nearby.{kept}"
+                ))
+            }
+            BookingError::Taken { alternatives } => {
+                let day = start.with_timezone(&self.tz()).date_naive();
+                ToolAnswer::error(format!(
+                    "Sorry, {time} was just taken. I can offer {}.{kept}",
+                    self.offer_words(&alternatives, Some(day))
+                ))
+                .with("alternatives", self.slots_json(&alternatives))
+            }
+            BookingError::Refused(r) => ToolAnswer::error(format!(
+                "Sorry, I can't book {}: {}. Would another time suit?{kept}",
+                self.when(start),
+                r.reason()
+            ))
+            .with("reason", json!(r.code())),
+            BookingError::NotFound => {
+                ToolAnswer::error("I couldn't find that appointment or practitioner.")
+            }
+            BookingError::NotActive => {
+                ToolAnswer::error("That appointment has already been cancelled or has taken place.")
+            }
+            BookingError::Invalid(fields) => {
+                let what = fields
+                    .first()
+                    .map(|f| format!("the {} {}", f.field.replace('_', " "), f.message))
+                    .unwrap_or_default();
+                ToolAnswer::error(format!("I couldn't do that: {what}."))
+            }
+            _ => ToolAnswer::error(TRY_AGAIN),
+        }
+    }
+
+    fn appointment_arg(&self) -> Result<AppointmentId, ToolAnswer> {
+        self.text("appointment_id")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ToolAnswer::error("I need the appointment reference for that. I can look it up from your phone number first."))
+    }
+
+    async fn find(&self) -> ToolAnswer {
+        let Some(phone) = self.caller_phone() else {
+            return ToolAnswer::error("I need the phone number the appointment was booked with.");
+        };
+        let filter = AppointmentFilter {
+            from: Some(self.booking.now()),
+            phone: Some(phone.as_str().to_string()),
+            ..Default::default()
+        };
+        let list = match self.booking.appointments(self.caller.org, filter).await {
+            Ok(l) => l
+                .into_iter()
+                .filter(|a| a.status.is_active())
+                .collect::<Vec<_>>(),
+            Err(_) => return ToolAnswer::error(TRY_AGAIN),
+        };
+        let found: Vec<Value> = list
+            .iter()
+            .map(|a| json!({"appointment_id": a.id, "provider_name": self.provider_name(a.provider_id), "start": a.start.with_timezone(&self.tz()).to_rfc3339(), "status": a.status}))
+            .collect();
+        if list.is_empty() {
+            return ToolAnswer::ok(format!(
+                "I can't find any upcoming appointments for the number ending {}.",
+                phone.last_digits(4)
+            ))
+            .with("appointments", json!(found));
+        }
+        let spoken: Vec<String> = list
+            .iter()
+            .take(3)
+            .map(|a| {
+                format!(
+                    "with {} on {} (appointment id {})",
+                    self.provider_name(a.provider_id),
+                    self.when(a.start),
+                    a.id
+                )
+            })
+            .collect();
+        let count = if list.len() == 1 {
+            "one upcoming appointment".to_string()
+        } else {
+            format!("{} upcoming appointments", list.len())
+        };
+        ToolAnswer::ok(format!(
+            "I can see {count}: {}.",
+            join_words(&spoken, "and")
+        ))
+        .with("appointments", json!(found))
+    }
+
+    async fn reschedule(&self) -> ToolAnswer {
+        let id = match self.appointment_arg() {
+            Ok(id) => id,
+            Err(a) => return a,
+        };
+        let start = match self.start_arg() {
+            Ok(s) => s,
+            Err(a) => return a,
+        };
+        let current = match self.booking.appointment(self.caller.org, id).await {
+            Ok(a) => a,
+            Err(e) => return self.refusal(e, start, None),
+        };
+        let tool_call = Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty());
+        match self
+            .booking
+            .reschedule(self.caller, id, start, tool_call)
+            .await
+        {
+            Ok(a) => ToolAnswer::ok(format!(
+                "Done. Your appointment with {} is now on {}.",
+                self.provider_name(a.provider_id),
+                self.when(a.start)
+            ))
+            .with("appointment_id", json!(a.id))
+            .with(
+                "start",
+                json!(a.start.with_timezone(&self.tz()).to_rfc3339()),
+            ),
+            Err(e) => self.refusal(e, start, Some(&current)),
+        }
+    }
+
+    async fn cancel(&self) -> ToolAnswer {
+        let id = match self.appointment_arg() {
+            Ok(id) => id,
+            Err(a) => return a,
+        };
+        match self
+            .booking
+            .cancel(self.caller, id, self.text("reason"))
+            .await
+        {
+            Ok(a) => ToolAnswer::ok(format!(
+                "Your appointment with {} on {} is cancelled.",
+                self.provider_name(a.provider_id),
+                self.when(a.start)
+            ))
+            .with("appointment_id", json!(a.id))
+            .with("status", json!(a.status)),
+            Err(e) => self.refusal(e, self.booking.now(), None),
+        }
+    }
+}
