@@ -263,7 +263,11 @@ impl Ctx<'_> {
                 )
             })
             .collect();
-        join_words(&parts, "or")
+        // Each practitioner's times already use "or": groups are set apart by ", or".
+        match parts.split_last() {
+            Some((last, init)) if !init.is_empty() => format!("{}, or {last}", init.join(", ")),
+            _ => parts.join(""),
+        }
     }
 
     fn slots_json(&self, slots: &[Slot]) -> Value {

@@ -13,3 +13,4 @@ mod restart;
 mod roles;
 mod store_isolation;
 mod tokens;
+mod vapi_tools;
