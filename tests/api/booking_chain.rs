@@ -413,3 +413,66 @@ async fn the_confirmation_link_confirms_once() {
         .unwrap();
     assert_eq!(stored["status"], "confirmed");
 }
+
+/// The next two local dates (from tomorrow) on which London's clocks change.
+fn next_clock_changes() -> Vec<chrono::NaiveDate> {
+    use chrono::{Offset, TimeZone};
+    let tz = chrono_tz::Europe::London;
+    let offset_at_noon = |d: chrono::NaiveDate| {
+        tz.from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+            .offset()
+            .fix()
+    };
+    let mut out = Vec::new();
+    let mut d = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    while out.len() < 2 {
+        if offset_at_noon(d) != offset_at_noon(d - chrono::Duration::days(1)) {
+            out.push(d);
+        }
+        d += chrono::Duration::days(1);
+    }
+    out
+}
+
+#[tokio::test]
+async fn nine_am_on_clock_change_days_is_nine_am_local_and_books() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let r = app
+        .request(reqwest::Method::PUT, &format!("/api/orgs/{}/settings", c.clinic.org_id), Some(&c.clinic.token), Some(json!({"min_notice_minutes": 0, "horizon_days": 730, "slot_step_minutes": 30, "phone_region": "GB"})))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for day in next_clock_changes() {
+        let day = day.format("%Y-%m-%d").to_string();
+        let r = app
+            .get(
+                &format!(
+                    "/api/orgs/{}/availability?service_id={}&provider_id={}&date={day}",
+                    c.clinic.org_id, c.service_id, c.smith
+                ),
+                Some(&c.clinic.token),
+            )
+            .await;
+        let slots: Vec<String> = r.json::<Value>().await.unwrap()["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(slots.len(), 14, "{day}: {slots:?}");
+        assert!(
+            slots[0].starts_with(&format!("{day}T09:00:00")),
+            "{day}: {slots:?}"
+        );
+        let mut unique = slots.clone();
+        unique.dedup();
+        assert_eq!(unique, slots);
+        let booked: Value = app
+            .book_via_rest(&c, &c.smith, &day, "09:00", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(booked["start"], slots[0], "{day}");
+    }
+}

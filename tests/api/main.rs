@@ -7,6 +7,7 @@ mod audit_chain;
 mod bad_input;
 mod booking_chain;
 mod config_cli;
+mod crash;
 mod cross_org;
 mod identity_handshake;
 mod restart;
