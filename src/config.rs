@@ -47,12 +47,32 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub search: SearchSettings,
     pub crypto: CryptoSettings,
+    pub outbox: OutboxSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub poll_interval_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1000,
+            retry_base_ms: 1000,
+            retry_max_ms: 300_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     pub listen: String,
+    pub public_url: String,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
 }
@@ -61,6 +81,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
             max_body_bytes: 256 * 1024,
             request_timeout_ms: 10_000,
         }
@@ -377,6 +398,26 @@ impl Settings {
         }
         if !matches!(self.smtp.tls.as_str(), "none" | "starttls" | "tls") {
             return Err(invalid("smtp.tls", "must be none, starttls or tls"));
+        }
+        if !(10..=3_600_000).contains(&self.outbox.poll_interval_ms) {
+            return Err(invalid(
+                "outbox.poll_interval_ms",
+                "must be between 10 and 3600000",
+            ));
+        }
+        if self.outbox.retry_base_ms == 0 || self.outbox.retry_max_ms < self.outbox.retry_base_ms {
+            return Err(invalid(
+                "outbox.retry_max_ms",
+                "retry_base_ms must be at least 1 and retry_max_ms at least retry_base_ms",
+            ));
+        }
+        if !(self.server.public_url.starts_with("http://")
+            || self.server.public_url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "server.public_url",
+                "must start with http:// or https://",
+            ));
         }
         if !(0.0..=1.0).contains(&self.search.min_similarity) {
             return Err(invalid("search.min_similarity", "must be between 0 and 1"));

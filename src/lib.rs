@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod identity;
+pub mod outbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

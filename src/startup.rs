@@ -13,6 +13,7 @@ use crate::booking::BookingService;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::identity::IdentityService;
+use crate::outbox::OutboxWorker;
 use crate::store::Store;
 use crate::vapi::VoiceAgent;
 
@@ -42,6 +43,8 @@ pub struct Services {
     pub audit: AuditTrail,
     pub booking: Arc<BookingService>,
     pub voice: Arc<VoiceAgent>,
+    /// Woken after booking commits; the outbox worker waits on it.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
 }
 
@@ -54,11 +57,13 @@ impl Services {
             TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
         let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
             .map_err(|e| StartupError::Identity(e.to_string()))?;
-        let booking = Arc::new(BookingService::new(store.clone()));
+        let outbox_wake = Arc::new(tokio::sync::Notify::new());
+        let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
             booking: booking.clone(),
             voice: Arc::new(VoiceAgent::new(booking)),
+            outbox_wake,
             identity: Arc::new(identity),
             store,
             settings: Arc::new(settings.clone()),
@@ -114,6 +119,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let s = self.services;
+        let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = OutboxWorker::new(s.store.clone(), s.settings.clone(), s.outbox_wake.clone());
+        let worker = tokio::spawn(worker.run(async {
+            let _ = worker_stopped.await;
+        }));
+        let booking = s.booking.clone();
         let state = AppState {
             identity: s.identity,
             audit: s.audit,
@@ -123,10 +134,14 @@ impl Application {
             settings: s.settings,
         };
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(StartupError::Serve)
+            .map_err(StartupError::Serve);
+        let _ = stop_worker.send(());
+        let _ = worker.await;
+        booking.shutdown().await;
+        served
     }
 }
 

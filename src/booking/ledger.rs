@@ -15,6 +15,7 @@ use super::schedule::{Interval, ProviderCalendar, Shape};
 use super::{org_zone, BookingError};
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
+use crate::outbox::{self, JobKind};
 use crate::store::tables::{
     APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS,
     PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
@@ -239,6 +240,20 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         updated_at: stamp(now),
         cancel_reason: None,
     };
+    if record.patient.email.is_some() {
+        outbox::enqueue(
+            w,
+            req.org,
+            JobKind::ConfirmationEmail { appointment_id: id },
+            now,
+        )?;
+    }
+    outbox::enqueue(
+        w,
+        req.org,
+        JobKind::CalendarUpsert { appointment_id: id },
+        now,
+    )?;
     w.global_put(
         &CONFIRMATION_TOKENS,
         record.confirmation_token.as_bytes(),
@@ -314,6 +329,12 @@ fn cancel(
         ),
         now,
     )?;
+    outbox::enqueue(
+        w,
+        org_id,
+        JobKind::CalendarDelete { appointment_id: id },
+        now,
+    )?;
     Ok(Effect::Cancelled(Box::new(a)))
 }
 
@@ -386,6 +407,12 @@ fn reschedule(
             format!("appointment:{id}"),
             Outcome::Success,
         ),
+        now,
+    )?;
+    outbox::enqueue(
+        w,
+        org_id,
+        JobKind::CalendarUpsert { appointment_id: id },
         now,
     )?;
     Ok(Effect::Rescheduled(Box::new(moved)))

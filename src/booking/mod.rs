@@ -114,16 +114,57 @@ pub struct BookingService {
     store: Store,
     writer: ClaimWriter,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    views: ViewCache,
+}
+
+/// Each org's set-up as last read, so a tool call need not decode every provider again. Every
+/// set-up change goes through this service and bumps the generation, and a view read before a
+/// bump is never stored after it.
+#[derive(Default)]
+struct ViewCache {
+    inner: std::sync::Mutex<std::collections::HashMap<OrgId, (u64, Option<Arc<ClinicView>>)>>,
+}
+
+impl ViewCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<OrgId, (u64, Option<Arc<ClinicView>>)>>
+    {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn get(&self, org: OrgId) -> (u64, Option<Arc<ClinicView>>) {
+        self.lock().get(&org).cloned().unwrap_or((0, None))
+    }
+    fn put(&self, org: OrgId, generation: u64, view: Arc<ClinicView>) {
+        let mut map = self.lock();
+        let entry = map.entry(org).or_insert((0, None));
+        if entry.0 == generation {
+            entry.1 = Some(view);
+        }
+    }
+    fn forget(&self, org: OrgId) {
+        let mut map = self.lock();
+        let entry = map.entry(org).or_insert((0, None));
+        entry.0 += 1;
+        entry.1 = None;
+    }
 }
 
 impl BookingService {
-    pub fn new(store: Store) -> Self {
+    /// `committed` is woken after each booking commit (for the outbox worker).
+    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>) -> Self {
         let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> = Arc::new(Utc::now);
         Self {
-            writer: ClaimWriter::start(store.clone(), clock.clone()),
+            writer: ClaimWriter::start(store.clone(), clock.clone(), committed),
             store,
             clock,
+            views: ViewCache::default(),
         }
+    }
+
+    /// Stops the claim writer once the queued changes are committed (at shutdown).
+    pub async fn shutdown(&self) {
+        self.writer.stop().await;
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -198,6 +239,7 @@ impl BookingService {
                 Ok::<_, BookingError>(())
             })
             .await?;
+        self.views.forget(caller.org);
         Ok(saved)
     }
 
@@ -267,6 +309,7 @@ impl BookingService {
                 Ok::<_, BookingError>(())
             })
             .await?;
+        self.views.forget(caller.org);
         Ok(saved)
     }
 
@@ -320,6 +363,7 @@ impl BookingService {
                 Ok(())
             })
             .await?;
+        self.views.forget(caller.org);
         Ok(saved)
     }
 
@@ -360,10 +404,18 @@ impl BookingService {
                 Ok(p)
             })
             .await
+            .inspect(|_| self.views.forget(caller.org))
     }
 
-    pub async fn clinic(&self, org: OrgId) -> Result<ClinicView, BookingError> {
-        self.store.read(move |r| clinic_view(r, org)).await
+    /// The clinic's set-up (org, zone, settings, services, providers), cached until it changes.
+    pub async fn clinic(&self, org: OrgId) -> Result<Arc<ClinicView>, BookingError> {
+        let (generation, cached) = self.views.get(org);
+        if let Some(view) = cached {
+            return Ok(view);
+        }
+        let view = Arc::new(self.store.read(move |r| clinic_view(r, org)).await?);
+        self.views.put(org, generation, view.clone());
+        Ok(view)
     }
 
     /// The clinic's time zone.
@@ -400,9 +452,9 @@ impl BookingService {
         days: u32,
     ) -> Result<Vec<Slot>, BookingError> {
         let now = self.now();
+        let view = self.clinic(org).await?;
         self.store
             .read(move |r| {
-                let view = clinic_view(r, org)?;
                 let (shape, candidates) = pick(&view, service, provider)?;
                 let o = r.org(org);
                 let mut slots = Vec::new();
@@ -428,9 +480,9 @@ impl BookingService {
         start: DateTime<Utc>,
     ) -> Result<Vec<Slot>, BookingError> {
         let now = self.now();
+        let view = self.clinic(org).await?;
         self.store
             .read(move |r| {
-                let view = clinic_view(r, org)?;
                 let o = r.org(org);
                 let (shape, _) = pick(&view, service, Some(provider))?;
                 let Some(me) = view.providers.iter().find(|p| p.id == provider) else {
@@ -634,6 +686,19 @@ impl BookingService {
                 }
                 list.sort_by_key(|a| a.start);
                 Ok((p, view, list))
+            })
+            .await
+    }
+
+    /// The org's outbox jobs still queued (delivered ones are removed).
+    pub async fn outbox(&self, org: OrgId) -> Result<Vec<crate::outbox::OutboxJob>, BookingError> {
+        self.store
+            .read(move |r| {
+                Ok(r.global_scan(&crate::store::tables::OUTBOX, 100_000)?
+                    .into_iter()
+                    .map(|(_, j)| j)
+                    .filter(|j: &crate::outbox::OutboxJob| j.org_id == org)
+                    .collect())
             })
             .await
     }

@@ -18,6 +18,8 @@ pub struct ClinicSettings {
     pub slot_step_minutes: u32,
     /// Region for phone numbers given without a country code (ISO 3166 alpha-2).
     pub phone_region: String,
+    /// This clinic's Google calendar (else the install's default).
+    pub calendar_id: Option<String>,
 }
 
 impl Default for ClinicSettings {
@@ -27,6 +29,7 @@ impl Default for ClinicSettings {
             horizon_days: 90,
             slot_step_minutes: 15,
             phone_region: "GB".into(),
+            calendar_id: None,
         }
     }
 }

@@ -20,49 +20,86 @@ struct Job {
     reply: oneshot::Sender<Result<Effect, BookingError>>,
 }
 
+enum Message {
+    Apply(Job),
+    /// Finish what is queued before it, then stop and close the database handle.
+    Stop,
+}
+
 /// The handle requests are sent through. Cloning is cheap.
 #[derive(Clone)]
 pub struct ClaimWriter {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Message>,
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 impl ClaimWriter {
     /// Starts the writer thread. It stops when every handle is dropped.
-    pub fn start(store: Store, clock: Clock) -> ClaimWriter {
-        let (tx, mut rx) = mpsc::channel::<Job>(4096);
-        std::thread::Builder::new()
+    /// `committed` is woken after every commit (the outbox worker waits on it).
+    pub fn start(store: Store, clock: Clock, committed: Arc<tokio::sync::Notify>) -> ClaimWriter {
+        let (tx, mut rx) = mpsc::channel::<Message>(4096);
+        let thread = std::thread::Builder::new()
             .name("claim-writer".into())
             .spawn(move || {
                 let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-                while let Some(first) = rx.blocking_recv() {
-                    batch.push(first);
+                let mut stopping = false;
+                while !stopping {
+                    match rx.blocking_recv() {
+                        Some(Message::Apply(job)) => batch.push(job),
+                        Some(Message::Stop) | None => break,
+                    }
                     while batch.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(job) => batch.push(job),
+                            Ok(Message::Apply(job)) => batch.push(job),
+                            Ok(Message::Stop) => {
+                                stopping = true;
+                                break;
+                            }
                             Err(_) => break,
                         }
                     }
-                    run_batch(&store, &clock, &mut batch);
+                    if run_batch(&store, &clock, &mut batch) {
+                        committed.notify_one();
+                    }
+                }
+                // Anything sent after the stop is refused rather than left waiting.
+                rx.close();
+                while let Ok(Message::Apply(job)) = rx.try_recv() {
+                    let _ = job.reply.send(Err(BookingError::Unavailable));
                 }
             })
             .expect("the claim writer thread starts");
-        ClaimWriter { tx }
+        ClaimWriter {
+            tx,
+            thread: Arc::new(std::sync::Mutex::new(Some(thread))),
+        }
+    }
+
+    /// Stops the writer after the changes already queued, and waits until it has closed its
+    /// handle on the database.
+    pub async fn stop(&self) {
+        let _ = self.tx.send(Message::Stop).await;
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
     }
 
     /// Queues a change and waits until it is durably committed (or refused).
     pub async fn submit(&self, change: Change) -> Result<Effect, BookingError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { change, reply })
+            .send(Message::Apply(Job { change, reply }))
             .await
             .map_err(|_| BookingError::Unavailable)?;
         answer.await.map_err(|_| BookingError::Unavailable)?
     }
 }
 
-fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) {
+/// Applies and commits one batch; tells whether anything was committed.
+fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) -> bool {
     let now = clock();
     let mut w = match store.begin_write() {
         Ok(w) => w,
@@ -71,7 +108,7 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) {
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(BookingError::Unavailable));
             }
-            return;
+            return false;
         }
     };
     let mut results = Vec::with_capacity(batch.len());
@@ -95,9 +132,10 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) {
         for job in batch.drain(..) {
             let _ = job.reply.send(Err(BookingError::Unavailable));
         }
-        return;
+        return false;
     }
     for (job, result) in batch.drain(..).zip(results) {
         let _ = job.reply.send(result);
     }
+    true
 }

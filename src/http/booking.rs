@@ -63,7 +63,9 @@ pub fn router() -> Router<AppState> {
             "/api/orgs/{org}/appointments/{appointment_id}/reschedule",
             post(reschedule_appointment),
         )
+        .route("/api/orgs/{org}/outbox", get(list_outbox))
         .route("/confirm/{token}", get(confirm))
+        .route("/calendar/{file}", get(ics_feed))
 }
 
 /// An instant in the clinic's zone, RFC 3339 with its offset.
@@ -639,4 +641,59 @@ async fn confirm(
         }
         None => Ok((StatusCode::NOT_FOUND, page("Link not valid", "This confirmation link is unknown or has already been used. If you need to change your appointment, please call the clinic."))),
     }
+}
+
+async fn list_outbox(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<Value>, ApiError> {
+    scope.require(SET_UP)?;
+    let jobs = state.booking.outbox(scope.org).await?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+/// A provider's appointments as iCalendar (RFC 5545), at a secret URL for calendar apps.
+async fn ics_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    use crate::booking::records::AppointmentStatus;
+    use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
+    let token = file.strip_suffix(".ics").ok_or(ApiError::NotFound)?;
+    let (provider, view, appointments) = state.booking.feed(token.to_string()).await?;
+    let mut calendar = Calendar::new();
+    calendar.name(&format!("{} – {}", provider.name, view.org.name));
+    for a in appointments
+        .iter()
+        .filter(|a| a.status != AppointmentStatus::Cancelled)
+    {
+        let service = a
+            .service_id
+            .and_then(|id| view.services.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "Appointment".into());
+        calendar.push(
+            Event::new()
+                .uid(&format!("{}@voxanne", a.id))
+                .summary(&format!("{service} – {}", a.patient.name))
+                .starts(a.start)
+                .ends(a.end)
+                .status(if a.status == AppointmentStatus::Pending {
+                    EventStatus::Tentative
+                } else {
+                    EventStatus::Confirmed
+                })
+                .done(),
+        );
+    }
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        calendar.done().to_string(),
+    ))
 }

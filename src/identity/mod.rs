@@ -148,6 +148,63 @@ pub struct IdentityService {
     hasher: PasswordHasher,
     tokens: TokenAuthority,
     throttle: LoginThrottle,
+    known: KnownCredentials,
+}
+
+/// Credentials recently checked against the store, so most requests skip the read. Revoking
+/// a key or deleting a user goes through this service, which drops the entry and bumps the
+/// generation under the same lock; a lookup that started before a bump is not remembered.
+#[derive(Default)]
+struct KnownCredentials {
+    inner: std::sync::Mutex<KnownInner>,
+}
+
+#[derive(Default)]
+struct KnownInner {
+    generation: u64,
+    agent_keys: std::collections::HashMap<[u8; 32], Caller>,
+    users: std::collections::HashMap<(OrgId, UserId), Role>,
+}
+
+impl KnownCredentials {
+    const LIMIT: usize = 100_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KnownInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+    fn remember_key(&self, generation: u64, hash: [u8; 32], caller: Caller) {
+        let mut k = self.lock();
+        if k.generation == generation {
+            if k.agent_keys.len() >= Self::LIMIT {
+                k.agent_keys.clear();
+            }
+            k.agent_keys.insert(hash, caller);
+        }
+    }
+    fn remember_user(&self, generation: u64, org: OrgId, user: UserId, role: Role) {
+        let mut k = self.lock();
+        if k.generation == generation {
+            if k.users.len() >= Self::LIMIT {
+                k.users.clear();
+            }
+            k.users.insert((org, user), role);
+        }
+    }
+    fn forget_key(&self, hash: &[u8]) {
+        let mut k = self.lock();
+        k.generation += 1;
+        if let Ok(h) = <[u8; 32]>::try_from(hash) {
+            k.agent_keys.remove(&h);
+        }
+    }
+    fn forget_user(&self, org: OrgId, user: UserId) {
+        let mut k = self.lock();
+        k.generation += 1;
+        k.users.remove(&(org, user));
+    }
 }
 
 impl IdentityService {
@@ -169,6 +226,7 @@ impl IdentityService {
             hasher,
             tokens,
             throttle,
+            known: KnownCredentials::default(),
         })
     }
 
@@ -327,7 +385,11 @@ impl IdentityService {
         }
         if agent_key::looks_like_agent_key(credential) {
             let hash = agent_key::hash(credential);
-            return self
+            if let Some(caller) = self.known.lock().agent_keys.get(&hash) {
+                return Ok(*caller);
+            }
+            let generation = self.known.generation();
+            let found = self
                 .store
                 .read(move |r| {
                     let Some(idx) = r.global_get(&AGENT_KEY_INDEX, &hash)? else {
@@ -343,12 +405,25 @@ impl IdentityService {
                     }
                 })
                 .await;
+            if let Ok(caller) = &found {
+                self.known.remember_key(generation, hash, *caller);
+            }
+            return found;
         }
         let (user_id, org_id, _claimed_role) = self
             .tokens
             .verify(credential)
             .map_err(|_| IdentityError::Unauthenticated)?;
-        self.store
+        if let Some(role) = self.known.lock().users.get(&(org_id, user_id)) {
+            return Ok(Caller {
+                org: org_id,
+                principal: Principal::User(user_id),
+                role: *role,
+            });
+        }
+        let generation = self.known.generation();
+        let found = self
+            .store
             .read(
                 move |r| match r.org(org_id).get(&USERS, &user_id.as_bytes())? {
                     // The stored role wins over the token's: a demotion applies at once.
@@ -360,7 +435,12 @@ impl IdentityService {
                     None => Err(IdentityError::Unauthenticated),
                 },
             )
-            .await
+            .await;
+        if let Ok(caller) = &found {
+            self.known
+                .remember_user(generation, org_id, user_id, caller.role);
+        }
+        found
     }
 
     pub async fn profile(&self, caller: Caller) -> Result<Profile, IdentityError> {
@@ -444,6 +524,7 @@ impl IdentityService {
                 Ok(())
             })
             .await
+            .inspect(|_| self.known.forget_user(caller.org, user_id))
     }
 
     pub async fn create_agent_key(
@@ -526,9 +607,10 @@ impl IdentityService {
                 let hash = hex::decode(&record.key_hash)
                     .map_err(|_| IdentityError::Internal("stored key hash"))?;
                 w.global_remove(&AGENT_KEY_INDEX, &hash)?;
-                Ok(())
+                Ok(hash)
             })
             .await
+            .map(|hash| self.known.forget_key(&hash))
     }
 
     pub async fn list_agent_keys(

@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -224,6 +224,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "create booking tables",
         apply: |w| create_tables(w, &tables::booking_global(), &tables::booking_tenant()),
     },
+    Migration {
+        version: 3,
+        name: "create the outbox",
+        apply: |w| create_tables(w, &tables::outbox_global(), &[]),
+    },
 ];
 
 fn create_tables(
@@ -339,6 +344,38 @@ impl StoreRead {
         use redb::ReadableTableMetadata;
         let t = self.txn.open_table(table.def())?;
         Ok(t.len()?)
+    }
+
+    /// Up to `limit` entries of a global table, in key order.
+    pub fn global_scan<V: DeserializeOwned>(
+        &self,
+        table: &GlobalTable<V>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        let mut out = Vec::new();
+        for item in t.iter()?.take(limit) {
+            let (k, v) = item?;
+            out.push((k.value().to_vec(), decode(table.name(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` entries of a global table with keys in `[from, to)`.
+    pub fn global_range<V: DeserializeOwned>(
+        &self,
+        table: &GlobalTable<V>,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>> {
+        let t = self.txn.open_table(table.def())?;
+        let mut out = Vec::new();
+        for item in t.range::<&[u8]>(from..to)?.take(limit) {
+            let (k, v) = item?;
+            out.push((k.value().to_vec(), decode(table.name(), v.value())?));
+        }
+        Ok(out)
     }
 
     /// Every key of a global table (for install-wide tools such as `audit verify`).

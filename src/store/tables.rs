@@ -64,6 +64,7 @@ use crate::domain::{AppointmentId, OrgId, ProviderId};
 use crate::identity::records::{
     AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
 };
+use crate::outbox::OutboxJob;
 
 // ---- global tables -------------------------------------------------------------------------
 
@@ -87,6 +88,8 @@ pub const AUDIT_LOG: TenantTable<AuditEntry> = TenantTable::new("audit_log_v1");
 /// The audit chain's head (single key `head`): lets verification notice a cut-off tail.
 pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
 
+/// Outbox jobs for external services, keyed `service ‖ next attempt ‖ job id`.
+pub const OUTBOX: GlobalTable<OutboxJob> = GlobalTable::new("outbox_v1");
 /// Confirmation-link token → its org and appointment.
 pub const CONFIRMATION_TOKENS: GlobalTable<ConfirmationIndexEntry> =
     GlobalTable::new("confirmation_tokens_v1");
@@ -130,6 +133,10 @@ pub(crate) fn identity_and_audit_tenant() -> [TenantDef; 4] {
 
 pub(crate) fn booking_global() -> [GlobalDef; 2] {
     [CONFIRMATION_TOKENS.def(), FEED_TOKENS.def()]
+}
+
+pub(crate) fn outbox_global() -> [GlobalDef; 1] {
+    [OUTBOX.def()]
 }
 
 pub(crate) fn booking_tenant() -> [TenantDef; 7] {

@@ -1,6 +1,7 @@
 //! The appliance's acceptance tests: the real server on 127.0.0.1:0 over a real redb file in a
 //! temp dir, driven by a real HTTP client. One binary, a module per feature.
 
+mod fakes;
 mod helpers;
 
 mod audit_chain;
@@ -10,6 +11,7 @@ mod config_cli;
 mod crash;
 mod cross_org;
 mod identity_handshake;
+mod outbox;
 mod restart;
 mod roles;
 mod store_isolation;

@@ -1,0 +1,219 @@
+//! The booking core without HTTP: the claim transaction (decide + write + audit + durable
+//! commit) alone and batched as the claim writer batches it, and the conflict check and a
+//! day's availability for a provider that already has 10,000 appointments. These bound what
+//! the HTTP load generator can reach.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use voxanne::auth::{Caller, Principal};
+use voxanne::booking::ledger::{self, BookRequest, Change};
+use voxanne::booking::records::{BookingSource, ClinicSettings, Patient};
+use voxanne::booking::schedule::WeeklyHours;
+use voxanne::booking::{local_instant, NewProvider, NewService};
+use voxanne::config::Settings;
+use voxanne::domain::{OrgId, PhoneNumber, ProviderId, Role, ServiceId};
+use voxanne::identity::SignupInput;
+use voxanne::startup::Services;
+
+struct Fixture {
+    services: Services,
+    org: OrgId,
+    service: ServiceId,
+    provider: ProviderId,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services::open(&Settings::for_data_dir(dir.path())).unwrap();
+    let (org, service, provider) = rt.block_on(async {
+        let s = services
+            .identity
+            .signup(
+                SignupInput::parse(
+                    "Bench",
+                    "bench@clinic.example",
+                    "bench password 1",
+                    Some("UTC"),
+                    None,
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let admin = Caller {
+            org: s.org_id,
+            principal: Principal::User(s.user_id),
+            role: Role::Admin,
+        };
+        services
+            .booking
+            .put_settings(
+                admin,
+                ClinicSettings {
+                    min_notice_minutes: 0,
+                    horizon_days: 730,
+                    slot_step_minutes: 15,
+                    phone_region: "GB".into(),
+                    calendar_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let svc = services
+            .booking
+            .create_service(
+                admin,
+                NewService {
+                    name: "Consultation".into(),
+                    duration_minutes: 15,
+                    buffer_before_minutes: 0,
+                    buffer_after_minutes: 5,
+                    procedure: None,
+                },
+            )
+            .await
+            .unwrap();
+        let week: Vec<(String, Vec<[String; 2]>)> =
+            ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .map(|d| {
+                    (
+                        d.to_string(),
+                        vec![["00:00".to_string(), "24:00".to_string()]],
+                    )
+                })
+                .collect();
+        let hours =
+            WeeklyHours::parse(week.iter().map(|(d, w)| (d.as_str(), w.as_slice()))).unwrap();
+        let p = services
+            .booking
+            .create_provider(
+                admin,
+                NewProvider {
+                    name: "Dr Bench".into(),
+                    service_ids: vec![svc.id],
+                    weekly_hours: hours,
+                    breaks: WeeklyHours::default(),
+                },
+            )
+            .await
+            .unwrap();
+        (s.org_id, svc.id, p.id)
+    });
+    Fixture {
+        services,
+        org,
+        service,
+        provider,
+        _dir: dir,
+    }
+}
+
+fn request(f: &Fixture, slot: usize) -> Change {
+    // 20-minute spacing (15 minutes + 5 minutes buffer) from tomorrow, 72 a day.
+    let day = NaiveDate::from_ymd_opt(2027, 1, 1)
+        .unwrap()
+        .max(Utc::now().date_naive() + Duration::days(1))
+        + Duration::days((slot / 72) as i64);
+    let start = local_instant(chrono_tz::UTC, day, NaiveTime::MIN).unwrap()
+        + Duration::minutes(20 * (slot % 72) as i64);
+    Change::Book(Box::new(BookRequest {
+        org: f.org,
+        actor: "bench".into(),
+        provider_id: f.provider,
+        service_id: Some(f.service),
+        start,
+        duration_minutes: None,
+        patient: Patient {
+            name: "Bench Patient".into(),
+            phone: PhoneNumber::parse("+447911123456", "GB").unwrap(),
+            email: None,
+        },
+        notes: None,
+        source: BookingSource::Staff,
+        vapi_call_id: None,
+        vapi_tool_call_id: None,
+    }))
+}
+
+fn claims(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = fixture(&rt);
+    let next = AtomicUsize::new(0);
+    c.bench_function("claim_1_per_durable_commit", |b| {
+        b.iter(|| {
+            let mut w = f.services.store.begin_write().unwrap();
+            let effect = ledger::apply(
+                &mut w,
+                &request(&f, next.fetch_add(1, Ordering::Relaxed)),
+                Utc::now(),
+            )
+            .unwrap();
+            w.commit().unwrap();
+            black_box(effect);
+        })
+    });
+    c.bench_function("claim_64_per_durable_commit", |b| {
+        b.iter(|| {
+            let mut w = f.services.store.begin_write().unwrap();
+            for _ in 0..64 {
+                ledger::apply(
+                    &mut w,
+                    &request(&f, next.fetch_add(1, Ordering::Relaxed)),
+                    Utc::now(),
+                )
+                .unwrap();
+            }
+            w.commit().unwrap();
+        })
+    });
+}
+
+fn busy_provider(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = fixture(&rt);
+    for chunk in 0..20 {
+        let mut w = f.services.store.begin_write().unwrap();
+        for i in 0..500 {
+            ledger::apply(&mut w, &request(&f, chunk * 500 + i), Utc::now()).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    // A slot in the middle of the booked range: refused as taken.
+    let taken = request(&f, 5_000);
+    c.bench_function("conflict_check_with_10k_appointments", |b| {
+        b.iter(|| {
+            let mut w = f.services.store.begin_write().unwrap();
+            let refused = ledger::apply(&mut w, &taken, Utc::now());
+            assert!(refused.is_err());
+            drop(w);
+        })
+    });
+    let day = match &taken {
+        Change::Book(r) => r.start.date_naive(),
+        _ => unreachable!(),
+    };
+    c.bench_function("availability_day_with_10k_appointments", |b| {
+        b.iter(|| {
+            rt.block_on(f.services.booking.availability(
+                f.org,
+                Some(f.service),
+                Some(f.provider),
+                day,
+                1,
+            ))
+            .unwrap()
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    targets = claims, busy_provider
+}
+criterion_main!(benches);

@@ -1,0 +1,229 @@
+//! Load generator: the real server (in process, port 0, a real redb file with durable
+//! commits) driven by real HTTP clients booking through the Vapi tool endpoint. Reports
+//! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, and the 5-way
+//! contention case. Bounded: a fixed number of bookings per level and a time cap.
+//!
+//! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use voxanne::config::Settings;
+use voxanne::startup::Application;
+
+const PROVIDERS: usize = 24;
+const TIME_CAP: Duration = Duration::from_secs(60);
+
+struct Target {
+    base: String,
+    key: String,
+    providers: Vec<String>,
+    client: Client,
+}
+
+async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
+    let mut settings = Settings::for_data_dir(dir);
+    settings.server.request_timeout_ms = 60_000;
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let client = Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut r = client.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let s: Value = post("/api/auth/signup", None, json!({"clinic_name": "Load", "email": "load@clinic.example", "password": "load test password"})).await.unwrap().json().await.unwrap();
+    let (org, token) = (
+        s["org_id"].as_str().unwrap().to_string(),
+        s["access_token"].as_str().unwrap().to_string(),
+    );
+    client
+        .put(format!("{base}/api/orgs/{org}/settings"))
+        .bearer_auth(&token)
+        .json(&json!({"min_notice_minutes": 0, "horizon_days": 730, "slot_step_minutes": 15, "phone_region": "GB"}))
+        .send()
+        .await
+        .unwrap();
+    let svc: Value = post(
+        &format!("/api/orgs/{org}/services"),
+        Some(&token),
+        json!({"name": "Consultation", "duration_minutes": 15}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let week: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!([["08:00", "20:00"]])))
+        .collect();
+    let mut providers = Vec::new();
+    for i in 0..PROVIDERS {
+        let p: Value = post(&format!("/api/orgs/{org}/providers"), Some(&token), json!({"name": format!("Dr Load {i}"), "service_ids": [svc["id"]], "weekly_hours": week})).await.unwrap().json().await.unwrap();
+        providers.push(p["id"].as_str().unwrap().to_string());
+    }
+    let k: Value = post(
+        &format!("/api/orgs/{org}/agent-keys"),
+        Some(&token),
+        json!({"name": "load"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    (
+        Target {
+            base,
+            key: k["key"].as_str().unwrap().to_string(),
+            providers,
+            client,
+        },
+        tx,
+    )
+}
+
+/// Slot `n` → (provider, date, time): 48 quarter hours a day per provider.
+fn slot(t: &Target, n: usize, day_offset: usize) -> (String, String, String) {
+    let provider = &t.providers[n % PROVIDERS];
+    let rest = n / PROVIDERS;
+    let (day, q) = (day_offset + rest / 48, rest % 48);
+    let date = (chrono::Utc::now().date_naive() + chrono::Duration::days(1 + day as i64))
+        .format("%Y-%m-%d")
+        .to_string();
+    (
+        provider.clone(),
+        date,
+        format!("{:02}:{:02}", 8 + q / 4, (q % 4) * 15),
+    )
+}
+
+async fn book(t: &Target, n: usize, day_offset: usize, tag: &str) -> (Duration, bool) {
+    let (provider, date, time) = slot(t, n, day_offset);
+    let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("{tag}-{n}")}, "customer": {"number": "+447911123456"},
+        "toolCallList": [{"id": format!("{tag}-tc-{n}"), "type": "function", "function": {"name": "book_appointment",
+            "arguments": {"appointment_date": date, "appointment_time": time, "provider_id": provider, "service": "Consultation", "patient_name": format!("Caller {n}")}}}]}});
+    let started = Instant::now();
+    let r = t
+        .client
+        .post(format!("{}/api/vapi/tools", t.base))
+        .bearer_auth(&t.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    (started.elapsed(), v["results"][0].get("result").is_some())
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) -> usize {
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let t = t.clone();
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut ok = 0;
+            let mut n = c;
+            while n < total && started.elapsed() < TIME_CAP {
+                let (d, booked) = book(&t, n, day_offset, &format!("l{clients}")).await;
+                lat.push(d);
+                ok += booked as usize;
+                n += clients;
+            }
+            (lat, ok)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut ok = 0;
+    for h in handles {
+        let (l, o) = h.await.unwrap();
+        all.extend(l);
+        ok += o;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} |",
+        all.len(),
+        all.len() as f64 / secs,
+        pct(&all, 0.5),
+        pct(&all, 0.95),
+        pct(&all, 0.99)
+    );
+    all.len()
+}
+
+async fn contention(t: Arc<Target>, rounds: usize, day_offset: usize) {
+    let mut lat = Vec::new();
+    let mut single_winner = 0;
+    for r in 0..rounds {
+        let mut hs = Vec::new();
+        for c in 0..5 {
+            let t = t.clone();
+            hs.push(tokio::spawn(async move {
+                book(&t, r, day_offset, &format!("c{c}")).await
+            }));
+        }
+        let mut winners = 0;
+        for h in hs {
+            let (d, ok) = h.await.unwrap();
+            lat.push(d);
+            winners += ok as usize;
+        }
+        single_winner += (winners == 1) as usize;
+    }
+    lat.sort();
+    println!(
+        "5-way contention: {rounds} rounds, exactly one winner in {single_winner}; all answers p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+        pct(&lat, 0.5),
+        pct(&lat, 0.95),
+        pct(&lat, 0.99)
+    );
+}
+
+fn main() {
+    let scale: f64 = std::env::var("LOAD_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let n = |x: usize| ((x as f64) * scale).max(10.0) as usize;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, stop) = setup(dir.path()).await;
+        let t = Arc::new(target);
+        // Warm-up (connections, caches), on days no measured level uses.
+        level(t.clone(), 4, n(400), 600).await;
+        println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms |");
+        println!("|---|---|---|---|---|---|---|");
+        let mut day = 0;
+        for (clients, total) in [(1, n(2000)), (16, n(8000)), (64, n(16000))] {
+            level(t.clone(), clients, total, day).await;
+            day += total / (PROVIDERS * 48) + 1;
+        }
+        contention(t.clone(), n(200), day + 1).await;
+        let _ = stop.send(());
+    });
+}

@@ -1,0 +1,279 @@
+//! The background worker that delivers due outbox jobs and records each outcome.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::google::GoogleCalendar;
+use super::smtp::Mailer;
+use super::{due_bound, event_id, job_key, JobKind, OutboxJob, Service};
+use crate::booking::records::{AppointmentRecord, AppointmentStatus};
+use crate::config::Settings;
+use crate::store::tables::{APPOINTMENTS, CLINIC_SETTINGS, ORGS, OUTBOX, PROVIDERS, SERVICES};
+use crate::store::{Store, StoreError};
+use crate::vapi::speech::{say_date, say_time};
+
+/// After this many failed attempts the appointment shows `calendar_sync: failed` (retries go on).
+const FAILED_AFTER: u32 = 5;
+
+enum Delivery {
+    Done,
+    Retry(String),
+}
+
+pub struct OutboxWorker {
+    store: Store,
+    settings: Arc<Settings>,
+    google: GoogleCalendar,
+    mailer: Mailer,
+    wake: Arc<Notify>,
+}
+
+/// What a job needs to know about its appointment, read in one snapshot.
+struct Context {
+    appointment: AppointmentRecord,
+    clinic_name: String,
+    tz: chrono_tz::Tz,
+    provider_name: String,
+    service_name: Option<String>,
+    calendar_id: Option<String>,
+}
+
+impl OutboxWorker {
+    pub fn new(store: Store, settings: Arc<Settings>, wake: Arc<Notify>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap_or_default();
+        Self {
+            google: GoogleCalendar::new(http, settings.google_calendar.clone()),
+            mailer: Mailer::new(&settings.smtp),
+            store,
+            settings,
+            wake,
+        }
+    }
+
+    /// Delivers due jobs whenever woken (after a booking commit) or every poll interval,
+    /// until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let poll = Duration::from_millis(self.settings.outbox.poll_interval_ms);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(poll) => {},
+            }
+            if let Err(e) = self.run_due().await {
+                tracing::error!(error = %e, "outbox pass failed");
+            }
+        }
+    }
+
+    fn enabled(&self, service: Service) -> bool {
+        match service {
+            Service::Smtp => self.mailer.enabled(),
+            Service::GoogleCalendar => self.google.enabled(),
+        }
+    }
+
+    /// One pass over the due jobs of enabled services; returns how many were attempted.
+    pub async fn run_due(&self) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let services: Vec<Service> = Service::ALL
+            .into_iter()
+            .filter(|s| self.enabled(*s))
+            .collect();
+        if services.is_empty() {
+            return Ok(0);
+        }
+        let jobs: Vec<OutboxJob> = self
+            .store
+            .read(move |r| {
+                let mut due = Vec::new();
+                for s in services {
+                    let from = due_bound(s, DateTime::<Utc>::MIN_UTC);
+                    let to = due_bound(s, now + chrono::Duration::milliseconds(1));
+                    due.extend(
+                        r.global_range(&OUTBOX, &from, &to, 256)?
+                            .into_iter()
+                            .map(|(_, j)| j),
+                    );
+                }
+                Ok::<_, StoreError>(due)
+            })
+            .await?;
+        let mut attempted = 0;
+        for job in jobs {
+            attempted += 1;
+            let outcome = self.deliver(&job).await;
+            self.record(job, outcome).await?;
+        }
+        Ok(attempted)
+    }
+
+    async fn context(&self, job: &OutboxJob) -> Result<Option<Context>, StoreError> {
+        let (org, id) = match &job.kind {
+            JobKind::ConfirmationEmail { appointment_id }
+            | JobKind::CalendarUpsert { appointment_id }
+            | JobKind::CalendarDelete { appointment_id } => (job.org_id, *appointment_id),
+        };
+        self.store
+            .read(move |r| {
+                let o = r.org(org);
+                let Some(appointment) = o.get(&APPOINTMENTS, &id.as_bytes())? else {
+                    return Ok(None);
+                };
+                let Some(org_record) = r.global_get(&ORGS, &org.as_bytes())? else {
+                    return Ok(None);
+                };
+                let provider_name = o
+                    .get(&PROVIDERS, &appointment.provider_id.as_bytes())?
+                    .map(|p| p.name)
+                    .unwrap_or_default();
+                let service_name = match appointment.service_id {
+                    Some(s) => o.get(&SERVICES, &s.as_bytes())?.map(|s| s.name),
+                    None => None,
+                };
+                let calendar_id = o
+                    .get(&CLINIC_SETTINGS, b"settings")?
+                    .and_then(|s| s.calendar_id);
+                Ok(Some(Context {
+                    tz: org_record.timezone.parse().unwrap_or(chrono_tz::UTC),
+                    clinic_name: org_record.name,
+                    appointment,
+                    provider_name,
+                    service_name,
+                    calendar_id,
+                }))
+            })
+            .await
+    }
+
+    async fn deliver(&self, job: &OutboxJob) -> Delivery {
+        let ctx = match self.context(job).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Delivery::Done,
+            Err(_) => return Delivery::Retry("storage".into()),
+        };
+        let a = &ctx.appointment;
+        let calendar_id = ctx
+            .calendar_id
+            .clone()
+            .unwrap_or_else(|| self.settings.google_calendar.calendar_id.clone());
+        let result = match &job.kind {
+            JobKind::ConfirmationEmail { .. } => {
+                let Some(to) = a.patient.email.clone() else {
+                    return Delivery::Done;
+                };
+                if a.status != AppointmentStatus::Pending {
+                    return Delivery::Done;
+                }
+                let local = a.start.with_timezone(&ctx.tz);
+                let link = format!(
+                    "{}/confirm/{}",
+                    self.settings.server.public_url.trim_end_matches('/'),
+                    a.confirmation_token
+                );
+                let body = format!(
+                    "Hello {},\n\nYour appointment with {} at {} is booked for {} at {}.\n\nPlease confirm it by opening this link:\n{link}\n\nIf you need to change it, please call the clinic.\n",
+                    a.patient.name,
+                    ctx.provider_name,
+                    ctx.clinic_name,
+                    say_date(local.date_naive()),
+                    say_time(local.time()),
+                );
+                self.mailer
+                    .send(
+                        &to,
+                        &format!("Please confirm your appointment at {}", ctx.clinic_name),
+                        body,
+                    )
+                    .await
+            }
+            JobKind::CalendarUpsert { .. } => {
+                if !a.status.is_active() {
+                    return Delivery::Done;
+                }
+                let tz = ctx.tz.name();
+                let event = json!({
+                    "id": event_id(a.id),
+                    "summary": format!("{} – {}", ctx.service_name.clone().unwrap_or_else(|| "Appointment".into()), a.patient.name),
+                    "description": format!("Booked by Voxanne ({}). Appointment {}.", match a.source { crate::booking::records::BookingSource::Vapi => "phone agent", _ => "staff" }, a.id),
+                    "start": {"dateTime": a.start.with_timezone(&ctx.tz).to_rfc3339(), "timeZone": tz},
+                    "end": {"dateTime": a.end.with_timezone(&ctx.tz).to_rfc3339(), "timeZone": tz},
+                });
+                self.google
+                    .upsert(&calendar_id, &event_id(a.id), &event)
+                    .await
+                    .map_err(|f| f.0)
+            }
+            JobKind::CalendarDelete { .. } => self
+                .google
+                .delete(&calendar_id, &event_id(a.id))
+                .await
+                .map_err(|f| f.0),
+        };
+        match result {
+            Ok(()) => Delivery::Done,
+            Err(code) => Delivery::Retry(code),
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> chrono::Duration {
+        let base = self.settings.outbox.retry_base_ms.max(1);
+        let max = self.settings.outbox.retry_max_ms.max(base);
+        let exp = base.saturating_mul(1u64 << attempts.min(30)).min(max);
+        let jittered = (exp as f64 * rand::thread_rng().gen_range(0.8..1.2)) as i64;
+        chrono::Duration::milliseconds(jittered)
+    }
+
+    async fn record(&self, job: OutboxJob, outcome: Delivery) -> Result<(), StoreError> {
+        let now: DateTime<Utc> = Utc::now();
+        let next = self.backoff(job.attempts);
+        let sync_state = |state: &'static str| match &job.kind {
+            JobKind::CalendarUpsert { appointment_id } => Some((*appointment_id, state)),
+            _ => None,
+        };
+        let (update, appointment_state) = match outcome {
+            Delivery::Done => (None, sync_state("synced")),
+            Delivery::Retry(code) => {
+                tracing::warn!(service = job.kind.service().name(), code = %code, attempts = job.attempts + 1, "outbox delivery failed; will retry");
+                let failed = job.attempts + 1 >= FAILED_AFTER;
+                let mut j = job.clone();
+                j.attempts += 1;
+                j.last_error = Some(code);
+                j.next_attempt_at = now + next;
+                (Some(j), if failed { sync_state("failed") } else { None })
+            }
+        };
+        let org = job.org_id;
+        let old_key = job_key(job.kind.service(), job.next_attempt_at, job.id);
+        self.store
+            .write(move |w| {
+                w.global_remove(&OUTBOX, &old_key)?;
+                if let Some(j) = &update {
+                    w.global_put(
+                        &OUTBOX,
+                        &job_key(j.kind.service(), j.next_attempt_at, j.id),
+                        j,
+                    )?;
+                }
+                if let Some((appointment_id, state)) = appointment_state {
+                    let mut o = w.org(org);
+                    if let Some(mut a) = o.get(&APPOINTMENTS, &appointment_id.as_bytes())? {
+                        a.calendar_sync = state.to_string();
+                        o.put(&APPOINTMENTS, &appointment_id.as_bytes(), &a)?;
+                    }
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
+}
