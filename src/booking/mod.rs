@@ -120,16 +120,16 @@ pub struct BookingService {
 /// Each org's set-up as last read, so a tool call need not decode every provider again. Every
 /// set-up change goes through this service and bumps the generation, and a view read before a
 /// bump is never stored after it.
+/// Per org: the generation and the view read at it, if any.
+type ViewMap = std::collections::HashMap<OrgId, (u64, Option<Arc<ClinicView>>)>;
+
 #[derive(Default)]
 struct ViewCache {
-    inner: std::sync::Mutex<std::collections::HashMap<OrgId, (u64, Option<Arc<ClinicView>>)>>,
+    inner: std::sync::Mutex<ViewMap>,
 }
 
 impl ViewCache {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<OrgId, (u64, Option<Arc<ClinicView>>)>>
-    {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ViewMap> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
     fn get(&self, org: OrgId) -> (u64, Option<Arc<ClinicView>>) {
