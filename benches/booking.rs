@@ -22,14 +22,15 @@ struct Fixture {
     services: Services,
     org: OrgId,
     service: ServiceId,
-    provider: ProviderId,
+    /// Claims rotate over these, so a long run stays inside the booking horizon.
+    providers: Vec<ProviderId>,
     _dir: tempfile::TempDir,
 }
 
-fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
+fn fixture(rt: &tokio::runtime::Runtime, provider_count: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let services = Services::open(&Settings::for_data_dir(dir.path())).unwrap();
-    let (org, service, provider) = rt.block_on(async {
+    let (org, service, providers) = rt.block_on(async {
         let s = services
             .identity
             .signup(
@@ -89,42 +90,46 @@ fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
                 .collect();
         let hours =
             WeeklyHours::parse(week.iter().map(|(d, w)| (d.as_str(), w.as_slice()))).unwrap();
-        let p = services
-            .booking
-            .create_provider(
-                admin,
-                NewProvider {
-                    name: "Dr Bench".into(),
-                    service_ids: vec![svc.id],
-                    weekly_hours: hours,
-                    breaks: WeeklyHours::default(),
-                },
-            )
-            .await
-            .unwrap();
-        (s.org_id, svc.id, p.id)
+        let mut providers = Vec::new();
+        for i in 0..provider_count {
+            let p = services
+                .booking
+                .create_provider(
+                    admin,
+                    NewProvider {
+                        name: format!("Dr Bench {i}"),
+                        service_ids: vec![svc.id],
+                        weekly_hours: hours.clone(),
+                        breaks: WeeklyHours::default(),
+                    },
+                )
+                .await
+                .unwrap();
+            providers.push(p.id);
+        }
+        (s.org_id, svc.id, providers)
     });
     Fixture {
         services,
         org,
         service,
-        provider,
+        providers,
         _dir: dir,
     }
 }
 
 fn request(f: &Fixture, slot: usize) -> Change {
-    // 20-minute spacing (15 minutes + 5 minutes buffer) from tomorrow, 72 a day.
+    // Half-hourly (15 minutes + 5 minutes buffer, on the 15-minute grid) from tomorrow, 48 a day.
     let day = NaiveDate::from_ymd_opt(2027, 1, 1)
         .unwrap()
         .max(Utc::now().date_naive() + Duration::days(1))
-        + Duration::days((slot / 72) as i64);
+        + Duration::days((slot / f.providers.len() / 48) as i64);
     let start = local_instant(chrono_tz::UTC, day, NaiveTime::MIN).unwrap()
-        + Duration::minutes(20 * (slot % 72) as i64);
+        + Duration::minutes(30 * ((slot / f.providers.len()) % 48) as i64);
     Change::Book(Box::new(BookRequest {
         org: f.org,
         actor: "bench".into(),
-        provider_id: f.provider,
+        provider_id: f.providers[slot % f.providers.len()],
         service_id: Some(f.service),
         start,
         duration_minutes: None,
@@ -142,7 +147,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
 
 fn claims(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let f = fixture(&rt);
+    let f = fixture(&rt, 32);
     let next = AtomicUsize::new(0);
     c.bench_function("claim_1_per_durable_commit", |b| {
         b.iter(|| {
@@ -175,7 +180,7 @@ fn claims(c: &mut Criterion) {
 
 fn busy_provider(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let f = fixture(&rt);
+    let f = fixture(&rt, 1);
     for chunk in 0..20 {
         let mut w = f.services.store.begin_write().unwrap();
         for i in 0..500 {
@@ -202,7 +207,7 @@ fn busy_provider(c: &mut Criterion) {
             rt.block_on(f.services.booking.availability(
                 f.org,
                 Some(f.service),
-                Some(f.provider),
+                Some(f.providers[0]),
                 day,
                 1,
             ))
