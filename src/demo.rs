@@ -4,6 +4,9 @@ use std::path::Path;
 
 use crate::auth::tokens::write_private_file;
 use crate::auth::{Caller, Principal};
+use crate::booking::records::ClinicSettings;
+use crate::booking::schedule::WeeklyHours;
+use crate::booking::{BookingError, NewProvider, NewService};
 use crate::domain::Role;
 use crate::identity::{IdentityError, SignupInput};
 use crate::startup::Services;
@@ -39,6 +42,9 @@ pub async fn seed(services: &Services, data_dir: &Path) -> Result<String, Identi
         .identity
         .create_agent_key(admin, "demo voice agent")
         .await?;
+    seed_clinic(services, admin)
+        .await
+        .map_err(|_| IdentityError::Internal("seeding the demo clinic"))?;
     let text = format!(
         "Demo clinic seeded.\n  org_id:       {}\n  admin email:  {}\n  admin password: {}\n  admin token:  {}\n  agent key:    {}\n",
         session.org_id, DEMO_ADMIN_EMAIL, password, session.access_token, key.secret
@@ -46,4 +52,63 @@ pub async fn seed(services: &Services, data_dir: &Path) -> Result<String, Identi
     write_private_file(&file, text.as_bytes())
         .map_err(|_| IdentityError::Internal("writing demo credentials"))?;
     Ok(text)
+}
+
+/// Services, practitioners and opening hours of the demo clinic.
+async fn seed_clinic(services: &Services, admin: Caller) -> Result<(), BookingError> {
+    let booking = &services.booking;
+    booking
+        .put_settings(
+            admin,
+            ClinicSettings {
+                min_notice_minutes: 60,
+                ..ClinicSettings::default()
+            },
+        )
+        .await?;
+    let mut ids = Vec::new();
+    for (name, minutes, after, procedure) in [
+        ("Rhinoplasty consultation", 30, 10, "rhinoplasty"),
+        ("Dermal filler treatment", 45, 15, "fillers"),
+        ("Facelift consultation", 60, 15, "facelift"),
+    ] {
+        let s = booking
+            .create_service(
+                admin,
+                NewService {
+                    name: name.into(),
+                    duration_minutes: minutes,
+                    buffer_before_minutes: 0,
+                    buffer_after_minutes: after,
+                    procedure: Some(procedure.into()),
+                },
+            )
+            .await?;
+        ids.push(s.id);
+    }
+    let weekdays = |from: &str, to: &str| -> Vec<(String, Vec<[String; 2]>)> {
+        ["mon", "tue", "wed", "thu", "fri"]
+            .iter()
+            .map(|d| (d.to_string(), vec![[from.to_string(), to.to_string()]]))
+            .collect()
+    };
+    let parse = |days: &[(String, Vec<[String; 2]>)]| {
+        WeeklyHours::parse(days.iter().map(|(d, w)| (d.as_str(), w.as_slice()))).map_err(|m| {
+            BookingError::Invalid(vec![crate::domain::FieldError::new("weekly_hours", m)])
+        })
+    };
+    for (name, services_offered) in [("Dr Smith", ids.clone()), ("Dr Patel", ids[..2].to_vec())] {
+        booking
+            .create_provider(
+                admin,
+                NewProvider {
+                    name: name.into(),
+                    service_ids: services_offered,
+                    weekly_hours: parse(&weekdays("09:00", "17:00"))?,
+                    breaks: parse(&weekdays("12:30", "13:30"))?,
+                },
+            )
+            .await?;
+    }
+    Ok(())
 }
