@@ -1,4 +1,5 @@
-//! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`.
+//! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`, `pii detect`,
+//! `keys rotate`, `keys shred`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,43 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Personal-data tools.
+    Pii {
+        #[command(subcommand)]
+        command: PiiCommand,
+    },
+    /// Encryption key tools.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PiiCommand {
+    /// Read JSON lines `{"text": "..."}` on stdin; write one `{"entities": [...]}` line each.
+    Detect,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start a new data-key version for an org and re-encrypt its notes and identifiers.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org: String,
+    },
+    /// Destroy an org's data keys (crypto-shredding): its encrypted data becomes unreadable.
+    Shred {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org: String,
+        /// Required: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -124,6 +162,21 @@ pub fn run() -> ExitCode {
             println!("{s:#?}");
             ExitCode::SUCCESS
         }),
+        Command::Pii {
+            command: PiiCommand::Detect,
+        } => pii_detect(),
+        Command::Keys {
+            command: KeysCommand::Rotate { common, org },
+        } => keys(&common, &org, false),
+        Command::Keys {
+            command: KeysCommand::Shred { common, org, yes },
+        } => {
+            if yes {
+                keys(&common, &org, true)
+            } else {
+                Err("keys shred destroys the org's data keys for good; add --yes".into())
+            }
+        }
     };
     match result {
         Ok(code) => code,
@@ -198,5 +251,57 @@ fn audit_verify(common: &Common, org: Option<String>) -> Result<ExitCode, String
         } else {
             ExitCode::from(1)
         })
+    })
+}
+
+fn pii_detect() -> Result<ExitCode, String> {
+    use std::io::{BufRead, Write};
+    let detector = crate::pii::Detector::default();
+    let known = crate::pii::Known::default();
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut bad_lines = 0usize;
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string))
+        {
+            Some(text) => serde_json::json!({ "entities": detector.detect(&text, &known) }),
+            None => {
+                bad_lines += 1;
+                serde_json::json!({ "error": format!("line {}: expected {{\"text\": \"...\"}}", n + 1) })
+            }
+        };
+        writeln!(out, "{answer}").map_err(|e| format!("writing stdout: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("writing stdout: {e}"))?;
+    Ok(if bad_lines == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
+    let services = Services::open(&settings).map_err(|e| e.to_string())?;
+    runtime()?.block_on(async move {
+        if shred {
+            let n = services.calls.shred(org).await.map_err(|e| e.to_string())?;
+            println!("destroyed {n} data key version(s) of org {org}");
+        } else {
+            let n = services
+                .calls
+                .rotate_keys(org)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("new key version for org {org}; re-encrypted {n} record(s)");
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }

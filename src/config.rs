@@ -322,6 +322,8 @@ impl Settings {
                 ConfigError::Invalid { key, reason }
             }
         })?;
+        let mut settings = settings;
+        settings.rebase_on_data_dir();
         settings.validate()?;
         Ok(settings)
     }
@@ -335,6 +337,21 @@ impl Settings {
         s.storage.data_dir = data_dir;
         s.server.listen = "127.0.0.1:0".into();
         s
+    }
+
+    /// Paths left at their defaults follow a data dir moved elsewhere (`--data-dir`), so one
+    /// install's keys and models never land in another's `./data`.
+    fn rebase_on_data_dir(&mut self) {
+        let defaults = Settings::default();
+        if self.storage.data_dir == defaults.storage.data_dir {
+            return;
+        }
+        if self.crypto.master_key_file == defaults.crypto.master_key_file {
+            self.crypto.master_key_file = self.storage.data_dir.join("keys/master.key");
+        }
+        if self.search.model_dir == defaults.search.model_dir {
+            self.search.model_dir = self.storage.data_dir.join("models/all-MiniLM-L6-v2");
+        }
     }
 
     pub fn listen_addr(&self) -> SocketAddr {

@@ -5,13 +5,16 @@
 pub mod audit;
 pub mod auth;
 pub mod booking;
+pub mod calls;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod identity;
 pub mod outbox;
+pub mod pii;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -10,10 +10,13 @@ use tokio::net::TcpListener;
 use crate::audit::AuditTrail;
 use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
 use crate::booking::BookingService;
+use crate::calls::CallService;
 use crate::config::Settings;
+use crate::crypto::{CryptoError, Vault};
 use crate::http::{self, AppState};
 use crate::identity::IdentityService;
 use crate::outbox::OutboxWorker;
+use crate::pii::Detector;
 use crate::store::Store;
 use crate::vapi::VoiceAgent;
 
@@ -23,6 +26,8 @@ pub enum StartupError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Token(#[from] crate::auth::tokens::TokenError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
     #[error("identity service: {0}")]
     Identity(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -43,6 +48,7 @@ pub struct Services {
     pub audit: AuditTrail,
     pub booking: Arc<BookingService>,
     pub voice: Arc<VoiceAgent>,
+    pub calls: Arc<CallService>,
     /// Woken after booking commits; the outbox worker waits on it.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
@@ -57,12 +63,22 @@ impl Services {
             TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
         let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
             .map_err(|e| StartupError::Identity(e.to_string()))?;
+        let vault = Arc::new(Vault::load_or_create(&settings.crypto.master_key_file)?);
+        let mut w = store.begin_write()?;
+        vault.check_against(&mut w)?;
+        w.commit()?;
+        let calls = Arc::new(CallService::new(
+            store.clone(),
+            vault,
+            Arc::new(Detector::default()),
+        ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
             booking: booking.clone(),
-            voice: Arc::new(VoiceAgent::new(booking)),
+            voice: Arc::new(VoiceAgent::new(booking, calls.clone())),
+            calls,
             outbox_wake,
             identity: Arc::new(identity),
             store,
@@ -130,6 +146,7 @@ impl Application {
             audit: s.audit,
             booking: s.booking,
             voice: s.voice,
+            calls: s.calls,
             store: s.store,
             settings: s.settings,
         };

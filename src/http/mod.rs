@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod booking;
+mod calls;
 pub mod error;
 pub mod extract;
 mod identity;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub audit: AuditTrail,
     pub booking: Arc<BookingService>,
     pub voice: Arc<VoiceAgent>,
+    pub calls: Arc<crate::calls::CallService>,
     pub store: Store,
     pub settings: Arc<Settings>,
 }
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::router())
         .merge(audit::router())
         .merge(booking::router())
+        .merge(calls::router())
         .merge(vapi::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)

@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,6 +228,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "create the outbox",
         apply: |w| create_tables(w, &tables::outbox_global(), &[]),
+    },
+    Migration {
+        version: 4,
+        name: "create call, contact, clinical-note and key tables",
+        apply: |w| create_tables(w, &[], &tables::calls_tenant()),
     },
 ];
 

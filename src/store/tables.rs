@@ -60,6 +60,8 @@ use crate::booking::records::{
     AppointmentRecord, ClinicSettings, ConfirmationIndexEntry, ProviderRecord, ServiceRecord,
     SlotEntry,
 };
+use crate::calls::{CallRecord, ClinicalNoteRecord, ContactRecord, SecureIdentifierRecord};
+use crate::crypto::{KeyHead, WrappedKey};
 use crate::domain::{AppointmentId, OrgId, ProviderId};
 use crate::identity::records::{
     AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
@@ -112,6 +114,24 @@ pub const APPOINTMENTS_BY_PHONE: TenantTable<AppointmentId> =
 /// Vapi tool-call id → the appointment that call created or changed (retry safety).
 pub const TOOL_CALL_EFFECTS: TenantTable<AppointmentId> = TenantTable::new("tool_call_effects_v1");
 
+/// Calls as filed (redacted), keyed by Vapi call id.
+pub const CALLS: TenantTable<CallRecord> = TenantTable::new("calls_v1");
+/// The clinic's contacts, keyed by contact id.
+pub const CONTACTS: TenantTable<ContactRecord> = TenantTable::new("contacts_v1");
+/// Contact by E.164 phone.
+pub const CONTACTS_BY_PHONE: TenantTable<uuid::Uuid> = TenantTable::new("contacts_by_phone_v1");
+/// Contact by email.
+pub const CONTACTS_BY_EMAIL: TenantTable<uuid::Uuid> = TenantTable::new("contacts_by_email_v1");
+/// Encrypted clinical notes, keyed by note id.
+pub const CLINICAL_NOTES: TenantTable<ClinicalNoteRecord> = TenantTable::new("clinical_notes_v1");
+/// Encrypted identifiers (NHS number, NINO, SSN, card, IBAN, date of birth), keyed by id.
+pub const SECURE_IDENTIFIERS: TenantTable<SecureIdentifierRecord> =
+    TenantTable::new("secure_identifiers_v1");
+/// The org's wrapped data keys, keyed by version (4 big-endian bytes).
+pub const ORG_KEYS: TenantTable<WrappedKey> = TenantTable::new("org_keys_v1");
+/// The org's current key version (single key `current`).
+pub const ORG_KEY_HEAD: TenantTable<KeyHead> = TenantTable::new("org_key_head_v1");
+
 /// Names of all tables, created by the first migration so read transactions can open them.
 pub(crate) fn identity_and_audit_global() -> [GlobalDef; 4] {
     [
@@ -137,6 +157,19 @@ pub(crate) fn booking_global() -> [GlobalDef; 2] {
 
 pub(crate) fn outbox_global() -> [GlobalDef; 1] {
     [OUTBOX.def()]
+}
+
+pub(crate) fn calls_tenant() -> [TenantDef; 8] {
+    [
+        CALLS.def(),
+        CONTACTS.def(),
+        CONTACTS_BY_PHONE.def(),
+        CONTACTS_BY_EMAIL.def(),
+        CLINICAL_NOTES.def(),
+        SECURE_IDENTIFIERS.def(),
+        ORG_KEYS.def(),
+        ORG_KEY_HEAD.def(),
+    ]
 }
 
 pub(crate) fn booking_tenant() -> [TenantDef; 7] {

@@ -86,13 +86,15 @@ impl AnswerMemory {
 
 pub struct VoiceAgent {
     booking: Arc<BookingService>,
+    calls: Arc<crate::calls::CallService>,
     memory: Mutex<AnswerMemory>,
 }
 
 impl VoiceAgent {
-    pub fn new(booking: Arc<BookingService>) -> Self {
+    pub fn new(booking: Arc<BookingService>, calls: Arc<crate::calls::CallService>) -> Self {
         Self {
             booking,
+            calls,
             memory: Mutex::new(AnswerMemory {
                 capacity: 10_000,
                 order: VecDeque::new(),
@@ -115,6 +117,24 @@ impl VoiceAgent {
             ServerMessage::FunctionCall { tool, call } => {
                 let answer = self.answer(caller, &tool, &call).await;
                 Ok(json!({ "result": answer.sentence }))
+            }
+            ServerMessage::Other { kind } if kind == "end-of-call-report" => {
+                let message = envelope.get("message").cloned().unwrap_or_default();
+                let report = crate::calls::CallReport::read(&message)
+                    .map_err(|_| "the end-of-call report has no call id")?;
+                let region = self
+                    .booking
+                    .settings(caller.org)
+                    .await
+                    .map(|s| s.phone_region)
+                    .unwrap_or_else(|_| "GB".into());
+                match self.calls.ingest(caller.org, report, &region).await {
+                    Ok(_) => Ok(json!({})),
+                    Err(e) => {
+                        tracing::error!(error = %e, "filing a call failed");
+                        Err("the call could not be filed; please deliver it again")
+                    }
+                }
             }
             ServerMessage::Other { .. } => Ok(json!({})),
         }

@@ -12,6 +12,7 @@ mod crash;
 mod cross_org;
 mod identity_handshake;
 mod outbox;
+mod personal_data;
 mod restart;
 mod roles;
 mod store_isolation;

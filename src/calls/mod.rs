@@ -1,0 +1,554 @@
+//! After a call: the end-of-call report is scanned for personal data before anything is
+//! stored; contact details go to contacts, identifiers and clinical sentences are encrypted,
+//! and the call keeps only the redacted transcript and summary with per-type counts — all in
+//! one write transaction, once per call however often the report is delivered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::auth::Caller;
+use crate::booking::keys::phone_prefix;
+use crate::crypto::{CryptoError, Sealed, Vault};
+use crate::domain::{OrgId, PhoneNumber};
+use crate::pii::{self, Detector, Entity, EntityType, Known, Route};
+use crate::store::tables::{
+    APPOINTMENTS, APPOINTMENTS_BY_PHONE, CALLS, CLINICAL_NOTES, CONTACTS, CONTACTS_BY_EMAIL,
+    CONTACTS_BY_PHONE, SECURE_IDENTIFIERS,
+};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("not found")]
+    NotFound,
+    #[error("the report has no call id")]
+    NoCallId,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntityCount {
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub call_id: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub ended_reason: Option<String>,
+    pub booked: bool,
+    pub transcript_redacted: String,
+    pub summary_redacted: Option<String>,
+    pub entities: Vec<EntityCount>,
+    pub contact_id: Option<uuid::Uuid>,
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContactRecord {
+    pub id: uuid::Uuid,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub call_ids: Vec<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClinicalNoteRecord {
+    pub id: uuid::Uuid,
+    pub call_id: String,
+    pub created_at: String,
+    pub sealed: Sealed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecureIdentifierRecord {
+    pub id: uuid::Uuid,
+    pub call_id: String,
+    pub created_at: String,
+    pub sealed: Sealed,
+}
+
+/// Record kinds named in the ciphertexts' associated data.
+pub const NOTE_KIND: &str = "clinical_note";
+pub const IDENTIFIER_KIND: &str = "secure_identifier";
+
+/// The fields of an end-of-call report the appliance uses (message-level first, then the
+/// legacy top-level shapes).
+#[derive(Debug, Clone, Default)]
+pub struct CallReport {
+    pub call_id: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub ended_reason: Option<String>,
+    pub transcript: String,
+    pub summary: Option<String>,
+    pub customer_number: Option<String>,
+    pub customer_name: Option<String>,
+}
+
+fn text_at(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn messages_transcript(list: &Value) -> Option<String> {
+    let lines: Vec<String> = list
+        .as_array()?
+        .iter()
+        .filter_map(|m| {
+            let who = match m.get("role").and_then(Value::as_str)? {
+                "bot" | "assistant" => "AI",
+                "user" => "User",
+                _ => return None,
+            };
+            let text = m
+                .get("message")
+                .or_else(|| m.get("content"))
+                .and_then(Value::as_str)?;
+            Some(format!("{who}: {text}"))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+impl CallReport {
+    /// Reads an `end-of-call-report` message object.
+    pub fn read(message: &Value) -> Result<CallReport, CallError> {
+        let call_id = text_at(message, "/call/id").ok_or(CallError::NoCallId)?;
+        let transcript = text_at(message, "/artifact/transcript")
+            .or_else(|| {
+                message
+                    .pointer("/artifact/messages")
+                    .and_then(messages_transcript)
+            })
+            .or_else(|| text_at(message, "/transcript"))
+            .or_else(|| message.get("messages").and_then(messages_transcript))
+            .unwrap_or_default();
+        Ok(CallReport {
+            call_id,
+            started_at: text_at(message, "/startedAt"),
+            ended_at: text_at(message, "/endedAt"),
+            ended_reason: text_at(message, "/endedReason"),
+            transcript,
+            summary: text_at(message, "/analysis/summary").or_else(|| text_at(message, "/summary")),
+            customer_number: text_at(message, "/customer/number")
+                .or_else(|| text_at(message, "/call/customer/number")),
+            customer_name: text_at(message, "/customer/name")
+                .or_else(|| text_at(message, "/call/customer/name")),
+        })
+    }
+}
+
+pub struct CallService {
+    store: Store,
+    vault: Arc<Vault>,
+    detector: Arc<Detector>,
+}
+
+fn first_of(entities: &[Entity], kind: EntityType) -> Option<String> {
+    entities
+        .iter()
+        .filter(|e| e.kind == kind)
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|e| e.text.clone())
+}
+
+impl CallService {
+    pub fn new(store: Store, vault: Arc<Vault>, detector: Arc<Detector>) -> Self {
+        Self {
+            store,
+            vault,
+            detector,
+        }
+    }
+
+    /// Files a call from its end-of-call report. A report for a call already filed changes
+    /// nothing. Returns the call id.
+    pub async fn ingest(
+        &self,
+        org: OrgId,
+        report: CallReport,
+        phone_region: &str,
+    ) -> Result<String, CallError> {
+        let caller_phone = report
+            .customer_number
+            .as_deref()
+            .and_then(|n| PhoneNumber::parse(n, phone_region).ok());
+        let known = Known {
+            names: report.customer_name.iter().cloned().collect(),
+            phones: caller_phone
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+        };
+        let in_transcript = self.detector.detect(&report.transcript, &known);
+        let summary = report.summary.clone().unwrap_or_default();
+        let in_summary = self.detector.detect(&summary, &known);
+        let vault = self.vault.clone();
+        let region = phone_region.to_string();
+        self.store
+            .write(move |w| {
+                let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+                let call_key = report.call_id.as_bytes();
+                if w.org(org).get(&CALLS, call_key)?.is_some() {
+                    return Ok(report.call_id.clone());
+                }
+                let all: Vec<&Entity> = in_transcript.iter().chain(in_summary.iter()).collect();
+                let mut counts: BTreeMap<EntityType, usize> = BTreeMap::new();
+                for e in &all {
+                    *counts.entry(e.kind).or_default() += 1;
+                }
+
+                // Contact details: upsert by phone, else email.
+                let owned: Vec<Entity> = all.iter().map(|e| (*e).clone()).collect();
+                let phone = caller_phone
+                    .clone()
+                    .map(|p| p.as_str().to_string())
+                    .or_else(|| {
+                        first_of(&owned, EntityType::Phone)
+                            .and_then(|p| PhoneNumber::parse(&p, &region).ok())
+                            .map(|p| p.as_str().to_string())
+                    });
+                let email = first_of(&owned, EntityType::Email).map(|e| e.to_lowercase());
+                let name = report
+                    .customer_name
+                    .clone()
+                    .or_else(|| first_of(&owned, EntityType::Person));
+                let address = first_of(&owned, EntityType::Address);
+                let postcode = first_of(&owned, EntityType::Postcode);
+                let mut o = w.org(org);
+                let existing = match (&phone, &email) {
+                    (Some(p), _) if o.get(&CONTACTS_BY_PHONE, p.as_bytes())?.is_some() => {
+                        o.get(&CONTACTS_BY_PHONE, p.as_bytes())?
+                    }
+                    (_, Some(e)) => o.get(&CONTACTS_BY_EMAIL, e.as_bytes())?,
+                    _ => None,
+                };
+                let has_details = phone.is_some()
+                    || email.is_some()
+                    || name.is_some()
+                    || address.is_some()
+                    || postcode.is_some();
+                let contact_id = if has_details {
+                    let mut c = match existing {
+                        Some(id) => o.get(&CONTACTS, id.as_bytes())?.unwrap_or_default(),
+                        None => ContactRecord {
+                            id: uuid::Uuid::new_v4(),
+                            ..Default::default()
+                        },
+                    };
+                    if c.id.is_nil() {
+                        c.id = uuid::Uuid::new_v4();
+                    }
+                    c.phone = phone.clone().or(c.phone);
+                    c.email = email.clone().or(c.email);
+                    c.name = name.or(c.name);
+                    c.address = address.or(c.address);
+                    c.postcode = postcode.or(c.postcode);
+                    c.call_ids.push(report.call_id.clone());
+                    c.updated_at = now.clone();
+                    o.put(&CONTACTS, c.id.as_bytes(), &c)?;
+                    if let Some(p) = &c.phone {
+                        o.put(&CONTACTS_BY_PHONE, p.as_bytes(), &c.id)?;
+                    }
+                    if let Some(e) = &c.email {
+                        o.put(&CONTACTS_BY_EMAIL, e.as_bytes(), &c.id)?;
+                    }
+                    audit::append(
+                        &mut o,
+                        AuditEvent::new(
+                            "system:call_intake",
+                            "contact_upserted",
+                            format!("contact:{}", c.id),
+                            Outcome::Success,
+                        ),
+                        Utc::now(),
+                    )?;
+                    Some(c.id)
+                } else {
+                    None
+                };
+
+                // Identifiers: each sealed on its own.
+                for e in all.iter().filter(|e| e.kind.route() == Route::Identifier) {
+                    let id = uuid::Uuid::new_v4();
+                    let plain = serde_json::json!({"type": e.kind, "value": e.text}).to_string();
+                    let sealed = vault.seal(
+                        &mut o,
+                        IDENTIFIER_KIND,
+                        &id.to_string(),
+                        plain.as_bytes(),
+                        &now,
+                    )?;
+                    o.put(
+                        &SECURE_IDENTIFIERS,
+                        id.as_bytes(),
+                        &SecureIdentifierRecord {
+                            id,
+                            call_id: report.call_id.clone(),
+                            created_at: now.clone(),
+                            sealed,
+                        },
+                    )?;
+                    audit::append(
+                        &mut o,
+                        AuditEvent::new(
+                            "system:call_intake",
+                            "identifier_stored",
+                            format!("identifier:{id} {}", e.kind.name()),
+                            Outcome::Success,
+                        ),
+                        Utc::now(),
+                    )?;
+                }
+
+                // Clinical content: the sentences that carry it, as one sealed note.
+                let mut sentences = pii::clinical_sentences(&report.transcript, &in_transcript);
+                sentences.extend(pii::clinical_sentences(&summary, &in_summary));
+                if !sentences.is_empty() {
+                    let id = uuid::Uuid::new_v4();
+                    let sealed = vault.seal(
+                        &mut o,
+                        NOTE_KIND,
+                        &id.to_string(),
+                        sentences.join("\n").as_bytes(),
+                        &now,
+                    )?;
+                    o.put(
+                        &CLINICAL_NOTES,
+                        id.as_bytes(),
+                        &ClinicalNoteRecord {
+                            id,
+                            call_id: report.call_id.clone(),
+                            created_at: now.clone(),
+                            sealed,
+                        },
+                    )?;
+                    audit::append(
+                        &mut o,
+                        AuditEvent::new(
+                            "system:call_intake",
+                            "clinical_note_created",
+                            format!("clinical_note:{id}"),
+                            Outcome::Success,
+                        ),
+                        Utc::now(),
+                    )?;
+                }
+
+                // Was something booked on this call?
+                let booked = match &phone {
+                    Some(p) => {
+                        let mut any = false;
+                        for (_, id) in
+                            o.scan(&APPOINTMENTS_BY_PHONE, &phone_prefix(p), None, 1000)?
+                        {
+                            if o.get(&APPOINTMENTS, &id.as_bytes())?.is_some_and(|a| {
+                                a.vapi_call_id.as_deref() == Some(report.call_id.as_str())
+                            }) {
+                                any = true;
+                                break;
+                            }
+                        }
+                        any
+                    }
+                    None => false,
+                };
+                let record = CallRecord {
+                    call_id: report.call_id.clone(),
+                    started_at: report.started_at.clone(),
+                    ended_at: report.ended_at.clone(),
+                    ended_reason: report.ended_reason.clone(),
+                    booked,
+                    transcript_redacted: pii::redact(&report.transcript, &in_transcript),
+                    summary_redacted: report.summary.as_ref().map(|s| pii::redact(s, &in_summary)),
+                    entities: counts
+                        .into_iter()
+                        .map(|(kind, count)| EntityCount { kind, count })
+                        .collect(),
+                    contact_id,
+                    recorded_at: now.clone(),
+                };
+                o.put(&CALLS, call_key, &record)?;
+                audit::append(
+                    &mut o,
+                    AuditEvent::new(
+                        "system:call_intake",
+                        "call_recorded",
+                        format!("call:{}", report.call_id),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, CallError>(report.call_id.clone())
+            })
+            .await
+    }
+
+    pub async fn call(&self, org: OrgId, call_id: String) -> Result<CallRecord, CallError> {
+        self.store
+            .read(move |r| {
+                r.org(org)
+                    .get(&CALLS, call_id.as_bytes())?
+                    .ok_or(CallError::NotFound)
+            })
+            .await
+    }
+
+    pub async fn contacts(
+        &self,
+        org: OrgId,
+        phone: Option<String>,
+    ) -> Result<Vec<ContactRecord>, CallError> {
+        self.store
+            .read(move |r| {
+                let o = r.org(org);
+                Ok(match phone {
+                    Some(p) => match o.get(&CONTACTS_BY_PHONE, p.as_bytes())? {
+                        Some(id) => o.get(&CONTACTS, id.as_bytes())?.into_iter().collect(),
+                        None => Vec::new(),
+                    },
+                    None => o
+                        .scan(&CONTACTS, &[], None, 100_000)?
+                        .into_iter()
+                        .map(|(_, c)| c)
+                        .collect(),
+                })
+            })
+            .await
+    }
+
+    /// Notes (without content), optionally of one call.
+    pub async fn notes(
+        &self,
+        org: OrgId,
+        call_id: Option<String>,
+    ) -> Result<Vec<ClinicalNoteRecord>, CallError> {
+        self.store
+            .read(move |r| {
+                let list = r.org(org).scan(&CLINICAL_NOTES, &[], None, 100_000)?;
+                Ok(list
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .filter(|n| call_id.as_ref().is_none_or(|c| &n.call_id == c))
+                    .collect())
+            })
+            .await
+    }
+
+    /// Decrypts one note and records who read it, in the same transaction.
+    pub async fn read_note(
+        &self,
+        caller: Caller,
+        id: uuid::Uuid,
+    ) -> Result<(ClinicalNoteRecord, String), CallError> {
+        let vault = self.vault.clone();
+        let result = self
+            .store
+            .write(move |w| {
+                let mut o = w.org(caller.org);
+                let note = o
+                    .get(&CLINICAL_NOTES, id.as_bytes())?
+                    .ok_or(CallError::NotFound)?;
+                let plain = vault.open_in(&o, NOTE_KIND, &id.to_string(), &note.sealed);
+                let outcome = if plain.is_ok() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
+                audit::append(
+                    &mut o,
+                    AuditEvent::new(
+                        caller.actor(),
+                        "clinical_note_read",
+                        format!("clinical_note:{id}"),
+                        outcome,
+                    ),
+                    Utc::now(),
+                )?;
+                // The read is audited whether or not it succeeds; the entry commits either way.
+                Ok::<_, CallError>((note, plain))
+            })
+            .await?;
+        let (note, plain) = result;
+        Ok((note, String::from_utf8_lossy(&plain?).into_owned()))
+    }
+
+    /// Starts a new key version for the org and re-encrypts its notes and identifiers.
+    pub async fn rotate_keys(&self, org: OrgId) -> Result<usize, CallError> {
+        let vault = self.vault.clone();
+        self.store
+            .write(move |w| {
+                let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+                let mut o = w.org(org);
+                vault.new_version(&mut o, &now)?;
+                let mut count = 0;
+                for (k, mut n) in o.scan(&CLINICAL_NOTES, &[], None, usize::MAX)? {
+                    let plain = vault.open_in(&o, NOTE_KIND, &n.id.to_string(), &n.sealed)?;
+                    n.sealed = vault.seal(&mut o, NOTE_KIND, &n.id.to_string(), &plain, &now)?;
+                    o.put(&CLINICAL_NOTES, &k, &n)?;
+                    count += 1;
+                }
+                for (k, mut s) in o.scan(&SECURE_IDENTIFIERS, &[], None, usize::MAX)? {
+                    let plain = vault.open_in(&o, IDENTIFIER_KIND, &s.id.to_string(), &s.sealed)?;
+                    s.sealed =
+                        vault.seal(&mut o, IDENTIFIER_KIND, &s.id.to_string(), &plain, &now)?;
+                    o.put(&SECURE_IDENTIFIERS, &k, &s)?;
+                    count += 1;
+                }
+                audit::append(
+                    &mut o,
+                    AuditEvent::new(
+                        "system:cli",
+                        "keys_rotated",
+                        format!("org:{org}"),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, CallError>(count)
+            })
+            .await
+    }
+
+    /// Crypto-shreds the org: destroys its data keys so its notes and identifiers can never be
+    /// read again.
+    pub async fn shred(&self, org: OrgId) -> Result<usize, CallError> {
+        let vault = self.vault.clone();
+        self.store
+            .write(move |w| {
+                let mut o = w.org(org);
+                let n = vault.shred(&mut o)?;
+                audit::append(
+                    &mut o,
+                    AuditEvent::new(
+                        "system:cli",
+                        "keys_shredded",
+                        format!("org:{org}"),
+                        Outcome::Success,
+                    ),
+                    Utc::now(),
+                )?;
+                Ok::<_, CallError>(n)
+            })
+            .await
+    }
+}
