@@ -48,6 +48,15 @@ pub struct Settings {
     pub search: SearchSettings,
     pub crypto: CryptoSettings,
     pub outbox: OutboxSettings,
+    pub pii: PiiSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PiiSettings {
+    /// A clinic's own medical terms, one `type: term` a line (type: medical_condition,
+    /// medication, procedure or allergy); empty for none.
+    pub extra_terms_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

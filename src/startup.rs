@@ -28,7 +28,7 @@ pub enum StartupError {
     Token(#[from] crate::auth::tokens::TokenError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
-    #[error("identity service: {0}")]
+    #[error("{0}")]
     Identity(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -62,15 +62,26 @@ impl Services {
         let tokens =
             TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
         let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
-            .map_err(|e| StartupError::Identity(e.to_string()))?;
+            .map_err(|e| StartupError::Identity(format!("identity service: {e}")))?;
         let vault = Arc::new(Vault::load_or_create(&settings.crypto.master_key_file)?);
         let mut w = store.begin_write()?;
         vault.check_against(&mut w)?;
         w.commit()?;
+        let extra = if settings.pii.extra_terms_file.as_os_str().is_empty() {
+            Vec::new()
+        } else {
+            let path = &settings.pii.extra_terms_file;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                StartupError::Identity(format!("pii.extra_terms_file {}: {e}", path.display()))
+            })?;
+            crate::pii::read_extra_terms(&text).map_err(|e| {
+                StartupError::Identity(format!("pii.extra_terms_file {}: {e}", path.display()))
+            })?
+        };
         let calls = Arc::new(CallService::new(
             store.clone(),
             vault,
-            Arc::new(Detector::default()),
+            Arc::new(Detector::new(&extra)),
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));

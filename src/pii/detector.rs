@@ -123,7 +123,7 @@ impl Detector {
             },
             Rule {
                 kind: EntityType::Iban,
-                regex: re(r"(?i)\b[a-z]{2}\d{2}(?: ?[a-z0-9]){11,30}\b"),
+                regex: re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
                 base: 0.85,
                 validate: Some(validators::iban),
                 context: &["iban", "bank", "account"],
@@ -591,5 +591,27 @@ mod tests {
     fn ordinary_talk_is_left_alone() {
         assert!(kinds("I'd like to book an appointment for next week please").is_empty());
         assert!(kinds("Thanks, that's great, see you then.").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod extra_terms {
+    use super::*;
+
+    #[test]
+    fn a_clinic_can_add_its_own_terms() {
+        let extra = crate::pii::read_extra_terms(
+            "# ours\nprocedure: vampire facial\nmedication: tirzepatide\n",
+        )
+        .unwrap();
+        let d = Detector::new(&extra);
+        let found = d.detect(
+            "Do you do the vampire facial? I'm on tirzepatide.",
+            &Known::default(),
+        );
+        let kinds: Vec<EntityType> = found.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EntityType::Procedure, EntityType::Medication]);
+        assert!(crate::pii::read_extra_terms("gadget: thing").is_err());
+        assert!(crate::pii::read_extra_terms("no colon here").is_err());
     }
 }

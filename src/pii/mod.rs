@@ -156,3 +156,35 @@ pub fn clinical_sentences(text: &str, entities: &[Entity]) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+/// Reads extra vocabulary: one `type: term` a line (`#` comments and blank lines skipped);
+/// types are medical_condition, medication, procedure and allergy.
+pub fn read_extra_terms(text: &str) -> Result<Vec<(EntityType, String)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (kind, term) = line
+            .split_once(':')
+            .ok_or_else(|| format!("line {}: expected `type: term`", n + 1))?;
+        let kind = match kind.trim() {
+            "medical_condition" => EntityType::MedicalCondition,
+            "medication" => EntityType::Medication,
+            "procedure" => EntityType::Procedure,
+            "allergy" => EntityType::Allergy,
+            _ => {
+                return Err(format!(
+                    "line {}: type must be medical_condition, medication, procedure or allergy",
+                    n + 1
+                ))
+            }
+        };
+        if term.trim().is_empty() {
+            return Err(format!("line {}: empty term", n + 1));
+        }
+        out.push((kind, term.trim().to_string()));
+    }
+    Ok(out)
+}

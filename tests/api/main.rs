@@ -13,6 +13,7 @@ mod cross_org;
 mod identity_handshake;
 mod outbox;
 mod personal_data;
+mod pii_quality;
 mod restart;
 mod roles;
 mod store_isolation;

@@ -1,0 +1,40 @@
+//! PII detection speed on typical caller utterances (≤ 300 characters), the cost paid for
+//! every transcript line before anything is stored; and the evaluation set's precision,
+//! recall and F1 per type, printed for BENCHMARKS.md.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use voxanne::pii::{Detector, Known};
+
+#[path = "../tests/pii_eval/mod.rs"]
+mod eval;
+
+fn detect(c: &mut Criterion) {
+    let detector = Detector::default();
+    let known = Known::default();
+    let set = eval::generate(600);
+    println!("{}", eval::report(&eval::evaluate(&detector, &set)));
+    let utterances: Vec<&str> = set.iter().map(|l| l.text.as_str()).collect();
+    let mut group = c.benchmark_group("pii");
+    group.throughput(Throughput::Elements(utterances.len() as u64));
+    group.bench_function("detect_600_utterances", |b| {
+        b.iter(|| {
+            for u in &utterances {
+                black_box(detector.detect(black_box(u), &known));
+            }
+        })
+    });
+    group.finish();
+    let seed = "My address is 123 Harley Street and I have a history of heart issues";
+    c.bench_function("detect_seed_sentence", |b| {
+        b.iter(|| detector.detect(black_box(seed), &known))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    targets = detect
+}
+criterion_main!(benches);
