@@ -1,5 +1,5 @@
 //! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`, `pii detect`,
-//! `keys rotate`, `keys shred`.
+//! `keys rotate`, `keys shred`, `org delete`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: PiiCommand,
     },
+    /// Organisation tools.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Encryption key tools.
     Keys {
         #[command(subcommand)]
@@ -74,6 +79,20 @@ enum Command {
 enum PiiCommand {
     /// Read JSON lines `{"text": "..."}` on stdin; write one `{"entities": [...]}` line each.
     Detect,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Delete an org: destroy its data keys first (crypto-shredding), then every record of it.
+    Delete {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org: String,
+        /// Required: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +187,15 @@ pub fn run() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate { common, org },
         } => keys(&common, &org, false),
+        Command::Org {
+            command: OrgCommand::Delete { common, org, yes },
+        } => {
+            if yes {
+                delete_org(&common, &org)
+            } else {
+                Err("org delete removes the org and all its data for good; add --yes".into())
+            }
+        }
         Command::Keys {
             command: KeysCommand::Shred { common, org, yes },
         } => {
@@ -302,6 +330,24 @@ fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             println!("new key version for org {org}; re-encrypted {n} record(s)");
         }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn delete_org(common: &Common, org: &str) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
+    let services = Services::open(&settings).map_err(|e| e.to_string())?;
+    runtime()?.block_on(async move {
+        let keys = services.calls.shred(org).await.map_err(|e| e.to_string())?;
+        let store = services.store.clone();
+        let removed = tokio::task::spawn_blocking(move || store.purge_org(org))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        println!(
+            "org {org} deleted: {keys} data key version(s) destroyed, {removed} record(s) removed"
+        );
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -480,11 +480,71 @@ impl StoreWrite {
         Ok(())
     }
 
+    /// Keeps only the entries of a global table whose value passes `keep`; returns how many
+    /// were removed.
+    pub fn global_retain<V: DeserializeOwned>(
+        &mut self,
+        table: &GlobalTable<V>,
+        keep: impl Fn(&V) -> bool,
+    ) -> Result<usize> {
+        let mut t = self.txn.open_table(table.def())?;
+        let mut doomed = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let value: V = decode(table.name(), v.value())?;
+            if !keep(&value) {
+                doomed.push(k.value().to_vec());
+            }
+        }
+        for k in &doomed {
+            t.remove(k.as_slice())?;
+        }
+        Ok(doomed.len())
+    }
+
     /// Removes a key; tells whether it was there.
     pub fn global_remove<V>(&mut self, table: &GlobalTable<V>, key: &[u8]) -> Result<bool> {
         let mut t = self.txn.open_table(table.def())?;
         let existed = t.remove(key)?.is_some();
         Ok(existed)
+    }
+}
+
+impl Store {
+    /// Removes every record of `org`: all its keys in every tenant table, its org record, and
+    /// the global index entries that point at it. One transaction; returns how many entries
+    /// went. (Encrypted data should be crypto-shredded first.)
+    pub fn purge_org(&self, org: OrgId) -> Result<usize> {
+        let mut w = self.begin_write()?;
+        let mut removed = 0;
+        let prefix = org.as_u128();
+        let tenant = tables::identity_and_audit_tenant()
+            .into_iter()
+            .chain(tables::booking_tenant())
+            .chain(tables::calls_tenant());
+        for def in tenant {
+            let mut t = w.txn.open_table(def)?;
+            let keys: Vec<Vec<u8>> = t
+                .range::<(u128, &[u8])>((Bound::Included((prefix, &[][..])), Bound::Unbounded))?
+                .map_while(|item| match item {
+                    Ok((k, _)) if k.value().0 == prefix => Some(Ok(k.value().1.to_vec())),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            for k in keys {
+                t.remove((prefix, k.as_slice()))?;
+                removed += 1;
+            }
+        }
+        removed += w.global_remove(&tables::ORGS, &org.as_bytes())? as usize;
+        removed += w.global_retain(&tables::LOGIN_EMAILS, |e| e.org_id != org)?;
+        removed += w.global_retain(&tables::AGENT_KEY_INDEX, |e| e.org_id != org)?;
+        removed += w.global_retain(&tables::CONFIRMATION_TOKENS, |e| e.org_id != org)?;
+        removed += w.global_retain(&tables::FEED_TOKENS, |e| e.0 != org)?;
+        removed += w.global_retain(&tables::OUTBOX, |j| j.org_id != org)?;
+        w.commit()?;
+        Ok(removed)
     }
 }
 

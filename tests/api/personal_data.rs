@@ -488,3 +488,97 @@ fn pii_detect_reads_and_writes_json_lines_with_character_offsets() {
     assert_eq!(e["end"], 33);
     assert_eq!(lines[1], json!({"entities": []}));
 }
+
+#[tokio::test]
+async fn deleting_an_org_shreds_its_keys_and_removes_its_data_only() {
+    let app = spawn_app().await;
+    let doomed = app.bookable_clinic("Doomed Clinic").await;
+    let kept = app.bookable_clinic("Kept Clinic").await;
+    for c in [&doomed, &kept] {
+        file_report(&app, &c.agent_key, &format!("call-{}", c.clinic.org_id)).await;
+        assert_eq!(
+            app.book_via_rest(c, &c.smith, &date_in(3), "09:00", None)
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    let kept_note = notes(&app, &kept.clinic, &kept.clinic.token).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = app.stop().await.unwrap();
+    let out = Command::new(voxanne_bin())
+        .args([
+            "org",
+            "delete",
+            "--yes",
+            "--org",
+            &doomed.clinic.org_id,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("data key version(s) destroyed"));
+
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    assert_eq!(
+        app.login(&doomed.clinic.email, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&doomed.clinic.token))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app
+        .post(
+            "/api/vapi",
+            Some(&doomed.agent_key),
+            json!({"message": {"type": "status-update"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The other clinic is untouched.
+    let note: Value = app
+        .get(
+            &format!(
+                "/api/orgs/{}/clinical-notes/{kept_note}",
+                kept.clinic.org_id
+            ),
+            Some(&kept.clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(note["text"].as_str().unwrap().contains(SEED_LINE));
+    assert_eq!(app.appointments(&kept).await.len(), 1);
+    let v: Value = app
+        .get(
+            &format!("/api/orgs/{}/audit/verify", kept.clinic.org_id),
+            Some(&kept.clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true);
+    app.stop().await;
+    // Only the kept org is left for the audit verifier to walk.
+    let out = Command::new(voxanne_bin())
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.contains(&kept.clinic.org_id) && !text.contains(&doomed.clinic.org_id));
+}

@@ -116,3 +116,58 @@ fn an_org_handle_never_sees_or_touches_another_orgs_keys() {
         })
         .unwrap();
 }
+
+#[test]
+fn purging_an_org_removes_exactly_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut runner = TestRunner::new(Config::with_cases(24));
+    runner
+        .run(
+            &(
+                org_pair(),
+                vec((any::<bool>(), local_key(), any::<u64>()), 1..10),
+            ),
+            |((a, b), writes)| {
+                let (org_a, org_b) = (OrgId::from_u128(a), OrgId::from_u128(b));
+                store.purge_org(org_a).unwrap();
+                store.purge_org(org_b).unwrap();
+                let mut model_b = Model::new();
+                let w = store.begin_write().unwrap();
+                for (to_a, key, value) in &writes {
+                    let org = if *to_a { org_a } else { org_b };
+                    w.org(org)
+                        .put(
+                            &AUDIT_HEAD,
+                            key,
+                            &AuditHead {
+                                seq: *value,
+                                hash: String::new(),
+                            },
+                        )
+                        .unwrap();
+                    if !to_a {
+                        model_b.insert(key.clone(), *value);
+                    }
+                }
+                w.commit().unwrap();
+                store.purge_org(org_a).unwrap();
+                let r = store.begin_read().unwrap();
+                prop_assert!(r
+                    .org(org_a)
+                    .scan(&AUDIT_HEAD, &[], None, usize::MAX)
+                    .unwrap()
+                    .is_empty());
+                let left: Model = r
+                    .org(org_b)
+                    .scan(&AUDIT_HEAD, &[], None, usize::MAX)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.seq))
+                    .collect();
+                prop_assert_eq!(left, model_b);
+                Ok(())
+            },
+        )
+        .unwrap();
+}
