@@ -1,5 +1,5 @@
 //! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`, `pii detect`,
-//! `keys rotate`, `keys shred`, `org delete`.
+//! `keys rotate`, `keys shred`, `org delete`, `kb import`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Knowledge-base tools.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
     /// Encryption key tools.
     Keys {
         #[command(subcommand)]
@@ -79,6 +84,19 @@ enum Command {
 enum PiiCommand {
     /// Read JSON lines `{"text": "..."}` on stdin; write one `{"entities": [...]}` line each.
     Detect,
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Import every .md and .txt file of a folder as a document (title: the first heading,
+    /// else the file name).
+    Import {
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        org: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +205,9 @@ pub fn run() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate { common, org },
         } => keys(&common, &org, false),
+        Command::Kb {
+            command: KbCommand::Import { dir, common, org },
+        } => kb_import(&common, &dir, &org),
         Command::Org {
             command: OrgCommand::Delete { common, org, yes },
         } => {
@@ -349,5 +370,74 @@ fn delete_org(common: &Common, org: &str) -> Result<ExitCode, String> {
             "org {org} deleted: {keys} data key version(s) destroyed, {removed} record(s) removed"
         );
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md" || x == "txt"))
+        .collect();
+    files.sort();
+    let services = Services::open(&settings).map_err(|e| e.to_string())?;
+    let caller = crate::auth::Caller {
+        org,
+        principal: crate::auth::Principal::System,
+        role: crate::domain::Role::Admin,
+    };
+    runtime()?.block_on(async move {
+        let total = files.len();
+        let mut failed = 0;
+        for (i, path) in files.iter().enumerate() {
+            let body =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let title = body
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix('#')
+                        .map(|h| h.trim_start_matches('#').trim().to_string())
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().replace(['-', '_'], " "))
+                        .unwrap_or_default()
+                });
+            let source = Some(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            let done = i + 1;
+            let bar = "#".repeat(done * 30 / total.max(1));
+            match services
+                .kb
+                .put_document(caller, None, &title, &body, Vec::new(), source)
+                .await
+            {
+                Ok(d) => eprintln!(
+                    "[{bar:<30}] {done}/{total} {} ({} passages)",
+                    path.display(),
+                    d.chunks
+                ),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("[{bar:<30}] {done}/{total} {} failed: {e}", path.display());
+                }
+            }
+        }
+        println!(
+            "imported {} of {total} file(s) into org {org}",
+            total - failed
+        );
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
     })
 }

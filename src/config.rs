@@ -244,6 +244,8 @@ impl Default for SmtpSettings {
 pub struct SearchSettings {
     pub model_dir: PathBuf,
     pub min_similarity: f32,
+    pub min_bm25_score: f32,
+    pub safety_answer: String,
 }
 
 impl Default for SearchSettings {
@@ -251,6 +253,8 @@ impl Default for SearchSettings {
         Self {
             model_dir: PathBuf::from("data/models/all-MiniLM-L6-v2"),
             min_similarity: 0.35,
+            min_bm25_score: 0.5,
+            safety_answer: "I'm not able to give medical advice over the phone, so I'll ask one of our clinical team to call you back as soon as possible. If it's an emergency, please call 999.".into(),
         }
     }
 }

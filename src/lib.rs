@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod outbox;
 pub mod pii;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

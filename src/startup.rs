@@ -17,6 +17,7 @@ use crate::http::{self, AppState};
 use crate::identity::IdentityService;
 use crate::outbox::OutboxWorker;
 use crate::pii::Detector;
+use crate::search::KnowledgeBase;
 use crate::store::Store;
 use crate::vapi::VoiceAgent;
 
@@ -49,6 +50,7 @@ pub struct Services {
     pub booking: Arc<BookingService>,
     pub voice: Arc<VoiceAgent>,
     pub calls: Arc<CallService>,
+    pub kb: Arc<KnowledgeBase>,
     /// Woken after booking commits; the outbox worker waits on it.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
@@ -78,17 +80,21 @@ impl Services {
                 StartupError::Identity(format!("pii.extra_terms_file {}: {e}", path.display()))
             })?
         };
-        let calls = Arc::new(CallService::new(
+        let detector = Arc::new(Detector::new(&extra));
+        let calls = Arc::new(CallService::new(store.clone(), vault, detector.clone()));
+        let kb = Arc::new(KnowledgeBase::new(
             store.clone(),
-            vault,
-            Arc::new(Detector::new(&extra)),
+            data_dir.clone(),
+            settings.search.clone(),
+            detector,
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
             booking: booking.clone(),
-            voice: Arc::new(VoiceAgent::new(booking, calls.clone())),
+            voice: Arc::new(VoiceAgent::new(booking, calls.clone(), kb.clone())),
+            kb,
             calls,
             outbox_wake,
             identity: Arc::new(identity),
@@ -158,6 +164,7 @@ impl Application {
             booking: s.booking,
             voice: s.voice,
             calls: s.calls,
+            kb: s.kb,
             store: s.store,
             settings: s.settings,
         };

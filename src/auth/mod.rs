@@ -13,6 +13,8 @@ use crate::domain::{AgentKeyId, OrgId, Role, UserId};
 pub enum Principal {
     User(UserId),
     AgentKey(AgentKeyId),
+    /// The appliance itself, acting for an operator at the command line.
+    System,
 }
 
 /// An authenticated caller, always bound to exactly one org.
@@ -29,13 +31,14 @@ impl Caller {
         match self.principal {
             Principal::User(id) => format!("user:{id}"),
             Principal::AgentKey(id) => format!("agent_key:{id}"),
+            Principal::System => "system:cli".into(),
         }
     }
 
     pub fn user_id(&self) -> Option<UserId> {
         match self.principal {
             Principal::User(id) => Some(id),
-            Principal::AgentKey(_) => None,
+            Principal::AgentKey(_) | Principal::System => None,
         }
     }
 

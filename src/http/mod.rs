@@ -7,6 +7,7 @@ mod calls;
 pub mod error;
 pub mod extract;
 mod identity;
+mod kb;
 mod ops;
 mod vapi;
 
@@ -40,6 +41,7 @@ pub struct AppState {
     pub booking: Arc<BookingService>,
     pub voice: Arc<VoiceAgent>,
     pub calls: Arc<crate::calls::CallService>,
+    pub kb: Arc<crate::search::KnowledgeBase>,
     pub store: Store,
     pub settings: Arc<Settings>,
 }
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(booking::router())
         .merge(calls::router())
+        .merge(kb::router())
         .merge(vapi::router())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)

@@ -22,7 +22,12 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.store.check().await {
         Ok(_) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "storage": "ok"})),
+            Json(json!({
+                "status": "ready",
+                "storage": "ok",
+                "search": "fulltext",
+                "semantic_search": "unavailable: no embedding model is installed, answers come from full-text search only",
+            })),
         ),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -233,6 +233,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "create call, contact, clinical-note and key tables",
         apply: |w| create_tables(w, &[], &tables::calls_tenant()),
+    },
+    Migration {
+        version: 5,
+        name: "create knowledge-base tables",
+        apply: |w| create_tables(w, &[], &tables::kb_tenant()),
     },
 ];
 
@@ -521,7 +526,8 @@ impl Store {
         let tenant = tables::identity_and_audit_tenant()
             .into_iter()
             .chain(tables::booking_tenant())
-            .chain(tables::calls_tenant());
+            .chain(tables::calls_tenant())
+            .chain(tables::kb_tenant());
         for def in tenant {
             let mut t = w.txn.open_table(def)?;
             let keys: Vec<Vec<u8>> = t

@@ -67,6 +67,7 @@ use crate::identity::records::{
     AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
 };
 use crate::outbox::OutboxJob;
+use crate::search::{KbChunk, KbDocument, KbState, Unanswered};
 
 // ---- global tables -------------------------------------------------------------------------
 
@@ -132,6 +133,15 @@ pub const ORG_KEYS: TenantTable<WrappedKey> = TenantTable::new("org_keys_v1");
 /// The org's current key version (single key `current`).
 pub const ORG_KEY_HEAD: TenantTable<KeyHead> = TenantTable::new("org_key_head_v1");
 
+/// Knowledge-base documents, keyed by document id.
+pub const KB_DOCUMENTS: TenantTable<KbDocument> = TenantTable::new("kb_documents_v1");
+/// Their passages, keyed `document id ‖ passage number (4 bytes)`.
+pub const KB_CHUNKS: TenantTable<KbChunk> = TenantTable::new("kb_chunks_v1");
+/// The org's knowledge-base generation (single key `state`).
+pub const KB_STATE: TenantTable<KbState> = TenantTable::new("kb_state_v1");
+/// Questions the agent could not answer, keyed by UUIDv7 (oldest first).
+pub const KB_UNANSWERED: TenantTable<Unanswered> = TenantTable::new("kb_unanswered_v1");
+
 /// Names of all tables, created by the first migration so read transactions can open them.
 pub(crate) fn identity_and_audit_global() -> [GlobalDef; 4] {
     [
@@ -169,6 +179,15 @@ pub(crate) fn calls_tenant() -> [TenantDef; 8] {
         SECURE_IDENTIFIERS.def(),
         ORG_KEYS.def(),
         ORG_KEY_HEAD.def(),
+    ]
+}
+
+pub(crate) fn kb_tenant() -> [TenantDef; 4] {
+    [
+        KB_DOCUMENTS.def(),
+        KB_CHUNKS.def(),
+        KB_STATE.def(),
+        KB_UNANSWERED.def(),
     ]
 }
 

@@ -87,14 +87,20 @@ impl AnswerMemory {
 pub struct VoiceAgent {
     booking: Arc<BookingService>,
     calls: Arc<crate::calls::CallService>,
+    kb: Arc<crate::search::KnowledgeBase>,
     memory: Mutex<AnswerMemory>,
 }
 
 impl VoiceAgent {
-    pub fn new(booking: Arc<BookingService>, calls: Arc<crate::calls::CallService>) -> Self {
+    pub fn new(
+        booking: Arc<BookingService>,
+        calls: Arc<crate::calls::CallService>,
+        kb: Arc<crate::search::KnowledgeBase>,
+    ) -> Self {
         Self {
             booking,
             calls,
+            kb,
             memory: Mutex::new(AnswerMemory {
                 capacity: 10_000,
                 order: VecDeque::new(),
@@ -157,7 +163,7 @@ impl VoiceAgent {
                 return a;
             }
         }
-        let answer = tools::run(&self.booking, caller, tool, call).await;
+        let answer = tools::run(&self.booking, &self.kb, caller, tool, call).await;
         if !tool.id.is_empty() {
             self.memory
                 .lock()

@@ -1,6 +1,6 @@
 //! The assistant's tools: check_availability, book_appointment, find_appointment,
-//! reschedule_appointment, cancel_appointment (search_knowledge_base answers that it cannot
-//! search yet). Each returns a sentence to say, in the clinic's time zone.
+//! reschedule_appointment, cancel_appointment and search_knowledge_base. Each returns a
+//! sentence to say, in the clinic's time zone.
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -23,6 +23,7 @@ const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again
 
 pub async fn run(
     booking: &BookingService,
+    kb: &crate::search::KnowledgeBase,
     caller: Caller,
     tool: &ToolCall,
     call: &CallContext,
@@ -50,11 +51,11 @@ pub async fn run(
         "find_appointment" => ctx.find().await,
         "reschedule_appointment" => ctx.reschedule().await,
         "cancel_appointment" => ctx.cancel().await,
-        "search_knowledge_base" => ToolAnswer::error(
-            "I can't look that up right now. I can take a message and someone from the clinic will call you back.",
-        ),
+        "search_knowledge_base" => search_knowledge_base(kb, caller, args).await,
         "" => ToolAnswer::error("That request didn't say which tool to use."),
-        _ => ToolAnswer::error("I can't help with that request here. I can take a message for the clinic."),
+        _ => ToolAnswer::error(
+            "I can't help with that request here. I can take a message for the clinic.",
+        ),
     }
 }
 
@@ -616,5 +617,27 @@ impl Ctx<'_> {
             .with("status", json!(a.status)),
             Err(e) => self.refusal(e, self.booking.now(), None),
         }
+    }
+}
+
+/// Answers a question from the clinic's own documents, with the passage ids for the record.
+async fn search_knowledge_base(
+    kb: &crate::search::KnowledgeBase,
+    caller: Caller,
+    args: &Map<String, Value>,
+) -> ToolAnswer {
+    let Some(query) = args
+        .get("query")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+    else {
+        return ToolAnswer::error("I didn't catch the question. Could you ask it again?");
+    };
+    match kb.answer(caller.org, query).await {
+        Ok(a) => ToolAnswer::ok(a.sentence)
+            .with("passage_ids", json!(a.passages))
+            .with("answered", json!(a.answered)),
+        Err(_) => ToolAnswer::error(TRY_AGAIN),
     }
 }

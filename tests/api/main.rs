@@ -11,6 +11,7 @@ mod config_cli;
 mod crash;
 mod cross_org;
 mod identity_handshake;
+mod knowledge_base;
 mod outbox;
 mod personal_data;
 mod pii_quality;

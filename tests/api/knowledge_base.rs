@@ -1,0 +1,276 @@
+//! Scenario 3 (Smart Answer Loop): the clinic's own passages come back for its callers'
+//! questions, never another clinic's; changes show at once; the index survives being deleted
+//! or corrupted; and the voice agent speaks the answer, or a safe fixed one for medical advice.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn add_doc(app: &TestApp, c: &Clinic, title: &str, body: &str) -> String {
+    let r = app
+        .post(
+            &format!("/api/orgs/{}/kb/documents", c.org_id),
+            Some(&c.token),
+            json!({"title": title, "body": body, "tags": ["faq"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["chunks"].as_u64().unwrap() >= 1);
+    v["id"].as_str().unwrap().to_string()
+}
+
+async fn search(app: &TestApp, c: &Clinic, q: &str) -> Vec<Value> {
+    let r = app
+        .get(
+            &format!("/api/orgs/{}/kb/search?q={}&k=5", c.org_id, urlencode(q)),
+            Some(&c.token),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["results"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn load_eval_clinic(app: &TestApp, c: &Clinic) -> Value {
+    let set: Value = serde_json::from_str(include_str!("../fixtures/kb_eval/clinic.json")).unwrap();
+    for d in set["documents"].as_array().unwrap() {
+        add_doc(
+            app,
+            c,
+            d["title"].as_str().unwrap(),
+            d["body"].as_str().unwrap(),
+        )
+        .await;
+    }
+    set
+}
+
+#[tokio::test]
+async fn the_clinics_own_passage_answers_its_question() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    load_eval_clinic(&app, &c).await;
+    let results = search(
+        &app,
+        &c,
+        "How long does the swelling last after a rhinoplasty?",
+    )
+    .await;
+    assert_eq!(results[0]["title"], "Rhinoplasty aftercare");
+    assert!(results[0]["text"].as_str().unwrap().contains("two weeks"));
+    assert!(results[0]["score"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn retrieval_quality_on_the_evaluation_set_stays_above_its_floor() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    let set = load_eval_clinic(&app, &c).await;
+    let questions = set["questions"].as_array().unwrap();
+    let (mut hits, mut firsts) = (0, 0);
+    for q in questions {
+        let results = search(&app, &c, q["q"].as_str().unwrap()).await;
+        if results.iter().take(5).any(|r| r["title"] == q["expect"]) {
+            hits += 1;
+        }
+        if results.first().is_some_and(|r| r["title"] == q["expect"]) {
+            firsts += 1;
+        }
+    }
+    let n = questions.len() as f64;
+    let (recall, top1) = (hits as f64 / n, firsts as f64 / n);
+    println!("full text: recall@5 = {recall:.2} ({hits}/{n}), top-1 = {top1:.2}");
+    // With ten documents recall@5 is easy; the top-1 floor is the one that bites.
+    assert!(recall >= 0.95, "recall@5 {recall:.2}");
+    assert!(top1 >= 0.8, "top-1 {top1:.2}");
+}
+
+#[tokio::test]
+async fn a_clinic_never_sees_another_clinics_passages_even_for_identical_text() {
+    let app = spawn_app().await;
+    let a = app.signup("Clinic A", "admin@a.example").await;
+    let b = app.signup("Clinic B", "admin@b.example").await;
+    let a_doc = add_doc(
+        &app,
+        &a,
+        "Prices",
+        "A rhinoplasty consultation costs 150 pounds at this clinic.",
+    )
+    .await;
+    let b_doc = add_doc(
+        &app,
+        &b,
+        "Prices",
+        "A rhinoplasty consultation costs 250 pounds at this clinic.",
+    )
+    .await;
+    let ra = search(&app, &a, "rhinoplasty consultation cost").await;
+    let rb = search(&app, &b, "rhinoplasty consultation cost").await;
+    assert!(ra.iter().all(|r| r["document_id"] == a_doc.as_str()) && !ra.is_empty());
+    assert!(rb.iter().all(|r| r["document_id"] == b_doc.as_str()) && !rb.is_empty());
+    assert!(ra[0]["text"].as_str().unwrap().contains("150"));
+    // B's document id under A's org is not found; A's token on B's org is forbidden.
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/orgs/{}/kb/documents/{b_doc}", a.org_id),
+            Some(&a.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .get(
+            &format!("/api/orgs/{}/kb/search?q=rhinoplasty", b.org_id),
+            Some(&a.token),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn replacing_and_deleting_show_at_once() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    let id = add_doc(
+        &app,
+        &c,
+        "Opening hours",
+        "We are open until 5pm on weekdays.",
+    )
+    .await;
+    assert!(search(&app, &c, "open until").await[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("5pm"));
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("/api/orgs/{}/kb/documents/{id}", c.org_id),
+            Some(&c.token),
+            Some(json!({"title": "Opening hours", "body": "We are open until 7pm on weekdays."})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let results = search(&app, &c, "open until").await;
+    assert_eq!(results.len(), 1);
+    assert!(results[0]["text"].as_str().unwrap().contains("7pm"));
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/orgs/{}/kb/documents/{id}", c.org_id),
+            Some(&c.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(search(&app, &c, "open until").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deleted_or_corrupted_index_is_rebuilt_with_the_same_results() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    load_eval_clinic(&app, &c).await;
+    let before = search(&app, &c, "Where can I park my car?").await;
+    let dir = app.stop().await.unwrap();
+    let index_dir = dir.path().join("indexes").join(&c.org_id).join("fulltext");
+    assert!(index_dir.exists());
+
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    assert_eq!(
+        search(&app, &c, "Where can I park my car?").await,
+        before,
+        "rebuilt from redb"
+    );
+    app.stop().await;
+
+    for entry in std::fs::read_dir(&index_dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::write(&p, b"not an index file").unwrap();
+        }
+    }
+    let app = spawn_app_in(dir.path(), |_| {}).await;
+    let after = search(&app, &c, "Where can I park my car?").await;
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after[0]["chunk_id"], before[0]["chunk_id"]);
+    app.stop().await;
+    drop(dir);
+}
+
+#[tokio::test]
+async fn the_voice_agent_speaks_the_answer_or_a_safe_one_and_logs_what_it_could_not_answer() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    let (_, key) = app.create_agent_key(&c).await;
+    load_eval_clinic(&app, &c).await;
+    let r = app
+        .vapi_tool(
+            &key,
+            "call-kb",
+            "kb-1",
+            "search_knowledge_base",
+            json!({"query": "What time do you open on Saturday?"}),
+        )
+        .await;
+    let said = r["result"].as_str().unwrap();
+    assert!(said.contains("Saturdays from 10am to 2pm"), "{said}");
+    assert!(!said.contains('\n'));
+    assert!(r["passage_ids"][0].as_str().unwrap().ends_with("-0"));
+
+    let r = app.vapi_tool(&key, "call-kb", "kb-2", "search_knowledge_base", json!({"query": "My nose is bleeding after surgery, my name is Sarah Connor, what should I do?"})).await;
+    assert!(
+        r["result"]
+            .as_str()
+            .unwrap()
+            .contains("not able to give medical advice"),
+        "{r}"
+    );
+    let r = app
+        .vapi_tool(
+            &key,
+            "call-kb",
+            "kb-3",
+            "search_knowledge_base",
+            json!({"query": "Do you sell gift vouchers for xylophones?"}),
+        )
+        .await;
+    assert!(
+        r["result"]
+            .as_str()
+            .unwrap()
+            .contains("don't have that information"),
+        "{r}"
+    );
+
+    let logged: Value = app
+        .get(
+            &format!("/api/orgs/{}/kb/unanswered", c.org_id),
+            Some(&c.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let logged = logged["unanswered"].as_array().unwrap();
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[0]["reason"], "medical_or_urgent");
+    let q = logged[0]["question_redacted"].as_str().unwrap();
+    assert!(q.contains("[PERSON]") && !q.contains("Sarah"), "{q}");
+    assert_eq!(logged[1]["reason"], "no_relevant_passage");
+}
