@@ -82,11 +82,21 @@ impl Services {
         };
         let detector = Arc::new(Detector::new(&extra));
         let calls = Arc::new(CallService::new(store.clone(), vault, detector.clone()));
+        let model_dir = &settings.search.model_dir;
+        let embedder = if crate::search::embed::Embedder::present(model_dir) {
+            let e = crate::search::embed::Embedder::load(model_dir)
+                .map_err(|e| StartupError::Identity(e.to_string()))?;
+            Some(Arc::new(e))
+        } else {
+            tracing::warn!(dir = %model_dir.display(), "no embedding model installed: knowledge-base answers use full-text search only (run .ci/fetch-model.sh)");
+            None
+        };
         let kb = Arc::new(KnowledgeBase::new(
             store.clone(),
             data_dir.clone(),
             settings.search.clone(),
             detector,
+            embedder,
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));

@@ -149,7 +149,12 @@ async fn search(
         .iter()
         .map(|h| json!({"document_id": h.document_id, "chunk_id": h.chunk_id, "title": h.title, "text": h.text, "score": h.score, "similarity": h.similarity}))
         .collect();
-    Ok(Json(json!({"results": results, "mode": "fulltext"})))
+    let mode = if state.kb.semantic() {
+        "hybrid"
+    } else {
+        "fulltext"
+    };
+    Ok(Json(json!({"results": results, "mode": mode})))
 }
 
 async fn unanswered(

@@ -19,14 +19,18 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let search = if state.kb.semantic() {
+        json!({"mode": "hybrid", "fulltext": "ok", "semantic": "ok"})
+    } else {
+        json!({"mode": "fulltext", "fulltext": "ok", "semantic": "unavailable: no embedding model is installed, answers come from full-text search only"})
+    };
     match state.store.check().await {
         Ok(_) => (
             StatusCode::OK,
             Json(json!({
                 "status": "ready",
                 "storage": "ok",
-                "search": "fulltext",
-                "semantic_search": "unavailable: no embedding model is installed, answers come from full-text search only",
+                "search": search,
             })),
         ),
         _ => (

@@ -4,7 +4,9 @@
 //! urgent questions.
 
 pub mod chunk;
+pub mod embed;
 pub mod fulltext;
+pub mod vector;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,9 +20,11 @@ use crate::auth::Caller;
 use crate::config::SearchSettings;
 use crate::domain::{FieldError, OrgId, Validation};
 use crate::pii::{Detector, Known};
-use crate::store::tables::{KB_CHUNKS, KB_DOCUMENTS, KB_STATE, KB_UNANSWERED};
+use crate::store::tables::{KB_CHUNKS, KB_DOCUMENTS, KB_STATE, KB_UNANSWERED, KB_VECTORS};
 use crate::store::{Store, StoreError};
+use embed::{cosine, EmbedError, Embedder};
 use fulltext::{FullTextError, IndexedPassage, OrgIndex};
+use vector::VectorIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
@@ -30,6 +34,8 @@ pub enum KbError {
     NotFound,
     #[error(transparent)]
     Index(#[from] FullTextError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a search task stopped unexpectedly")]
@@ -97,13 +103,37 @@ pub struct KnowledgeBase {
     data_dir: PathBuf,
     settings: SearchSettings,
     detector: Arc<Detector>,
-    indexes: Mutex<HashMap<OrgId, Arc<OrgIndex>>>,
+    embedder: Option<Arc<Embedder>>,
+    indexes: Mutex<HashMap<OrgId, Arc<OrgSearch>>>,
 }
+
+/// An org's two derived indexes.
+struct OrgSearch {
+    text: OrgIndex,
+    /// Present when the embedding model is installed.
+    vectors: Option<RwLockIndex>,
+}
+
+type RwLockIndex = std::sync::RwLock<Arc<VectorIndex>>;
+
+/// Reciprocal-rank fusion constant and weights of the two rankings.
+const RRF_K: f32 = 60.0;
+const WEIGHT_TEXT: f32 = 1.0;
+const WEIGHT_VECTOR: f32 = 1.0;
 
 fn chunk_key(doc: uuid::Uuid, i: u32) -> Vec<u8> {
     let mut k = doc.as_bytes().to_vec();
     k.extend_from_slice(&i.to_be_bytes());
     k
+}
+
+/// Vectors for passages, embedded sixteen at a time.
+fn embed_batches(e: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, KbError> {
+    let mut out = Vec::with_capacity(texts.len());
+    for batch in texts.chunks(16) {
+        out.extend(e.embed(batch)?);
+    }
+    Ok(out)
 }
 
 /// Questions the agent must not answer from documents: medical advice and anything urgent.
@@ -161,22 +191,31 @@ impl KnowledgeBase {
         data_dir: PathBuf,
         settings: SearchSettings,
         detector: Arc<Detector>,
+        embedder: Option<Arc<Embedder>>,
     ) -> Self {
         Self {
             store,
             data_dir,
             settings,
             detector,
+            embedder,
             indexes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether answers use semantic search (the embedding model is installed).
+    pub fn semantic(&self) -> bool {
+        self.embedder.is_some()
     }
 
     fn generation_file(&self, org: OrgId) -> PathBuf {
         fulltext::index_dir(&self.data_dir, &org.to_string()).with_extension("generation")
     }
 
-    /// The org's index, opened (and rebuilt from redb if missing, corrupt or stale) on first use.
-    async fn index(&self, org: OrgId) -> Result<Arc<OrgIndex>, KbError> {
+    /// The org's indexes, opened on first use: the full-text one rebuilt from redb if missing,
+    /// corrupt or stale; the vector graph built from the vectors in redb (embedding any
+    /// passage stored while the model was absent).
+    async fn index(&self, org: OrgId) -> Result<Arc<OrgSearch>, KbError> {
         if let Some(i) = self
             .indexes
             .lock()
@@ -188,7 +227,8 @@ impl KnowledgeBase {
         let dir = fulltext::index_dir(&self.data_dir, &org.to_string());
         let gen_file = self.generation_file(org);
         let store = self.store.clone();
-        let index = tokio::task::spawn_blocking(move || -> Result<Arc<OrgIndex>, KbError> {
+        let embedder = self.embedder.clone();
+        let search = tokio::task::spawn_blocking(move || -> Result<Arc<OrgSearch>, KbError> {
             let (index, reset) = OrgIndex::open_or_reset(&dir)?;
             let r = store.begin_read()?;
             let o = r.org(org);
@@ -196,17 +236,16 @@ impl KnowledgeBase {
             let recorded: Option<u64> = std::fs::read_to_string(&gen_file)
                 .ok()
                 .and_then(|s| s.trim().parse().ok());
-            let chunks: Vec<KbChunk> = o
-                .scan(&KB_CHUNKS, &[], None, usize::MAX)?
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect();
+            let chunks: Vec<(Vec<u8>, KbChunk)> = o.scan(&KB_CHUNKS, &[], None, usize::MAX)?;
             if reset || recorded != Some(state.generation) || index.len() != chunks.len() as u64 {
-                let docs: Vec<String> = chunks.iter().map(|c| c.document_id.to_string()).collect();
+                let docs: Vec<String> = chunks
+                    .iter()
+                    .map(|(_, c)| c.document_id.to_string())
+                    .collect();
                 let passages: Vec<IndexedPassage<'_>> = chunks
                     .iter()
                     .zip(docs.iter())
-                    .map(|(c, d)| IndexedPassage {
+                    .map(|((_, c), d)| IndexedPassage {
                         chunk_id: &c.chunk_id,
                         document_id: d,
                         title: &c.title,
@@ -221,15 +260,68 @@ impl KnowledgeBase {
                     "knowledge-base index rebuilt"
                 );
             }
-            Ok(Arc::new(index))
+            let vectors = match &embedder {
+                None => None,
+                Some(e) => {
+                    let mut with_vectors = Vec::with_capacity(chunks.len());
+                    let mut missing = Vec::new();
+                    for (k, c) in &chunks {
+                        match o.get(&KB_VECTORS, k)? {
+                            Some(v) => with_vectors.push((c.chunk_id.clone(), v)),
+                            None => missing.push((k.clone(), c.clone())),
+                        }
+                    }
+                    drop(r);
+                    if !missing.is_empty() {
+                        let texts: Vec<&str> =
+                            missing.iter().map(|(_, c)| c.text.as_str()).collect();
+                        let computed = embed_batches(e, &texts)?;
+                        let w = store.begin_write()?;
+                        for ((k, _), v) in missing.iter().zip(&computed) {
+                            w.org(org).put(&KB_VECTORS, k, v)?;
+                        }
+                        w.commit()?;
+                        with_vectors.extend(
+                            missing
+                                .iter()
+                                .map(|(_, c)| c.chunk_id.clone())
+                                .zip(computed),
+                        );
+                    }
+                    Some(std::sync::RwLock::new(Arc::new(VectorIndex::build(
+                        &with_vectors,
+                    ))))
+                }
+            };
+            Ok(Arc::new(OrgSearch {
+                text: index,
+                vectors,
+            }))
         })
         .await
         .map_err(|_| KbError::Task)??;
         self.indexes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(org, index.clone());
-        Ok(index)
+            .insert(org, search.clone());
+        Ok(search)
+    }
+
+    /// Rebuilds the org's vector graph from redb (when too much of it is stale).
+    fn rebuild_vectors(&self, org: OrgId, search: &OrgSearch) -> Result<(), KbError> {
+        let Some(lock) = &search.vectors else {
+            return Ok(());
+        };
+        let r = self.store.begin_read()?;
+        let o = r.org(org);
+        let mut all = Vec::new();
+        for (k, c) in o.scan(&KB_CHUNKS, &[], None, usize::MAX)? {
+            if let Some(v) = o.get(&KB_VECTORS, &k)? {
+                all.push((c.chunk_id, v));
+            }
+        }
+        *lock.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(VectorIndex::build(&all));
+        Ok(())
     }
 
     /// Adds a document (or replaces `replace`), chunked, in redb and then in the index.
@@ -291,15 +383,32 @@ impl KnowledgeBase {
             updated_at: now,
         };
         let (saved, stored_chunks) = (doc.clone(), chunks.clone());
-        let generation = self
+        let vectors = {
+            let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
+            let this_embedder = self.embedder.clone();
+            tokio::task::spawn_blocking(move || -> Result<Vec<Vec<f32>>, KbError> {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                match this_embedder {
+                    Some(e) => embed_batches(&e, &refs),
+                    None => Ok(Vec::new()),
+                }
+            })
+            .await
+            .map_err(|_| KbError::Task)??
+        };
+        let stored_vectors = vectors.clone();
+        let (generation, replaced) = self
             .store
             .write(move |w| {
                 let mut o = w.org(caller.org);
                 let mut doc = doc;
+                let mut replaced = 0;
                 if let Some(old) = o.get(&KB_DOCUMENTS, id.as_bytes())? {
                     doc.created_at = old.created_at;
                     for (k, _) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
                         o.remove(&KB_CHUNKS, &k)?;
+                        o.remove(&KB_VECTORS, &k)?;
+                        replaced += 1;
                     }
                 } else if replace.is_some() {
                     return Err(KbError::NotFound);
@@ -307,6 +416,9 @@ impl KnowledgeBase {
                 o.put(&KB_DOCUMENTS, id.as_bytes(), &doc)?;
                 for (i, c) in stored_chunks.iter().enumerate() {
                     o.put(&KB_CHUNKS, &chunk_key(id, i as u32), c)?;
+                    if let Some(v) = stored_vectors.get(i) {
+                        o.put(&KB_VECTORS, &chunk_key(id, i as u32), v)?;
+                    }
                 }
                 let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
                 state.generation += 1;
@@ -321,10 +433,21 @@ impl KnowledgeBase {
                     ),
                     Utc::now(),
                 )?;
-                Ok(state.generation)
+                Ok((state.generation, replaced))
             })
             .await?;
-        let index = self.index(caller.org).await?;
+        let search = self.index(caller.org).await?;
+        if let Some(lock) = &search.vectors {
+            let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
+            graph.mark_stale(replaced);
+            for (c, v) in chunks.iter().zip(&vectors) {
+                graph.insert(&c.chunk_id, v);
+            }
+            if graph.needs_rebuild() {
+                self.rebuild_vectors(caller.org, &search)?;
+            }
+        }
+        let index = search.clone();
         let gen_file = self.generation_file(caller.org);
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
             let doc_id = id.to_string();
@@ -337,7 +460,7 @@ impl KnowledgeBase {
                     text: &c.text,
                 })
                 .collect();
-            index.replace_document(&doc_id, &passages)?;
+            index.text.replace_document(&doc_id, &passages)?;
             let _ = std::fs::write(gen_file, generation.to_string());
             Ok(())
         })
@@ -354,8 +477,11 @@ impl KnowledgeBase {
                 if !o.remove(&KB_DOCUMENTS, id.as_bytes())? {
                     return Err(KbError::NotFound);
                 }
+                let mut removed = 0;
                 for (k, _) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
                     o.remove(&KB_CHUNKS, &k)?;
+                    o.remove(&KB_VECTORS, &k)?;
+                    removed += 1;
                 }
                 let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
                 state.generation += 1;
@@ -370,13 +496,21 @@ impl KnowledgeBase {
                     ),
                     Utc::now(),
                 )?;
-                Ok(state.generation)
+                Ok((state.generation, removed))
             })
             .await?;
+        let (generation, removed) = generation;
         let index = self.index(caller.org).await?;
+        if let Some(lock) = &index.vectors {
+            let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
+            graph.mark_stale(removed);
+            if graph.needs_rebuild() {
+                self.rebuild_vectors(caller.org, &index)?;
+            }
+        }
         let gen_file = self.generation_file(caller.org);
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
-            index.delete_document(&id.to_string())?;
+            index.text.delete_document(&id.to_string())?;
             let _ = std::fs::write(gen_file, generation.to_string());
             Ok(())
         })
@@ -396,36 +530,83 @@ impl KnowledgeBase {
             .await
     }
 
-    /// The best `k` passages of the org for `query`.
+    /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
+    /// vectors, fused by reciprocal rank; `similarity` is the query–passage cosine.
     pub async fn search(&self, org: OrgId, query: &str, k: usize) -> Result<Vec<Hit>, KbError> {
-        let index = self.index(org).await?;
+        let search = self.index(org).await?;
         let q = query.to_string();
         let k = k.clamp(1, 50);
-        let found = tokio::task::spawn_blocking(move || index.search(&q, k))
+        let embedder = self.embedder.clone();
+        let (text_ranked, vector_ranked, query_vector) =
+            tokio::task::spawn_blocking(move || -> Result<_, KbError> {
+                let text = search.text.search(&q, 20)?;
+                let (vectors, qv) = match (&embedder, &search.vectors) {
+                    (Some(e), Some(lock)) => {
+                        let qv = e.embed_query(&q)?;
+                        let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
+                        (graph.search(&qv, 20), Some(qv))
+                    }
+                    _ => (Vec::new(), None),
+                };
+                Ok((text, vectors, qv))
+            })
             .await
             .map_err(|_| KbError::Task)??;
+        let mut fused: HashMap<String, (f32, f32)> = HashMap::new();
+        for (rank, (id, bm25)) in text_ranked.iter().enumerate() {
+            let e = fused.entry(id.clone()).or_insert((0.0, 0.0));
+            e.0 += WEIGHT_TEXT / (RRF_K + rank as f32 + 1.0);
+            e.1 = *bm25;
+        }
+        for (rank, id) in vector_ranked.iter().enumerate() {
+            fused.entry(id.clone()).or_insert((0.0, 0.0)).0 +=
+                WEIGHT_VECTOR / (RRF_K + rank as f32 + 1.0);
+        }
+        let mut ranked: Vec<(String, f32)> = fused
+            .into_iter()
+            .map(|(id, (score, _))| (id, score))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let semantic = query_vector.is_some();
+        let bm25_of: HashMap<String, f32> = text_ranked.into_iter().collect();
         self.store
             .read(move |r| {
                 let o = r.org(org);
-                let mut hits = Vec::with_capacity(found.len());
-                for (chunk_id, score) in found {
+                let mut hits = Vec::with_capacity(k);
+                for (chunk_id, score) in ranked {
+                    if hits.len() >= k {
+                        break;
+                    }
                     let Some((doc, idx)) = chunk_id.rsplit_once('-') else {
                         continue;
                     };
                     let (Ok(doc), Ok(idx)) = (doc.parse::<uuid::Uuid>(), idx.parse::<u32>()) else {
                         continue;
                     };
+                    let key = chunk_key(doc, idx);
                     // Only passages redb still has: a deleted one never comes back.
-                    if let Some(c) = o.get(&KB_CHUNKS, &chunk_key(doc, idx))? {
-                        hits.push(Hit {
-                            document_id: doc,
-                            chunk_id,
-                            title: c.title,
-                            text: c.text,
-                            score,
-                            similarity: None,
-                        });
-                    }
+                    let Some(c) = o.get(&KB_CHUNKS, &key)? else {
+                        continue;
+                    };
+                    let similarity = match &query_vector {
+                        Some(qv) => o
+                            .get(&KB_VECTORS, &key)?
+                            .map(|v| cosine(qv, &v).clamp(0.0, 1.0)),
+                        None => None,
+                    };
+                    let score = if semantic {
+                        score
+                    } else {
+                        bm25_of.get(&chunk_id).copied().unwrap_or(score)
+                    };
+                    hits.push(Hit {
+                        document_id: doc,
+                        chunk_id,
+                        title: c.title,
+                        text: c.text,
+                        score,
+                        similarity,
+                    });
                 }
                 Ok(hits)
             })
@@ -480,7 +661,10 @@ impl KnowledgeBase {
         let hits = self.search(org, question, 3).await?;
         let relevant: Vec<&Hit> = hits
             .iter()
-            .filter(|h| h.score >= self.settings.min_bm25_score)
+            .filter(|h| match h.similarity {
+                Some(s) => s >= self.settings.min_similarity,
+                None => !self.semantic() && h.score >= self.settings.min_bm25_score,
+            })
             .collect();
         match relevant.first() {
             Some(best) => Ok(SpokenAnswer {

@@ -137,6 +137,8 @@ pub const ORG_KEY_HEAD: TenantTable<KeyHead> = TenantTable::new("org_key_head_v1
 pub const KB_DOCUMENTS: TenantTable<KbDocument> = TenantTable::new("kb_documents_v1");
 /// Their passages, keyed `document id ‖ passage number (4 bytes)`.
 pub const KB_CHUNKS: TenantTable<KbChunk> = TenantTable::new("kb_chunks_v1");
+/// Passage vectors (unit length, 384 floats), keyed like their passages.
+pub const KB_VECTORS: TenantTable<Vec<f32>> = TenantTable::new("kb_vectors_v1");
 /// The org's knowledge-base generation (single key `state`).
 pub const KB_STATE: TenantTable<KbState> = TenantTable::new("kb_state_v1");
 /// Questions the agent could not answer, keyed by UUIDv7 (oldest first).
@@ -182,10 +184,11 @@ pub(crate) fn calls_tenant() -> [TenantDef; 8] {
     ]
 }
 
-pub(crate) fn kb_tenant() -> [TenantDef; 4] {
+pub(crate) fn kb_tenant() -> [TenantDef; 5] {
     [
         KB_DOCUMENTS.def(),
         KB_CHUNKS.def(),
+        KB_VECTORS.def(),
         KB_STATE.def(),
         KB_UNANSWERED.def(),
     ]

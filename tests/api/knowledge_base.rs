@@ -274,3 +274,87 @@ async fn the_voice_agent_speaks_the_answer_or_a_safe_one_and_logs_what_it_could_
     assert!(q.contains("[PERSON]") && !q.contains("Sarah"), "{q}");
     assert_eq!(logged[1]["reason"], "no_relevant_passage");
 }
+
+/// The real embedding model, installed by `.ci/fetch-model.sh` (CI runs it before the tests).
+fn model_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2");
+    assert!(
+        voxanne::search::embed::Embedder::present(&dir),
+        "the embedding model is not installed: run .ci/fetch-model.sh"
+    );
+    dir
+}
+
+#[test]
+fn paraphrases_embed_close_together_and_unrelated_questions_apart() {
+    let e = voxanne::search::embed::Embedder::load(&model_dir()).unwrap();
+    let v = e
+        .embed(&[
+            "Do you offer rhinoplasty consultations?",
+            "Can I book a nose job consult?",
+            "What are your opening hours on Saturday?",
+        ])
+        .unwrap();
+    assert_eq!(v[0].len(), voxanne::search::embed::DIMENSIONS);
+    let cos = voxanne::search::embed::cosine;
+    assert!((cos(&v[0], &v[0]) - 1.0).abs() < 1e-4, "unit length");
+    let close = cos(&v[0], &v[1]);
+    let far = cos(&v[0], &v[2]).max(cos(&v[1], &v[2]));
+    println!("paraphrase {close:.3}, unrelated {far:.3}");
+    assert!(
+        close > far + 0.25,
+        "paraphrase {close:.3} vs unrelated {far:.3}"
+    );
+    // The same text embeds the same alone or in a batch (no padding leaks into the mean).
+    let alone = e.embed(&["Can I book a nose job consult?"]).unwrap();
+    assert!(cos(&alone[0], &v[1]) > 0.999);
+}
+
+#[tokio::test]
+async fn with_the_model_close_paraphrases_score_above_0_7_and_hybrid_ranking_is_used() {
+    let app = spawn_app_with(|s| s.search.model_dir = model_dir()).await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    let set = load_eval_clinic(&app, &c).await;
+    let r = app
+        .get(
+            &format!(
+                "/api/orgs/{}/kb/search?q={}",
+                c.org_id,
+                urlencode("How long do swelling and bruising take to settle after a rhinoplasty?")
+            ),
+            Some(&c.token),
+        )
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["mode"], "hybrid");
+    let top = &body["results"][0];
+    assert_eq!(top["title"], "Rhinoplasty aftercare");
+    let sim = top["similarity"].as_f64().unwrap();
+    println!("similarity {sim:.3}");
+    assert!(sim > 0.7, "similarity {sim:.3}");
+    // A paraphrase with no shared words still finds its passage.
+    let results = search(&app, &c, "Is a nose job consult expensive?").await;
+    assert!(
+        results
+            .iter()
+            .take(3)
+            .any(|r| r["title"] == "Consultation prices" || r["title"] == "Rhinoplasty aftercare"),
+        "{results:?}"
+    );
+    // And the evaluation set holds up in hybrid mode.
+    let questions = set["questions"].as_array().unwrap();
+    let mut firsts = 0;
+    for q in questions {
+        if search(&app, &c, q["q"].as_str().unwrap())
+            .await
+            .first()
+            .is_some_and(|r| r["title"] == q["expect"])
+        {
+            firsts += 1;
+        }
+    }
+    println!("hybrid top-1 = {firsts}/{}", questions.len());
+    assert!(firsts as f64 / questions.len() as f64 >= 0.8);
+    let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(ready["search"]["mode"], "hybrid");
+}

@@ -1,0 +1,171 @@
+//! Sentence embeddings in process: all-MiniLM-L6-v2 (384 dimensions) run with candle on the
+//! CPU, mean-pooled over real tokens and L2-normalised, with an LRU cache for repeated
+//! questions. The model's files are checked against pinned SHA-256 sums before use.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use sha2::{Digest, Sha256};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// Output size of the model.
+pub const DIMENSIONS: usize = 384;
+
+/// The files the appliance accepts, by SHA-256.
+pub const MODEL_FILES: [(&str, &str); 3] = [
+    (
+        "config.json",
+        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    ),
+    (
+        "tokenizer.json",
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    ),
+    (
+        "model.safetensors",
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding model: {0}")]
+    Model(String),
+}
+
+fn model_err(e: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Model(e.to_string())
+}
+
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    cache: Mutex<lru::LruCache<String, Arc<Vec<f32>>>>,
+}
+
+impl Embedder {
+    /// Whether `dir` holds the model files at all (their sums are checked by `load`).
+    pub fn present(dir: &Path) -> bool {
+        MODEL_FILES.iter().all(|(f, _)| dir.join(f).is_file())
+    }
+
+    pub fn load(dir: &Path) -> Result<Embedder, EmbedError> {
+        let mut bytes = Vec::new();
+        for (name, sum) in MODEL_FILES {
+            let data =
+                std::fs::read(dir.join(name)).map_err(|e| model_err(format!("{name}: {e}")))?;
+            if hex::encode(Sha256::digest(&data)) != sum {
+                return Err(model_err(format!(
+                    "{name} does not match its pinned SHA-256 sum"
+                )));
+            }
+            bytes.push(data);
+        }
+        let config: Config = serde_json::from_slice(&bytes[0]).map_err(model_err)?;
+        let mut tokenizer = Tokenizer::from_bytes(&bytes[1]).map_err(model_err)?;
+        // The shipped tokenizer pads everything to 128 tokens: pad only within a batch, and
+        // truncate at 256.
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: 256,
+                ..Default::default()
+            }))
+            .map_err(model_err)?;
+        let device = Device::Cpu;
+        let weights = bytes.pop().unwrap_or_default();
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+            .map_err(model_err)?;
+        let model = BertModel::load(vb, &config).map_err(model_err)?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device,
+            cache: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
+            )),
+        })
+    }
+
+    /// Unit vectors for `texts`, in order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(model_err)?;
+        let ids: Vec<Tensor> = encodings
+            .iter()
+            .map(|e| Tensor::new(e.get_ids(), &self.device))
+            .collect::<Result<_, _>>()
+            .map_err(model_err)?;
+        let masks: Vec<Tensor> = encodings
+            .iter()
+            .map(|e| Tensor::new(e.get_attention_mask(), &self.device))
+            .collect::<Result<_, _>>()
+            .map_err(model_err)?;
+        let ids = Tensor::stack(&ids, 0).map_err(model_err)?;
+        let mask = Tensor::stack(&masks, 0).map_err(model_err)?;
+        let type_ids = ids.zeros_like().map_err(model_err)?;
+        let hidden = self
+            .model
+            .forward(&ids, &type_ids, Some(&mask))
+            .map_err(model_err)?;
+        // Mean over real tokens, then L2 normalisation.
+        let mask = mask
+            .to_dtype(DType::F32)
+            .map_err(model_err)?
+            .unsqueeze(2)
+            .map_err(model_err)?;
+        let summed = hidden
+            .broadcast_mul(&mask)
+            .map_err(model_err)?
+            .sum(1)
+            .map_err(model_err)?;
+        let counts = mask.sum(1).map_err(model_err)?;
+        let mean = summed.broadcast_div(&counts).map_err(model_err)?;
+        let norm = mean
+            .sqr()
+            .map_err(model_err)?
+            .sum_keepdim(1)
+            .map_err(model_err)?
+            .sqrt()
+            .map_err(model_err)?;
+        let unit = mean.broadcast_div(&norm).map_err(model_err)?;
+        unit.to_vec2::<f32>().map_err(model_err)
+    }
+
+    /// One query's vector, from the cache when the same text was asked before.
+    pub fn embed_query(&self, text: &str) -> Result<Arc<Vec<f32>>, EmbedError> {
+        let key = text.trim().to_lowercase();
+        if let Some(v) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(self.embed(&[text])?.pop().unwrap_or_default());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(key, v.clone());
+        Ok(v)
+    }
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
