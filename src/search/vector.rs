@@ -28,15 +28,19 @@ impl VectorIndex {
             EF_CONSTRUCTION,
             DistCosine {},
         );
-        let index = VectorIndex {
+        // Insert on every core: the graph takes concurrent inserts.
+        let data: Vec<(&[f32], usize)> = passages
+            .iter()
+            .enumerate()
+            .map(|(i, (_, v))| (v.as_slice(), i))
+            .collect();
+        graph.parallel_insert_slice(&data);
+        let ids = passages.iter().map(|(id, _)| id.clone()).collect();
+        VectorIndex {
             graph,
-            ids: RwLock::new(Vec::new()),
+            ids: RwLock::new(ids),
             stale: RwLock::new(0),
-        };
-        for (id, v) in passages {
-            index.insert(id, v);
         }
-        index
     }
 
     pub fn insert(&self, passage_id: &str, vector: &[f32]) {
