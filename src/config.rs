@@ -246,6 +246,8 @@ pub struct SearchSettings {
     pub min_similarity: f32,
     pub min_bm25_score: f32,
     pub safety_answer: String,
+    pub fusion_weight_text: f32,
+    pub fusion_weight_vector: f32,
 }
 
 impl Default for SearchSettings {
@@ -254,6 +256,8 @@ impl Default for SearchSettings {
             model_dir: PathBuf::from("data/models/all-MiniLM-L6-v2"),
             min_similarity: 0.35,
             min_bm25_score: 0.5,
+            fusion_weight_text: 0.1,
+            fusion_weight_vector: 1.0,
             safety_answer: "I'm not able to give medical advice over the phone, so I'll ask one of our clinical team to call you back as soon as possible. If it's an emergency, please call 999.".into(),
         }
     }
@@ -447,6 +451,15 @@ impl Settings {
             return Err(invalid(
                 "server.public_url",
                 "must start with http:// or https://",
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.search.fusion_weight_text)
+            || !(0.0..=10.0).contains(&self.search.fusion_weight_vector)
+            || self.search.fusion_weight_text + self.search.fusion_weight_vector <= 0.0
+        {
+            return Err(invalid(
+                "search.fusion_weight_text",
+                "fusion weights must be between 0 and 10, not both 0",
             ));
         }
         if !(0.0..=1.0).contains(&self.search.min_similarity) {

@@ -116,11 +116,6 @@ struct OrgSearch {
 
 type RwLockIndex = std::sync::RwLock<Arc<VectorIndex>>;
 
-/// Reciprocal-rank fusion constant and weights of the two rankings.
-const RRF_K: f32 = 60.0;
-const WEIGHT_TEXT: f32 = 1.0;
-const WEIGHT_VECTOR: f32 = 1.0;
-
 fn chunk_key(doc: uuid::Uuid, i: u32) -> Vec<u8> {
     let mut k = doc.as_bytes().to_vec();
     k.extend_from_slice(&i.to_be_bytes());
@@ -359,6 +354,9 @@ impl KnowledgeBase {
         );
         v.finish().map_err(KbError::Invalid)?;
         let title = title.unwrap_or_default();
+        // Open (or build) the org's indexes before the change, so the change is applied to
+        // them exactly once below.
+        let search = self.index(caller.org).await?;
         let passages = chunk::passages(body);
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let id = replace.unwrap_or_else(uuid::Uuid::new_v4);
@@ -436,7 +434,6 @@ impl KnowledgeBase {
                 Ok((state.generation, replaced))
             })
             .await?;
-        let search = self.index(caller.org).await?;
         if let Some(lock) = &search.vectors {
             let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
             graph.mark_stale(replaced);
@@ -470,6 +467,7 @@ impl KnowledgeBase {
     }
 
     pub async fn delete_document(&self, caller: Caller, id: uuid::Uuid) -> Result<(), KbError> {
+        let index = self.index(caller.org).await?;
         let generation = self
             .store
             .write(move |w| {
@@ -500,7 +498,6 @@ impl KnowledgeBase {
             })
             .await?;
         let (generation, removed) = generation;
-        let index = self.index(caller.org).await?;
         if let Some(lock) = &index.vectors {
             let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
             graph.mark_stale(removed);
@@ -531,7 +528,7 @@ impl KnowledgeBase {
     }
 
     /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
-    /// vectors, fused by reciprocal rank; `similarity` is the query–passage cosine.
+    /// vectors, fused by weighted scores; `similarity` is the query–passage cosine.
     pub async fn search(&self, org: OrgId, query: &str, k: usize) -> Result<Vec<Hit>, KbError> {
         let search = self.index(org).await?;
         let q = query.to_string();
@@ -552,31 +549,27 @@ impl KnowledgeBase {
             })
             .await
             .map_err(|_| KbError::Task)??;
-        let mut fused: HashMap<String, (f32, f32)> = HashMap::new();
-        for (rank, (id, bm25)) in text_ranked.iter().enumerate() {
-            let e = fused.entry(id.clone()).or_insert((0.0, 0.0));
-            e.0 += WEIGHT_TEXT / (RRF_K + rank as f32 + 1.0);
-            e.1 = *bm25;
+        // Candidates: the union of both top-20 lists. Each is scored by weighted score fusion:
+        // w_text × BM25 / best BM25 of this query + w_vector × cosine (exact, from redb).
+        let best_bm25 = text_ranked
+            .first()
+            .map_or(1.0, |(_, s)| s.max(f32::EPSILON));
+        let bm25_of: HashMap<String, f32> = text_ranked.iter().cloned().collect();
+        let mut candidates: Vec<String> = text_ranked.into_iter().map(|(id, _)| id).collect();
+        for id in vector_ranked {
+            if !bm25_of.contains_key(&id) && !candidates.contains(&id) {
+                candidates.push(id);
+            }
         }
-        for (rank, id) in vector_ranked.iter().enumerate() {
-            fused.entry(id.clone()).or_insert((0.0, 0.0)).0 +=
-                WEIGHT_VECTOR / (RRF_K + rank as f32 + 1.0);
-        }
-        let mut ranked: Vec<(String, f32)> = fused
-            .into_iter()
-            .map(|(id, (score, _))| (id, score))
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let semantic = query_vector.is_some();
-        let bm25_of: HashMap<String, f32> = text_ranked.into_iter().collect();
+        let (w_text, w_vector) = (
+            self.settings.fusion_weight_text,
+            self.settings.fusion_weight_vector,
+        );
         self.store
             .read(move |r| {
                 let o = r.org(org);
-                let mut hits = Vec::with_capacity(k);
-                for (chunk_id, score) in ranked {
-                    if hits.len() >= k {
-                        break;
-                    }
+                let mut hits = Vec::with_capacity(candidates.len());
+                for chunk_id in candidates {
                     let Some((doc, idx)) = chunk_id.rsplit_once('-') else {
                         continue;
                     };
@@ -588,16 +581,18 @@ impl KnowledgeBase {
                     let Some(c) = o.get(&KB_CHUNKS, &key)? else {
                         continue;
                     };
-                    let similarity = match &query_vector {
-                        Some(qv) => o
-                            .get(&KB_VECTORS, &key)?
-                            .map(|v| cosine(qv, &v).clamp(0.0, 1.0)),
-                        None => None,
-                    };
-                    let score = if semantic {
-                        score
-                    } else {
-                        bm25_of.get(&chunk_id).copied().unwrap_or(score)
+                    let bm25 = bm25_of.get(&chunk_id).copied().unwrap_or(0.0);
+                    let (score, similarity) = match &query_vector {
+                        Some(qv) => {
+                            let sim = o
+                                .get(&KB_VECTORS, &key)?
+                                .map(|v| cosine(qv, &v).clamp(0.0, 1.0));
+                            (
+                                w_text * bm25 / best_bm25 + w_vector * sim.unwrap_or(0.0),
+                                sim,
+                            )
+                        }
+                        None => (bm25, None),
                     };
                     hits.push(Hit {
                         document_id: doc,
@@ -608,6 +603,12 @@ impl KnowledgeBase {
                         similarity,
                     });
                 }
+                hits.sort_by(|a, b| {
+                    b.score
+                        .total_cmp(&a.score)
+                        .then(a.chunk_id.cmp(&b.chunk_id))
+                });
+                hits.truncate(k);
                 Ok(hits)
             })
             .await
