@@ -25,10 +25,13 @@ pub const SCHEMA_VERSION: u64 = 5;
 pub enum StoreError {
     #[error("storage engine error: {0}")]
     Engine(#[from] Box<redb::Error>),
-    #[error("stored record could not be decoded in table {table}: {source}")]
+    /// Only the position is kept: serde's message can quote the record, which may hold
+    /// personal data, and this error is logged.
+    #[error("stored record could not be encoded or decoded in table {table} (line {line}, column {column})")]
     Codec {
         table: &'static str,
-        source: serde_json::Error,
+        line: usize,
+        column: usize,
     },
     #[error("the database is in use by another voxanne process")]
     InUse,
@@ -72,12 +75,20 @@ impl From<redb::DatabaseError> for StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+fn codec_error(table: &'static str, e: serde_json::Error) -> StoreError {
+    StoreError::Codec {
+        table,
+        line: e.line(),
+        column: e.column(),
+    }
+}
+
 fn encode<V: Serialize>(table: &'static str, value: &V) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|source| StoreError::Codec { table, source })
+    serde_json::to_vec(value).map_err(|e| codec_error(table, e))
 }
 
 fn decode<V: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<V> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Codec { table, source })
+    serde_json::from_slice(bytes).map_err(|e| codec_error(table, e))
 }
 
 /// The open database, shared by every request.
