@@ -1,10 +1,11 @@
-//! One HNSW graph per org (hnsw_rs, cosine) over passage vectors kept in redb. The graph has
-//! no delete: removed passages are filtered at search time (redb is checked), and the graph is
-//! rebuilt from redb when a quarter of it is stale.
+//! One HNSW graph per org (hnsw_rs; dot product, which is cosine for our unit vectors) over
+//! passage vectors kept in redb. The graph has no delete: removed passages are filtered at
+//! search time (redb is checked), and the graph is rebuilt from redb when a quarter of it is
+//! stale.
 
 use std::sync::RwLock;
 
-use hnsw_rs::prelude::{DistCosine, Hnsw};
+use hnsw_rs::prelude::{DistDot, Hnsw};
 
 /// Build parameters (kept with the code: the graph is rebuilt from redb, never loaded stale).
 pub const MAX_CONNECTIONS: usize = 16;
@@ -13,7 +14,7 @@ pub const EF_SEARCH: usize = 64;
 const MAX_LAYERS: usize = 16;
 
 pub struct VectorIndex {
-    graph: Hnsw<'static, f32, DistCosine>,
+    graph: Hnsw<'static, f32, DistDot>,
     /// Graph id → passage id.
     ids: RwLock<Vec<String>>,
     stale: RwLock<usize>,
@@ -26,7 +27,7 @@ impl VectorIndex {
             passages.len().max(1024),
             MAX_LAYERS,
             EF_CONSTRUCTION,
-            DistCosine {},
+            DistDot {},
         );
         // Insert on every core: the graph takes concurrent inserts.
         let data: Vec<(&[f32], usize)> = passages
