@@ -147,6 +147,21 @@ pub fn append(
     Ok(entry)
 }
 
+/// Appends a successful action: the common case of `append`.
+pub fn success(
+    w: &mut OrgWrite<'_>,
+    actor: impl Into<String>,
+    action: &'static str,
+    target: impl Into<String>,
+    at: DateTime<Utc>,
+) -> Result<AuditEntry, StoreError> {
+    append(
+        w,
+        AuditEvent::new(actor, action, target, Outcome::Success),
+        at,
+    )
+}
+
 /// Up to `limit` entries with `seq > after`, oldest first.
 pub fn page(r: &OrgRead<'_>, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
     let after_key = seq_key(after);

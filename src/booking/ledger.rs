@@ -13,7 +13,7 @@ use super::records::{
 };
 use super::schedule::{Interval, ProviderCalendar, Shape};
 use super::{org_zone, BookingError};
-use crate::audit::{self, AuditEvent, Outcome};
+use crate::audit;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
 use crate::outbox::{self, JobKind};
 use crate::store::tables::{
@@ -280,14 +280,11 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
     if let Some(tc) = &req.vapi_tool_call_id {
         org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
     }
-    audit::append(
+    audit::success(
         &mut org,
-        AuditEvent::new(
-            req.actor.clone(),
-            "appointment_booked",
-            format!("appointment:{id}"),
-            Outcome::Success,
-        ),
+        req.actor.clone(),
+        "appointment_booked",
+        format!("appointment:{id}"),
         now,
     )?;
     Ok(Effect::Booked {
@@ -319,14 +316,11 @@ fn cancel(
     a.cancel_reason = reason;
     a.updated_at = stamp(now);
     org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
-    audit::append(
+    audit::success(
         &mut org,
-        AuditEvent::new(
-            actor,
-            "appointment_cancelled",
-            format!("appointment:{id}"),
-            Outcome::Success,
-        ),
+        actor,
+        "appointment_cancelled",
+        format!("appointment:{id}"),
         now,
     )?;
     outbox::enqueue(
@@ -399,14 +393,11 @@ fn reschedule(
     if let Some(tc) = tool_call_id {
         org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
     }
-    audit::append(
+    audit::success(
         &mut org,
-        AuditEvent::new(
-            actor,
-            "appointment_rescheduled",
-            format!("appointment:{id}"),
-            Outcome::Success,
-        ),
+        actor,
+        "appointment_rescheduled",
+        format!("appointment:{id}"),
         now,
     )?;
     outbox::enqueue(
@@ -432,14 +423,11 @@ fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect
     a.status = AppointmentStatus::Confirmed;
     a.updated_at = stamp(now);
     org.put(&APPOINTMENTS, &a.id.as_bytes(), &a)?;
-    audit::append(
+    audit::success(
         &mut org,
-        AuditEvent::new(
-            "patient:confirmation_link",
-            "appointment_confirmed",
-            format!("appointment:{}", a.id),
-            Outcome::Success,
-        ),
+        "patient:confirmation_link",
+        "appointment_confirmed",
+        format!("appointment:{}", a.id),
         now,
     )?;
     Ok(Effect::Confirmed(Box::new(a)))

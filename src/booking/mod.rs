@@ -226,14 +226,11 @@ impl BookingService {
             .write(move |w| {
                 let mut org = w.org(caller.org);
                 org.put(&CLINIC_SETTINGS, b"settings", &s)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "settings_changed",
-                        format!("org:{}", caller.org),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "settings_changed",
+                    format!("org:{}", caller.org),
                     Utc::now(),
                 )?;
                 Ok::<_, BookingError>(())
@@ -296,14 +293,11 @@ impl BookingService {
             .write(move |w| {
                 let mut org = w.org(caller.org);
                 org.put(&SERVICES, &record.id.as_bytes(), &record)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "service_created",
-                        format!("service:{}", record.id),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "service_created",
+                    format!("service:{}", record.id),
                     Utc::now(),
                 )?;
                 Ok::<_, BookingError>(())
@@ -350,14 +344,11 @@ impl BookingService {
                 )?;
                 let mut org = w.org(caller.org);
                 org.put(&PROVIDERS, &record.id.as_bytes(), &record)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "provider_created",
-                        format!("provider:{}", record.id),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "provider_created",
+                    format!("provider:{}", record.id),
                     Utc::now(),
                 )?;
                 Ok(())
@@ -391,14 +382,11 @@ impl BookingService {
                     .ok_or(BookingError::NotFound)?;
                 p.time_off.push(TimeOffRecord { start, end, reason });
                 org.put(&PROVIDERS, &provider.as_bytes(), &p)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "time_off_added",
-                        format!("provider:{provider}"),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "time_off_added",
+                    format!("provider:{provider}"),
                     Utc::now(),
                 )?;
                 Ok(p)

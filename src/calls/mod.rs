@@ -272,14 +272,11 @@ impl CallService {
                     if let Some(e) = &c.email {
                         o.put(&CONTACTS_BY_EMAIL, e.as_bytes(), &c.id)?;
                     }
-                    audit::append(
+                    audit::success(
                         &mut o,
-                        AuditEvent::new(
-                            "system:call_intake",
-                            "contact_upserted",
-                            format!("contact:{}", c.id),
-                            Outcome::Success,
-                        ),
+                        "system:call_intake",
+                        "contact_upserted",
+                        format!("contact:{}", c.id),
                         Utc::now(),
                     )?;
                     Some(c.id)
@@ -308,14 +305,11 @@ impl CallService {
                             sealed,
                         },
                     )?;
-                    audit::append(
+                    audit::success(
                         &mut o,
-                        AuditEvent::new(
-                            "system:call_intake",
-                            "identifier_stored",
-                            format!("identifier:{id} {}", e.kind.name()),
-                            Outcome::Success,
-                        ),
+                        "system:call_intake",
+                        "identifier_stored",
+                        format!("identifier:{id} {}", e.kind.name()),
                         Utc::now(),
                     )?;
                 }
@@ -342,14 +336,11 @@ impl CallService {
                             sealed,
                         },
                     )?;
-                    audit::append(
+                    audit::success(
                         &mut o,
-                        AuditEvent::new(
-                            "system:call_intake",
-                            "clinical_note_created",
-                            format!("clinical_note:{id}"),
-                            Outcome::Success,
-                        ),
+                        "system:call_intake",
+                        "clinical_note_created",
+                        format!("clinical_note:{id}"),
                         Utc::now(),
                     )?;
                 }
@@ -388,14 +379,11 @@ impl CallService {
                     recorded_at: now.clone(),
                 };
                 o.put(&CALLS, call_key, &record)?;
-                audit::append(
+                audit::success(
                     &mut o,
-                    AuditEvent::new(
-                        "system:call_intake",
-                        "call_recorded",
-                        format!("call:{}", report.call_id),
-                        Outcome::Success,
-                    ),
+                    "system:call_intake",
+                    "call_recorded",
+                    format!("call:{}", report.call_id),
                     Utc::now(),
                 )?;
                 Ok::<_, CallError>(report.call_id.clone())
@@ -514,14 +502,11 @@ impl CallService {
                     o.put(&SECURE_IDENTIFIERS, &k, &s)?;
                     count += 1;
                 }
-                audit::append(
+                audit::success(
                     &mut o,
-                    AuditEvent::new(
-                        "system:cli",
-                        "keys_rotated",
-                        format!("org:{org}"),
-                        Outcome::Success,
-                    ),
+                    "system:cli",
+                    "keys_rotated",
+                    format!("org:{org}"),
                     Utc::now(),
                 )?;
                 Ok::<_, CallError>(count)
@@ -537,14 +522,11 @@ impl CallService {
             .write(move |w| {
                 let mut o = w.org(org);
                 let n = vault.shred(&mut o)?;
-                audit::append(
+                audit::success(
                     &mut o,
-                    AuditEvent::new(
-                        "system:cli",
-                        "keys_shredded",
-                        format!("org:{org}"),
-                        Outcome::Success,
-                    ),
+                    "system:cli",
+                    "keys_shredded",
+                    format!("org:{org}"),
                     Utc::now(),
                 )?;
                 Ok::<_, CallError>(n)

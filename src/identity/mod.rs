@@ -510,14 +510,11 @@ impl IdentityService {
                     .get(&USERS, &user_id.as_bytes())?
                     .ok_or(IdentityError::NotFound)?;
                 org.remove(&USERS, &user_id.as_bytes())?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "user_deleted",
-                        format!("user:{user_id}"),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "user_deleted",
+                    format!("user:{user_id}"),
                     Utc::now(),
                 )?;
                 w.global_remove(&LOGIN_EMAILS, user.email.as_str().as_bytes())?;
@@ -559,14 +556,11 @@ impl IdentityService {
                 )?;
                 let mut org = w.org(caller.org);
                 org.put(&AGENT_KEYS, &record.id.as_bytes(), &record)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "agent_key_created",
-                        format!("agent_key:{}", record.id),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "agent_key_created",
+                    format!("agent_key:{}", record.id),
                     Utc::now(),
                 )?;
                 Ok::<_, IdentityError>(())
@@ -594,14 +588,11 @@ impl IdentityService {
                     .ok_or(IdentityError::NotFound)?;
                 record.revoked_at = Some(now_rfc3339());
                 org.put(&AGENT_KEYS, &key_id.as_bytes(), &record)?;
-                audit::append(
+                audit::success(
                     &mut org,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "agent_key_revoked",
-                        format!("agent_key:{key_id}"),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "agent_key_revoked",
+                    format!("agent_key:{key_id}"),
                     Utc::now(),
                 )?;
                 let hash = hex::decode(&record.key_hash)

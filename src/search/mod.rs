@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditEvent, Outcome};
+use crate::audit;
 use crate::auth::Caller;
 use crate::config::SearchSettings;
 use crate::domain::{FieldError, OrgId, Validation};
@@ -421,14 +421,11 @@ impl KnowledgeBase {
                 let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
                 state.generation += 1;
                 o.put(&KB_STATE, b"state", &state)?;
-                audit::append(
+                audit::success(
                     &mut o,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "kb_document_saved",
-                        format!("kb_document:{id}"),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "kb_document_saved",
+                    format!("kb_document:{id}"),
                     Utc::now(),
                 )?;
                 Ok((state.generation, replaced))
@@ -484,14 +481,11 @@ impl KnowledgeBase {
                 let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
                 state.generation += 1;
                 o.put(&KB_STATE, b"state", &state)?;
-                audit::append(
+                audit::success(
                     &mut o,
-                    AuditEvent::new(
-                        caller.actor(),
-                        "kb_document_deleted",
-                        format!("kb_document:{id}"),
-                        Outcome::Success,
-                    ),
+                    caller.actor(),
+                    "kb_document_deleted",
+                    format!("kb_document:{id}"),
                     Utc::now(),
                 )?;
                 Ok((state.generation, removed))
