@@ -173,14 +173,9 @@ impl BookingService {
 
     // ---- set-up --------------------------------------------------------------------------
 
+    /// The clinic's booking settings, from the cached set-up view.
     pub async fn settings(&self, org: OrgId) -> Result<ClinicSettings, BookingError> {
-        self.store
-            .read(move |r| {
-                Ok(r.org(org)
-                    .get(&CLINIC_SETTINGS, b"settings")?
-                    .unwrap_or_default())
-            })
-            .await
+        Ok(self.clinic(org).await?.settings.clone())
     }
 
     pub async fn put_settings(
@@ -408,9 +403,7 @@ impl BookingService {
 
     /// The clinic's time zone.
     pub async fn zone(&self, org: OrgId) -> Result<Tz, BookingError> {
-        self.store
-            .read(move |r| org_zone(r.global_get(&ORGS, &org.as_bytes())?))
-            .await
+        Ok(self.clinic(org).await?.tz)
     }
 
     pub async fn provider(
