@@ -430,6 +430,7 @@ fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCo
                 }
             }
         }
+        services.kb.shutdown().await;
         println!(
             "imported {} of {total} file(s) into org {org}",
             total - failed

@@ -168,6 +168,7 @@ impl Application {
             let _ = worker_stopped.await;
         }));
         let booking = s.booking.clone();
+        let kb = s.kb.clone();
         let state = AppState {
             identity: s.identity,
             audit: s.audit,
@@ -186,6 +187,7 @@ impl Application {
         let _ = stop_worker.send(());
         let _ = worker.await;
         booking.shutdown().await;
+        kb.shutdown().await;
         served
     }
 }

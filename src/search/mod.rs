@@ -111,15 +111,132 @@ pub struct KnowledgeBase {
 struct OrgSearch {
     text: OrgIndex,
     /// Present when the embedding model is installed.
-    vectors: Option<RwLockIndex>,
+    vectors: Option<Arc<SavedVectors>>,
 }
 
-type RwLockIndex = std::sync::RwLock<Arc<VectorIndex>>;
+/// The org's vector graph, swapped whole on a rebuild, and saved under `dir` after changes:
+/// one save runs at a time and changes made meanwhile are picked up by the next one.
+struct SavedVectors {
+    graph: std::sync::RwLock<Arc<VectorIndex>>,
+    dir: PathBuf,
+    save_wanted: std::sync::atomic::AtomicBool,
+    saving: Mutex<()>,
+}
 
-fn chunk_key(doc: uuid::Uuid, i: u32) -> Vec<u8> {
+impl SavedVectors {
+    fn new(graph: VectorIndex, dir: PathBuf) -> SavedVectors {
+        SavedVectors {
+            graph: std::sync::RwLock::new(Arc::new(graph)),
+            dir,
+            save_wanted: std::sync::atomic::AtomicBool::new(false),
+            saving: Mutex::new(()),
+        }
+    }
+
+    fn current(&self) -> Arc<VectorIndex> {
+        self.graph.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn replace(&self, graph: VectorIndex) {
+        *self.graph.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(graph);
+    }
+
+    /// Saves the current graph now (blocking). A failed save is logged: the graph is rebuilt
+    /// from redb at the next start instead.
+    fn save(&self) {
+        let _one_at_a_time = self.saving.lock().unwrap_or_else(|p| p.into_inner());
+        if !self
+            .save_wanted
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let graph = self.current();
+        let started = std::time::Instant::now();
+        match graph.save(&self.dir) {
+            Ok(()) => tracing::debug!(
+                passages = graph.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "vector graph saved"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "vector graph not saved; it will be rebuilt at start")
+            }
+        }
+    }
+
+    /// Asks for a save in the background; returns at once.
+    fn save_soon(self: &Arc<Self>) {
+        if !self
+            .save_wanted
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || this.save());
+        }
+    }
+}
+
+/// The redb key of passage `i` of document `doc` (its `chunk_id` is `"{doc}-{i}"`).
+pub fn chunk_key(doc: uuid::Uuid, i: u32) -> Vec<u8> {
     let mut k = doc.as_bytes().to_vec();
     k.extend_from_slice(&i.to_be_bytes());
     k
+}
+
+/// A new vector graph over every passage of the org in redb, embedding (and storing) the
+/// vectors of passages saved while the model was absent.
+fn build_vectors(
+    store: &Store,
+    org: OrgId,
+    embedder: &Embedder,
+    generation: u64,
+) -> Result<VectorIndex, KbError> {
+    let r = store.begin_read()?;
+    let o = r.org(org);
+    let mut with_vectors = Vec::new();
+    let mut missing = Vec::new();
+    for (k, c) in o.scan(&KB_CHUNKS, &[], None, usize::MAX)? {
+        match o.get(&KB_VECTORS, &k)? {
+            Some(v) => with_vectors.push((c.chunk_id, v)),
+            None => missing.push((k, c)),
+        }
+    }
+    drop(r);
+    if !missing.is_empty() {
+        let texts: Vec<&str> = missing.iter().map(|(_, c)| c.text.as_str()).collect();
+        let computed = embed_batches(embedder, &texts)?;
+        let w = store.begin_write()?;
+        for ((k, _), v) in missing.iter().zip(&computed) {
+            w.org(org).put(&KB_VECTORS, k, v)?;
+        }
+        w.commit()?;
+        with_vectors.extend(missing.into_iter().map(|(_, c)| c.chunk_id).zip(computed));
+    }
+    Ok(VectorIndex::build(&with_vectors, generation))
+}
+
+/// Applies one document change to the org's vector graph (rebuilding it from redb when a
+/// quarter of it is masked) and asks for it to be saved. Blocking.
+fn apply_to_vectors(
+    store: &Store,
+    org: OrgId,
+    search: &OrgSearch,
+    embedder: Option<Arc<Embedder>>,
+    removed: &[String],
+    added: &[(String, Vec<f32>)],
+    generation: u64,
+) -> Result<(), KbError> {
+    let (Some(saved), Some(embedder)) = (&search.vectors, embedder) else {
+        return Ok(());
+    };
+    let graph = saved.current();
+    graph.apply(removed, added, generation);
+    if graph.needs_rebuild() {
+        saved.replace(build_vectors(store, org, &embedder, generation)?);
+    }
+    saved.save_soon();
+    Ok(())
 }
 
 /// Vectors for passages, embedded sixteen at a time.
@@ -198,6 +315,19 @@ impl KnowledgeBase {
         }
     }
 
+    /// Finishes any vector-graph save in progress and makes the ones still wanted, so a
+    /// clean stop leaves every graph saved for the next start.
+    pub async fn shutdown(&self) {
+        let pending: Vec<Arc<SavedVectors>> = self
+            .indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter_map(|s| s.vectors.clone())
+            .collect();
+        let _ = tokio::task::spawn_blocking(move || pending.iter().for_each(|v| v.save())).await;
+    }
+
     /// Whether answers use semantic search (the embedding model is installed).
     pub fn semantic(&self) -> bool {
         self.embedder.is_some()
@@ -220,6 +350,7 @@ impl KnowledgeBase {
             return Ok(i.clone());
         }
         let dir = fulltext::index_dir(&self.data_dir, &org.to_string());
+        let vector_dir = vector::index_dir(&self.data_dir, &org.to_string());
         let gen_file = self.generation_file(org);
         let store = self.store.clone();
         let embedder = self.embedder.clone();
@@ -255,37 +386,32 @@ impl KnowledgeBase {
                     "knowledge-base index rebuilt"
                 );
             }
+            drop(r);
             let vectors = match &embedder {
                 None => None,
                 Some(e) => {
-                    let mut with_vectors = Vec::with_capacity(chunks.len());
-                    let mut missing = Vec::new();
-                    for (k, c) in &chunks {
-                        match o.get(&KB_VECTORS, k)? {
-                            Some(v) => with_vectors.push((c.chunk_id.clone(), v)),
-                            None => missing.push((k.clone(), c.clone())),
+                    let saved = match VectorIndex::load(&vector_dir, state.generation) {
+                        Some(graph) => {
+                            tracing::info!(passages = graph.len(), "vector graph loaded");
+                            SavedVectors::new(graph, vector_dir)
                         }
-                    }
-                    drop(r);
-                    if !missing.is_empty() {
-                        let texts: Vec<&str> =
-                            missing.iter().map(|(_, c)| c.text.as_str()).collect();
-                        let computed = embed_batches(e, &texts)?;
-                        let w = store.begin_write()?;
-                        for ((k, _), v) in missing.iter().zip(&computed) {
-                            w.org(org).put(&KB_VECTORS, k, v)?;
+                        None => {
+                            let started = std::time::Instant::now();
+                            let graph = build_vectors(&store, org, e, state.generation)?;
+                            tracing::info!(
+                                passages = graph.len(),
+                                ms = started.elapsed().as_millis() as u64,
+                                "vector graph built from redb"
+                            );
+                            let saved = SavedVectors::new(graph, vector_dir);
+                            saved
+                                .save_wanted
+                                .store(true, std::sync::atomic::Ordering::Release);
+                            saved.save();
+                            saved
                         }
-                        w.commit()?;
-                        with_vectors.extend(
-                            missing
-                                .iter()
-                                .map(|(_, c)| c.chunk_id.clone())
-                                .zip(computed),
-                        );
-                    }
-                    Some(std::sync::RwLock::new(Arc::new(VectorIndex::build(
-                        &with_vectors,
-                    ))))
+                    };
+                    Some(Arc::new(saved))
                 }
             };
             Ok(Arc::new(OrgSearch {
@@ -300,23 +426,6 @@ impl KnowledgeBase {
             .unwrap_or_else(|p| p.into_inner())
             .insert(org, search.clone());
         Ok(search)
-    }
-
-    /// Rebuilds the org's vector graph from redb (when too much of it is stale).
-    fn rebuild_vectors(&self, org: OrgId, search: &OrgSearch) -> Result<(), KbError> {
-        let Some(lock) = &search.vectors else {
-            return Ok(());
-        };
-        let r = self.store.begin_read()?;
-        let o = r.org(org);
-        let mut all = Vec::new();
-        for (k, c) in o.scan(&KB_CHUNKS, &[], None, usize::MAX)? {
-            if let Some(v) = o.get(&KB_VECTORS, &k)? {
-                all.push((c.chunk_id, v));
-            }
-        }
-        *lock.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(VectorIndex::build(&all));
-        Ok(())
     }
 
     /// Adds a document (or replaces `replace`), chunked, in redb and then in the index.
@@ -400,13 +509,13 @@ impl KnowledgeBase {
             .write(move |w| {
                 let mut o = w.org(caller.org);
                 let mut doc = doc;
-                let mut replaced = 0;
+                let mut replaced = Vec::new();
                 if let Some(old) = o.get(&KB_DOCUMENTS, id.as_bytes())? {
                     doc.created_at = old.created_at;
-                    for (k, _) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
+                    for (k, c) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
                         o.remove(&KB_CHUNKS, &k)?;
                         o.remove(&KB_VECTORS, &k)?;
-                        replaced += 1;
+                        replaced.push(c.chunk_id);
                     }
                 } else if replace.is_some() {
                     return Err(KbError::NotFound);
@@ -431,19 +540,18 @@ impl KnowledgeBase {
                 Ok((state.generation, replaced))
             })
             .await?;
-        if let Some(lock) = &search.vectors {
-            let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
-            graph.mark_stale(replaced);
-            for (c, v) in chunks.iter().zip(&vectors) {
-                graph.insert(&c.chunk_id, v);
-            }
-            if graph.needs_rebuild() {
-                self.rebuild_vectors(caller.org, &search)?;
-            }
-        }
         let index = search.clone();
         let gen_file = self.generation_file(caller.org);
+        let (store, embedder) = (self.store.clone(), self.embedder.clone());
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
+            let added: Vec<(String, Vec<f32>)> = chunks
+                .iter()
+                .map(|c| c.chunk_id.clone())
+                .zip(vectors)
+                .collect();
+            apply_to_vectors(
+                &store, caller.org, &index, embedder, &replaced, &added, generation,
+            )?;
             let doc_id = id.to_string();
             let passages: Vec<IndexedPassage<'_>> = chunks
                 .iter()
@@ -472,11 +580,11 @@ impl KnowledgeBase {
                 if !o.remove(&KB_DOCUMENTS, id.as_bytes())? {
                     return Err(KbError::NotFound);
                 }
-                let mut removed = 0;
-                for (k, _) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
+                let mut removed = Vec::new();
+                for (k, c) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
                     o.remove(&KB_CHUNKS, &k)?;
                     o.remove(&KB_VECTORS, &k)?;
-                    removed += 1;
+                    removed.push(c.chunk_id);
                 }
                 let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
                 state.generation += 1;
@@ -492,15 +600,18 @@ impl KnowledgeBase {
             })
             .await?;
         let (generation, removed) = generation;
-        if let Some(lock) = &index.vectors {
-            let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
-            graph.mark_stale(removed);
-            if graph.needs_rebuild() {
-                self.rebuild_vectors(caller.org, &index)?;
-            }
-        }
         let gen_file = self.generation_file(caller.org);
+        let (store, embedder) = (self.store.clone(), self.embedder.clone());
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
+            apply_to_vectors(
+                &store,
+                caller.org,
+                &index,
+                embedder,
+                &removed,
+                &[],
+                generation,
+            )?;
             index.text.delete_document(&id.to_string())?;
             let _ = std::fs::write(gen_file, generation.to_string());
             Ok(())
@@ -524,88 +635,114 @@ impl KnowledgeBase {
     /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
     /// vectors, fused by weighted scores; `similarity` is the query–passage cosine.
     pub async fn search(&self, org: OrgId, query: &str, k: usize) -> Result<Vec<Hit>, KbError> {
+        let query_vector = match &self.embedder {
+            Some(e) => {
+                let (e, q) = (e.clone(), query.to_string());
+                Some(
+                    tokio::task::spawn_blocking(move || e.embed_query(&q))
+                        .await
+                        .map_err(|_| KbError::Task)??,
+                )
+            }
+            None => None,
+        };
+        self.search_embedded(org, query, query_vector, k).await
+    }
+
+    /// [`Self::search`] once the query's vector is known (`None` without the model): both
+    /// index searches, the fusion and the passages read from redb.
+    pub async fn search_embedded(
+        &self,
+        org: OrgId,
+        query: &str,
+        query_vector: Option<Arc<Vec<f32>>>,
+        k: usize,
+    ) -> Result<Vec<Hit>, KbError> {
         let search = self.index(org).await?;
         let q = query.to_string();
         let k = k.clamp(1, 50);
-        let embedder = self.embedder.clone();
-        let (text_ranked, vector_ranked, query_vector) =
-            tokio::task::spawn_blocking(move || -> Result<_, KbError> {
-                let text = search.text.search(&q, 20)?;
-                let (vectors, qv) = match (&embedder, &search.vectors) {
-                    (Some(e), Some(lock)) => {
-                        let qv = e.embed_query(&q)?;
-                        let graph = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
-                        (graph.search(&qv, 20), Some(qv))
-                    }
-                    _ => (Vec::new(), None),
-                };
-                Ok((text, vectors, qv))
-            })
-            .await
-            .map_err(|_| KbError::Task)??;
-        // Candidates: the union of both top-20 lists. Each is scored by weighted score fusion:
-        // w_text × BM25 / best BM25 of this query + w_vector × cosine (exact, from redb).
-        let best_bm25 = text_ranked
-            .first()
-            .map_or(1.0, |(_, s)| s.max(f32::EPSILON));
-        let bm25_of: HashMap<String, f32> = text_ranked.iter().cloned().collect();
-        let mut candidates: Vec<String> = text_ranked.into_iter().map(|(id, _)| id).collect();
-        for id in vector_ranked {
-            if !bm25_of.contains_key(&id) && !candidates.contains(&id) {
-                candidates.push(id);
-            }
-        }
         let (w_text, w_vector) = (
             self.settings.fusion_weight_text,
             self.settings.fusion_weight_vector,
         );
-        self.store
-            .read(move |r| {
-                let o = r.org(org);
-                let mut hits = Vec::with_capacity(candidates.len());
-                for chunk_id in candidates {
-                    let Some((doc, idx)) = chunk_id.rsplit_once('-') else {
-                        continue;
-                    };
-                    let (Ok(doc), Ok(idx)) = (doc.parse::<uuid::Uuid>(), idx.parse::<u32>()) else {
-                        continue;
-                    };
-                    let key = chunk_key(doc, idx);
-                    // Only passages redb still has: a deleted one never comes back.
-                    let Some(c) = o.get(&KB_CHUNKS, &key)? else {
-                        continue;
-                    };
-                    let bm25 = bm25_of.get(&chunk_id).copied().unwrap_or(0.0);
-                    let (score, similarity) = match &query_vector {
-                        Some(qv) => {
-                            let sim = o
-                                .get(&KB_VECTORS, &key)?
-                                .map(|v| cosine(qv, &v).clamp(0.0, 1.0));
-                            (
-                                w_text * bm25 / best_bm25 + w_vector * sim.unwrap_or(0.0),
-                                sim,
-                            )
-                        }
-                        None => (bm25, None),
-                    };
-                    hits.push(Hit {
-                        document_id: doc,
-                        chunk_id,
-                        title: c.title,
-                        text: c.text,
-                        score,
-                        similarity,
-                    });
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<Hit>, KbError> {
+            let graph = search.vectors.as_ref().map(|saved| saved.current());
+            // The two searches are independent: on two cores they take as long as the slower.
+            let (text_ranked, vector_ranked) = rayon::join(
+                || search.text.search(&q, 20),
+                || match (&query_vector, &graph) {
+                    (Some(qv), Some(graph)) => graph.search(qv, 20),
+                    _ => Vec::new(),
+                },
+            );
+            let text_ranked = text_ranked?;
+            // Candidates: the union of both top-20 lists, each scored by weighted score
+            // fusion: w_text × BM25 / best BM25 of this query + w_vector × cosine, computed in
+            // memory against the graph's points (redb's copy only if the graph lacks one).
+            let best_bm25 = text_ranked
+                .first()
+                .map_or(1.0, |(_, s)| s.max(f32::EPSILON));
+            let mut candidates: Vec<(String, f32, Option<f32>)> = text_ranked
+                .into_iter()
+                .map(|(id, bm25)| (id, bm25, None))
+                .collect();
+            for near in vector_ranked {
+                match candidates.iter_mut().find(|c| c.0 == near.passage_id) {
+                    Some(c) => c.2 = Some(near.similarity),
+                    None => candidates.push((near.passage_id, 0.0, Some(near.similarity))),
                 }
-                hits.sort_by(|a, b| {
-                    b.score
-                        .total_cmp(&a.score)
-                        .then(a.chunk_id.cmp(&b.chunk_id))
+            }
+            let r = store.begin_read()?;
+            let o = r.org(org);
+            let mut hits = Vec::with_capacity(candidates.len());
+            for (chunk_id, bm25, similarity) in candidates {
+                let Some((doc, idx)) = chunk_id.rsplit_once('-') else {
+                    continue;
+                };
+                let (Ok(doc), Ok(idx)) = (doc.parse::<uuid::Uuid>(), idx.parse::<u32>()) else {
+                    continue;
+                };
+                let key = chunk_key(doc, idx);
+                // Only passages redb still has: a deleted one never comes back.
+                let Some(c) = o.get(&KB_CHUNKS, &key)? else {
+                    continue;
+                };
+                let (score, similarity) = match &query_vector {
+                    Some(qv) => {
+                        let in_graph = || graph.as_ref()?.similarity(qv, &chunk_id);
+                        let sim = match similarity.or_else(in_graph) {
+                            Some(s) => Some(s),
+                            None => o
+                                .get(&KB_VECTORS, &key)?
+                                .map(|v| cosine(qv, &v).clamp(0.0, 1.0)),
+                        };
+                        (
+                            w_text * bm25 / best_bm25 + w_vector * sim.unwrap_or(0.0),
+                            sim,
+                        )
+                    }
+                    None => (bm25, None),
+                };
+                hits.push(Hit {
+                    document_id: doc,
+                    chunk_id,
+                    title: c.title,
+                    text: c.text,
+                    score,
+                    similarity,
                 });
-                hits.truncate(k);
-                Ok(hits)
-            })
-            .await
+            }
+            hits.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then(a.chunk_id.cmp(&b.chunk_id))
+            });
+            hits.truncate(k);
+            Ok(hits)
+        })
+        .await
+        .map_err(|_| KbError::Task)?
     }
 
     async fn log_unanswered(

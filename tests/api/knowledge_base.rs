@@ -384,3 +384,74 @@ async fn with_the_model_close_paraphrases_score_above_0_7_and_hybrid_ranking_is_
     let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
     assert_eq!(ready["search"]["mode"], "hybrid");
 }
+
+/// The saved vector graph's description: the generation it reflects and its file name.
+fn saved_graph(data_dir: &std::path::Path, org: &str) -> (u64, String) {
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(
+            data_dir
+                .join("indexes")
+                .join(org)
+                .join("vectors/graph.json"),
+        )
+        .expect("a saved vector graph"),
+    )
+    .unwrap();
+    (
+        meta["generation"].as_u64().unwrap(),
+        meta["basename"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_vector_graph_is_saved_loaded_at_restart_and_rebuilt_when_damaged_or_missing() {
+    let question = "Is a nose job consult expensive?";
+    let app = spawn_app_with(|s| s.search.model_dir = model_dir()).await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    let set = load_eval_clinic(&app, &c).await;
+    let documents = set["documents"].as_array().unwrap().len() as u64;
+    let before = search(&app, &c, question).await;
+    let dir = app.stop().await.unwrap();
+    let (generation, first_save) = saved_graph(dir.path(), &c.org_id);
+    assert_eq!(generation, documents, "a clean stop leaves the graph saved");
+
+    // Restart: the saved graph is loaded (same file, not rebuilt) and answers the same.
+    let app = spawn_app_in(dir.path(), |s| s.search.model_dir = model_dir()).await;
+    assert_eq!(search(&app, &c, question).await, before);
+    assert_eq!(saved_graph(dir.path(), &c.org_id).1, first_save);
+    // A change after the load reaches the loaded graph and the next save.
+    add_doc(
+        &app,
+        &c,
+        "Gift vouchers",
+        "Gift vouchers for any treatment can be bought at reception or over the phone.",
+    )
+    .await;
+    let found = search(&app, &c, "Can I buy someone a present voucher?").await;
+    assert_eq!(found[0]["title"], "Gift vouchers");
+    let before = search(&app, &c, question).await;
+    app.stop().await;
+    let (generation, second_save) = saved_graph(dir.path(), &c.org_id);
+    assert_eq!(generation, documents + 1);
+    assert_ne!(second_save, first_save);
+
+    // A damaged graph file is noticed (checksum) and the graph rebuilt from redb.
+    let vectors = dir.path().join("indexes").join(&c.org_id).join("vectors");
+    let graph_file = vectors.join(format!("{second_save}.hnsw.graph"));
+    let mut bytes = std::fs::read(&graph_file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5A;
+    std::fs::write(&graph_file, bytes).unwrap();
+    let app = spawn_app_in(dir.path(), |s| s.search.model_dir = model_dir()).await;
+    assert_eq!(search(&app, &c, question).await, before);
+    assert_ne!(saved_graph(dir.path(), &c.org_id).1, second_save, "rebuilt");
+    app.stop().await;
+
+    // A missing graph is rebuilt too.
+    std::fs::remove_dir_all(&vectors).unwrap();
+    let app = spawn_app_in(dir.path(), |s| s.search.model_dir = model_dir()).await;
+    assert_eq!(search(&app, &c, question).await, before);
+    app.stop().await;
+    assert!(vectors.join("graph.json").exists());
+    drop(dir);
+}
