@@ -24,6 +24,8 @@ struct Fixture {
     service: ServiceId,
     /// Claims rotate over these, so a long run stays inside the booking horizon.
     providers: Vec<ProviderId>,
+    /// Parsed once: the writer receives requests already validated at the edge.
+    phone: PhoneNumber,
     _dir: tempfile::TempDir,
 }
 
@@ -114,6 +116,7 @@ fn fixture(rt: &tokio::runtime::Runtime, provider_count: usize) -> Fixture {
         org,
         service,
         providers,
+        phone: PhoneNumber::parse("+447911123456", "GB").unwrap(),
         _dir: dir,
     }
 }
@@ -135,7 +138,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
         duration_minutes: None,
         patient: Patient {
             name: "Bench Patient".into(),
-            phone: PhoneNumber::parse("+447911123456", "GB").unwrap(),
+            phone: f.phone.clone(),
             email: None,
         },
         notes: None,
