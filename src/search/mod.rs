@@ -6,6 +6,7 @@
 pub mod chunk;
 pub mod embed;
 pub mod fulltext;
+pub mod hnsw_view;
 pub mod vector;
 
 use std::collections::HashMap;

@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use hnsw_rs::hnsw::Point;
-use hnsw_rs::prelude::{AnnT, Distance, FilterT, Hnsw, HnswIo};
+use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::embed::{cosine, DIMENSIONS};
+use super::hnsw_view::HnswView;
 
 /// Build parameters. A saved graph built with others is not loaded: it is rebuilt.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -129,14 +129,12 @@ pub struct Nearest {
     pub similarity: f32,
 }
 
-type GraphPoint = std::sync::Arc<Point<'static, f32>>;
-
 pub struct VectorIndex {
     graph: Hnsw<'static, f32, UnitCosine>,
     passages: RwLock<Passages>,
-    /// Graph id → the graph's own point (its vector is shared, not copied), so the cosine of
-    /// any passage is computed in memory.
-    points: RwLock<Vec<Option<GraphPoint>>>,
+    /// The graph's links and points (vectors shared, not copied) as searches read them;
+    /// replaced after every change.
+    view: RwLock<Arc<HnswView>>,
     /// The knowledge-base generation the graph reflects.
     generation: RwLock<u64>,
     /// Changes and saves take turns, so a save never sees half a change.
@@ -174,35 +172,29 @@ impl VectorIndex {
         let index = VectorIndex {
             graph,
             passages: RwLock::new(passages),
-            points: RwLock::new(Vec::new()),
+            view: RwLock::new(Arc::new(HnswView::default())),
             generation: RwLock::new(generation),
             changing: Mutex::new(()),
         };
-        index.note_points();
+        index.refresh_view();
         index
     }
 
-    /// Records the graph's points not yet in `points` (one pass over the graph).
-    fn note_points(&self) {
-        let n = self
+    /// Copies the graph's links for searching (one pass over the graph; callers hold
+    /// `changing` or own the index alone).
+    fn refresh_view(&self) {
+        let ids = self
             .passages
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .by_graph_id
             .len();
-        let mut points = self.points.write().unwrap_or_else(|p| p.into_inner());
-        points.resize(n, None);
-        if self.graph.get_nb_point() == 0 {
-            // (hnsw_rs's point iterator expects an entry point.)
-            return;
-        }
-        for point in self.graph.get_point_indexation() {
-            if let Some(slot) = points.get_mut(point.get_origin_id()) {
-                if slot.is_none() {
-                    *slot = Some(point);
-                }
-            }
-        }
+        let view = Arc::new(HnswView::of(&self.graph, ids));
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = view;
+    }
+
+    fn current_view(&self) -> Arc<HnswView> {
+        self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Cosine similarity of `query` and a live passage in the graph.
@@ -213,9 +205,8 @@ impl VectorIndex {
             .unwrap_or_else(|p| p.into_inner())
             .graph_id
             .get(passage_id)?;
-        let points = self.points.read().unwrap_or_else(|p| p.into_inner());
-        let point = points.get(graph_id)?.as_ref()?;
-        Some(cosine(query, point.get_v()).clamp(0.0, 1.0))
+        let view = self.current_view();
+        Some(cosine(query, view.vector(graph_id)?).clamp(0.0, 1.0))
     }
 
     /// Applies one document change: `removed` passages are masked, `added` ones inserted
@@ -242,7 +233,7 @@ impl VectorIndex {
             p.graph_id.insert(id.clone(), graph_id);
         }
         if !added.is_empty() {
-            self.note_points();
+            self.refresh_view();
         }
         *self.generation.write().unwrap_or_else(|p| p.into_inner()) = generation;
     }
@@ -281,20 +272,17 @@ impl VectorIndex {
         if p.graph_id.is_empty() || query.len() != DIMENSIONS {
             return Vec::new();
         }
-        let live = |graph_id: &usize| matches!(p.by_graph_id.get(*graph_id), Some(Some(_)));
-        let found = if p.removed > 0 || p.graph_id.len() < p.by_graph_id.len() {
-            self.graph
-                .search_filter(query, k, ef.max(k), Some(&live as &dyn FilterT))
-        } else {
-            self.graph.search(query, k, ef.max(k))
-        };
-        found
+        let view = self.current_view();
+        let live = |graph_id: usize| matches!(p.by_graph_id.get(graph_id), Some(Some(_)));
+        // Masked points still take places in the beam: widen it by their share.
+        let masked = p.by_graph_id.len() - p.graph_id.len();
+        let ef = ef.max(k) + ef.max(k) * masked / p.by_graph_id.len().max(1);
+        view.search(query, k, ef, live)
             .into_iter()
-            .filter_map(|n| {
-                let id = p.by_graph_id.get(n.d_id)?.clone()?;
+            .filter_map(|(graph_id, distance)| {
                 Some(Nearest {
-                    passage_id: id,
-                    similarity: (1.0 - n.distance).clamp(0.0, 1.0),
+                    passage_id: p.by_graph_id.get(graph_id)?.clone()?,
+                    similarity: (1.0 - distance).clamp(0.0, 1.0),
                 })
             })
             .collect()
@@ -438,6 +426,30 @@ mod tests {
         assert_eq!(found[0].passage_id, "p17");
         assert!((found[0].similarity - 1.0).abs() < 1e-4);
         assert!(found[1].similarity < found[0].similarity);
+    }
+
+    #[test]
+    fn the_search_finds_what_exact_search_finds() {
+        let data = corpus(1500);
+        let index = VectorIndex::build(&data, 1);
+        let mut hits = 0;
+        for q in 0..50u64 {
+            let query = unit(10_000 + q);
+            let mut exact: Vec<(f32, &str)> = data
+                .iter()
+                .map(|(id, v)| (cosine(&query, v), id.as_str()))
+                .collect();
+            exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let found = index.search_with_ef(&query, 10, 64);
+            assert_eq!(found.len(), 10);
+            assert!(found.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+            hits += exact[..10]
+                .iter()
+                .filter(|(_, id)| found.iter().any(|f| f.passage_id == *id))
+                .count();
+        }
+        // Uniform random directions are the hardest case for any graph index.
+        assert!(hits as f64 / 500.0 >= 0.9, "recall@10 {}", hits as f64 / 500.0);
     }
 
     #[test]
