@@ -233,7 +233,20 @@ impl VectorIndex {
             p.graph_id.insert(id.clone(), graph_id);
         }
         if !added.is_empty() {
-            self.refresh_view();
+            let first_new = self
+                .passages
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .by_graph_id
+                .len()
+                - added.len();
+            let new_ids: Vec<usize> = (first_new..first_new + added.len()).collect();
+            let view = Arc::new(self.current_view().extended(
+                &self.graph,
+                first_new + added.len(),
+                &new_ids,
+            ));
+            *self.view.write().unwrap_or_else(|p| p.into_inner()) = view;
         }
         *self.generation.write().unwrap_or_else(|p| p.into_inner()) = generation;
     }
@@ -449,7 +462,11 @@ mod tests {
                 .count();
         }
         // Uniform random directions are the hardest case for any graph index.
-        assert!(hits as f64 / 500.0 >= 0.9, "recall@10 {}", hits as f64 / 500.0);
+        assert!(
+            hits as f64 / 500.0 >= 0.9,
+            "recall@10 {}",
+            hits as f64 / 500.0
+        );
     }
 
     #[test]
@@ -479,6 +496,23 @@ mod tests {
         assert_eq!(index.similarity(&unit(1), "p1"), None);
         index.apply(&[], &corpus(3), 2);
         assert_eq!(index.search(&unit(1), 1)[0].passage_id, "p1");
+    }
+
+    #[test]
+    fn the_view_extended_passage_by_passage_matches_one_read_afresh() {
+        let index = VectorIndex::build(&corpus(300), 1);
+        for i in 0..60u64 {
+            index.apply(&[], &[(format!("n{i}"), unit(20_000 + i))], 2 + i);
+        }
+        let afresh = HnswView::of(&index.graph, 360);
+        let extended = index.current_view();
+        for q in (0..20u64).map(|i| unit(30_000 + i)).chain([unit(20_005)]) {
+            assert_eq!(
+                extended.search(&q, 10, 40, |_| true),
+                afresh.search(&q, 10, 40, |_| true)
+            );
+        }
+        assert_eq!(index.search(&unit(20_005), 1)[0].passage_id, "n5");
     }
 
     #[test]
