@@ -169,6 +169,11 @@ impl Application {
         }));
         let booking = s.booking.clone();
         let kb = s.kb.clone();
+        // Load (or rebuild) every clinic's knowledge-base indexes now, not on a caller's time.
+        let opening = tokio::spawn({
+            let kb = kb.clone();
+            async move { kb.open_all().await }
+        });
         let state = AppState {
             identity: s.identity,
             audit: s.audit,
@@ -187,6 +192,9 @@ impl Application {
         let _ = stop_worker.send(());
         let _ = worker.await;
         booking.shutdown().await;
+        // Opening cannot be cut short (it runs on a blocking thread holding the database);
+        // a stop waits for it, which is long only while a large graph is being rebuilt.
+        let _ = opening.await;
         kb.shutdown().await;
         served
     }

@@ -105,7 +105,8 @@ pub struct KnowledgeBase {
     settings: SearchSettings,
     detector: Arc<Detector>,
     embedder: Option<Arc<Embedder>>,
-    indexes: Mutex<HashMap<OrgId, Arc<OrgSearch>>>,
+    /// Opened once per org, however many requests ask at the same time.
+    indexes: Mutex<HashMap<OrgId, Arc<tokio::sync::OnceCell<Arc<OrgSearch>>>>>,
 }
 
 /// An org's two derived indexes.
@@ -324,7 +325,7 @@ impl KnowledgeBase {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .filter_map(|s| s.vectors.clone())
+            .filter_map(|cell| cell.get()?.vectors.clone())
             .collect();
         let _ = tokio::task::spawn_blocking(move || pending.iter().for_each(|v| v.save())).await;
     }
@@ -342,14 +343,53 @@ impl KnowledgeBase {
     /// corrupt or stale; the vector graph built from the vectors in redb (embedding any
     /// passage stored while the model was absent).
     async fn index(&self, org: OrgId) -> Result<Arc<OrgSearch>, KbError> {
-        if let Some(i) = self
+        let cell = self
             .indexes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&org)
-        {
-            return Ok(i.clone());
+            .entry(org)
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.open_index(org)).await.cloned()
+    }
+
+    /// Opens every clinic's indexes that has documents (loading or rebuilding them), so no
+    /// caller waits for that; run in the background at start. Progress goes to the log.
+    pub async fn open_all(&self) {
+        let orgs = self
+            .store
+            .read(|r| {
+                let mut with_documents = Vec::new();
+                for key in r.global_keys(&crate::store::tables::ORGS)? {
+                    if let Some(org) = OrgId::from_bytes(&key) {
+                        if r.org(org).get(&KB_STATE, b"state")?.is_some() {
+                            with_documents.push(org);
+                        }
+                    }
+                }
+                Ok::<_, KbError>(with_documents)
+            })
+            .await;
+        let orgs = match orgs {
+            Ok(orgs) => orgs,
+            Err(e) => {
+                tracing::warn!(error = %e, "knowledge-base indexes not opened at start");
+                return;
+            }
+        };
+        for (i, org) in orgs.iter().enumerate() {
+            if let Err(e) = self.index(*org).await {
+                tracing::warn!(error = %e, "a clinic's knowledge-base indexes could not be opened");
+            }
+            tracing::info!(
+                opened = i + 1,
+                of = orgs.len(),
+                "knowledge-base indexes opened"
+            );
         }
+    }
+
+    async fn open_index(&self, org: OrgId) -> Result<Arc<OrgSearch>, KbError> {
         let dir = fulltext::index_dir(&self.data_dir, &org.to_string());
         let vector_dir = vector::index_dir(&self.data_dir, &org.to_string());
         let gen_file = self.generation_file(org);
@@ -398,6 +438,10 @@ impl KnowledgeBase {
                         }
                         None => {
                             let started = std::time::Instant::now();
+                            tracing::info!(
+                                passages = chunks.len(),
+                                "vector graph missing, stale or damaged: rebuilding from redb"
+                            );
                             let graph = build_vectors(&store, org, e, state.generation)?;
                             tracing::info!(
                                 passages = graph.len(),
@@ -422,10 +466,6 @@ impl KnowledgeBase {
         })
         .await
         .map_err(|_| KbError::Task)??;
-        self.indexes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(org, search.clone());
         Ok(search)
     }
 

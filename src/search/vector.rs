@@ -156,7 +156,18 @@ impl VectorIndex {
             .enumerate()
             .map(|(i, (_, v))| (v.as_slice(), i))
             .collect();
-        graph.parallel_insert_slice(&data);
+        // In tenths, so a long rebuild reports its progress.
+        let tenth = data.len().div_ceil(10).max(1);
+        for (i, part) in data.chunks(tenth).enumerate() {
+            graph.parallel_insert_slice(&part.to_vec());
+            if data.len() >= 10_000 {
+                tracing::info!(
+                    inserted = (i * tenth + part.len()),
+                    of = data.len(),
+                    "building the vector graph"
+                );
+            }
+        }
         VectorIndex::over(
             graph,
             Passages::from_ids(passages.iter().map(|(id, _)| Some(id.clone())).collect()),

@@ -447,11 +447,20 @@ async fn the_vector_graph_is_saved_loaded_at_restart_and_rebuilt_when_damaged_or
     assert_ne!(saved_graph(dir.path(), &c.org_id).1, second_save, "rebuilt");
     app.stop().await;
 
-    // A missing graph is rebuilt too.
+    // A missing graph is rebuilt at start, before any question is asked.
     std::fs::remove_dir_all(&vectors).unwrap();
+    {
+        let mut settings = voxanne::config::Settings::for_data_dir(dir.path());
+        settings.search.model_dir = model_dir();
+        let services = voxanne::startup::Services::open(&settings).unwrap();
+        services.kb.open_all().await;
+        assert!(vectors.join("graph.json").exists());
+        services.kb.shutdown().await;
+        // The claim writer holds the database until it is stopped.
+        services.booking.shutdown().await;
+    }
     let app = spawn_app_in(dir.path(), |s| s.search.model_dir = model_dir()).await;
     assert_eq!(search(&app, &c, question).await, before);
     app.stop().await;
-    assert!(vectors.join("graph.json").exists());
     drop(dir);
 }
