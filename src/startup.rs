@@ -170,9 +170,13 @@ impl Application {
         let booking = s.booking.clone();
         let kb = s.kb.clone();
         // Load (or rebuild) every clinic's knowledge-base indexes now, not on a caller's time.
+        let to_open = kb.clinics_to_open().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "knowledge-base indexes will open on first use");
+            Vec::new()
+        });
         let opening = tokio::spawn({
             let kb = kb.clone();
-            async move { kb.open_all().await }
+            async move { kb.open_all(&to_open).await }
         });
         let state = AppState {
             identity: s.identity,

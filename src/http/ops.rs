@@ -19,12 +19,26 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let search = if state.kb.semantic() {
+    let mut search = if state.kb.semantic() {
         json!({"mode": "hybrid", "fulltext": "ok", "semantic": "ok"})
     } else {
         json!({"mode": "fulltext", "fulltext": "ok", "semantic": "unavailable: no embedding model is installed, answers come from full-text search only"})
     };
+    let opening = state.kb.indexes_still_to_open();
+    search["indexes"] = if opening == 0 {
+        json!("open")
+    } else {
+        json!(format!("opening: {opening} clinic(s) to go"))
+    };
     match state.store.check().await {
+        Ok(_) if opening > 0 => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "not_ready",
+                "storage": "ok",
+                "search": search,
+            })),
+        ),
         Ok(_) => (
             StatusCode::OK,
             Json(json!({

@@ -107,6 +107,7 @@ pub struct KnowledgeBase {
     embedder: Option<Arc<Embedder>>,
     /// Opened once per org, however many requests ask at the same time.
     indexes: Mutex<HashMap<OrgId, Arc<tokio::sync::OnceCell<Arc<OrgSearch>>>>>,
+    still_to_open: std::sync::atomic::AtomicUsize,
 }
 
 /// An org's two derived indexes.
@@ -314,6 +315,7 @@ impl KnowledgeBase {
             detector,
             embedder,
             indexes: Mutex::new(HashMap::new()),
+            still_to_open: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -353,9 +355,9 @@ impl KnowledgeBase {
         cell.get_or_try_init(|| self.open_index(org)).await.cloned()
     }
 
-    /// Opens every clinic's indexes that has documents (loading or rebuilding them), so no
-    /// caller waits for that; run in the background at start. Progress goes to the log.
-    pub async fn open_all(&self) {
+    /// The clinics that have knowledge-base documents: the ones whose indexes are opened at
+    /// start. Counts them as still to open until [`Self::open_all`] has opened them.
+    pub async fn clinics_to_open(&self) -> Result<Vec<OrgId>, KbError> {
         let orgs = self
             .store
             .read(|r| {
@@ -369,24 +371,33 @@ impl KnowledgeBase {
                 }
                 Ok::<_, KbError>(with_documents)
             })
-            .await;
-        let orgs = match orgs {
-            Ok(orgs) => orgs,
-            Err(e) => {
-                tracing::warn!(error = %e, "knowledge-base indexes not opened at start");
-                return;
-            }
-        };
+            .await?;
+        self.still_to_open
+            .store(orgs.len(), std::sync::atomic::Ordering::Release);
+        Ok(orgs)
+    }
+
+    /// Opens the indexes of `orgs` (loading or rebuilding them), so no caller waits for
+    /// that; run in the background at start. Progress goes to the log.
+    pub async fn open_all(&self, orgs: &[OrgId]) {
         for (i, org) in orgs.iter().enumerate() {
             if let Err(e) = self.index(*org).await {
                 tracing::warn!(error = %e, "a clinic's knowledge-base indexes could not be opened");
             }
+            self.still_to_open
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             tracing::info!(
                 opened = i + 1,
                 of = orgs.len(),
                 "knowledge-base indexes opened"
             );
         }
+    }
+
+    /// How many clinics' indexes the start-up opening has still to open (`/readyz`).
+    pub fn indexes_still_to_open(&self) -> usize {
+        self.still_to_open
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn open_index(&self, org: OrgId) -> Result<Arc<OrgSearch>, KbError> {

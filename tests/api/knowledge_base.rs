@@ -383,6 +383,10 @@ async fn with_the_model_close_paraphrases_score_above_0_7_and_hybrid_ranking_is_
     let app = spawn_app_with(|s| s.search.model_dir = model_dir()).await;
     let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
     assert_eq!(ready["search"]["mode"], "hybrid");
+    assert_eq!(
+        ready["search"]["indexes"], "open",
+        "no clinic has documents yet"
+    );
 }
 
 /// The saved vector graph's description: the generation it reflects and its file name.
@@ -453,7 +457,11 @@ async fn the_vector_graph_is_saved_loaded_at_restart_and_rebuilt_when_damaged_or
         let mut settings = voxanne::config::Settings::for_data_dir(dir.path());
         settings.search.model_dir = model_dir();
         let services = voxanne::startup::Services::open(&settings).unwrap();
-        services.kb.open_all().await;
+        let to_open = services.kb.clinics_to_open().await.unwrap();
+        assert_eq!(to_open.len(), 1);
+        assert_eq!(services.kb.indexes_still_to_open(), 1);
+        services.kb.open_all(&to_open).await;
+        assert_eq!(services.kb.indexes_still_to_open(), 0);
         assert!(vectors.join("graph.json").exists());
         services.kb.shutdown().await;
         // The claim writer holds the database until it is stopped.
