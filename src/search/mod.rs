@@ -22,7 +22,7 @@ use crate::config::SearchSettings;
 use crate::domain::{FieldError, OrgId, Validation};
 use crate::pii::{Detector, Known};
 use crate::store::tables::{KB_CHUNKS, KB_DOCUMENTS, KB_STATE, KB_UNANSWERED, KB_VECTORS};
-use crate::store::{Store, StoreError};
+use crate::store::{OrgWrite, Store, StoreError};
 use embed::{cosine, EmbedError, Embedder};
 use fulltext::{FullTextError, IndexedPassage, OrgIndex};
 use vector::VectorIndex;
@@ -217,6 +217,37 @@ fn build_vectors(
         with_vectors.extend(missing.into_iter().map(|(_, c)| c.chunk_id).zip(computed));
     }
     Ok(VectorIndex::build(&with_vectors, generation))
+}
+
+/// Removes a document's passages and their vectors; returns the passages' ids.
+fn remove_passages(o: &mut OrgWrite<'_>, doc: uuid::Uuid) -> Result<Vec<String>, KbError> {
+    let mut removed = Vec::new();
+    for (k, c) in o.scan(&KB_CHUNKS, doc.as_bytes(), None, usize::MAX)? {
+        o.remove(&KB_CHUNKS, &k)?;
+        o.remove(&KB_VECTORS, &k)?;
+        removed.push(c.chunk_id);
+    }
+    Ok(removed)
+}
+
+/// Bumps the org's knowledge-base generation and audits the change; returns the generation.
+fn record_change(
+    o: &mut OrgWrite<'_>,
+    caller: Caller,
+    action: &'static str,
+    doc: uuid::Uuid,
+) -> Result<u64, KbError> {
+    let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
+    state.generation += 1;
+    o.put(&KB_STATE, b"state", &state)?;
+    audit::success(
+        o,
+        caller.actor(),
+        action,
+        format!("kb_document:{doc}"),
+        Utc::now(),
+    )?;
+    Ok(state.generation)
 }
 
 /// Applies one document change to the org's vector graph (rebuilding it from redb when a
@@ -564,11 +595,7 @@ impl KnowledgeBase {
                 let mut replaced = Vec::new();
                 if let Some(old) = o.get(&KB_DOCUMENTS, id.as_bytes())? {
                     doc.created_at = old.created_at;
-                    for (k, c) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
-                        o.remove(&KB_CHUNKS, &k)?;
-                        o.remove(&KB_VECTORS, &k)?;
-                        replaced.push(c.chunk_id);
-                    }
+                    replaced = remove_passages(&mut o, id)?;
                 } else if replace.is_some() {
                     return Err(KbError::NotFound);
                 }
@@ -579,47 +606,36 @@ impl KnowledgeBase {
                         o.put(&KB_VECTORS, &chunk_key(id, i as u32), v)?;
                     }
                 }
-                let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
-                state.generation += 1;
-                o.put(&KB_STATE, b"state", &state)?;
-                audit::success(
-                    &mut o,
-                    caller.actor(),
-                    "kb_document_saved",
-                    format!("kb_document:{id}"),
-                    Utc::now(),
-                )?;
-                Ok((state.generation, replaced))
+                let generation = record_change(&mut o, caller, "kb_document_saved", id)?;
+                Ok((generation, replaced))
             })
             .await?;
-        let index = search.clone();
-        let gen_file = self.generation_file(caller.org);
-        let (store, embedder) = (self.store.clone(), self.embedder.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), KbError> {
-            let added: Vec<(String, Vec<f32>)> = chunks
-                .iter()
-                .map(|c| c.chunk_id.clone())
-                .zip(vectors)
-                .collect();
-            apply_to_vectors(
-                &store, caller.org, &index, embedder, &replaced, &added, generation,
-            )?;
-            let doc_id = id.to_string();
-            let passages: Vec<IndexedPassage<'_>> = chunks
-                .iter()
-                .map(|c| IndexedPassage {
-                    chunk_id: &c.chunk_id,
-                    document_id: &doc_id,
-                    title: &c.title,
-                    text: &c.text,
-                })
-                .collect();
-            index.text.replace_document(&doc_id, &passages)?;
-            let _ = std::fs::write(gen_file, generation.to_string());
-            Ok(())
-        })
-        .await
-        .map_err(|_| KbError::Task)??;
+        let added: Vec<(String, Vec<f32>)> = chunks
+            .iter()
+            .map(|c| c.chunk_id.clone())
+            .zip(vectors)
+            .collect();
+        self.reindex(
+            caller.org,
+            search,
+            replaced,
+            added,
+            generation,
+            move |text| {
+                let doc_id = id.to_string();
+                let passages: Vec<IndexedPassage<'_>> = chunks
+                    .iter()
+                    .map(|c| IndexedPassage {
+                        chunk_id: &c.chunk_id,
+                        document_id: &doc_id,
+                        title: &c.title,
+                        text: &c.text,
+                    })
+                    .collect();
+                text.replace_document(&doc_id, &passages)
+            },
+        )
+        .await?;
         Ok(saved)
     }
 
@@ -632,39 +648,40 @@ impl KnowledgeBase {
                 if !o.remove(&KB_DOCUMENTS, id.as_bytes())? {
                     return Err(KbError::NotFound);
                 }
-                let mut removed = Vec::new();
-                for (k, c) in o.scan(&KB_CHUNKS, id.as_bytes(), None, usize::MAX)? {
-                    o.remove(&KB_CHUNKS, &k)?;
-                    o.remove(&KB_VECTORS, &k)?;
-                    removed.push(c.chunk_id);
-                }
-                let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
-                state.generation += 1;
-                o.put(&KB_STATE, b"state", &state)?;
-                audit::success(
-                    &mut o,
-                    caller.actor(),
-                    "kb_document_deleted",
-                    format!("kb_document:{id}"),
-                    Utc::now(),
-                )?;
-                Ok((state.generation, removed))
+                let removed = remove_passages(&mut o, id)?;
+                let generation = record_change(&mut o, caller, "kb_document_deleted", id)?;
+                Ok((generation, removed))
             })
             .await?;
         let (generation, removed) = generation;
-        let gen_file = self.generation_file(caller.org);
+        self.reindex(
+            caller.org,
+            index,
+            removed,
+            Vec::new(),
+            generation,
+            move |text| text.delete_document(&id.to_string()),
+        )
+        .await
+    }
+
+    /// Brings the org's two indexes up to a committed change: the vector graph (masking
+    /// `removed`, inserting `added`), then the full-text index through `text_change`, then
+    /// the recorded generation. Blocking work, off the async threads.
+    async fn reindex(
+        &self,
+        org: OrgId,
+        search: Arc<OrgSearch>,
+        removed: Vec<String>,
+        added: Vec<(String, Vec<f32>)>,
+        generation: u64,
+        text_change: impl FnOnce(&OrgIndex) -> Result<(), FullTextError> + Send + 'static,
+    ) -> Result<(), KbError> {
+        let gen_file = self.generation_file(org);
         let (store, embedder) = (self.store.clone(), self.embedder.clone());
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
-            apply_to_vectors(
-                &store,
-                caller.org,
-                &index,
-                embedder,
-                &removed,
-                &[],
-                generation,
-            )?;
-            index.text.delete_document(&id.to_string())?;
+            apply_to_vectors(&store, org, &search, embedder, &removed, &added, generation)?;
+            text_change(&search.text)?;
             let _ = std::fs::write(gen_file, generation.to_string());
             Ok(())
         })
