@@ -139,20 +139,10 @@ impl OrgIndex {
         document_id: &str,
         passages: &[IndexedPassage<'_>],
     ) -> Result<(), FullTextError> {
-        let mut w = self.writer();
-        w.delete_term(Term::from_field_text(self.fields.document_id, document_id));
-        for p in passages {
-            w.add_document(doc!(
-                self.fields.chunk_id => p.chunk_id,
-                self.fields.document_id => p.document_id,
-                self.fields.title => p.title,
-                self.fields.text => p.text,
-            ))?;
-        }
-        w.commit()?;
-        drop(w);
-        self.reader.reload()?;
-        Ok(())
+        self.write(passages, |w| {
+            w.delete_term(Term::from_field_text(self.fields.document_id, document_id));
+            Ok(())
+        })
     }
 
     pub fn delete_document(&self, document_id: &str) -> Result<(), FullTextError> {
@@ -161,8 +151,20 @@ impl OrgIndex {
 
     /// Drops everything and indexes `passages` (a rebuild from the stored passages).
     pub fn rebuild(&self, passages: &[IndexedPassage<'_>]) -> Result<(), FullTextError> {
+        self.write(passages, |w| {
+            w.delete_all_documents()?;
+            Ok(())
+        })
+    }
+
+    /// One committed change: `remove` what goes, add `passages`, commit, and make it visible.
+    fn write(
+        &self,
+        passages: &[IndexedPassage<'_>],
+        remove: impl FnOnce(&mut IndexWriter) -> Result<(), FullTextError>,
+    ) -> Result<(), FullTextError> {
         let mut w = self.writer();
-        w.delete_all_documents()?;
+        remove(&mut w)?;
         for p in passages {
             w.add_document(doc!(
                 self.fields.chunk_id => p.chunk_id,
