@@ -1,14 +1,11 @@
 //! The booking changes the claim writer applies, each inside its transaction: decide with the
 //! rule engine, then write the appointment, its indexes and its audit entry — or nothing.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use rand::RngCore;
 
 use super::keys::{phone_key, slot_bound, slot_key};
 use super::records::{
-    AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationIndexEntry, Patient,
+    AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationToken, Patient,
     ProviderRecord, SlotEntry,
 };
 use super::schedule::{Interval, ProviderCalendar, Shape};
@@ -82,12 +79,6 @@ pub enum Effect {
 
 fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn confirmation_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub fn apply(
@@ -199,14 +190,19 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
     };
     let occupied = shape.occupied(req.start);
     let entries = nearby_entries(&org, provider.id, occupied)?;
-    // A retry of the same call for the same patient and time gets its booking back.
-    if let Some(call) = &req.vapi_call_id {
+    // A retry gets its booking back: the same tool call, or the same call for the same
+    // patient and time. A booking still where it was made is found among the entries it
+    // overlaps; one moved or cancelled since left its tool call in TOOL_CALL_EFFECTS.
+    if req.vapi_call_id.is_some() || req.vapi_tool_call_id.is_some() {
         for e in &entries {
             if let Some(a) = org.get(&APPOINTMENTS, &e.appointment_id.as_bytes())? {
-                if a.vapi_call_id.as_deref() == Some(call.as_str())
+                let same_tool_call =
+                    req.vapi_tool_call_id.is_some() && a.vapi_tool_call_id == req.vapi_tool_call_id;
+                let same_call_and_patient = req.vapi_call_id.is_some()
+                    && a.vapi_call_id == req.vapi_call_id
                     && a.start == req.start
-                    && a.patient.phone == req.patient.phone
-                {
+                    && a.patient.phone == req.patient.phone;
+                if same_tool_call || same_call_and_patient {
                     return Ok(Effect::Booked {
                         appointment: Box::new(a),
                         replayed: true,
@@ -218,7 +214,7 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
     let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
     decide(w, req.org, &provider, &shape, &busy, req.start, now)?;
 
-    let id = AppointmentId::new_random();
+    let id = AppointmentId::new_time_ordered();
     let record = AppointmentRecord {
         id,
         org_id: req.org,
@@ -234,7 +230,7 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         source: req.source,
         vapi_call_id: req.vapi_call_id.clone(),
         vapi_tool_call_id: req.vapi_tool_call_id.clone(),
-        confirmation_token: confirmation_token(),
+        confirmation_token: ConfirmationToken::issue(req.org, id),
         calendar_sync: "pending".into(),
         created_at: stamp(now),
         updated_at: stamp(now),
@@ -254,14 +250,6 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         JobKind::CalendarUpsert { appointment_id: id },
         now,
     )?;
-    w.global_put(
-        &CONFIRMATION_TOKENS,
-        record.confirmation_token.as_bytes(),
-        &ConfirmationIndexEntry {
-            org_id: req.org,
-            appointment_id: id,
-        },
-    )?;
     let mut org = w.org(req.org);
     org.put(&APPOINTMENTS, &id.as_bytes(), &record)?;
     org.put(
@@ -277,9 +265,6 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         &phone_key(record.patient.phone.as_str(), id),
         &id,
     )?;
-    if let Some(tc) = &req.vapi_tool_call_id {
-        org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
-    }
     audit::success(
         &mut org,
         req.actor.clone(),
@@ -291,6 +276,20 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         appointment: Box::new(record),
         replayed: false,
     })
+}
+
+/// Before an appointment leaves the slot where it was booked, records the tool call that
+/// booked it, so a late retry of that call still finds it rather than booking again.
+fn remember_booking_call(
+    org: &mut OrgWrite<'_>,
+    a: &AppointmentRecord,
+) -> Result<(), BookingError> {
+    if let Some(tc) = &a.vapi_tool_call_id {
+        if org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())?.is_none() {
+            org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &a.id)?;
+        }
+    }
+    Ok(())
 }
 
 fn cancel(
@@ -312,6 +311,7 @@ fn cancel(
         return Err(BookingError::NotActive);
     }
     org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    remember_booking_call(&mut org, &a)?;
     a.status = AppointmentStatus::Cancelled;
     a.cancel_reason = reason;
     a.updated_at = stamp(now);
@@ -376,6 +376,7 @@ fn reschedule(
 
     let mut org = w.org(org_id);
     org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    remember_booking_call(&mut org, &a)?;
     let mut moved = a;
     moved.start = start;
     moved.end = start + shape.duration;
@@ -410,13 +411,22 @@ fn reschedule(
 }
 
 fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect, BookingError> {
-    let Some(entry) = w.global_get(&CONFIRMATION_TOKENS, token.as_bytes())? else {
+    let route = match ConfirmationToken::route(token) {
+        Some(route) => Some(route),
+        None => w
+            .global_get(&CONFIRMATION_TOKENS, token.as_bytes())?
+            .map(|e| (e.org_id, e.appointment_id)),
+    };
+    let Some((org_id, appointment_id)) = route else {
         return Ok(Effect::ConfirmUnknown);
     };
-    let mut org = w.org(entry.org_id);
-    let Some(mut a) = org.get(&APPOINTMENTS, &entry.appointment_id.as_bytes())? else {
+    let mut org = w.org(org_id);
+    let Some(mut a) = org.get(&APPOINTMENTS, &appointment_id.as_bytes())? else {
         return Ok(Effect::ConfirmUnknown);
     };
+    if !ConfirmationToken::matches(&a.confirmation_token, token) {
+        return Ok(Effect::ConfirmUnknown);
+    }
     if a.status != AppointmentStatus::Pending {
         return Ok(Effect::ConfirmAlreadyUsed);
     }

@@ -225,16 +225,80 @@ impl From<SlotEntry> for StoredSlotEntry {
     }
 }
 
-/// Confirmation token → its appointment (global: the confirm link carries no org).
+/// Confirmation token → its appointment, for tokens issued before they carried their own
+/// route (global: the confirm link carries no org). New bookings write no entry here.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfirmationIndexEntry {
     pub org_id: OrgId,
     pub appointment_id: AppointmentId,
 }
 
+/// The secret in a confirmation link: `org ‖ appointment ‖ 16 random bytes`, base64url.
+/// The ids route the link to its appointment without an index; the random part, compared
+/// with the copy stored on the appointment, makes it unguessable.
+pub struct ConfirmationToken;
+
+impl ConfirmationToken {
+    const LEN: usize = 48;
+
+    pub fn issue(org: OrgId, appointment: AppointmentId) -> String {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; Self::LEN];
+        bytes[..16].copy_from_slice(&org.as_bytes());
+        bytes[16..32].copy_from_slice(&appointment.as_bytes());
+        rand::rngs::OsRng.fill_bytes(&mut bytes[32..]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The org and appointment a token names, if it has the issued shape.
+    pub fn route(token: &str) -> Option<(OrgId, AppointmentId)> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()?;
+        if bytes.len() != Self::LEN {
+            return None;
+        }
+        Some((
+            OrgId::from_bytes(&bytes[..16])?,
+            AppointmentId::from_bytes(&bytes[16..32])?,
+        ))
+    }
+
+    /// Whether `given` is the token stored on the appointment, in time independent of where
+    /// they first differ.
+    pub fn matches(stored: &str, given: &str) -> bool {
+        stored.len() == given.len()
+            && stored
+                .bytes()
+                .zip(given.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_token_routes_to_its_appointment_and_matches_only_itself() {
+        let (org, id) = (OrgId::new_random(), AppointmentId::new_random());
+        let token = ConfirmationToken::issue(org, id);
+        let other = ConfirmationToken::issue(org, id);
+        assert_ne!(token, other, "the random part differs between issues");
+        assert_eq!(ConfirmationToken::route(&token), Some((org, id)));
+        assert!(ConfirmationToken::matches(&token, &token));
+        assert!(!ConfirmationToken::matches(&token, &other));
+        assert!(!ConfirmationToken::matches(&token, &token[1..]));
+        // Older tokens (24 random bytes) and junk carry no route.
+        assert_eq!(
+            ConfirmationToken::route("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            None
+        );
+        assert_eq!(ConfirmationToken::route("not base64 !"), None);
+    }
 
     #[test]
     fn slot_entries_store_their_span_as_integers_and_read_the_older_string_form() {

@@ -164,15 +164,7 @@ async fn every_metadata_field_is_stored_and_returned() {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap();
-    let fetched: Value = app
-        .get(
-            &format!("/api/orgs/{}/appointments/{id}", c.clinic.org_id),
-            Some(&c.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched = app.appointment(&c, id).await;
     assert_eq!(fetched, created);
     assert_eq!(fetched["patient"]["name"], "Jane Doe");
     assert_eq!(
@@ -390,6 +382,12 @@ async fn the_confirmation_link_confirms_once() {
         .await
         .unwrap();
     let token = a["confirmation_token"].as_str().unwrap();
+    // A token naming the same appointment with another secret part changes nothing.
+    let mut forged = token.to_string();
+    let last = if forged.ends_with('A') { "B" } else { "A" };
+    forged.replace_range(forged.len() - 1.., last);
+    let r = app.get(&format!("/confirm/{forged}"), None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = app.get(&format!("/confirm/{token}"), None).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("confirmed"));
@@ -398,20 +396,55 @@ async fn the_confirmation_link_confirms_once() {
     assert!(again.text().await.unwrap().contains("already been used"));
     let unknown = app.get("/confirm/not-a-real-token", None).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let stored: Value = app
-        .get(
-            &format!(
-                "/api/orgs/{}/appointments/{}",
-                c.clinic.org_id,
-                a["id"].as_str().unwrap()
-            ),
-            Some(&c.clinic.token),
-        )
+    let stored = app.appointment(&c, a["id"].as_str().unwrap()).await;
+    assert_eq!(stored["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn a_confirmation_link_issued_before_tokens_carried_their_route_still_confirms() {
+    use voxanne::booking::records::{AppointmentRecord, ConfirmationIndexEntry};
+    use voxanne::domain::{AppointmentId, OrgId};
+    use voxanne::store::tables::{APPOINTMENTS, CONFIRMATION_TOKENS};
+
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let a: Value = app
+        .book_via_rest(&c, &c.smith, &date_in(3), "09:00", None)
         .await
         .json()
         .await
         .unwrap();
+    // Rewrite the booking as an earlier version stored it: 24 random bytes as the token and
+    // a row in the global token index.
+    let tmp = app.stop().await.unwrap();
+    let org: OrgId = c.clinic.org_id.parse().unwrap();
+    let id: AppointmentId = a["id"].as_str().unwrap().parse().unwrap();
+    let legacy = "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6".to_string();
+    {
+        let store = voxanne::store::Store::open(tmp.path()).unwrap();
+        let mut w = store.begin_write().unwrap();
+        let mut o = w.org(org);
+        let mut record: AppointmentRecord = o.get(&APPOINTMENTS, &id.as_bytes()).unwrap().unwrap();
+        record.confirmation_token = legacy.clone();
+        o.put(&APPOINTMENTS, &id.as_bytes(), &record).unwrap();
+        w.global_put(
+            &CONFIRMATION_TOKENS,
+            legacy.as_bytes(),
+            &ConfirmationIndexEntry {
+                org_id: org,
+                appointment_id: id,
+            },
+        )
+        .unwrap();
+        w.commit().unwrap();
+    }
+    let app = spawn_app_in(tmp.path(), |_| {}).await;
+    let r = app.get(&format!("/confirm/{legacy}"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let stored = app.appointment(&c, &id.to_string()).await;
     assert_eq!(stored["status"], "confirmed");
+    app.stop().await;
+    drop(tmp);
 }
 
 /// The next two local dates (from tomorrow) on which London's clocks change.

@@ -14,6 +14,41 @@ pub struct ReceivedMail {
     pub data: String,
 }
 
+impl ReceivedMail {
+    /// The body as a mail client shows it: quoted-printable soft line breaks joined and
+    /// `=XX` escapes decoded (lettre picks that encoding for lines over 76 characters).
+    pub fn body_text(&self) -> String {
+        let (headers, body) = self.data.split_once("\n\n").unwrap_or(("", &self.data));
+        let quoted_printable = headers
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: quoted-printable");
+        if !quoted_printable {
+            return body.to_string();
+        }
+        let joined = body.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let escaped = (bytes[i] == b'=' && i + 2 < bytes.len())
+                .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+                .flatten()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match escaped {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
+                }
+                None => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
 /// Starts an SMTP server on 127.0.0.1; returns its port and the messages it receives.
 pub async fn smtp_server() -> (u16, mpsc::UnboundedReceiver<ReceivedMail>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -319,6 +319,18 @@ impl TestApp {
         results[0].clone()
     }
 
+    /// One appointment as staff read it (`GET /api/orgs/{org}/appointments/{id}`).
+    pub async fn appointment(&self, c: &BookableClinic, id: &str) -> Value {
+        let r = self
+            .get(
+                &format!("/api/orgs/{}/appointments/{id}", c.clinic.org_id),
+                Some(&c.clinic.token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
     pub async fn appointments(&self, c: &BookableClinic) -> Vec<Value> {
         let r = self
             .get(

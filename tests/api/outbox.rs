@@ -77,15 +77,7 @@ fn enable_google(s: &mut voxanne::config::Settings, google: &MockServer) {
 }
 
 async fn calendar_sync(app: &TestApp, c: &BookableClinic, id: &str) -> String {
-    let a: Value = app
-        .get(
-            &format!("/api/orgs/{}/appointments/{id}", c.clinic.org_id),
-            Some(&c.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let a = app.appointment(c, id).await;
     a["calendar_sync"].as_str().unwrap().to_string()
 }
 
@@ -267,24 +259,13 @@ async fn the_confirmation_email_arrives_over_smtp_and_its_link_confirms() {
         .contains("Subject: Please confirm your appointment at Harley Clinic"));
     let token = a["confirmation_token"].as_str().unwrap();
     let link = format!("https://clinic.example/confirm/{token}");
-    assert!(mail.data.contains(&link), "{}", mail.data);
-    assert!(mail.data.contains("with Dr Smith") && mail.data.contains("at 2 pm"));
+    let body = mail.body_text();
+    assert!(body.contains(&link), "{body}");
+    assert!(body.contains("with Dr Smith") && body.contains("at 2 pm"));
     // Following the link (on our server) confirms once.
     let r = app.get(&format!("/confirm/{token}"), None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let stored: Value = app
-        .get(
-            &format!(
-                "/api/orgs/{}/appointments/{}",
-                c.clinic.org_id,
-                a["id"].as_str().unwrap()
-            ),
-            Some(&c.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.appointment(&c, a["id"].as_str().unwrap()).await;
     assert_eq!(stored["status"], "confirmed");
 }
 

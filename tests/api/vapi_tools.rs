@@ -224,6 +224,81 @@ async fn redelivery_and_retries_return_the_existing_booking() {
 }
 
 #[tokio::test]
+async fn a_booking_call_delivered_again_after_a_restart_finds_its_booking_even_if_moved_or_cancelled(
+) {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let (org, t) = (c.clinic.org_id.clone(), c.clinic.token.clone());
+    let day = date_in(3);
+    let book = |tc: &'static str, time: &'static str| {
+        let (app, key, day) = (&app, c.agent_key.clone(), day.clone());
+        async move {
+            app.vapi_tool(
+                &key,
+                "call-1",
+                tc,
+                "book_appointment",
+                book_args(&day, time, "Jane Doe"),
+            )
+            .await
+        }
+    };
+    let stays = book("tc-stays", "09:00").await;
+    let moved = book("tc-moved", "11:00").await;
+    let cancelled = book("tc-cancelled", "14:00").await;
+    let id = |v: &Value| v["appointment_id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{}/reschedule", id(&moved)),
+            Some(&t),
+            json!({"date": day, "time": "16:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{}/cancel", id(&cancelled)),
+            Some(&t),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A restart forgets the answers kept in memory; the ledger still knows each call.
+    let tmp = app.stop().await.unwrap();
+    let app = spawn_app_in(tmp.path(), |_| {}).await;
+    for (tc, time, first) in [
+        ("tc-stays", "09:00", &stays),
+        ("tc-moved", "11:00", &moved),
+        ("tc-cancelled", "14:00", &cancelled),
+    ] {
+        let again = app
+            .vapi_tool(
+                &c.agent_key,
+                "call-1",
+                tc,
+                "book_appointment",
+                book_args(&day, time, "Jane Doe"),
+            )
+            .await;
+        assert_eq!(
+            again["appointment_id"], first["appointment_id"],
+            "{tc}: {again}"
+        );
+    }
+    let all = app.appointments(&c).await;
+    assert_eq!(all.len(), 3, "no booking was made twice");
+    let active: Vec<&str> = all
+        .iter()
+        .filter(|a| a["status"] != "cancelled")
+        .map(|a| a["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(active.len(), 2);
+    assert!(active.iter().all(|s| !s.contains("T11:00")), "{active:?}");
+    app.stop().await;
+    drop(tmp);
+}
+
+#[tokio::test]
 async fn several_calls_in_one_message_are_answered_in_order_and_arguments_may_be_strings() {
     let app = spawn_app().await;
     let c = app.bookable_clinic("Clinic").await;
