@@ -90,6 +90,7 @@ pub struct Verification {
     pub problem: Option<&'static str>,
 }
 
+/// A sequence number's key. Below 2^56 (never reached), its first byte is zero.
 fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
@@ -165,9 +166,10 @@ pub fn success(
 /// Up to `limit` entries with `seq > after`, oldest first.
 pub fn page(r: &OrgRead<'_>, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
     let after_key = seq_key(after);
+    // Entry keys all start with a zero byte; the head's key (`head`) does not.
     let rows = r.scan(
         &AUDIT_LOG,
-        &[],
+        &[0],
         if after == 0 { None } else { Some(&after_key) },
         limit,
     )?;

@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -226,7 +226,7 @@ const MIGRATIONS: &[Migration] = &[
             create_tables(
                 w,
                 &tables::identity_and_audit_global(),
-                &tables::identity_and_audit_tenant(),
+                &tables::identity_and_audit_tenant_at_1(),
             )
         },
     },
@@ -250,7 +250,35 @@ const MIGRATIONS: &[Migration] = &[
         name: "create knowledge-base tables",
         apply: |w| create_tables(w, &[], &tables::kb_tenant()),
     },
+    Migration {
+        version: 6,
+        name: "keep each audit chain's head in the chain's own table",
+        apply: move_audit_heads_into_the_log,
+    },
 ];
+
+/// Schema 6: every org's audit head moves from its own table to key `head` of the log.
+fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
+    let old = tables::AUDIT_HEAD_BEFORE_6.def();
+    let heads: Vec<(u128, Vec<u8>, Vec<u8>)> = {
+        let t = w.txn.open_table(old)?;
+        let mut rows = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let (org, key) = k.value();
+            rows.push((org, key.to_vec(), v.value().to_vec()));
+        }
+        rows
+    };
+    {
+        let mut log = w.txn.open_table(tables::AUDIT_HEAD.def())?;
+        for (org, key, value) in &heads {
+            log.insert((*org, key.as_slice()), value.as_slice())?;
+        }
+    }
+    w.txn.delete_table(old)?;
+    Ok(())
+}
 
 fn create_tables(
     w: &mut StoreWrite,

@@ -86,10 +86,15 @@ pub const AGENT_KEY_INDEX: GlobalTable<AgentKeyIndexEntry> = GlobalTable::new("a
 pub const USERS: TenantTable<UserRecord> = TenantTable::new("users_v1");
 /// Agent keys of an org (hash only), keyed by key id.
 pub const AGENT_KEYS: TenantTable<AgentKeyRecord> = TenantTable::new("agent_keys_v1");
-/// The audit chain, keyed by sequence number (8 big-endian bytes).
+/// The audit chain, keyed by sequence number (8 big-endian bytes; every sequence number is
+/// below 2^56, so every entry's key starts with a zero byte).
 pub const AUDIT_LOG: TenantTable<AuditEntry> = TenantTable::new("audit_log_v1");
-/// The audit chain's head (single key `head`): lets verification notice a cut-off tail.
-pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
+/// The audit chain's head (single key `head`), which lets verification notice a cut-off
+/// tail. It lives in the chain's own table, where `head` sorts right after the newest entry:
+/// an append rewrites one leaf of one B-tree instead of two (schema 6).
+pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_log_v1");
+/// Where the head was kept before schema 6; only the migration to 6 reads it.
+pub(crate) const AUDIT_HEAD_BEFORE_6: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
 
 /// Outbox jobs for external services, keyed `service ‖ next attempt ‖ job id`.
 pub const OUTBOX: GlobalTable<OutboxJob> = GlobalTable::new("outbox_v1");
@@ -154,13 +159,18 @@ pub(crate) fn identity_and_audit_global() -> [GlobalDef; 4] {
     ]
 }
 
-pub(crate) fn identity_and_audit_tenant() -> [TenantDef; 4] {
+/// The tenant tables schema step 1 created (the head's own table was removed by step 6).
+pub(crate) fn identity_and_audit_tenant_at_1() -> [TenantDef; 4] {
     [
         USERS.def(),
         AGENT_KEYS.def(),
         AUDIT_LOG.def(),
-        AUDIT_HEAD.def(),
+        AUDIT_HEAD_BEFORE_6.def(),
     ]
+}
+
+pub(crate) fn identity_and_audit_tenant() -> [TenantDef; 3] {
+    [USERS.def(), AGENT_KEYS.def(), AUDIT_LOG.def()]
 }
 
 pub(crate) fn booking_global() -> [GlobalDef; 2] {

@@ -170,3 +170,46 @@ async fn entries_page_by_sequence_number_with_hash_links() {
     let text = serde_json::to_string(&all).unwrap();
     assert!(!text.contains("admin@clinic.example"));
 }
+
+#[tokio::test]
+async fn a_file_from_before_schema_6_keeps_its_audit_head_through_the_upgrade() {
+    let (dir, clinic) = clinic_with_history().await;
+    let org = org_u128(&clinic);
+    // Put the file back in the schema-5 layout: the head in its own table.
+    {
+        const HEAD_BEFORE_6: TableDefinition<(u128, &[u8]), &[u8]> =
+            TableDefinition::new("audit_head_v1");
+        const META: TableDefinition<&[u8], &[u8]> = TableDefinition::new("meta_v1");
+        let db = redb::Database::open(dir.path().join("voxanne.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut log = tx.open_table(AUDIT).unwrap();
+            let head = log
+                .remove((org, b"head".as_slice()))
+                .unwrap()
+                .expect("schema 6 keeps the head in the log")
+                .value()
+                .to_vec();
+            let mut old = tx.open_table(HEAD_BEFORE_6).unwrap();
+            old.insert((org, b"head".as_slice()), head.as_slice())
+                .unwrap();
+            let mut meta = tx.open_table(META).unwrap();
+            meta.insert(b"schema_version".as_slice(), b"5".as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let (code, v) = cli_verify(dir.path());
+    assert_eq!(
+        (code, v["ok"].clone(), v["entries"].clone()),
+        (0, true.into(), 4.into()),
+        "{v}"
+    );
+    // The moved head still guards the tail.
+    edit_file(dir.path(), |t| {
+        t.remove((org, 4u64.to_be_bytes().as_slice())).unwrap();
+    });
+    let (code, v) = cli_verify(dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(v["first_bad_seq"], 4);
+}
