@@ -1,5 +1,6 @@
 //! Load generator: the real server (in process, port 0, a real redb file with durable
-//! commits) driven by real HTTP clients booking through the Vapi tool endpoint. Reports
+//! commits) driven by real HTTP clients, one keep-alive HTTP/1.1 connection each, booking
+//! through the Vapi tool endpoint. Reports
 //! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, and the 5-way
 //! contention case. Bounded: a fixed number of bookings per level and a time cap.
 //!
@@ -8,6 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use reqwest::Client;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -21,7 +25,6 @@ struct Target {
     base: String,
     key: String,
     providers: Vec<String>,
-    client: Client,
 }
 
 async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
@@ -90,7 +93,6 @@ async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
             base,
             key: k["key"].as_str().unwrap().to_string(),
             providers,
-            client,
         },
         tx,
     )
@@ -111,21 +113,57 @@ fn slot(t: &Target, n: usize, day_offset: usize) -> (String, String, String) {
     )
 }
 
-async fn book(t: &Target, n: usize, day_offset: usize, tag: &str) -> (Duration, bool) {
+/// One client's keep-alive HTTP/1.1 connection to the server (bare hyper: no pool, no
+/// redirects, so the generator takes less of the CPU it shares with the server).
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    authority: String,
+    authorization: String,
+}
+
+impl Connection {
+    async fn open(t: &Target) -> Connection {
+        let authority = t.base.trim_start_matches("http://").to_string();
+        let stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        Connection {
+            sender,
+            authority,
+            authorization: format!("Bearer {}", t.key),
+        }
+    }
+
+    async fn post_json(&mut self, path: &str, body: Vec<u8>) -> Value {
+        let request = hyper::Request::post(path)
+            .header("host", &self.authority)
+            .header("authorization", &self.authorization)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+async fn book(
+    t: &Target,
+    c: &mut Connection,
+    n: usize,
+    day_offset: usize,
+    tag: &str,
+) -> (Duration, bool) {
     let (provider, date, time) = slot(t, n, day_offset);
     let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("{tag}-{n}")}, "customer": {"number": "+447911123456"},
         "toolCallList": [{"id": format!("{tag}-tc-{n}"), "type": "function", "function": {"name": "book_appointment",
             "arguments": {"appointment_date": date, "appointment_time": time, "provider_id": provider, "service": "Consultation", "patient_name": format!("Caller {n}")}}}]}});
+    let body = serde_json::to_vec(&body).unwrap();
     let started = Instant::now();
-    let r = t
-        .client
-        .post(format!("{}/api/vapi/tools", t.base))
-        .bearer_auth(&t.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
+    let v = c.post_json("/api/vapi/tools", body).await;
     (started.elapsed(), v["results"][0].get("result").is_some())
 }
 
@@ -140,11 +178,12 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
     for c in 0..clients {
         let t = t.clone();
         handles.push(tokio::spawn(async move {
+            let mut conn = Connection::open(&t).await;
             let mut lat = Vec::new();
             let mut ok = 0;
             let mut n = c;
             while n < total && started.elapsed() < TIME_CAP {
-                let (d, booked) = book(&t, n, day_offset, &format!("l{clients}")).await;
+                let (d, booked) = book(&t, &mut conn, n, day_offset, &format!("l{clients}")).await;
                 lat.push(d);
                 ok += booked as usize;
                 n += clients;
@@ -175,17 +214,23 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
 async fn contention(t: Arc<Target>, rounds: usize, day_offset: usize) {
     let mut lat = Vec::new();
     let mut single_winner = 0;
+    let mut connections = Vec::new();
+    for _ in 0..5 {
+        connections.push(Connection::open(&t).await);
+    }
     for r in 0..rounds {
         let mut hs = Vec::new();
-        for c in 0..5 {
+        for (c, mut conn) in connections.drain(..).enumerate() {
             let t = t.clone();
             hs.push(tokio::spawn(async move {
-                book(&t, r, day_offset, &format!("c{c}")).await
+                let answer = book(&t, &mut conn, r, day_offset, &format!("c{c}")).await;
+                (answer, conn)
             }));
         }
         let mut winners = 0;
         for h in hs {
-            let (d, ok) = h.await.unwrap();
+            let ((d, ok), conn) = h.await.unwrap();
+            connections.push(conn);
             lat.push(d);
             winners += ok as usize;
         }
