@@ -1,8 +1,8 @@
 //! Load generator: the real server (in process, port 0, a real redb file with durable
 //! commits) driven by real HTTP clients, one keep-alive HTTP/1.1 connection each, booking
 //! through the Vapi tool endpoint. Reports
-//! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, and the 5-way
-//! contention case. Bounded: a fixed number of bookings per level and a time cap.
+//! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, the 5-way
+//! contention case, and the HTTP floor (`GET /healthz`) at 1 and 64 clients. Bounded: a fixed number of bookings per level and a time cap.
 //!
 //! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run).
 
@@ -137,6 +137,17 @@ impl Connection {
         }
     }
 
+    /// `GET path`, body read and dropped.
+    async fn get(&mut self, path: &str) {
+        let request = hyper::Request::get(path)
+            .header("host", &self.authority)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        assert!(response.status().is_success());
+        response.into_body().collect().await.unwrap();
+    }
+
     async fn post_json(&mut self, path: &str, body: Vec<u8>) -> Value {
         let request = hyper::Request::post(path)
             .header("host", &self.authority)
@@ -165,6 +176,42 @@ async fn book(
     let started = Instant::now();
     let v = c.post_json("/api/vapi/tools", body).await;
     (started.elapsed(), v["results"][0].get("result").is_some())
+}
+
+/// The HTTP floor: `GET /healthz` (no auth, no store) through the same server and clients, so
+/// what the bookings cost above plain HTTP on these two cores can be read off.
+async fn http_floor(t: Arc<Target>, clients: usize, total: usize) {
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let t = t.clone();
+        handles.push(tokio::spawn(async move {
+            let mut conn = Connection::open(&t).await;
+            let mut lat = Vec::new();
+            let mut n = c;
+            while n < total && started.elapsed() < TIME_CAP {
+                let at = Instant::now();
+                conn.get("/healthz").await;
+                lat.push(at.elapsed());
+                n += clients;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "| {clients} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+        all.len(),
+        all.len() as f64 / secs,
+        pct(&all, 0.5),
+        pct(&all, 0.95),
+        pct(&all, 0.99)
+    );
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -269,6 +316,13 @@ fn main() {
             day += total / (PROVIDERS * 48) + 1;
         }
         contention(t.clone(), n(200), day + 1).await;
+        println!();
+        println!("HTTP floor, GET /healthz:");
+        println!("| clients | requests | per second | p50 ms | p95 ms | p99 ms |");
+        println!("|---|---|---|---|---|---|");
+        for (clients, total) in [(1, n(2000)), (64, n(16000))] {
+            http_floor(t.clone(), clients, total).await;
+        }
         let _ = stop.send(());
     });
 }
