@@ -2,15 +2,15 @@
 //! org-scoped) through which every read and write goes. Nothing outside this module builds a key
 //! that includes an org id.
 
+pub mod codec;
 pub mod tables;
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use codec::{CodecError, Stored};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::domain::OrgId;
 use tables::{GlobalTable, TenantTable};
@@ -75,20 +75,20 @@ impl From<redb::DatabaseError> for StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-fn codec_error(table: &'static str, e: serde_json::Error) -> StoreError {
+fn codec_error(table: &'static str, e: CodecError) -> StoreError {
     StoreError::Codec {
         table,
-        line: e.line(),
-        column: e.column(),
+        line: e.line,
+        column: e.column,
     }
 }
 
-fn encode<V: Serialize>(table: &'static str, value: &V) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| codec_error(table, e))
+fn encode<V: Stored>(table: &'static str, value: &V) -> Result<Vec<u8>> {
+    value.to_bytes().map_err(|e| codec_error(table, e))
 }
 
-fn decode<V: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<V> {
-    serde_json::from_slice(bytes).map_err(|e| codec_error(table, e))
+fn decode<V: Stored>(table: &'static str, bytes: &[u8]) -> Result<V> {
+    V::from_bytes(bytes).map_err(|e| codec_error(table, e))
 }
 
 /// The open database, shared by every request.
@@ -298,7 +298,7 @@ fn create_tables(
 
 type TenantKey = (u128, &'static [u8]);
 
-fn tenant_get<V: DeserializeOwned>(
+fn tenant_get<V: Stored>(
     table: &impl ReadableTable<TenantKey, &'static [u8]>,
     name: &'static str,
     org: u128,
@@ -310,7 +310,7 @@ fn tenant_get<V: DeserializeOwned>(
     }
 }
 
-fn tenant_scan<V: DeserializeOwned>(
+fn tenant_scan<V: Stored>(
     table: &impl ReadableTable<TenantKey, &'static [u8]>,
     name: &'static str,
     org: u128,
@@ -337,7 +337,7 @@ fn tenant_scan<V: DeserializeOwned>(
     Ok(out)
 }
 
-fn tenant_range<V: DeserializeOwned>(
+fn tenant_range<V: Stored>(
     table: &impl ReadableTable<TenantKey, &'static [u8]>,
     name: &'static str,
     org: u128,
@@ -352,7 +352,7 @@ fn tenant_range<V: DeserializeOwned>(
     Ok(out)
 }
 
-fn global_get_in<V: DeserializeOwned>(
+fn global_get_in<V: Stored>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     name: &'static str,
     key: &[u8],
@@ -379,11 +379,7 @@ impl StoreRead {
         }
     }
 
-    pub fn global_get<V: DeserializeOwned>(
-        &self,
-        table: &GlobalTable<V>,
-        key: &[u8],
-    ) -> Result<Option<V>> {
+    pub fn global_get<V: Stored>(&self, table: &GlobalTable<V>, key: &[u8]) -> Result<Option<V>> {
         let t = self.txn.open_table(table.def())?;
         global_get_in(&t, table.name(), key)
     }
@@ -396,7 +392,7 @@ impl StoreRead {
     }
 
     /// Up to `limit` entries of a global table, in key order.
-    pub fn global_scan<V: DeserializeOwned>(
+    pub fn global_scan<V: Stored>(
         &self,
         table: &GlobalTable<V>,
         limit: usize,
@@ -411,7 +407,7 @@ impl StoreRead {
     }
 
     /// Up to `limit` entries of a global table with keys in `[from, to)`.
-    pub fn global_range<V: DeserializeOwned>(
+    pub fn global_range<V: Stored>(
         &self,
         table: &GlobalTable<V>,
         from: &[u8],
@@ -450,7 +446,7 @@ impl OrgRead<'_> {
     }
 
     /// Records with local keys in `[from, to)`, in key order.
-    pub fn range<V: DeserializeOwned>(
+    pub fn range<V: Stored>(
         &self,
         table: &TenantTable<V>,
         from: &[u8],
@@ -460,17 +456,13 @@ impl OrgRead<'_> {
         tenant_range(&t, table.name(), self.org.as_u128(), from, to)
     }
 
-    pub fn get<V: DeserializeOwned>(
-        &self,
-        table: &TenantTable<V>,
-        key: &[u8],
-    ) -> Result<Option<V>> {
+    pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
         let t = self.txn.open_table(table.def())?;
         tenant_get(&t, table.name(), self.org.as_u128(), key)
     }
 
     /// Records whose local key starts with `prefix`, in key order, after `after` if given.
-    pub fn scan<V: DeserializeOwned>(
+    pub fn scan<V: Stored>(
         &self,
         table: &TenantTable<V>,
         prefix: &[u8],
@@ -503,16 +495,12 @@ impl StoreWrite {
         Ok(())
     }
 
-    pub fn global_get<V: DeserializeOwned>(
-        &self,
-        table: &GlobalTable<V>,
-        key: &[u8],
-    ) -> Result<Option<V>> {
+    pub fn global_get<V: Stored>(&self, table: &GlobalTable<V>, key: &[u8]) -> Result<Option<V>> {
         let t = self.txn.open_table(table.def())?;
         global_get_in(&t, table.name(), key)
     }
 
-    pub fn global_put<V: Serialize>(
+    pub fn global_put<V: Stored>(
         &mut self,
         table: &GlobalTable<V>,
         key: &[u8],
@@ -526,7 +514,7 @@ impl StoreWrite {
 
     /// Keeps only the entries of a global table whose value passes `keep`; returns how many
     /// were removed.
-    pub fn global_retain<V: DeserializeOwned>(
+    pub fn global_retain<V: Stored>(
         &mut self,
         table: &GlobalTable<V>,
         keep: impl Fn(&V) -> bool,
@@ -605,7 +593,7 @@ impl OrgWrite<'_> {
     }
 
     /// Records with local keys in `[from, to)`, in key order.
-    pub fn range<V: DeserializeOwned>(
+    pub fn range<V: Stored>(
         &self,
         table: &TenantTable<V>,
         from: &[u8],
@@ -615,16 +603,12 @@ impl OrgWrite<'_> {
         tenant_range(&t, table.name(), self.org.as_u128(), from, to)
     }
 
-    pub fn get<V: DeserializeOwned>(
-        &self,
-        table: &TenantTable<V>,
-        key: &[u8],
-    ) -> Result<Option<V>> {
+    pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
         let t = self.txn.open_table(table.def())?;
         tenant_get(&t, table.name(), self.org.as_u128(), key)
     }
 
-    pub fn scan<V: DeserializeOwned>(
+    pub fn scan<V: Stored>(
         &self,
         table: &TenantTable<V>,
         prefix: &[u8],
@@ -635,12 +619,7 @@ impl OrgWrite<'_> {
         tenant_scan(&t, table.name(), self.org.as_u128(), prefix, after, limit)
     }
 
-    pub fn put<V: Serialize>(
-        &mut self,
-        table: &TenantTable<V>,
-        key: &[u8],
-        value: &V,
-    ) -> Result<()> {
+    pub fn put<V: Stored>(&mut self, table: &TenantTable<V>, key: &[u8], value: &V) -> Result<()> {
         let bytes = encode(table.name(), value)?;
         let mut t = self.txn.open_table(table.def())?;
         t.insert((self.org.as_u128(), key), bytes.as_slice())?;

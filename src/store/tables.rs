@@ -69,6 +69,39 @@ use crate::identity::records::{
 use crate::outbox::OutboxJob;
 use crate::search::{KbChunk, KbDocument, KbState, Unanswered};
 
+// Every value type below is stored as JSON, except the slot-index entry (a fixed binary
+// layout read on every claim; see `booking::records`).
+super::codec::stored_as_json!(
+    serde_json::Value,
+    OrgRecord,
+    EmailIndexEntry,
+    AgentKeyIndexEntry,
+    UserRecord,
+    AgentKeyRecord,
+    AuditEntry,
+    AuditHead,
+    OutboxJob,
+    ConfirmationIndexEntry,
+    (OrgId, ProviderId),
+    ClinicSettings,
+    ServiceRecord,
+    ProviderRecord,
+    AppointmentRecord,
+    AppointmentId,
+    CallRecord,
+    ContactRecord,
+    uuid::Uuid,
+    ClinicalNoteRecord,
+    SecureIdentifierRecord,
+    WrappedKey,
+    KeyHead,
+    KbDocument,
+    KbChunk,
+    Vec<f32>,
+    KbState,
+    Unanswered,
+);
+
 // ---- global tables -------------------------------------------------------------------------
 
 /// Install metadata (`schema_version`).
