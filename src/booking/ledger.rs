@@ -17,7 +17,7 @@ use crate::store::tables::{
     APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS,
     PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
 };
-use crate::store::{OrgWrite, StoreWrite};
+use crate::store::{Direction, OrgWrite, StoreWrite};
 
 /// Longest an appointment plus its buffers can reach before and after its start; bounds the
 /// slot-index scan for conflicts.
@@ -105,20 +105,36 @@ pub fn apply(
     }
 }
 
-/// The provider's active bookings that could overlap `around`, as slot entries.
+/// The provider's active bookings that overlap `around`, as slot entries.
+///
+/// A provider's active bookings never overlap one another (every claim is checked against
+/// them in the writer), so in start order their busy spans are disjoint and sorted: walking
+/// back from `around` the first entry that ends before it means every earlier one does too,
+/// and walking forward the first that starts after it means every later one does. The walks
+/// therefore read the few entries next to `around`, not the whole day around it.
 pub fn nearby_entries(
     org: &OrgWrite<'_>,
     provider: ProviderId,
     around: Interval,
 ) -> Result<Vec<SlotEntry>, BookingError> {
-    let from = slot_bound(provider, around.start - Duration::minutes(MAX_TAIL));
-    let to = slot_bound(provider, around.end + Duration::minutes(MAX_LEAD));
-    Ok(org
-        .range(&APPOINTMENT_SLOTS, &from, &to)?
-        .into_iter()
-        .map(|(_, e)| e)
-        .filter(|e| e.occupied.overlaps(&around))
-        .collect())
+    let earliest = slot_bound(provider, around.start - Duration::minutes(MAX_TAIL));
+    let middle = slot_bound(provider, around.start);
+    let latest = slot_bound(provider, around.end + Duration::minutes(MAX_LEAD));
+    let mut entries = org.walk(
+        &APPOINTMENT_SLOTS,
+        (&earliest, &middle),
+        Direction::Down,
+        |e: &SlotEntry| e.occupied.end > around.start,
+    )?;
+    entries.reverse();
+    entries.extend(org.walk(
+        &APPOINTMENT_SLOTS,
+        (&middle, &latest),
+        Direction::Up,
+        |e: &SlotEntry| e.occupied.start < around.end,
+    )?);
+    entries.retain(|e| e.occupied.overlaps(&around));
+    Ok(entries)
 }
 
 fn decide(
@@ -441,4 +457,68 @@ fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect
         now,
     )?;
     Ok(Effect::Confirmed(Box::new(a)))
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::store::Store;
+
+    /// The walks find exactly what reading the whole window and filtering finds, for bookings
+    /// of every length (up to 12 hours, buffers up to 4 hours before and after) packed
+    /// without overlaps, and asked-about spans anywhere around them.
+    #[test]
+    fn nearby_entries_are_exactly_the_overlapping_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (org_id, provider) = (OrgId::new_random(), ProviderId::new_random());
+        let mut rng = StdRng::seed_from_u64(7);
+        let day: DateTime<Utc> = "2027-05-03T00:00:00Z".parse().unwrap();
+        let mut all = Vec::new();
+        let w = store.begin_write().unwrap();
+        let mut org = w.org(org_id);
+        let mut free_from = day;
+        while free_from < day + Duration::days(6) {
+            let gap = Duration::minutes(rng.gen_range(0..6) * 15);
+            let before = Duration::minutes(rng.gen_range(0..=240));
+            let length = Duration::minutes(rng.gen_range(1..=48) * 15);
+            let after = Duration::minutes(rng.gen_range(0..=240));
+            let start = free_from + gap + before;
+            let entry = SlotEntry {
+                appointment_id: AppointmentId::new_random(),
+                occupied: Interval::new(start - before, start + length + after),
+            };
+            org.put(
+                &APPOINTMENT_SLOTS,
+                &slot_key(provider, start, entry.appointment_id),
+                &entry,
+            )
+            .unwrap();
+            free_from = entry.occupied.end;
+            all.push(entry);
+        }
+        let mut checked_non_empty = 0;
+        for _ in 0..2000 {
+            let start = day + Duration::minutes(rng.gen_range(0..6 * 24 * 60));
+            let around = Interval::new(start, start + Duration::minutes(rng.gen_range(1..=600)));
+            let mut found: Vec<AppointmentId> = nearby_entries(&org, provider, around)
+                .unwrap()
+                .iter()
+                .map(|e| e.appointment_id)
+                .collect();
+            let mut expected: Vec<AppointmentId> = all
+                .iter()
+                .filter(|e| e.occupied.overlaps(&around))
+                .map(|e| e.appointment_id)
+                .collect();
+            found.sort();
+            expected.sort();
+            assert_eq!(found, expected, "around {around:?}");
+            checked_non_empty += usize::from(!expected.is_empty());
+        }
+        assert!(checked_non_empty > 1000, "most probes meet bookings");
+    }
 }

@@ -352,6 +352,38 @@ fn tenant_range<V: Stored>(
     Ok(out)
 }
 
+/// Which way `walk` goes through a key range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+fn tenant_walk<V: Stored>(
+    table: &impl ReadableTable<TenantKey, &'static [u8]>,
+    name: &'static str,
+    org: u128,
+    (from, to): (&[u8], &[u8]),
+    direction: Direction,
+    mut more: impl FnMut(&V) -> bool,
+) -> Result<Vec<V>> {
+    let range = table.range::<(u128, &[u8])>((org, from)..(org, to))?;
+    let items: Box<dyn Iterator<Item = _>> = match direction {
+        Direction::Up => Box::new(range),
+        Direction::Down => Box::new(range.rev()),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let (_, v) = item?;
+        let value: V = decode(name, v.value())?;
+        if !more(&value) {
+            break;
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
 fn global_get_in<V: Stored>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     name: &'static str,
@@ -617,6 +649,19 @@ impl OrgWrite<'_> {
     ) -> Result<Vec<(Vec<u8>, V)>> {
         let t = self.txn.open_table(table.def())?;
         tenant_scan(&t, table.name(), self.org.as_u128(), prefix, after, limit)
+    }
+
+    /// Values with local keys in `[from, to)`, from the low end up or the high end down, for as
+    /// long as `more` holds: the first value it refuses ends the walk and is not returned.
+    pub fn walk<V: Stored>(
+        &self,
+        table: &TenantTable<V>,
+        range: (&[u8], &[u8]),
+        direction: Direction,
+        more: impl FnMut(&V) -> bool,
+    ) -> Result<Vec<V>> {
+        let t = self.txn.open_table(table.def())?;
+        tenant_walk(&t, table.name(), self.org.as_u128(), range, direction, more)
     }
 
     pub fn put<V: Stored>(&mut self, table: &TenantTable<V>, key: &[u8], value: &V) -> Result<()> {
