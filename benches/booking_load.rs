@@ -25,6 +25,7 @@ struct Target {
     base: String,
     key: String,
     providers: Vec<String>,
+    booking: Arc<voxanne::booking::BookingService>,
 }
 
 async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
@@ -32,6 +33,7 @@ async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
     settings.server.request_timeout_ms = 60_000;
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://{}", app.local_addr());
+    let booking = app.services().booking.clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -93,6 +95,7 @@ async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
             base,
             key: k["key"].as_str().unwrap().to_string(),
             providers,
+            booking,
         },
         tx,
     )
@@ -220,6 +223,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) -> usize {
+    let writer_before = t.booking.writer_stats();
     let started = Instant::now();
     let mut handles = Vec::new();
     for c in 0..clients {
@@ -246,14 +250,25 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
         ok += o;
     }
     let secs = started.elapsed().as_secs_f64();
+    let w = t.booking.writer_stats();
+    let (batches, changes) = (
+        (w.batches - writer_before.batches).max(1) as f64,
+        (w.changes - writer_before.changes) as f64,
+    );
+    let apply_ms = (w.apply_micros - writer_before.apply_micros) as f64 / 1000.0;
+    let commit_ms = (w.commit_micros - writer_before.commit_micros) as f64 / 1000.0;
     all.sort();
     println!(
-        "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} |",
+        "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} % |",
         all.len(),
         all.len() as f64 / secs,
         pct(&all, 0.5),
         pct(&all, 0.95),
-        pct(&all, 0.99)
+        pct(&all, 0.99),
+        changes / batches,
+        apply_ms * 1000.0 / batches,
+        commit_ms * 1000.0 / batches,
+        (apply_ms + commit_ms) / (secs * 1000.0) * 100.0,
     );
     all.len()
 }
@@ -308,8 +323,8 @@ fn main() {
         let t = Arc::new(target);
         // Warm-up (connections, caches), on days no measured level uses.
         level(t.clone(), 4, n(400), 600).await;
-        println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms | claims per commit | apply µs per commit | commit µs | writer busy |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let mut day = 0;
         for (clients, total) in [(1, n(2000)), (16, n(8000)), (64, n(16000))] {
             level(t.clone(), clients, total, day).await;

@@ -162,6 +162,11 @@ impl BookingService {
         }
     }
 
+    /// The claim writer's counters (transactions, changes, time applying and committing).
+    pub fn writer_stats(&self) -> writer::WriterStats {
+        self.writer.stats()
+    }
+
     /// Stops the claim writer once the queued changes are committed (at shutdown).
     pub async fn shutdown(&self) {
         self.writer.stop().await;

@@ -3,7 +3,9 @@
 //! write transaction (each sees the ones before it), commits once durably, and only then
 //! answers each waiter. A refused request writes nothing.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -26,11 +28,32 @@ enum Message {
     Stop,
 }
 
+/// What the writer has done since it started: how many transactions, how many changes in
+/// them, and the time spent applying changes and committing (for the load generator and
+/// BENCHMARKS.md: batch size and where a batch's time goes).
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    changes: AtomicU64,
+    apply_micros: AtomicU64,
+    commit_micros: AtomicU64,
+}
+
+/// A reading of the writer's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub batches: u64,
+    pub changes: u64,
+    pub apply_micros: u64,
+    pub commit_micros: u64,
+}
+
 /// The handle requests are sent through. Cloning is cheap.
 #[derive(Clone)]
 pub struct ClaimWriter {
     tx: mpsc::Sender<Message>,
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+    counters: Arc<Counters>,
 }
 
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -40,6 +63,8 @@ impl ClaimWriter {
     /// `committed` is woken after every commit (the outbox worker waits on it).
     pub fn start(store: Store, clock: Clock, committed: Arc<tokio::sync::Notify>) -> ClaimWriter {
         let (tx, mut rx) = mpsc::channel::<Message>(4096);
+        let counters = Arc::new(Counters::default());
+        let counting = counters.clone();
         let thread = std::thread::Builder::new()
             .name("claim-writer".into())
             .spawn(move || {
@@ -60,7 +85,7 @@ impl ClaimWriter {
                             Err(_) => break,
                         }
                     }
-                    if run_batch(&store, &clock, &mut batch) {
+                    if run_batch(&store, &clock, &mut batch, &counting) {
                         committed.notify_one();
                     }
                 }
@@ -74,6 +99,17 @@ impl ClaimWriter {
         ClaimWriter {
             tx,
             thread: Arc::new(std::sync::Mutex::new(Some(thread))),
+            counters,
+        }
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            changes: c.changes.load(Ordering::Relaxed),
+            apply_micros: c.apply_micros.load(Ordering::Relaxed),
+            commit_micros: c.commit_micros.load(Ordering::Relaxed),
         }
     }
 
@@ -99,7 +135,8 @@ impl ClaimWriter {
 }
 
 /// Applies and commits one batch; tells whether anything was committed.
-fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) -> bool {
+fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>, counters: &Counters) -> bool {
+    let started = Instant::now();
     let now = clock();
     let mut w = match store.begin_write() {
         Ok(w) => w,
@@ -122,6 +159,7 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) -> bool {
         }
         results.push(r);
     }
+    let applied = Instant::now();
     if !failed {
         if let Err(e) = w.commit() {
             tracing::error!(error = %e, "claim batch commit failed");
@@ -134,6 +172,16 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>) -> bool {
         }
         return false;
     }
+    counters.batches.fetch_add(1, Ordering::Relaxed);
+    counters
+        .changes
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    counters
+        .apply_micros
+        .fetch_add((applied - started).as_micros() as u64, Ordering::Relaxed);
+    counters
+        .commit_micros
+        .fetch_add(applied.elapsed().as_micros() as u64, Ordering::Relaxed);
     for (job, result) in batch.drain(..).zip(results) {
         let _ = job.reply.send(result);
     }
