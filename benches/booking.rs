@@ -167,10 +167,13 @@ fn claims(c: &mut Criterion) {
     });
     c.bench_function("claim_64_per_durable_commit", |b| {
         b.iter(|| {
+            // As the claim writer does: one set of set-up reads per transaction.
             let mut w = f.services.store.begin_write().unwrap();
+            let mut reads = ledger::SetupReads::default();
             for _ in 0..64 {
-                ledger::apply(
+                ledger::apply_in(
                     &mut w,
+                    &mut reads,
                     &request(&f, next.fetch_add(1, Ordering::Relaxed)),
                     Utc::now(),
                 )

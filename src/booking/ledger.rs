@@ -1,14 +1,18 @@
 //! The booking changes the claim writer applies, each inside its transaction: decide with the
 //! rule engine, then write the appointment, its indexes and its audit entry — or nothing.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono_tz::Tz;
 
 use super::keys::{phone_key, slot_bound, slot_key};
 use super::records::{
-    AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationToken, Patient,
-    ProviderRecord, SlotEntry,
+    AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken,
+    Patient, ProviderRecord, ServiceRecord, SlotEntry,
 };
-use super::schedule::{Interval, ProviderCalendar, Shape};
+use super::schedule::{Interval, Policy, ProviderCalendar, Shape};
 use super::{org_zone, BookingError};
 use crate::audit;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
@@ -77,17 +81,90 @@ pub enum Effect {
     ConfirmAlreadyUsed,
 }
 
+/// The set-up records a transaction's claims decide with, each decoded once per transaction.
+/// Changes the writer applies never alter providers, services, clinic settings or an org's
+/// zone (those are written by their own transactions), so within one transaction they are
+/// the same for every claim; across transactions nothing is kept.
+#[derive(Default)]
+pub struct SetupReads {
+    providers: HashMap<(OrgId, ProviderId), Arc<ProviderRecord>>,
+    services: HashMap<(OrgId, ServiceId), Arc<ServiceRecord>>,
+    clinics: HashMap<OrgId, (Policy, Tz)>,
+}
+
+impl SetupReads {
+    fn provider(
+        &mut self,
+        org: &OrgWrite<'_>,
+        id: ProviderId,
+    ) -> Result<Option<Arc<ProviderRecord>>, BookingError> {
+        let key = (org.org_id(), id);
+        if let Some(p) = self.providers.get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(p) = org.get(&PROVIDERS, &id.as_bytes())? else {
+            return Ok(None);
+        };
+        let p = Arc::new(p);
+        self.providers.insert(key, p.clone());
+        Ok(Some(p))
+    }
+
+    fn service(
+        &mut self,
+        org: &OrgWrite<'_>,
+        id: ServiceId,
+    ) -> Result<Option<Arc<ServiceRecord>>, BookingError> {
+        let key = (org.org_id(), id);
+        if let Some(s) = self.services.get(&key) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(s) = org.get(&SERVICES, &id.as_bytes())? else {
+            return Ok(None);
+        };
+        let s = Arc::new(s);
+        self.services.insert(key, s.clone());
+        Ok(Some(s))
+    }
+
+    /// The clinic's booking policy and time zone.
+    fn clinic(&mut self, w: &StoreWrite, org: OrgId) -> Result<(Policy, Tz), BookingError> {
+        if let Some(c) = self.clinics.get(&org) {
+            return Ok(*c);
+        }
+        let settings: ClinicSettings = w
+            .org(org)
+            .get(&CLINIC_SETTINGS, b"settings")?
+            .unwrap_or_default();
+        let tz = org_zone(w.global_get(&crate::store::tables::ORGS, &org.as_bytes())?)?;
+        let clinic = (settings.policy(), tz);
+        self.clinics.insert(org, clinic);
+        Ok(clinic)
+    }
+}
+
 fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Applies one change in its own set of set-up reads (a transaction of one change).
 pub fn apply(
     w: &mut StoreWrite,
     change: &Change,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
+    apply_in(w, &mut SetupReads::default(), change, now)
+}
+
+/// Applies one change of a transaction; `reads` is shared by the transaction's changes.
+pub fn apply_in(
+    w: &mut StoreWrite,
+    reads: &mut SetupReads,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
     match change {
-        Change::Book(req) => book(w, req, now),
+        Change::Book(req) => book(w, reads, req, now),
         Change::Cancel {
             org,
             id,
@@ -100,7 +177,16 @@ pub fn apply(
             start,
             actor,
             tool_call_id,
-        } => reschedule(w, *org, *id, *start, actor, tool_call_id.as_deref(), now),
+        } => reschedule(
+            w,
+            reads,
+            *org,
+            *id,
+            *start,
+            actor,
+            tool_call_id.as_deref(),
+            now,
+        ),
         Change::Confirm { token } => confirm(w, token, now),
     }
 }
@@ -137,8 +223,10 @@ pub fn nearby_entries(
     Ok(entries)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide(
     w: &StoreWrite,
+    reads: &mut SetupReads,
     org: OrgId,
     provider: &ProviderRecord,
     shape: &Shape,
@@ -146,9 +234,7 @@ fn decide(
     start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), BookingError> {
-    let o = w.org(org);
-    let settings = o.get(&CLINIC_SETTINGS, b"settings")?.unwrap_or_default();
-    let tz = org_zone(w.global_get(&crate::store::tables::ORGS, &org.as_bytes())?)?;
+    let (policy, tz) = reads.clinic(w, org)?;
     let time_off = provider.time_off_intervals();
     let cal = ProviderCalendar {
         tz,
@@ -156,11 +242,16 @@ fn decide(
         breaks: &provider.breaks,
         time_off: &time_off,
     };
-    cal.evaluate(shape, &settings.policy(), busy, now, start)
+    cal.evaluate(shape, &policy, busy, now, start)
         .map_err(BookingError::Refused)
 }
 
-fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Effect, BookingError> {
+fn book(
+    w: &mut StoreWrite,
+    reads: &mut SetupReads,
+    req: &BookRequest,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
     let org = w.org(req.org);
     if let Some(tc) = &req.vapi_tool_call_id {
         if let Some(id) = org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())? {
@@ -172,12 +263,12 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
             }
         }
     }
-    let provider = org
-        .get(&PROVIDERS, &req.provider_id.as_bytes())?
+    let provider = reads
+        .provider(&org, req.provider_id)?
         .ok_or(BookingError::NotFound)?;
     let service = match req.service_id {
         Some(id) => {
-            let s = org.get(&SERVICES, &id.as_bytes())?.ok_or_else(|| {
+            let s = reads.service(&org, id)?.ok_or_else(|| {
                 BookingError::Invalid(vec![FieldError::new(
                     "service_id",
                     "is not a service of this clinic",
@@ -228,7 +319,7 @@ fn book(w: &mut StoreWrite, req: &BookRequest, now: DateTime<Utc>) -> Result<Eff
         }
     }
     let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
-    decide(w, req.org, &provider, &shape, &busy, req.start, now)?;
+    decide(w, reads, req.org, &provider, &shape, &busy, req.start, now)?;
 
     let id = AppointmentId::new_time_ordered();
     let record = AppointmentRecord {
@@ -348,8 +439,10 @@ fn cancel(
     Ok(Effect::Cancelled(Box::new(a)))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reschedule(
     w: &mut StoreWrite,
+    reads: &mut SetupReads,
     org_id: OrgId,
     id: AppointmentId,
     start: DateTime<Utc>,
@@ -375,8 +468,8 @@ fn reschedule(
     if a.start == start {
         return Ok(Effect::Rescheduled(Box::new(a)));
     }
-    let provider = org
-        .get(&PROVIDERS, &a.provider_id.as_bytes())?
+    let provider = reads
+        .provider(&org, a.provider_id)?
         .ok_or(BookingError::NotFound)?;
     let shape = Shape {
         duration: a.end - a.start,
@@ -388,7 +481,7 @@ fn reschedule(
         .filter(|e| e.appointment_id != id)
         .map(|e| e.occupied)
         .collect();
-    decide(w, org_id, &provider, &shape, &busy, start, now)?;
+    decide(w, reads, org_id, &provider, &shape, &busy, start, now)?;
 
     let mut org = w.org(org_id);
     org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;

@@ -150,8 +150,9 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>, counters: &Coun
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut failed = false;
+    let mut reads = ledger::SetupReads::default();
     for job in batch.iter() {
-        let r = ledger::apply(&mut w, &job.change, now);
+        let r = ledger::apply_in(&mut w, &mut reads, &job.change, now);
         if matches!(r, Err(BookingError::Store(_))) {
             // A storage failure can leave a half-applied change: the whole batch is abandoned.
             failed = true;
