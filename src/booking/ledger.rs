@@ -98,16 +98,7 @@ impl SetupReads {
         org: &OrgWrite<'_>,
         id: ProviderId,
     ) -> Result<Option<Arc<ProviderRecord>>, BookingError> {
-        let key = (org.org_id(), id);
-        if let Some(p) = self.providers.get(&key) {
-            return Ok(Some(p.clone()));
-        }
-        let Some(p) = org.get(&PROVIDERS, &id.as_bytes())? else {
-            return Ok(None);
-        };
-        let p = Arc::new(p);
-        self.providers.insert(key, p.clone());
-        Ok(Some(p))
+        read_once(&mut self.providers, org, &PROVIDERS, id, id.as_bytes())
     }
 
     fn service(
@@ -115,16 +106,7 @@ impl SetupReads {
         org: &OrgWrite<'_>,
         id: ServiceId,
     ) -> Result<Option<Arc<ServiceRecord>>, BookingError> {
-        let key = (org.org_id(), id);
-        if let Some(s) = self.services.get(&key) {
-            return Ok(Some(s.clone()));
-        }
-        let Some(s) = org.get(&SERVICES, &id.as_bytes())? else {
-            return Ok(None);
-        };
-        let s = Arc::new(s);
-        self.services.insert(key, s.clone());
-        Ok(Some(s))
+        read_once(&mut self.services, org, &SERVICES, id, id.as_bytes())
     }
 
     /// The clinic's booking policy and time zone.
@@ -141,6 +123,26 @@ impl SetupReads {
         self.clinics.insert(org, clinic);
         Ok(clinic)
     }
+}
+
+/// A record from `seen` if this transaction read it already, else from the table (and kept).
+fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
+    seen: &mut HashMap<(OrgId, K), Arc<V>>,
+    org: &OrgWrite<'_>,
+    table: &crate::store::tables::TenantTable<V>,
+    id: K,
+    key: [u8; 16],
+) -> Result<Option<Arc<V>>, BookingError> {
+    let slot = (org.org_id(), id);
+    if let Some(v) = seen.get(&slot) {
+        return Ok(Some(v.clone()));
+    }
+    let Some(v) = org.get(table, &key)? else {
+        return Ok(None);
+    };
+    let v = Arc::new(v);
+    seen.insert(slot, v.clone());
+    Ok(Some(v))
 }
 
 fn stamp(now: DateTime<Utc>) -> String {
