@@ -25,7 +25,9 @@ struct Fixture {
     /// Claims rotate over these, so a long run stays inside the booking horizon.
     providers: Vec<ProviderId>,
     /// Parsed once: the writer receives requests already validated at the edge.
-    phone: PhoneNumber,
+    /// Callers' numbers, parsed before measuring; each claim takes the next, so phone-index
+    /// entries spread across the table as in a clinic.
+    phones: Vec<PhoneNumber>,
     _dir: tempfile::TempDir,
 }
 
@@ -116,7 +118,9 @@ fn fixture(rt: &tokio::runtime::Runtime, provider_count: usize) -> Fixture {
         org,
         service,
         providers,
-        phone: PhoneNumber::parse("+447911123456", "GB").unwrap(),
+        phones: (0..1024)
+            .map(|i| PhoneNumber::parse(&format!("+447400{:06}", i * 977), "GB").unwrap())
+            .collect(),
         _dir: dir,
     }
 }
@@ -138,7 +142,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
         duration_minutes: None,
         patient: Patient {
             name: "Bench Patient".into(),
-            phone: f.phone.clone(),
+            phone: f.phones[slot % f.phones.len()].clone(),
             email: None,
         },
         notes: None,

@@ -172,7 +172,10 @@ async fn book(
     tag: &str,
 ) -> (Duration, bool) {
     let (provider, date, time) = slot(t, n, day_offset);
-    let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("{tag}-{n}")}, "customer": {"number": "+447911123456"},
+    // Every caller has their own number, so phone-index entries land across the table as
+    // they would in a clinic, not side by side.
+    let caller_number = format!("+447400{:06}", (n * 7919) % 1_000_000);
+    let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("{tag}-{n}")}, "customer": {"number": caller_number},
         "toolCallList": [{"id": format!("{tag}-tc-{n}"), "type": "function", "function": {"name": "book_appointment",
             "arguments": {"appointment_date": date, "appointment_time": time, "provider_id": provider, "service": "Consultation", "patient_name": format!("Caller {n}")}}}]}});
     let body = serde_json::to_vec(&body).unwrap();
