@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::audit::AuditTrail;
 use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
+use crate::booking::phone_index::PhoneIndex;
 use crate::booking::BookingService;
 use crate::calls::CallService;
 use crate::config::Settings;
@@ -81,7 +82,13 @@ impl Services {
             })?
         };
         let detector = Arc::new(Detector::new(&extra));
-        let calls = Arc::new(CallService::new(store.clone(), vault, detector.clone()));
+        let phones = Arc::new(PhoneIndex::build(&store)?);
+        let calls = Arc::new(CallService::new(
+            store.clone(),
+            vault,
+            detector.clone(),
+            phones.clone(),
+        ));
         let model_dir = &settings.search.model_dir;
         let embedder = if crate::search::embed::Embedder::present(model_dir) {
             let e = crate::search::embed::Embedder::load(model_dir)
@@ -99,7 +106,11 @@ impl Services {
             embedder,
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
-        let booking = Arc::new(BookingService::new(store.clone(), outbox_wake.clone()));
+        let booking = Arc::new(BookingService::new(
+            store.clone(),
+            outbox_wake.clone(),
+            phones,
+        ));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
             booking: booking.clone(),

@@ -22,18 +22,6 @@ pub fn slot_key(provider: ProviderId, start: DateTime<Utc>, id: AppointmentId) -
     k
 }
 
-pub fn phone_prefix(phone: &str) -> Vec<u8> {
-    let mut k = phone.as_bytes().to_vec();
-    k.push(0);
-    k
-}
-
-pub fn phone_key(phone: &str, id: AppointmentId) -> Vec<u8> {
-    let mut k = phone_prefix(phone);
-    k.extend_from_slice(&id.as_bytes());
-    k
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::keys::{phone_key, slot_bound, slot_key};
+use super::keys::{slot_bound, slot_key};
 use super::records::{
     AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken,
     Patient, ProviderRecord, ServiceRecord, SlotEntry,
@@ -18,8 +18,8 @@ use crate::audit;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
 use crate::outbox::{self, JobKind};
 use crate::store::tables::{
-    APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS,
-    PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
+    APPOINTMENTS, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS, PROVIDERS, SERVICES,
+    TOOL_CALL_EFFECTS,
 };
 use crate::store::{Direction, OrgWrite, StoreWrite};
 
@@ -368,11 +368,6 @@ fn book(
             appointment_id: id,
             occupied: record.occupied(),
         },
-    )?;
-    org.put(
-        &APPOINTMENTS_BY_PHONE,
-        &phone_key(record.patient.phone.as_str(), id),
-        &id,
     )?;
     audit::success(
         &mut org,

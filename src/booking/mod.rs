@@ -4,6 +4,7 @@
 
 pub mod keys;
 pub mod ledger;
+pub mod phone_index;
 pub mod records;
 pub mod schedule;
 pub mod writer;
@@ -18,12 +19,12 @@ use crate::auth::Caller;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
 use crate::identity::records::OrgRecord;
 use crate::store::tables::{
-    APPOINTMENTS, APPOINTMENTS_BY_PHONE, APPOINTMENT_SLOTS, CLINIC_SETTINGS, FEED_TOKENS, ORGS,
-    PROVIDERS, SERVICES,
+    APPOINTMENTS, APPOINTMENT_SLOTS, CLINIC_SETTINGS, FEED_TOKENS, ORGS, PROVIDERS, SERVICES,
 };
 use crate::store::{OrgRead, Store, StoreError, StoreRead};
-use keys::{phone_prefix, slot_bound};
+use keys::slot_bound;
 use ledger::{BookRequest, Change, Effect, MAX_LEAD, MAX_TAIL};
+use phone_index::PhoneIndex;
 use records::{AppointmentRecord, ClinicSettings, ProviderRecord, ServiceRecord, TimeOffRecord};
 use schedule::{Interval, ProviderCalendar, Refusal, Shape, WeeklyHours};
 use writer::ClaimWriter;
@@ -113,6 +114,7 @@ pub struct ClinicView {
 pub struct BookingService {
     store: Store,
     writer: ClaimWriter,
+    phones: Arc<PhoneIndex>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     views: ViewCache,
 }
@@ -151,11 +153,13 @@ impl ViewCache {
 }
 
 impl BookingService {
-    /// `committed` is woken after each booking commit (for the outbox worker).
-    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>) -> Self {
+    /// `committed` is woken after each booking commit (for the outbox worker); `phones` is
+    /// the in-memory phone index, which the claim writer extends.
+    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>, phones: Arc<PhoneIndex>) -> Self {
         let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> = Arc::new(Utc::now);
         Self {
-            writer: ClaimWriter::start(store.clone(), clock.clone(), committed),
+            writer: ClaimWriter::start(store.clone(), clock.clone(), committed, phones.clone()),
+            phones,
             store,
             clock,
             views: ViewCache::default(),
@@ -616,14 +620,13 @@ impl BookingService {
         org: OrgId,
         filter: AppointmentFilter,
     ) -> Result<Vec<AppointmentRecord>, BookingError> {
+        let by_phone = filter.phone.as_ref().map(|p| self.phones.ids(org, p));
         self.store
             .read(move |r| {
                 let o = r.org(org);
-                let mut list: Vec<AppointmentRecord> = if let Some(phone) = &filter.phone {
+                let mut list: Vec<AppointmentRecord> = if let Some(ids) = &by_phone {
                     let mut v = Vec::new();
-                    for (_, id) in
-                        o.scan(&APPOINTMENTS_BY_PHONE, &phone_prefix(phone), None, 10_000)?
-                    {
+                    for id in ids {
                         if let Some(a) = o.get(&APPOINTMENTS, &id.as_bytes())? {
                             v.push(a);
                         }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ledger::{self, Change, Effect};
+use super::phone_index::PhoneIndex;
 use super::BookingError;
 use crate::store::Store;
 
@@ -60,8 +61,14 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 impl ClaimWriter {
     /// Starts the writer thread. It stops when every handle is dropped.
-    /// `committed` is woken after every commit (the outbox worker waits on it).
-    pub fn start(store: Store, clock: Clock, committed: Arc<tokio::sync::Notify>) -> ClaimWriter {
+    /// `committed` is woken after every commit (the outbox worker waits on it); `phones`
+    /// learns each new booking's number after its commit, before its caller is answered.
+    pub fn start(
+        store: Store,
+        clock: Clock,
+        committed: Arc<tokio::sync::Notify>,
+        phones: Arc<PhoneIndex>,
+    ) -> ClaimWriter {
         let (tx, mut rx) = mpsc::channel::<Message>(4096);
         let counters = Arc::new(Counters::default());
         let counting = counters.clone();
@@ -85,7 +92,7 @@ impl ClaimWriter {
                             Err(_) => break,
                         }
                     }
-                    if run_batch(&store, &clock, &mut batch, &counting) {
+                    if run_batch(&store, &clock, &mut batch, &counting, &phones) {
                         committed.notify_one();
                     }
                 }
@@ -135,7 +142,13 @@ impl ClaimWriter {
 }
 
 /// Applies and commits one batch; tells whether anything was committed.
-fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>, counters: &Counters) -> bool {
+fn run_batch(
+    store: &Store,
+    clock: &Clock,
+    batch: &mut Vec<Job>,
+    counters: &Counters,
+    phones: &PhoneIndex,
+) -> bool {
     let started = Instant::now();
     let now = clock();
     let mut w = match store.begin_write() {
@@ -183,6 +196,19 @@ fn run_batch(store: &Store, clock: &Clock, batch: &mut Vec<Job>, counters: &Coun
     counters
         .commit_micros
         .fetch_add(applied.elapsed().as_micros() as u64, Ordering::Relaxed);
+    for result in &results {
+        if let Ok(Effect::Booked {
+            appointment,
+            replayed: false,
+        }) = result
+        {
+            phones.add(
+                appointment.org_id,
+                appointment.patient.phone.as_str(),
+                appointment.id,
+            );
+        }
+    }
     for (job, result) in batch.drain(..).zip(results) {
         let _ = job.reply.send(result);
     }

@@ -12,13 +12,13 @@ use serde_json::Value;
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::auth::Caller;
-use crate::booking::keys::phone_prefix;
+use crate::booking::phone_index::PhoneIndex;
 use crate::crypto::{CryptoError, Sealed, Vault};
 use crate::domain::{OrgId, PhoneNumber};
 use crate::pii::{self, Detector, Entity, EntityType, Known, Route};
 use crate::store::tables::{
-    APPOINTMENTS, APPOINTMENTS_BY_PHONE, CALLS, CLINICAL_NOTES, CONTACTS, CONTACTS_BY_EMAIL,
-    CONTACTS_BY_PHONE, SECURE_IDENTIFIERS,
+    APPOINTMENTS, CALLS, CLINICAL_NOTES, CONTACTS, CONTACTS_BY_EMAIL, CONTACTS_BY_PHONE,
+    SECURE_IDENTIFIERS,
 };
 use crate::store::{Store, StoreError};
 
@@ -161,6 +161,7 @@ pub struct CallService {
     store: Store,
     vault: Arc<Vault>,
     detector: Arc<Detector>,
+    phones: Arc<PhoneIndex>,
 }
 
 fn first_of(entities: &[Entity], kind: EntityType) -> Option<String> {
@@ -172,11 +173,17 @@ fn first_of(entities: &[Entity], kind: EntityType) -> Option<String> {
 }
 
 impl CallService {
-    pub fn new(store: Store, vault: Arc<Vault>, detector: Arc<Detector>) -> Self {
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        detector: Arc<Detector>,
+        phones: Arc<PhoneIndex>,
+    ) -> Self {
         Self {
             store,
             vault,
             detector,
+            phones,
         }
     }
 
@@ -203,6 +210,7 @@ impl CallService {
         let summary = report.summary.clone().unwrap_or_default();
         let in_summary = self.detector.detect(&summary, &known);
         let vault = self.vault.clone();
+        let phones = self.phones.clone();
         let region = phone_region.to_string();
         self.store
             .write(move |w| {
@@ -349,9 +357,7 @@ impl CallService {
                 let booked = match &phone {
                     Some(p) => {
                         let mut any = false;
-                        for (_, id) in
-                            o.scan(&APPOINTMENTS_BY_PHONE, &phone_prefix(p), None, 1000)?
-                        {
+                        for id in phones.ids(org, p) {
                             if o.get(&APPOINTMENTS, &id.as_bytes())?.is_some_and(|a| {
                                 a.vapi_call_id.as_deref() == Some(report.call_id.as_str())
                             }) {

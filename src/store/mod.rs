@@ -19,7 +19,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -233,7 +233,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         name: "create booking tables",
-        apply: |w| create_tables(w, &tables::booking_global(), &tables::booking_tenant()),
+        apply: |w| create_tables(w, &tables::booking_global(), &tables::booking_tenant_at_2()),
     },
     Migration {
         version: 3,
@@ -254,6 +254,15 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "keep each audit chain's head in the chain's own table",
         apply: move_audit_heads_into_the_log,
+    },
+    Migration {
+        version: 7,
+        name: "drop the stored phone index (kept in memory, built from the appointments)",
+        apply: |w| {
+            w.txn
+                .delete_table(tables::APPOINTMENTS_BY_PHONE_BEFORE_7.def())?;
+            Ok(())
+        },
     },
 ];
 

@@ -147,8 +147,9 @@ pub const PROVIDERS: TenantTable<ProviderRecord> = TenantTable::new("providers_v
 pub const APPOINTMENTS: TenantTable<AppointmentRecord> = TenantTable::new("appointments_v1");
 /// Active appointments by provider and start: `provider(16) ‖ start(8) ‖ appointment(16)`.
 pub const APPOINTMENT_SLOTS: TenantTable<SlotEntry> = TenantTable::new("appointment_slots_v1");
-/// Appointments by patient phone: `E.164 ‖ 0x00 ‖ appointment(16)`.
-pub const APPOINTMENTS_BY_PHONE: TenantTable<AppointmentId> =
+/// Appointments by patient phone (`E.164 ‖ 0x00 ‖ appointment(16)`) until schema 7, which
+/// dropped it: the index is now kept in memory (`booking::phone_index`).
+pub(crate) const APPOINTMENTS_BY_PHONE_BEFORE_7: TenantTable<AppointmentId> =
     TenantTable::new("appointments_by_phone_v1");
 /// Vapi tool-call id → the appointment that call created or changed (retry safety).
 pub const TOOL_CALL_EFFECTS: TenantTable<AppointmentId> = TenantTable::new("tool_call_effects_v1");
@@ -237,14 +238,26 @@ pub(crate) fn kb_tenant() -> [TenantDef; 5] {
     ]
 }
 
-pub(crate) fn booking_tenant() -> [TenantDef; 7] {
+/// The booking tables schema step 2 created (the phone index was dropped by step 7).
+pub(crate) fn booking_tenant_at_2() -> [TenantDef; 7] {
     [
         CLINIC_SETTINGS.def(),
         SERVICES.def(),
         PROVIDERS.def(),
         APPOINTMENTS.def(),
         APPOINTMENT_SLOTS.def(),
-        APPOINTMENTS_BY_PHONE.def(),
+        APPOINTMENTS_BY_PHONE_BEFORE_7.def(),
+        TOOL_CALL_EFFECTS.def(),
+    ]
+}
+
+pub(crate) fn booking_tenant() -> [TenantDef; 6] {
+    [
+        CLINIC_SETTINGS.def(),
+        SERVICES.def(),
+        PROVIDERS.def(),
+        APPOINTMENTS.def(),
+        APPOINTMENT_SLOTS.def(),
         TOOL_CALL_EFFECTS.def(),
     ]
 }

@@ -223,6 +223,21 @@ async fn redelivery_and_retries_return_the_existing_booking() {
     assert!(other.get("error").is_some());
 }
 
+/// How many appointments staff find for the test caller's number (+44 7911 123456).
+async fn booked_for_caller(app: &TestApp, org: &str, token: &str) -> usize {
+    let r = app
+        .get(
+            &format!("/api/orgs/{org}/appointments?phone=07911123456"),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["appointments"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 #[tokio::test]
 async fn a_booking_call_delivered_again_after_a_restart_finds_its_booking_even_if_moved_or_cancelled(
 ) {
@@ -287,6 +302,20 @@ async fn a_booking_call_delivered_again_after_a_restart_finds_its_booking_even_i
     }
     let all = app.appointments(&c).await;
     assert_eq!(all.len(), 3, "no booking was made twice");
+    // The caller's number still finds all three after the restart (the phone index is
+    // rebuilt from the stored appointments), and a booking made now is found at once.
+    assert_eq!(booked_for_caller(&app, &org, &t).await, 3);
+    let new = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-2",
+            "tc-new",
+            "book_appointment",
+            book_args(&date_in(4), "10:00", "Jane Doe"),
+        )
+        .await;
+    assert!(new.get("result").is_some(), "{new}");
+    assert_eq!(booked_for_caller(&app, &org, &t).await, 4);
     let active: Vec<&str> = all
         .iter()
         .filter(|a| a["status"] != "cancelled")
