@@ -17,8 +17,9 @@ pub struct PhoneIndex {
 }
 
 impl PhoneIndex {
-    /// Reads every org's appointments once (at start).
+    /// Reads every org's appointments once (at start), a page at a time.
     pub fn build(store: &Store) -> Result<PhoneIndex, StoreError> {
+        const PAGE: usize = 1024;
         let r = store.begin_read()?;
         let mut orgs: HashMap<OrgId, ByNumber> = HashMap::new();
         let mut appointments = 0usize;
@@ -27,12 +28,23 @@ impl PhoneIndex {
                 continue;
             };
             let numbers = orgs.entry(org).or_default();
-            for (_, a) in r.org(org).scan(&APPOINTMENTS, &[], None, usize::MAX)? {
-                numbers
-                    .entry(a.patient.phone.as_str().to_string())
-                    .or_default()
-                    .push(a.id);
-                appointments += 1;
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = r
+                    .org(org)
+                    .scan(&APPOINTMENTS, &[], after.as_deref(), PAGE)?;
+                let full = page.len() == PAGE;
+                appointments += page.len();
+                for (key, a) in page {
+                    numbers
+                        .entry(a.patient.phone.as_str().to_string())
+                        .or_default()
+                        .push(a.id);
+                    after = Some(key);
+                }
+                if !full {
+                    break;
+                }
             }
         }
         tracing::info!(appointments, "phone index built");
@@ -60,5 +72,90 @@ impl PhoneIndex {
             .and_then(|numbers| numbers.get(phone))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::booking::records::{AppointmentRecord, AppointmentStatus, BookingSource, Patient};
+    use crate::domain::{PhoneNumber, ProviderId};
+    use crate::identity::records::OrgRecord;
+
+    fn appointment(org: OrgId, phone: &PhoneNumber) -> AppointmentRecord {
+        let start = "2027-05-03T09:00:00Z".parse().unwrap();
+        AppointmentRecord {
+            id: AppointmentId::new_time_ordered(),
+            org_id: org,
+            provider_id: ProviderId::new_random(),
+            service_id: None,
+            start,
+            end: start + chrono::Duration::minutes(30),
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+            status: AppointmentStatus::Pending,
+            patient: Patient {
+                name: "Test Caller".into(),
+                phone: phone.clone(),
+                email: None,
+            },
+            notes: None,
+            source: BookingSource::Staff,
+            vapi_call_id: None,
+            vapi_tool_call_id: None,
+            confirmation_token: String::new(),
+            calendar_sync: "pending".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            cancel_reason: None,
+        }
+    }
+
+    /// Built at start from every org's appointments, across more than one page of them, and
+    /// never mixing two orgs' numbers.
+    #[test]
+    fn the_index_built_at_start_holds_every_stored_appointment_by_org_and_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (OrgId::new_random(), OrgId::new_random());
+        let one = PhoneNumber::parse("+447400100001", "GB").unwrap();
+        let two = PhoneNumber::parse("+447400100002", "GB").unwrap();
+        let mut expected: HashMap<(OrgId, String), Vec<AppointmentId>> = HashMap::new();
+        let mut w = store.begin_write().unwrap();
+        for org in [a, b] {
+            let record = OrgRecord {
+                id: org,
+                name: "Clinic".into(),
+                timezone: "Europe/London".into(),
+                created_at: String::new(),
+            };
+            w.global_put(&ORGS, &org.as_bytes(), &record).unwrap();
+        }
+        for i in 0..2_500 {
+            let (org, phone) = match i % 3 {
+                0 => (a, &one),
+                1 => (a, &two),
+                _ => (b, &one),
+            };
+            let record = appointment(org, phone);
+            w.org(org)
+                .put(&APPOINTMENTS, &record.id.as_bytes(), &record)
+                .unwrap();
+            expected
+                .entry((org, phone.as_str().to_string()))
+                .or_default()
+                .push(record.id);
+        }
+        w.commit().unwrap();
+
+        let index = PhoneIndex::build(&store).unwrap();
+        for ((org, phone), ids) in &expected {
+            assert_eq!(&index.ids(*org, phone), ids, "{phone}");
+        }
+        assert!(index.ids(b, two.as_str()).is_empty());
+        let later = AppointmentId::new_time_ordered();
+        index.add(b, two.as_str(), later);
+        index.add(b, two.as_str(), later);
+        assert_eq!(index.ids(b, two.as_str()), vec![later]);
     }
 }
