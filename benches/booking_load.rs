@@ -184,9 +184,22 @@ async fn book(
     (started.elapsed(), v["results"][0].get("result").is_some())
 }
 
-/// The HTTP floor: `GET /healthz` (no auth, no store) through the same server and clients, so
-/// what the bookings cost above plain HTTP on these two cores can be read off.
-async fn http_floor(t: Arc<Target>, clients: usize, total: usize) {
+/// What each client sends, over and over: a booking (on its own slot) or `GET /healthz`.
+#[derive(Clone, Copy)]
+enum Load {
+    Book { day_offset: usize },
+    Healthz,
+}
+
+/// `clients` clients, each on its own connection, together sending `total` requests (or until
+/// the time cap). Returns every latency (sorted), how many bookings succeeded, and the seconds
+/// taken.
+async fn drive(
+    t: Arc<Target>,
+    clients: usize,
+    total: usize,
+    load: Load,
+) -> (Vec<Duration>, usize, f64) {
     let started = Instant::now();
     let mut handles = Vec::new();
     for c in 0..clients {
@@ -194,22 +207,41 @@ async fn http_floor(t: Arc<Target>, clients: usize, total: usize) {
         handles.push(tokio::spawn(async move {
             let mut conn = Connection::open(&t).await;
             let mut lat = Vec::new();
+            let mut ok = 0;
             let mut n = c;
             while n < total && started.elapsed() < TIME_CAP {
-                let at = Instant::now();
-                conn.get("/healthz").await;
-                lat.push(at.elapsed());
+                let (d, success) = match load {
+                    Load::Book { day_offset } => {
+                        book(&t, &mut conn, n, day_offset, &format!("l{clients}")).await
+                    }
+                    Load::Healthz => {
+                        let at = Instant::now();
+                        conn.get("/healthz").await;
+                        (at.elapsed(), true)
+                    }
+                };
+                lat.push(d);
+                ok += success as usize;
                 n += clients;
             }
-            lat
+            (lat, ok)
         }));
     }
     let mut all = Vec::new();
+    let mut ok = 0;
     for h in handles {
-        all.extend(h.await.unwrap());
+        let (l, o) = h.await.unwrap();
+        all.extend(l);
+        ok += o;
     }
-    let secs = started.elapsed().as_secs_f64();
     all.sort();
+    (all, ok, started.elapsed().as_secs_f64())
+}
+
+/// The HTTP floor: `GET /healthz` (no auth, no store) through the same server and clients, so
+/// what the bookings cost above plain HTTP on these two cores can be read off.
+async fn http_floor(t: Arc<Target>, clients: usize, total: usize) {
+    let (all, _, secs) = drive(t, clients, total, Load::Healthz).await;
     println!(
         "| {clients} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
         all.len(),
@@ -227,32 +259,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 
 async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) -> usize {
     let writer_before = t.booking.writer_stats();
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for c in 0..clients {
-        let t = t.clone();
-        handles.push(tokio::spawn(async move {
-            let mut conn = Connection::open(&t).await;
-            let mut lat = Vec::new();
-            let mut ok = 0;
-            let mut n = c;
-            while n < total && started.elapsed() < TIME_CAP {
-                let (d, booked) = book(&t, &mut conn, n, day_offset, &format!("l{clients}")).await;
-                lat.push(d);
-                ok += booked as usize;
-                n += clients;
-            }
-            (lat, ok)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut ok = 0;
-    for h in handles {
-        let (l, o) = h.await.unwrap();
-        all.extend(l);
-        ok += o;
-    }
-    let secs = started.elapsed().as_secs_f64();
+    let (all, ok, secs) = drive(t.clone(), clients, total, Load::Book { day_offset }).await;
     let w = t.booking.writer_stats();
     let (batches, changes) = (
         (w.batches - writer_before.batches).max(1) as f64,
@@ -260,7 +267,6 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
     );
     let apply_ms = (w.apply_micros - writer_before.apply_micros) as f64 / 1000.0;
     let commit_ms = (w.commit_micros - writer_before.commit_micros) as f64 / 1000.0;
-    all.sort();
     println!(
         "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} % |",
         all.len(),
