@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use voxanne::audit::{self, AuditEvent, Outcome};
 use voxanne::auth::tokens::TokenAuthority;
 use voxanne::config::Settings;
-use voxanne::domain::{OrgId, Role, UserId};
+use voxanne::domain::{OrgId, PhoneNumber, Role, UserId};
 use voxanne::identity::SignupInput;
 use voxanne::startup::Services;
 
@@ -96,9 +96,27 @@ fn audit_append_durable(c: &mut Criterion) {
     });
 }
 
+/// Normalising a caller's number to E.164 with validation: paid by every booking and by every
+/// tool call that looks up the caller. Distinct numbers, as distinct callers bring.
+fn phone_parse(c: &mut Criterion) {
+    let numbers: Vec<String> = (0..1000)
+        .map(|i| format!("+447400{:06}", (i * 7919) % 1_000_000))
+        .collect();
+    let mut i = 0;
+    c.bench_function("phone_parse_e164_gb", |b| {
+        b.iter(|| {
+            i = (i + 1) % numbers.len();
+            PhoneNumber::parse(black_box(&numbers[i]), "GB").unwrap()
+        })
+    });
+    c.bench_function("phone_parse_national_gb", |b| {
+        b.iter(|| PhoneNumber::parse(black_box("07911 123456"), "GB").unwrap())
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50).measurement_time(std::time::Duration::from_secs(3));
-    targets = token_verify, authenticate, audit_append_durable
+    targets = token_verify, authenticate, audit_append_durable, phone_parse
 }
 criterion_main!(benches);

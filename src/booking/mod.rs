@@ -219,10 +219,9 @@ impl BookingService {
         );
         v.check(
             "phone_region",
-            s.phone_region
-                .parse::<phonenumber::country::Id>()
+            crate::domain::phone::region(&s.phone_region)
                 .map(|_| ())
-                .map_err(|_| "must be a country code such as GB or US".to_string()),
+                .ok_or_else(|| "must be a country code such as GB or US".to_string()),
         );
         v.finish().map_err(BookingError::Invalid)?;
         let saved = s.clone();

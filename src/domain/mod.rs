@@ -2,7 +2,7 @@
 
 mod email;
 mod ids;
-mod phone;
+pub mod phone;
 mod role;
 mod text;
 

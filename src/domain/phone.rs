@@ -1,13 +1,23 @@
-//! Phone numbers, parsed and validated by the `phonenumber` crate and kept in E.164.
+//! Phone numbers, parsed and validated by `rlibphonenumber` (a port of Google's libphonenumber)
+//! and kept in E.164.
 
 use std::fmt;
 
-use phonenumber::country;
+use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PhoneNumber(String);
+
+/// The region a two-letter code names, if the phone-number metadata knows it ("GB", "us").
+pub fn region(code: &str) -> Option<Region> {
+    let region: Region = code.parse().ok()?;
+    PHONE_NUMBER_UTIL
+        .get_country_code_for_region(region)
+        .filter(|c| *c > 0)
+        .map(|_| region)
+}
 
 impl PhoneNumber {
     /// Parses a number as typed or spoken ("07700 900123", "+1 415 555 2671"); numbers without
@@ -20,15 +30,20 @@ impl PhoneNumber {
         if trimmed.len() > 40 {
             return Err("is not a valid phone number".into());
         }
-        let region: Option<country::Id> = default_region.parse().ok();
-        let parsed = phonenumber::parse(region, trimmed)
+        let parsed = PHONE_NUMBER_UTIL
+            .parse(trimmed, region(default_region))
             .map_err(|_| "is not a valid phone number".to_string())?;
-        if !phonenumber::is_valid(&parsed) {
+        if !PHONE_NUMBER_UTIL.is_valid_number(&parsed) {
             return Err("is not a valid phone number".into());
         }
-        Ok(PhoneNumber(
-            parsed.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(PhoneNumber(Self::e164(&parsed)))
+    }
+
+    /// The E.164 form of a number the library parsed and validated.
+    pub fn e164(parsed: &rlibphonenumber::PhoneNumber) -> String {
+        PHONE_NUMBER_UTIL
+            .format(parsed, PhoneNumberFormat::E164)
+            .into_owned()
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,6 +86,15 @@ mod tests {
             PhoneNumber::parse("415-555-2671", "US").unwrap().as_str(),
             "+14155552671"
         );
+    }
+
+    #[test]
+    fn regions_are_the_ones_the_metadata_knows() {
+        assert_eq!(region("GB"), Some(Region::GB));
+        assert_eq!(region("us"), Some(Region::US));
+        for bad in ["", "G", "GBR", "ZZ", "12", "0G"] {
+            assert_eq!(region(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

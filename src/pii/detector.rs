@@ -6,9 +6,11 @@ use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
+use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
 use super::validators;
 use super::{Entity, EntityType};
+use crate::domain::PhoneNumber;
 
 const CONDITIONS: &str = include_str!("vocab/conditions.txt");
 const MEDICATIONS: &str = include_str!("vocab/medications.txt");
@@ -246,14 +248,14 @@ impl Detector {
         }
         for m in self.phone.find_iter(text) {
             let candidate = m.as_str().trim_end_matches([')', '.', '-', ' ']);
-            let parsed = ["GB", "US"].iter().find_map(|region| {
-                let id: phonenumber::country::Id = region.parse().ok()?;
-                phonenumber::parse(Some(id), candidate)
+            let parsed = [Region::GB, Region::US].into_iter().find_map(|region| {
+                PHONE_NUMBER_UTIL
+                    .parse(candidate, Some(region))
                     .ok()
-                    .filter(phonenumber::is_valid)
+                    .filter(|p| PHONE_NUMBER_UTIL.is_valid_number(p))
             });
             if let Some(p) = parsed {
-                let e164 = p.format().mode(phonenumber::Mode::E164).to_string();
+                let e164 = PhoneNumber::e164(&p);
                 let score = if known.phones.contains(&e164) {
                     1.0
                 } else {
