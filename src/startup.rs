@@ -14,7 +14,7 @@ use crate::booking::BookingService;
 use crate::calls::CallService;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, Vault};
-use crate::http::{self, AppState};
+use crate::http::{self, AppServices, AppState};
 use crate::identity::IdentityService;
 use crate::outbox::OutboxWorker;
 use crate::pii::Detector;
@@ -189,7 +189,7 @@ impl Application {
             let kb = kb.clone();
             async move { kb.open_all(&to_open).await }
         });
-        let state = AppState {
+        let state = AppState::new(AppServices {
             identity: s.identity,
             audit: s.audit,
             booking: s.booking,
@@ -198,7 +198,7 @@ impl Application {
             kb: s.kb,
             store: s.store,
             settings: s.settings,
-        };
+        });
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

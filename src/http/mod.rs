@@ -33,9 +33,27 @@ use crate::identity::IdentityService;
 use crate::store::Store;
 use crate::vapi::VoiceAgent;
 
-/// What every handler can reach. Cloning is cheap.
+/// What every handler can reach: one shared `AppServices`, so the clone each request and
+/// extractor takes is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppServices>);
+
+impl AppState {
+    pub fn new(services: AppServices) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+/// The services behind the HTTP edge.
+pub struct AppServices {
     pub identity: Arc<IdentityService>,
     pub audit: AuditTrail,
     pub booking: Arc<BookingService>,

@@ -95,7 +95,7 @@ fn decode<V: Stored>(table: &'static str, bytes: &[u8]) -> Result<V> {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    path: PathBuf,
+    path: Arc<Path>,
 }
 
 impl Store {
@@ -109,7 +109,7 @@ impl Store {
         let db = Database::create(&path)?;
         let store = Store {
             db: Arc::new(db),
-            path,
+            path: path.into(),
         };
         store.migrate()?;
         Ok(store)
