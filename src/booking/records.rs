@@ -297,7 +297,8 @@ impl ConfirmationToken {
         let mut bytes = [0u8; Self::LEN];
         bytes[..16].copy_from_slice(&org.as_bytes());
         bytes[16..32].copy_from_slice(&appointment.as_bytes());
-        rand::rngs::OsRng.fill_bytes(&mut bytes[32..]);
+        // The thread's CSPRNG (ChaCha, seeded and reseeded from the OS): no syscall per booking.
+        rand::thread_rng().fill_bytes(&mut bytes[32..]);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 

@@ -5,12 +5,15 @@
 pub mod codec;
 pub mod tables;
 
+use std::cell::RefCell;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use codec::{CodecError, Stored};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
+};
 
 use crate::domain::OrgId;
 use tables::{GlobalTable, TenantTable};
@@ -170,9 +173,7 @@ impl Store {
 
     /// A write transaction with durable (fsync'd) commit.
     pub fn begin_write(&self) -> Result<StoreWrite> {
-        Ok(StoreWrite {
-            txn: self.db.begin_write()?,
-        })
+        Ok(StoreWrite::new(self.db.begin_write()?))
     }
 
     /// Runs `f` in a read transaction on a blocking thread.
@@ -258,35 +259,29 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 7,
         name: "drop the stored phone index (kept in memory, built from the appointments)",
-        apply: |w| {
-            w.txn
-                .delete_table(tables::APPOINTMENTS_BY_PHONE_BEFORE_7.def())?;
-            Ok(())
-        },
+        apply: |w| w.delete_table(tables::APPOINTMENTS_BY_PHONE_BEFORE_7.def()),
     },
 ];
 
 /// Schema 6: every org's audit head moves from its own table to key `head` of the log.
 fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
     let old = tables::AUDIT_HEAD_BEFORE_6.def();
-    let heads: Vec<(u128, Vec<u8>, Vec<u8>)> = {
-        let t = w.txn.open_table(old)?;
+    let heads: Vec<(u128, Vec<u8>, Vec<u8>)> = w.with_tenant(old, |t| {
         let mut rows = Vec::new();
         for item in t.iter()? {
             let (k, v) = item?;
             let (org, key) = k.value();
             rows.push((org, key.to_vec(), v.value().to_vec()));
         }
-        rows
-    };
-    {
-        let mut log = w.txn.open_table(tables::AUDIT_HEAD.def())?;
+        Ok(rows)
+    })?;
+    w.with_tenant(tables::AUDIT_HEAD.def(), |log| {
         for (org, key, value) in &heads {
             log.insert((*org, key.as_slice()), value.as_slice())?;
         }
-    }
-    w.txn.delete_table(old)?;
-    Ok(())
+        Ok(())
+    })?;
+    w.delete_table(old)
 }
 
 fn create_tables(
@@ -295,10 +290,10 @@ fn create_tables(
     tenant: &[tables::TenantDef],
 ) -> Result<()> {
     for def in global {
-        w.txn.open_table(*def)?;
+        w.with_global(*def, |_| Ok(()))?;
     }
     for def in tenant {
-        w.txn.open_table(*def)?;
+        w.with_tenant(*def, |_| Ok(()))?;
     }
     Ok(())
 }
@@ -517,28 +512,107 @@ impl OrgRead<'_> {
 
 // ---- write transactions ---------------------------------------------------------------------
 
+type Handle<'txn, K> = redb::Table<'txn, K, &'static [u8]>;
+type TenantHandle<'txn> = Handle<'txn, TenantKey>;
+type GlobalHandle<'txn> = Handle<'txn, &'static [u8]>;
+/// Named open handles of one key shape.
+type Handles<'txn, K> = RefCell<Vec<(String, Handle<'txn, K>)>>;
+
+/// The tables a write transaction has opened, kept open until it commits. Opening a redb
+/// table looks it up in the catalogue and closing it writes its root back; once per table per
+/// transaction instead of once per read or write (the claim writer's batches touch the same
+/// five tables for every claim).
+pub struct OpenTables<'txn> {
+    tenant: Handles<'txn, TenantKey>,
+    global: Handles<'txn, &'static [u8]>,
+}
+
+self_cell::self_cell!(
+    struct WriteCell {
+        owner: WriteTransaction,
+        #[not_covariant]
+        dependent: OpenTables,
+    }
+);
+
+/// Runs `f` on the handle of `def` among `open`, opening it in `txn` first if needed.
+fn with_open<'txn, K: redb::Key + 'static, R>(
+    txn: &'txn WriteTransaction,
+    open: &Handles<'txn, K>,
+    def: redb::TableDefinition<'static, K, &'static [u8]>,
+    f: impl FnOnce(&mut Handle<'txn, K>) -> Result<R>,
+) -> Result<R> {
+    let mut tables = open.borrow_mut();
+    let at = match tables.iter().position(|(name, _)| name == def.name()) {
+        Some(at) => at,
+        None => {
+            tables.push((def.name().to_string(), txn.open_table(def)?));
+            tables.len() - 1
+        }
+    };
+    f(&mut tables[at].1)
+}
+
 /// One write transaction. Dropped without `commit`, it writes nothing.
 pub struct StoreWrite {
-    txn: WriteTransaction,
+    cell: WriteCell,
 }
 
 impl StoreWrite {
-    /// The write handle of one org: it can only name keys of that org.
-    pub fn org(&self, org: OrgId) -> OrgWrite<'_> {
-        OrgWrite {
-            org,
-            txn: &self.txn,
+    fn new(txn: WriteTransaction) -> StoreWrite {
+        StoreWrite {
+            cell: WriteCell::new(txn, |_| OpenTables {
+                tenant: RefCell::new(Vec::new()),
+                global: RefCell::new(Vec::new()),
+            }),
         }
     }
 
+    /// Runs `f` on the open handle of a tenant table, opening it on first use. Every caller's
+    /// `f` is a leaf operation (it never reaches for another table), so the borrow is never
+    /// nested.
+    fn with_tenant<R>(
+        &self,
+        def: tables::TenantDef,
+        f: impl FnOnce(&mut TenantHandle<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.cell
+            .with_dependent(|txn, open| with_open(txn, &open.tenant, def, f))
+    }
+
+    /// As `with_tenant`, for a global table.
+    fn with_global<R>(
+        &self,
+        def: tables::GlobalDef,
+        f: impl FnOnce(&mut GlobalHandle<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.cell
+            .with_dependent(|txn, open| with_open(txn, &open.global, def, f))
+    }
+
+    /// Deletes a table (migrations only); the open handles are closed first.
+    fn delete_table(&mut self, def: tables::TenantDef) -> Result<()> {
+        self.cell.with_dependent(|txn, open| {
+            open.tenant.borrow_mut().clear();
+            open.global.borrow_mut().clear();
+            txn.delete_table(def)?;
+            Ok(())
+        })
+    }
+
+    /// The write handle of one org: it can only name keys of that org.
+    pub fn org(&self, org: OrgId) -> OrgWrite<'_> {
+        OrgWrite { org, w: self }
+    }
+
     pub fn commit(self) -> Result<()> {
-        self.txn.commit()?;
+        // The open tables close (writing their roots back) before the commit.
+        self.cell.into_owner().commit()?;
         Ok(())
     }
 
     pub fn global_get<V: Stored>(&self, table: &GlobalTable<V>, key: &[u8]) -> Result<Option<V>> {
-        let t = self.txn.open_table(table.def())?;
-        global_get_in(&t, table.name(), key)
+        self.with_global(table.def(), |t| global_get_in(t, table.name(), key))
     }
 
     pub fn global_put<V: Stored>(
@@ -548,9 +622,10 @@ impl StoreWrite {
         value: &V,
     ) -> Result<()> {
         let bytes = encode(table.name(), value)?;
-        let mut t = self.txn.open_table(table.def())?;
-        t.insert(key, bytes.as_slice())?;
-        Ok(())
+        self.with_global(table.def(), |t| {
+            t.insert(key, bytes.as_slice())?;
+            Ok(())
+        })
     }
 
     /// Keeps only the entries of a global table whose value passes `keep`; returns how many
@@ -560,26 +635,25 @@ impl StoreWrite {
         table: &GlobalTable<V>,
         keep: impl Fn(&V) -> bool,
     ) -> Result<usize> {
-        let mut t = self.txn.open_table(table.def())?;
-        let mut doomed = Vec::new();
-        for item in t.iter()? {
-            let (k, v) = item?;
-            let value: V = decode(table.name(), v.value())?;
-            if !keep(&value) {
-                doomed.push(k.value().to_vec());
+        self.with_global(table.def(), |t| {
+            let mut doomed = Vec::new();
+            for item in t.iter()? {
+                let (k, v) = item?;
+                let value: V = decode(table.name(), v.value())?;
+                if !keep(&value) {
+                    doomed.push(k.value().to_vec());
+                }
             }
-        }
-        for k in &doomed {
-            t.remove(k.as_slice())?;
-        }
-        Ok(doomed.len())
+            for k in &doomed {
+                t.remove(k.as_slice())?;
+            }
+            Ok(doomed.len())
+        })
     }
 
     /// Removes a key; tells whether it was there.
     pub fn global_remove<V>(&mut self, table: &GlobalTable<V>, key: &[u8]) -> Result<bool> {
-        let mut t = self.txn.open_table(table.def())?;
-        let existed = t.remove(key)?.is_some();
-        Ok(existed)
+        self.with_global(table.def(), |t| Ok(t.remove(key)?.is_some()))
     }
 }
 
@@ -597,19 +671,20 @@ impl Store {
             .chain(tables::calls_tenant())
             .chain(tables::kb_tenant());
         for def in tenant {
-            let mut t = w.txn.open_table(def)?;
-            let keys: Vec<Vec<u8>> = t
-                .range::<(u128, &[u8])>((Bound::Included((prefix, &[][..])), Bound::Unbounded))?
-                .map_while(|item| match item {
-                    Ok((k, _)) if k.value().0 == prefix => Some(Ok(k.value().1.to_vec())),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<std::result::Result<_, _>>()?;
-            for k in keys {
-                t.remove((prefix, k.as_slice()))?;
-                removed += 1;
-            }
+            removed += w.with_tenant(def, |t| {
+                let keys: Vec<Vec<u8>> = t
+                    .range::<(u128, &[u8])>((Bound::Included((prefix, &[][..])), Bound::Unbounded))?
+                    .map_while(|item| match item {
+                        Ok((k, _)) if k.value().0 == prefix => Some(Ok(k.value().1.to_vec())),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+                for k in &keys {
+                    t.remove((prefix, k.as_slice()))?;
+                }
+                Ok(keys.len())
+            })?;
         }
         removed += w.global_remove(&tables::ORGS, &org.as_bytes())? as usize;
         removed += w.global_retain(&tables::LOGIN_EMAILS, |e| e.org_id != org)?;
@@ -625,7 +700,7 @@ impl Store {
 /// Reads and writes of one org's records inside a write transaction.
 pub struct OrgWrite<'a> {
     org: OrgId,
-    txn: &'a WriteTransaction,
+    w: &'a StoreWrite,
 }
 
 impl OrgWrite<'_> {
@@ -640,13 +715,16 @@ impl OrgWrite<'_> {
         from: &[u8],
         to: &[u8],
     ) -> Result<Vec<(Vec<u8>, V)>> {
-        let t = self.txn.open_table(table.def())?;
-        tenant_range(&t, table.name(), self.org.as_u128(), from, to)
+        let org = self.org.as_u128();
+        self.w.with_tenant(table.def(), |t| {
+            tenant_range(t, table.name(), org, from, to)
+        })
     }
 
     pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
-        let t = self.txn.open_table(table.def())?;
-        tenant_get(&t, table.name(), self.org.as_u128(), key)
+        let org = self.org.as_u128();
+        self.w
+            .with_tenant(table.def(), |t| tenant_get(t, table.name(), org, key))
     }
 
     pub fn scan<V: Stored>(
@@ -656,8 +734,10 @@ impl OrgWrite<'_> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, V)>> {
-        let t = self.txn.open_table(table.def())?;
-        tenant_scan(&t, table.name(), self.org.as_u128(), prefix, after, limit)
+        let org = self.org.as_u128();
+        self.w.with_tenant(table.def(), |t| {
+            tenant_scan(t, table.name(), org, prefix, after, limit)
+        })
     }
 
     /// Values with local keys in `[from, to)`, from the low end up or the high end down, for as
@@ -669,21 +749,25 @@ impl OrgWrite<'_> {
         direction: Direction,
         more: impl FnMut(&V) -> bool,
     ) -> Result<Vec<V>> {
-        let t = self.txn.open_table(table.def())?;
-        tenant_walk(&t, table.name(), self.org.as_u128(), range, direction, more)
+        let org = self.org.as_u128();
+        self.w.with_tenant(table.def(), |t| {
+            tenant_walk(t, table.name(), org, range, direction, more)
+        })
     }
 
     pub fn put<V: Stored>(&mut self, table: &TenantTable<V>, key: &[u8], value: &V) -> Result<()> {
         let bytes = encode(table.name(), value)?;
-        let mut t = self.txn.open_table(table.def())?;
-        t.insert((self.org.as_u128(), key), bytes.as_slice())?;
-        Ok(())
+        let org = self.org.as_u128();
+        self.w.with_tenant(table.def(), |t| {
+            t.insert((org, key), bytes.as_slice())?;
+            Ok(())
+        })
     }
 
     /// Removes a key of this org; tells whether it was there.
     pub fn remove<V>(&mut self, table: &TenantTable<V>, key: &[u8]) -> Result<bool> {
-        let mut t = self.txn.open_table(table.def())?;
-        let existed = t.remove((self.org.as_u128(), key))?.is_some();
-        Ok(existed)
+        let org = self.org.as_u128();
+        self.w
+            .with_tenant(table.def(), |t| Ok(t.remove((org, key))?.is_some()))
     }
 }
