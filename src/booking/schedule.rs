@@ -518,8 +518,10 @@ mod tests {
             let day_start = cal.instant(date, 0, false);
             let busy: Vec<Interval> = busy_starts.iter().map(|q| shape.occupied(day_start + Duration::minutes(q * 15))).collect();
             let offered = cal.offered(&shape, &p, &busy, long_ago(), date);
-            // Six bookings cannot fill a ten-hour day: an empty list means the case tests nothing.
-            prop_assert!(!offered.is_empty());
+            // A day the bookings fill offers nothing and tests little: such cases (rare) are
+            // set aside, and if most were (as when a wrong horizon refused every date) proptest
+            // fails the test for too many rejections.
+            prop_assume!(!offered.is_empty());
             for t in &offered {
                 prop_assert!(cal.evaluate(&shape, &p, &busy, long_ago(), *t).is_ok());
             }
