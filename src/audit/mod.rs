@@ -70,6 +70,73 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// Audit entries are stored in a compact layout (`store::codec`): the two hashes as 32 raw
+/// bytes each instead of 64 hex characters, no field names. Every audited change appends one.
+/// An entry whose hashes are not lower-case hex SHA-256 (none are written so) and entries
+/// written before as JSON are stored and read as JSON.
+impl crate::store::codec::Stored for AuditEntry {
+    fn to_bytes(&self) -> Result<Vec<u8>, crate::store::codec::CodecError> {
+        match (raw_hash(&self.prev_hash), raw_hash(&self.hash)) {
+            (Some(prev_hash), Some(hash)) => crate::store::codec::compact_bytes(
+                crate::store::codec::tags::AUDIT_ENTRY,
+                &CompactAuditEntry {
+                    seq: self.seq,
+                    at: &self.at,
+                    actor: &self.actor,
+                    action: &self.action,
+                    target: &self.target,
+                    outcome: self.outcome,
+                    prev_hash,
+                    hash,
+                },
+            ),
+            _ => crate::store::codec::json_bytes(self),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
+        match crate::store::codec::from_compact::<CompactAuditEntry<String>>(
+            crate::store::codec::tags::AUDIT_ENTRY,
+            bytes,
+        ) {
+            Some(compact) => {
+                let c = compact?;
+                Ok(AuditEntry {
+                    seq: c.seq,
+                    at: c.at,
+                    actor: c.actor,
+                    action: c.action,
+                    target: c.target,
+                    outcome: c.outcome,
+                    prev_hash: hex::encode(c.prev_hash),
+                    hash: hex::encode(c.hash),
+                })
+            }
+            None => crate::store::codec::from_json(bytes),
+        }
+    }
+}
+
+/// The audit entry's compact layout (order is the layout); `S` is `&str` when writing.
+#[derive(Serialize, Deserialize)]
+struct CompactAuditEntry<S> {
+    seq: u64,
+    at: S,
+    actor: S,
+    action: S,
+    target: S,
+    outcome: Outcome,
+    prev_hash: [u8; 32],
+    hash: [u8; 32],
+}
+
+/// The 32 bytes a lower-case hex SHA-256 spells, if that is what `hex_text` is.
+fn raw_hash(hex_text: &str) -> Option<[u8; 32]> {
+    let mut raw = [0u8; 32];
+    hex::decode_to_slice(hex_text, &mut raw).ok()?;
+    (hex::encode(raw) == hex_text).then_some(raw)
+}
+
 /// The last link, kept apart so that a removed tail is noticed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHead {
@@ -271,5 +338,45 @@ impl AuditTrail {
 
     pub async fn verify(&self, org: OrgId) -> Result<Verification, StoreError> {
         self.store.read(move |r| verify(&r.org(org))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::codec::Stored;
+
+    fn entry(prev_hash: &str) -> AuditEntry {
+        let mut e = AuditEntry {
+            seq: 41,
+            at: "2027-03-28T09:00:00.000001Z".into(),
+            actor: "agent_key:front-desk".into(),
+            action: "appointment_booked".into(),
+            target: "appointment:0190c0de-0000-7000-8000-000000000001".into(),
+            outcome: Outcome::Success,
+            prev_hash: prev_hash.into(),
+            hash: String::new(),
+        };
+        e.hash = entry_hash(OrgId::new_random(), &e);
+        e
+    }
+
+    #[test]
+    fn entries_round_trip_through_the_compact_layout_with_raw_hashes() {
+        let e = entry(GENESIS_HASH);
+        let bytes = e.to_bytes().unwrap();
+        assert_eq!(bytes[0], crate::store::codec::tags::AUDIT_ENTRY);
+        assert!(bytes.len() < 200, "{}", bytes.len());
+        assert_eq!(AuditEntry::from_bytes(&bytes).unwrap(), e);
+        let json = serde_json::to_vec(&e).unwrap();
+        assert_eq!(AuditEntry::from_bytes(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn an_entry_whose_hash_is_not_lower_case_hex_is_kept_as_json() {
+        let e = entry(&GENESIS_HASH.replace('0', "A"));
+        let bytes = e.to_bytes().unwrap();
+        assert_eq!(bytes[0], b'{');
+        assert_eq!(AuditEntry::from_bytes(&bytes).unwrap(), e);
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{Interval, Policy, Shape, WeeklyHours};
 use crate::domain::{AppointmentId, OrgId, PhoneNumber, ProviderId, ServiceId};
+use crate::store::codec::Instant;
 
 /// Per-clinic booking settings, set by its admin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +162,105 @@ impl AppointmentRecord {
     }
 }
 
+/// Appointments are stored in a compact layout (`store::codec`): a booking appends one, and
+/// its JSON (field names, ids as text) was the largest part of the pages a claim's commit
+/// writes. Appointments written as JSON still read.
+impl crate::store::codec::Stored for AppointmentRecord {
+    fn to_bytes(&self) -> Result<Vec<u8>, crate::store::codec::CodecError> {
+        crate::store::codec::compact_bytes(
+            crate::store::codec::tags::APPOINTMENT,
+            &CompactAppointment::from(self),
+        )
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
+        match crate::store::codec::from_compact::<CompactAppointment>(
+            crate::store::codec::tags::APPOINTMENT,
+            bytes,
+        ) {
+            Some(compact) => compact?.try_into(),
+            None => crate::store::codec::from_json(bytes),
+        }
+    }
+}
+
+/// The appointment's compact layout, field by field (order is the layout).
+#[derive(Serialize, Deserialize)]
+struct CompactAppointment {
+    id: AppointmentId,
+    org_id: OrgId,
+    provider_id: ProviderId,
+    service_id: Option<ServiceId>,
+    start: Instant,
+    end: Instant,
+    buffer_before_minutes: u32,
+    buffer_after_minutes: u32,
+    status: AppointmentStatus,
+    patient: Patient,
+    notes: Option<String>,
+    source: BookingSource,
+    vapi_call_id: Option<String>,
+    vapi_tool_call_id: Option<String>,
+    confirmation_token: String,
+    calendar_sync: String,
+    created_at: String,
+    updated_at: String,
+    cancel_reason: Option<String>,
+}
+
+impl From<&AppointmentRecord> for CompactAppointment {
+    fn from(a: &AppointmentRecord) -> Self {
+        CompactAppointment {
+            id: a.id,
+            org_id: a.org_id,
+            provider_id: a.provider_id,
+            service_id: a.service_id,
+            start: a.start.into(),
+            end: a.end.into(),
+            buffer_before_minutes: a.buffer_before_minutes,
+            buffer_after_minutes: a.buffer_after_minutes,
+            status: a.status,
+            patient: a.patient.clone(),
+            notes: a.notes.clone(),
+            source: a.source,
+            vapi_call_id: a.vapi_call_id.clone(),
+            vapi_tool_call_id: a.vapi_tool_call_id.clone(),
+            confirmation_token: a.confirmation_token.clone(),
+            calendar_sync: a.calendar_sync.clone(),
+            created_at: a.created_at.clone(),
+            updated_at: a.updated_at.clone(),
+            cancel_reason: a.cancel_reason.clone(),
+        }
+    }
+}
+
+impl TryFrom<CompactAppointment> for AppointmentRecord {
+    type Error = crate::store::codec::CodecError;
+    fn try_from(c: CompactAppointment) -> Result<Self, Self::Error> {
+        Ok(AppointmentRecord {
+            id: c.id,
+            org_id: c.org_id,
+            provider_id: c.provider_id,
+            service_id: c.service_id,
+            start: c.start.try_into()?,
+            end: c.end.try_into()?,
+            buffer_before_minutes: c.buffer_before_minutes,
+            buffer_after_minutes: c.buffer_after_minutes,
+            status: c.status,
+            patient: c.patient,
+            notes: c.notes,
+            source: c.source,
+            vapi_call_id: c.vapi_call_id,
+            vapi_tool_call_id: c.vapi_tool_call_id,
+            confirmation_token: c.confirmation_token,
+            calendar_sync: c.calendar_sync,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            cancel_reason: c.cancel_reason,
+        })
+    }
+}
+
 /// Slot index entry: one active appointment of a provider, keyed by provider and start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "StoredSlotEntry", into = "StoredSlotEntry")]
@@ -216,7 +316,7 @@ impl crate::store::codec::Stored for SlotEntry {
     }
 }
 
-const SLOT_ENTRY_TAG: u8 = 0x01;
+const SLOT_ENTRY_TAG: u8 = crate::store::codec::tags::SLOT_ENTRY;
 const SLOT_ENTRY_LEN: usize = 33;
 
 /// How a slot entry was stored as JSON: the occupied span as Unix nanoseconds. Every claim decodes
@@ -332,6 +432,66 @@ impl ConfirmationToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::codec::Stored;
+
+    fn appointment(notes: Option<&str>) -> AppointmentRecord {
+        let start: DateTime<Utc> = "2027-03-28T09:00:00Z".parse().unwrap();
+        AppointmentRecord {
+            id: AppointmentId::new_time_ordered(),
+            org_id: OrgId::new_random(),
+            provider_id: ProviderId::new_random(),
+            service_id: Some(ServiceId::new_random()),
+            start,
+            end: start + Duration::minutes(45),
+            buffer_before_minutes: 10,
+            buffer_after_minutes: 15,
+            status: AppointmentStatus::Confirmed,
+            patient: Patient {
+                name: "Ana Lima".into(),
+                phone: PhoneNumber::parse("+447400100001", "GB").unwrap(),
+                email: Some("ana@example.com".into()),
+            },
+            notes: notes.map(String::from),
+            source: BookingSource::Vapi,
+            vapi_call_id: Some("call-1".into()),
+            vapi_tool_call_id: None,
+            confirmation_token: "token".into(),
+            calendar_sync: "synced".into(),
+            created_at: "2027-03-01T10:00:00Z".into(),
+            updated_at: "2027-03-02T11:00:00.123456789Z".into(),
+            cancel_reason: None,
+        }
+    }
+
+    #[test]
+    fn appointments_round_trip_through_the_compact_layout_and_older_json_still_reads() {
+        for a in [
+            appointment(Some("rhinoplasty consult, second opinion")),
+            appointment(None),
+        ] {
+            let bytes = a.to_bytes().unwrap();
+            assert_eq!(bytes[0], crate::store::codec::tags::APPOINTMENT);
+            let json = serde_json::to_vec(&a).unwrap();
+            assert!(
+                bytes.len() * 2 < json.len(),
+                "{} vs {}",
+                bytes.len(),
+                json.len()
+            );
+            let back = AppointmentRecord::from_bytes(&bytes).unwrap();
+            assert_eq!(
+                serde_json::to_value(&back).unwrap(),
+                serde_json::to_value(&a).unwrap()
+            );
+            let from_json = AppointmentRecord::from_bytes(&json).unwrap();
+            assert_eq!(
+                serde_json::to_value(&from_json).unwrap(),
+                serde_json::to_value(&a).unwrap()
+            );
+        }
+        let bytes = appointment(None).to_bytes().unwrap();
+        assert!(AppointmentRecord::from_bytes(&bytes[..bytes.len() - 3]).is_err());
+    }
 
     #[test]
     fn a_confirmation_token_routes_to_its_appointment_and_matches_only_itself() {

@@ -91,6 +91,76 @@ pub struct OutboxJob {
     pub last_error: Option<String>,
 }
 
+/// Outbox jobs are stored in a compact layout (`store::codec`); every booking queues one.
+/// Jobs written before as JSON still read.
+impl crate::store::codec::Stored for OutboxJob {
+    fn to_bytes(&self) -> Result<Vec<u8>, crate::store::codec::CodecError> {
+        let (kind, appointment_id) = match self.kind {
+            JobKind::ConfirmationEmail { appointment_id } => (0u8, appointment_id),
+            JobKind::CalendarUpsert { appointment_id } => (1, appointment_id),
+            JobKind::CalendarDelete { appointment_id } => (2, appointment_id),
+        };
+        crate::store::codec::compact_bytes(
+            crate::store::codec::tags::OUTBOX_JOB,
+            &CompactOutboxJob {
+                id: self.id,
+                org_id: self.org_id,
+                kind,
+                appointment_id,
+                attempts: self.attempts,
+                next_attempt_at: self.next_attempt_at.into(),
+                created_at: self.created_at.into(),
+                last_error: self.last_error.clone(),
+            },
+        )
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
+        let compact = match crate::store::codec::from_compact::<CompactOutboxJob>(
+            crate::store::codec::tags::OUTBOX_JOB,
+            bytes,
+        ) {
+            Some(compact) => compact?,
+            None => return crate::store::codec::from_json(bytes),
+        };
+        let appointment_id = compact.appointment_id;
+        let kind = match compact.kind {
+            0 => JobKind::ConfirmationEmail { appointment_id },
+            1 => JobKind::CalendarUpsert { appointment_id },
+            2 => JobKind::CalendarDelete { appointment_id },
+            other => {
+                return Err(crate::store::codec::CodecError {
+                    line: 0,
+                    column: other.into(),
+                })
+            }
+        };
+        Ok(OutboxJob {
+            id: compact.id,
+            org_id: compact.org_id,
+            kind,
+            attempts: compact.attempts,
+            next_attempt_at: compact.next_attempt_at.try_into()?,
+            created_at: compact.created_at.try_into()?,
+            last_error: compact.last_error,
+        })
+    }
+}
+
+/// The outbox job's compact layout (order is the layout); `kind` is 0 confirmation email,
+/// 1 calendar upsert, 2 calendar delete.
+#[derive(Serialize, Deserialize)]
+struct CompactOutboxJob {
+    id: uuid::Uuid,
+    org_id: OrgId,
+    kind: u8,
+    appointment_id: AppointmentId,
+    attempts: u32,
+    next_attempt_at: crate::store::codec::Instant,
+    created_at: crate::store::codec::Instant,
+    last_error: Option<String>,
+}
+
 /// Queues a job inside the caller's transaction: it exists exactly when the change does.
 pub fn enqueue(
     w: &mut StoreWrite,
@@ -115,4 +185,42 @@ pub fn enqueue(
 /// digits are, so a retried insert names the same event and cannot duplicate it.
 pub fn event_id(appointment: AppointmentId) -> String {
     format!("{:032x}", appointment.as_u128())
+}
+
+#[cfg(test)]
+mod compact_layout_tests {
+    use super::*;
+    use crate::store::codec::Stored;
+
+    #[test]
+    fn jobs_of_every_kind_round_trip_and_older_json_still_reads() {
+        let appointment_id = AppointmentId::new_random();
+        let now: DateTime<Utc> = "2027-03-28T09:00:00.5Z".parse().unwrap();
+        for kind in [
+            JobKind::ConfirmationEmail { appointment_id },
+            JobKind::CalendarUpsert { appointment_id },
+            JobKind::CalendarDelete { appointment_id },
+        ] {
+            let job = OutboxJob {
+                id: uuid::Uuid::now_v7(),
+                org_id: OrgId::new_random(),
+                kind: kind.clone(),
+                attempts: 3,
+                next_attempt_at: now,
+                created_at: now - chrono::Duration::minutes(5),
+                last_error: Some("http_503".into()),
+            };
+            let bytes = job.to_bytes().unwrap();
+            assert_eq!(bytes[0], crate::store::codec::tags::OUTBOX_JOB);
+            let json = serde_json::to_vec(&job).unwrap();
+            for stored in [bytes, json] {
+                let back = OutboxJob::from_bytes(&stored).unwrap();
+                assert_eq!(back.kind, kind);
+                assert_eq!(
+                    serde_json::to_value(&back).unwrap(),
+                    serde_json::to_value(&job).unwrap()
+                );
+            }
+        }
+    }
 }

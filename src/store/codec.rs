@@ -1,5 +1,5 @@
-//! How a stored value becomes bytes and back: JSON for every record type, except where a
-//! type on a hot path chooses a fixed binary layout (and still reads its older JSON form).
+//! How a stored value becomes bytes and back: JSON for most record types; the records every
+//! booking writes use a compact layout instead (and still read their older JSON form).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -34,6 +34,53 @@ pub fn json_bytes<V: Serialize>(value: &V) -> Result<Vec<u8>, CodecError> {
 
 pub fn from_json<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, CodecError> {
     Ok(serde_json::from_slice(bytes)?)
+}
+
+/// The compact layout: one byte naming the layout, then the fields in order in postcard's
+/// wire format (varint integers, length-prefixed strings, no field names). The field order is
+/// the layout, so changing a layout's fields means a new tag (and reading the old one).
+/// A JSON document starts with `{`, which no tag uses, so every reader can tell the two apart.
+pub fn compact_bytes<V: Serialize>(tag: u8, value: &V) -> Result<Vec<u8>, CodecError> {
+    postcard::to_extend(value, vec![tag]).map_err(|_| CodecError { line: 0, column: 0 })
+}
+
+/// Reads a value stored by `compact_bytes` under `tag`; `None` when the bytes carry another
+/// tag (an older JSON record: the caller reads it as JSON).
+pub fn from_compact<V: DeserializeOwned>(tag: u8, bytes: &[u8]) -> Option<Result<V, CodecError>> {
+    let (first, rest) = bytes.split_first()?;
+    if *first != tag {
+        return None;
+    }
+    Some(postcard::from_bytes(rest).map_err(|_| CodecError {
+        line: 0,
+        column: bytes.len(),
+    }))
+}
+
+/// Layout tags in use (one per layout, never reused).
+pub mod tags {
+    pub const SLOT_ENTRY: u8 = 0x01;
+    pub const APPOINTMENT: u8 = 0x02;
+    pub const AUDIT_ENTRY: u8 = 0x03;
+    pub const OUTBOX_JOB: u8 = 0x04;
+}
+
+/// An instant as stored in compact layouts: Unix seconds and nanoseconds (exact for any
+/// instant chrono holds).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Instant(i64, u32);
+
+impl From<chrono::DateTime<chrono::Utc>> for Instant {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
+        Instant(t.timestamp(), t.timestamp_subsec_nanos())
+    }
+}
+
+impl TryFrom<Instant> for chrono::DateTime<chrono::Utc> {
+    type Error = CodecError;
+    fn try_from(i: Instant) -> Result<Self, CodecError> {
+        chrono::DateTime::from_timestamp(i.0, i.1).ok_or(CodecError { line: 0, column: 0 })
+    }
 }
 
 /// Declares that each listed type is stored as JSON.

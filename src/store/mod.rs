@@ -22,7 +22,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -260,6 +260,13 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "drop the stored phone index (kept in memory, built from the appointments)",
         apply: |w| w.delete_table(tables::APPOINTMENTS_BY_PHONE_BEFORE_7.def()),
+    },
+    Migration {
+        version: 8,
+        // Nothing to rewrite: older JSON records keep reading. The version moves so that an
+        // older build, which reads only JSON, refuses the file instead of misreading it.
+        name: "appointments, audit entries and outbox jobs are written in compact layouts",
+        apply: |_| Ok(()),
     },
 ];
 

@@ -69,8 +69,9 @@ use crate::identity::records::{
 use crate::outbox::OutboxJob;
 use crate::search::{KbChunk, KbDocument, KbState, Unanswered};
 
-// Every value type below is stored as JSON, except the slot-index entry (a fixed binary
-// layout read on every claim; see `booking::records`).
+// Every value type below is stored as JSON. The records a booking writes have compact layouts
+// of their own: the slot-index entry and the appointment (`booking::records`), the audit entry
+// (`audit`) and the outbox job (`outbox`).
 super::codec::stored_as_json!(
     serde_json::Value,
     OrgRecord,
@@ -78,15 +79,12 @@ super::codec::stored_as_json!(
     AgentKeyIndexEntry,
     UserRecord,
     AgentKeyRecord,
-    AuditEntry,
     AuditHead,
-    OutboxJob,
     ConfirmationIndexEntry,
     (OrgId, ProviderId),
     ClinicSettings,
     ServiceRecord,
     ProviderRecord,
-    AppointmentRecord,
     AppointmentId,
     CallRecord,
     ContactRecord,

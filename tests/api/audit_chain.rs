@@ -6,6 +6,8 @@ use std::process::Command;
 use redb::{ReadableTable, TableDefinition};
 use reqwest::StatusCode;
 use serde_json::Value;
+use voxanne::audit::{AuditEntry, Outcome};
+use voxanne::store::codec::Stored;
 use voxanne::store::tables::AUDIT_LOG;
 
 use crate::helpers::*;
@@ -77,11 +79,13 @@ async fn an_entry_edited_in_the_redb_file_is_detected_by_cli_and_http() {
     let (dir, clinic) = clinic_with_history().await;
     let org = org_u128(&clinic);
     edit_file(dir.path(), |t| {
+        // Decoded and re-encoded in the stored layout, as someone editing the file would.
         let key = 2u64.to_be_bytes();
-        let mut entry: Value =
-            serde_json::from_slice(t.get((org, key.as_slice())).unwrap().unwrap().value()).unwrap();
-        entry["outcome"] = "denied".into();
-        let bytes = serde_json::to_vec(&entry).unwrap();
+        let mut entry =
+            AuditEntry::from_bytes(t.get((org, key.as_slice())).unwrap().unwrap().value()).unwrap();
+        assert_eq!(entry.outcome, Outcome::Success);
+        entry.outcome = Outcome::Denied;
+        let bytes = entry.to_bytes().unwrap();
         t.insert((org, key.as_slice()), bytes.as_slice()).unwrap();
     });
     let (code, v) = cli_verify(dir.path());
