@@ -1,8 +1,9 @@
 //! Every redb table of the appliance, in one place, with versioned names.
 //!
 //! Tenant tables are keyed `(org_id, local_key)` and only reachable through an org-scoped
-//! handle; global tables are the few named in DESIGN.md. Values are JSON documents; changing
-//! a value's shape incompatibly means a new table name and a migration step.
+//! handle; global tables are the few named in DESIGN.md. Values are JSON documents, except the
+//! records every booking writes, which have compact layouts (`store::codec`); changing a
+//! value's shape incompatibly means a new table name or layout tag, and a migration step.
 
 use std::marker::PhantomData;
 
