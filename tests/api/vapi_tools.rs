@@ -170,6 +170,22 @@ async fn sixty_four_concurrent_callers_over_sixteen_slots_make_sixteen_bookings_
     tokens.sort();
     tokens.dedup();
     assert_eq!(tokens.len(), 16, "confirmation tokens are distinct");
+    // The claim writer batched these: each booking has its audit entry and the chain holds.
+    let audit = |path: String| {
+        let (app, token) = (app.clone(), c.clinic.token.clone());
+        async move { app.get(&path, Some(&token)).await.json::<Value>().await.unwrap() }
+    };
+    let org = &c.clinic.org_id;
+    let verified = audit(format!("/api/orgs/{org}/audit/verify")).await;
+    assert_eq!(verified["ok"], true, "{verified}");
+    let entries = audit(format!("/api/orgs/{org}/audit?limit=500")).await;
+    let booked = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "appointment_booked")
+        .count();
+    assert_eq!(booked, 16);
 }
 
 #[tokio::test]
