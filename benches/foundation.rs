@@ -114,9 +114,24 @@ fn phone_parse(c: &mut Criterion) {
     });
 }
 
+/// Reading a Vapi server message (a captured tool-calls payload) from the request body: every
+/// tool call pays it before any clinic logic.
+fn vapi_body_parse(c: &mut Criterion) {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vapi/tool-calls.captured.json"
+    ))
+    .unwrap();
+    c.bench_function("vapi_body_parse_captured_tool_calls", |b| {
+        b.iter(|| {
+            voxanne::http::extract::parse_json::<serde_json::Value>(black_box(&body)).unwrap()
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50).measurement_time(std::time::Duration::from_secs(3));
-    targets = token_verify, authenticate, audit_append_durable, phone_parse
+    targets = token_verify, authenticate, audit_append_durable, phone_parse, vapi_body_parse
 }
 criterion_main!(benches);

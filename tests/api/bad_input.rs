@@ -30,6 +30,19 @@ async fn malformed_json_is_400_and_wrong_types_are_422_naming_the_field() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body:?}");
         assert_eq!(error_code(r).await, "bad_request");
     }
+    // A good document followed by anything else is refused too, and nothing is created.
+    let signup = json!({"clinic_name": "Trailing", "email": "trailing@clinic.example", "password": PASSWORD});
+    let mut trailing = serde_json::to_vec(&signup).unwrap();
+    trailing.extend_from_slice(b" {\"more\": 1}");
+    let r = raw_post(&app, "/api/auth/signup", trailing, None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "bad_request");
+    let r = app.post("/api/auth/signup", None, signup).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "the refused signup created nothing"
+    );
     let r = app
         .post(
             "/api/auth/signup",
