@@ -173,7 +173,13 @@ async fn sixty_four_concurrent_callers_over_sixteen_slots_make_sixteen_bookings_
     // The claim writer batched these: each booking has its audit entry and the chain holds.
     let audit = |path: String| {
         let (app, token) = (app.clone(), c.clinic.token.clone());
-        async move { app.get(&path, Some(&token)).await.json::<Value>().await.unwrap() }
+        async move {
+            app.get(&path, Some(&token))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let org = &c.clinic.org_id;
     let verified = audit(format!("/api/orgs/{org}/audit/verify")).await;
