@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{Interval, Policy, Shape, WeeklyHours};
 use crate::domain::{AppointmentId, OrgId, PhoneNumber, ProviderId, ServiceId};
-use crate::store::codec::Instant;
+use crate::store::codec::StoredInstant;
 
 /// Per-clinic booking settings, set by its admin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,8 +191,8 @@ struct CompactAppointment {
     org_id: OrgId,
     provider_id: ProviderId,
     service_id: Option<ServiceId>,
-    start: Instant,
-    end: Instant,
+    start: StoredInstant,
+    end: StoredInstant,
     buffer_before_minutes: u32,
     buffer_after_minutes: u32,
     status: AppointmentStatus,

@@ -156,8 +156,8 @@ struct CompactOutboxJob {
     kind: u8,
     appointment_id: AppointmentId,
     attempts: u32,
-    next_attempt_at: crate::store::codec::Instant,
-    created_at: crate::store::codec::Instant,
+    next_attempt_at: crate::store::codec::StoredInstant,
+    created_at: crate::store::codec::StoredInstant,
     last_error: Option<String>,
 }
 

@@ -68,17 +68,17 @@ pub mod tags {
 /// An instant as stored in compact layouts: Unix seconds and nanoseconds (exact for any
 /// instant chrono holds).
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct Instant(i64, u32);
+pub struct StoredInstant(i64, u32);
 
-impl From<chrono::DateTime<chrono::Utc>> for Instant {
+impl From<chrono::DateTime<chrono::Utc>> for StoredInstant {
     fn from(t: chrono::DateTime<chrono::Utc>) -> Self {
-        Instant(t.timestamp(), t.timestamp_subsec_nanos())
+        StoredInstant(t.timestamp(), t.timestamp_subsec_nanos())
     }
 }
 
-impl TryFrom<Instant> for chrono::DateTime<chrono::Utc> {
+impl TryFrom<StoredInstant> for chrono::DateTime<chrono::Utc> {
     type Error = CodecError;
-    fn try_from(i: Instant) -> Result<Self, CodecError> {
+    fn try_from(i: StoredInstant) -> Result<Self, CodecError> {
         chrono::DateTime::from_timestamp(i.0, i.1).ok_or(CodecError { line: 0, column: 0 })
     }
 }
