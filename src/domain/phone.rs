@@ -20,7 +20,7 @@ pub fn region(code: &str) -> Option<Region> {
 }
 
 impl PhoneNumber {
-    /// Parses a number as typed or spoken ("07700 900123", "+1 415 555 2671"); numbers without
+    /// Parses a number as typed or spoken ("07911 123456", "+1 415 555 2671"); numbers without
     /// a country code are read in `default_region` (ISO 3166 alpha-2, e.g. "GB").
     pub fn parse(input: &str, default_region: &str) -> Result<PhoneNumber, String> {
         let trimmed = input.trim();

@@ -529,7 +529,7 @@ type Handles<'txn, K> = RefCell<Vec<(String, Handle<'txn, K>)>>;
 /// table looks it up in the catalogue and closing it writes its root back; once per table per
 /// transaction instead of once per read or write (the claim writer's batches touch the same
 /// five tables for every claim).
-pub struct OpenTables<'txn> {
+struct OpenTables<'txn> {
     tenant: Handles<'txn, TenantKey>,
     global: Handles<'txn, &'static [u8]>,
 }
