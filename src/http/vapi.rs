@@ -35,6 +35,11 @@ async fn server_message(
             return Err(ApiError::Unauthorized);
         }
     }
+    // Tool calls, the messages a caller waits on, are read straight from the body; anything
+    // else (and any tool message with odd field types) is parsed as a whole document first.
+    if let Some(message) = crate::vapi::envelope::read_tool_message(&body) {
+        return Ok(Json(state.voice.handle_read(caller, message).await));
+    }
     let envelope: Value = parse_json(&body)?;
     let answer = state
         .voice

@@ -112,18 +112,6 @@ impl VoiceAgent {
     /// Answers one server message. `Err` only when the body is not a server message at all.
     pub async fn handle(&self, caller: Caller, envelope: &Value) -> Result<Value, &'static str> {
         match envelope::read(envelope)? {
-            ServerMessage::ToolCalls { calls, call } => {
-                let mut results = Vec::with_capacity(calls.len());
-                for tool in &calls {
-                    let answer = self.answer(caller, tool, &call).await;
-                    results.push(answer.to_result(tool));
-                }
-                Ok(json!({ "results": results }))
-            }
-            ServerMessage::FunctionCall { tool, call } => {
-                let answer = self.answer(caller, &tool, &call).await;
-                Ok(json!({ "result": answer.sentence }))
-            }
             ServerMessage::Other { kind } if kind == "end-of-call-report" => {
                 let message = envelope.get("message").cloned().unwrap_or_default();
                 let report = crate::calls::CallReport::read(&message)
@@ -142,7 +130,28 @@ impl VoiceAgent {
                     }
                 }
             }
-            ServerMessage::Other { .. } => Ok(json!({})),
+            message => Ok(self.handle_read(caller, message).await),
+        }
+    }
+
+    /// Answers a server message that has been read (`envelope::read_tool_message` reads tool
+    /// calls straight from the body): one result per tool call, `{"result": …}` for the legacy
+    /// shape, `{}` for any other type.
+    pub async fn handle_read(&self, caller: Caller, message: ServerMessage) -> Value {
+        match message {
+            ServerMessage::ToolCalls { calls, call } => {
+                let mut results = Vec::with_capacity(calls.len());
+                for tool in &calls {
+                    let answer = self.answer(caller, tool, &call).await;
+                    results.push(answer.to_result(tool));
+                }
+                json!({ "results": results })
+            }
+            ServerMessage::FunctionCall { tool, call } => {
+                let answer = self.answer(caller, &tool, &call).await;
+                json!({ "result": answer.sentence })
+            }
+            ServerMessage::Other { .. } => json!({}),
         }
     }
 
