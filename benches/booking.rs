@@ -125,6 +125,14 @@ fn fixture(rt: &tokio::runtime::Runtime, provider_count: usize) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The in-memory slot index the service's claim writer keeps (idle while a bench drives
+    /// the ledger directly).
+    fn slots(&self) -> &voxanne::booking::slot_index::SlotIndex {
+        &self.services.booking.memory_indexes().slots
+    }
+}
+
 fn request(f: &Fixture, slot: usize) -> Change {
     // Half-hourly (15 minutes + 5 minutes buffer, on the 15-minute grid) from tomorrow, 48 a day.
     let day = NaiveDate::from_ymd_opt(2027, 1, 1)
@@ -159,31 +167,35 @@ fn claims(c: &mut Criterion) {
     c.bench_function("claim_1_per_durable_commit", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let effect = ledger::apply(
+            let mut scope = ledger::TransactionScope::new(f.slots());
+            let effect = ledger::apply_in(
                 &mut w,
+                &mut scope,
                 &request(&f, next.fetch_add(1, Ordering::Relaxed)),
                 Utc::now(),
             )
             .unwrap();
             w.commit().unwrap();
+            scope.committed();
             black_box(effect);
         })
     });
     c.bench_function("claim_64_per_durable_commit", |b| {
         b.iter(|| {
-            // As the claim writer does: one set of set-up reads per transaction.
+            // As the claim writer does: one transaction scope (set-up reads, pending slots).
             let mut w = f.services.store.begin_write().unwrap();
-            let mut reads = ledger::SetupReads::default();
+            let mut scope = ledger::TransactionScope::new(f.slots());
             for _ in 0..64 {
                 ledger::apply_in(
                     &mut w,
-                    &mut reads,
+                    &mut scope,
                     &request(&f, next.fetch_add(1, Ordering::Relaxed)),
                     Utc::now(),
                 )
                 .unwrap();
             }
             w.commit().unwrap();
+            scope.committed();
         })
     });
 }
@@ -193,17 +205,26 @@ fn busy_provider(c: &mut Criterion) {
     let f = fixture(&rt, 1);
     for chunk in 0..20 {
         let mut w = f.services.store.begin_write().unwrap();
+        let mut scope = ledger::TransactionScope::new(f.slots());
         for i in 0..500 {
-            ledger::apply(&mut w, &request(&f, chunk * 500 + i), Utc::now()).unwrap();
+            ledger::apply_in(
+                &mut w,
+                &mut scope,
+                &request(&f, chunk * 500 + i),
+                Utc::now(),
+            )
+            .unwrap();
         }
         w.commit().unwrap();
+        scope.committed();
     }
     // A slot in the middle of the booked range: refused as taken.
     let taken = request(&f, 5_000);
     c.bench_function("conflict_check_with_10k_appointments", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let refused = ledger::apply(&mut w, &taken, Utc::now());
+            let mut scope = ledger::TransactionScope::new(f.slots());
+            let refused = ledger::apply_in(&mut w, &mut scope, &taken, Utc::now());
             assert!(refused.is_err());
             drop(w);
         })

@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 
 use crate::audit::AuditTrail;
 use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
-use crate::booking::phone_index::PhoneIndex;
 use crate::booking::BookingService;
+use crate::booking::MemoryIndexes;
 use crate::calls::CallService;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, Vault};
@@ -82,12 +82,12 @@ impl Services {
             })?
         };
         let detector = Arc::new(Detector::new(&extra));
-        let phones = Arc::new(PhoneIndex::build(&store)?);
+        let indexes = MemoryIndexes::build(&store)?;
         let calls = Arc::new(CallService::new(
             store.clone(),
             vault,
             detector.clone(),
-            phones.clone(),
+            indexes.phones.clone(),
         ));
         let model_dir = &settings.search.model_dir;
         let embedder = if crate::search::embed::Embedder::present(model_dir) {
@@ -109,7 +109,7 @@ impl Services {
         let booking = Arc::new(BookingService::new(
             store.clone(),
             outbox_wake.clone(),
-            phones,
+            indexes,
         ));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),

@@ -1,25 +1,10 @@
-//! Local-key layouts of the booking tables (after the org prefix the store adds).
+//! Instants as key bytes that sort like the instants they encode (outbox keys start with them).
 
 use chrono::{DateTime, Utc};
-
-use crate::domain::{AppointmentId, ProviderId};
 
 /// Milliseconds since the epoch as 8 bytes that sort like the instants they encode.
 pub fn instant_bytes(t: DateTime<Utc>) -> [u8; 8] {
     ((t.timestamp_millis() as u64) ^ (1u64 << 63)).to_be_bytes()
-}
-
-/// `provider ‖ start`: every slot entry of the provider starting at or after `t` sorts after it.
-pub fn slot_bound(provider: ProviderId, t: DateTime<Utc>) -> Vec<u8> {
-    let mut k = provider.as_bytes().to_vec();
-    k.extend_from_slice(&instant_bytes(t));
-    k
-}
-
-pub fn slot_key(provider: ProviderId, start: DateTime<Utc>, id: AppointmentId) -> Vec<u8> {
-    let mut k = slot_bound(provider, start);
-    k.extend_from_slice(&id.as_bytes());
-    k
 }
 
 #[cfg(test)]

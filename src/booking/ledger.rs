@@ -7,24 +7,23 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::keys::{slot_bound, slot_key};
 use super::records::{
     AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken,
-    Patient, ProviderRecord, ServiceRecord, SlotEntry,
+    Patient, ProviderRecord, ServiceRecord,
 };
 use super::schedule::{Interval, Policy, ProviderCalendar, Shape};
+use super::slot_index::{PendingSlots, SlotIndex};
 use super::{org_zone, BookingError};
 use crate::audit;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
 use crate::outbox::{self, JobKind};
 use crate::store::tables::{
-    APPOINTMENTS, APPOINTMENT_SLOTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS, PROVIDERS, SERVICES,
-    TOOL_CALL_EFFECTS,
+    APPOINTMENTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS, PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
 };
-use crate::store::{Direction, OrgWrite, StoreWrite};
+use crate::store::{OrgWrite, StoreWrite};
 
 /// Longest an appointment plus its buffers can reach before and after its start; bounds the
-/// slot-index scan for conflicts.
+/// slot-index walks for conflicts.
 pub const MAX_LEAD: i64 = 4 * 60;
 pub const MAX_TAIL: i64 = 16 * 60;
 
@@ -86,7 +85,7 @@ pub enum Effect {
 /// zone (those are written by their own transactions), so within one transaction they are
 /// the same for every claim; across transactions nothing is kept.
 #[derive(Default)]
-pub struct SetupReads {
+struct SetupReads {
     providers: HashMap<(OrgId, ProviderId), Arc<ProviderRecord>>,
     services: HashMap<(OrgId, ServiceId), Arc<ServiceRecord>>,
     clinics: HashMap<OrgId, (Policy, Tz)>,
@@ -125,6 +124,28 @@ impl SetupReads {
     }
 }
 
+/// What the changes of one writer transaction share: the set-up records, each decoded once,
+/// and the slots taken and released so far (seen by the changes after them; they reach the
+/// slot index only through `committed`, once the transaction is durable).
+pub struct TransactionScope<'a> {
+    reads: SetupReads,
+    slots: PendingSlots<'a>,
+}
+
+impl<'a> TransactionScope<'a> {
+    pub fn new(index: &'a SlotIndex) -> Self {
+        TransactionScope {
+            reads: SetupReads::default(),
+            slots: PendingSlots::new(index),
+        }
+    }
+
+    /// The transaction committed durably: its slot changes reach the index.
+    pub fn committed(self) {
+        self.slots.committed();
+    }
+}
+
 /// A record from `seen` if this transaction read it already, else from the table (and kept).
 fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
     seen: &mut HashMap<(OrgId, K), Arc<V>>,
@@ -149,30 +170,21 @@ fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Applies one change in its own set of set-up reads (a transaction of one change).
-pub fn apply(
-    w: &mut StoreWrite,
-    change: &Change,
-    now: DateTime<Utc>,
-) -> Result<Effect, BookingError> {
-    apply_in(w, &mut SetupReads::default(), change, now)
-}
-
-/// Applies one change of a transaction; `reads` is shared by the transaction's changes.
+/// Applies one change of a transaction; `batch` is shared by the transaction's changes.
 pub fn apply_in(
     w: &mut StoreWrite,
-    reads: &mut SetupReads,
+    batch: &mut TransactionScope<'_>,
     change: &Change,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
     match change {
-        Change::Book(req) => book(w, reads, req, now),
+        Change::Book(req) => book(w, batch, req, now),
         Change::Cancel {
             org,
             id,
             actor,
             reason,
-        } => cancel(w, *org, *id, actor, reason.clone(), now),
+        } => cancel(w, &mut batch.slots, *org, *id, actor, reason.clone(), now),
         Change::Reschedule {
             org,
             id,
@@ -181,7 +193,7 @@ pub fn apply_in(
             tool_call_id,
         } => reschedule(
             w,
-            reads,
+            batch,
             *org,
             *id,
             *start,
@@ -191,38 +203,6 @@ pub fn apply_in(
         ),
         Change::Confirm { token } => confirm(w, token, now),
     }
-}
-
-/// The provider's active bookings that overlap `around`, as slot entries.
-///
-/// A provider's active bookings never overlap one another (every claim is checked against
-/// them in the writer), so in start order their busy spans are disjoint and sorted: walking
-/// back from `around` the first entry that ends before it means every earlier one does too,
-/// and walking forward the first that starts after it means every later one does. The walks
-/// therefore read the few entries next to `around`, not the whole day around it.
-pub fn nearby_entries(
-    org: &OrgWrite<'_>,
-    provider: ProviderId,
-    around: Interval,
-) -> Result<Vec<SlotEntry>, BookingError> {
-    let earliest = slot_bound(provider, around.start - Duration::minutes(MAX_TAIL));
-    let middle = slot_bound(provider, around.start);
-    let latest = slot_bound(provider, around.end + Duration::minutes(MAX_LEAD));
-    let mut entries = org.walk(
-        &APPOINTMENT_SLOTS,
-        (&earliest, &middle),
-        Direction::Down,
-        |e: &SlotEntry| e.occupied.end > around.start,
-    )?;
-    entries.reverse();
-    entries.extend(org.walk(
-        &APPOINTMENT_SLOTS,
-        (&middle, &latest),
-        Direction::Up,
-        |e: &SlotEntry| e.occupied.start < around.end,
-    )?);
-    entries.retain(|e| e.occupied.overlaps(&around));
-    Ok(entries)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -250,7 +230,7 @@ fn decide(
 
 fn book(
     w: &mut StoreWrite,
-    reads: &mut SetupReads,
+    batch: &mut TransactionScope<'_>,
     req: &BookRequest,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
@@ -265,12 +245,13 @@ fn book(
             }
         }
     }
-    let provider = reads
+    let provider = batch
+        .reads
         .provider(&org, req.provider_id)?
         .ok_or(BookingError::NotFound)?;
     let service = match req.service_id {
         Some(id) => {
-            let s = reads.service(&org, id)?.ok_or_else(|| {
+            let s = batch.reads.service(&org, id)?.ok_or_else(|| {
                 BookingError::Invalid(vec![FieldError::new(
                     "service_id",
                     "is not a service of this clinic",
@@ -298,7 +279,7 @@ fn book(
         }
     };
     let occupied = shape.occupied(req.start);
-    let entries = nearby_entries(&org, provider.id, occupied)?;
+    let entries = batch.slots.nearby(req.org, provider.id, occupied);
     // A retry gets its booking back: the same tool call, or the same call for the same
     // patient and time. A booking still where it was made is found among the entries it
     // overlaps; one moved or cancelled since left its tool call in TOOL_CALL_EFFECTS.
@@ -321,7 +302,16 @@ fn book(
         }
     }
     let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
-    decide(w, reads, req.org, &provider, &shape, &busy, req.start, now)?;
+    decide(
+        w,
+        &mut batch.reads,
+        req.org,
+        &provider,
+        &shape,
+        &busy,
+        req.start,
+        now,
+    )?;
 
     let id = AppointmentId::new_time_ordered();
     let record = AppointmentRecord {
@@ -361,14 +351,7 @@ fn book(
     )?;
     let mut org = w.org(req.org);
     org.put(&APPOINTMENTS, &id.as_bytes(), &record)?;
-    org.put(
-        &APPOINTMENT_SLOTS,
-        &slot_key(provider.id, record.start, id),
-        &SlotEntry {
-            appointment_id: id,
-            occupied: record.occupied(),
-        },
-    )?;
+    batch.slots.hold(&record);
     audit::success(
         &mut org,
         req.actor.clone(),
@@ -398,6 +381,7 @@ fn remember_booking_call(
 
 fn cancel(
     w: &mut StoreWrite,
+    slots: &mut PendingSlots<'_>,
     org_id: OrgId,
     id: AppointmentId,
     actor: &str,
@@ -414,7 +398,7 @@ fn cancel(
     if !a.status.is_active() {
         return Err(BookingError::NotActive);
     }
-    org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    slots.release(&a);
     remember_booking_call(&mut org, &a)?;
     a.status = AppointmentStatus::Cancelled;
     a.cancel_reason = reason;
@@ -439,7 +423,7 @@ fn cancel(
 #[allow(clippy::too_many_arguments)]
 fn reschedule(
     w: &mut StoreWrite,
-    reads: &mut SetupReads,
+    batch: &mut TransactionScope<'_>,
     org_id: OrgId,
     id: AppointmentId,
     start: DateTime<Utc>,
@@ -465,7 +449,8 @@ fn reschedule(
     if a.start == start {
         return Ok(Effect::Rescheduled(Box::new(a)));
     }
-    let provider = reads
+    let provider = batch
+        .reads
         .provider(&org, a.provider_id)?
         .ok_or(BookingError::NotFound)?;
     let shape = Shape {
@@ -473,15 +458,26 @@ fn reschedule(
         before: Duration::minutes(a.buffer_before_minutes.into()),
         after: Duration::minutes(a.buffer_after_minutes.into()),
     };
-    let busy: Vec<Interval> = nearby_entries(&org, a.provider_id, shape.occupied(start))?
+    let busy: Vec<Interval> = batch
+        .slots
+        .nearby(org_id, a.provider_id, shape.occupied(start))
         .into_iter()
         .filter(|e| e.appointment_id != id)
         .map(|e| e.occupied)
         .collect();
-    decide(w, reads, org_id, &provider, &shape, &busy, start, now)?;
+    decide(
+        w,
+        &mut batch.reads,
+        org_id,
+        &provider,
+        &shape,
+        &busy,
+        start,
+        now,
+    )?;
 
     let mut org = w.org(org_id);
-    org.remove(&APPOINTMENT_SLOTS, &slot_key(a.provider_id, a.start, id))?;
+    batch.slots.release(&a);
     remember_booking_call(&mut org, &a)?;
     let mut moved = a;
     moved.start = start;
@@ -489,14 +485,7 @@ fn reschedule(
     moved.updated_at = stamp(now);
     moved.calendar_sync = "pending".into();
     org.put(&APPOINTMENTS, &id.as_bytes(), &moved)?;
-    org.put(
-        &APPOINTMENT_SLOTS,
-        &slot_key(moved.provider_id, moved.start, id),
-        &SlotEntry {
-            appointment_id: id,
-            occupied: moved.occupied(),
-        },
-    )?;
+    batch.slots.hold(&moved);
     if let Some(tc) = tool_call_id {
         org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
     }
@@ -547,68 +536,4 @@ fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect
         now,
     )?;
     Ok(Effect::Confirmed(Box::new(a)))
-}
-
-#[cfg(test)]
-mod tests {
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
-
-    use super::*;
-    use crate::store::Store;
-
-    /// The walks find exactly what reading the whole window and filtering finds, for bookings
-    /// of every length (up to 12 hours, buffers up to 4 hours before and after) packed
-    /// without overlaps, and asked-about spans anywhere around them.
-    #[test]
-    fn nearby_entries_are_exactly_the_overlapping_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (org_id, provider) = (OrgId::new_random(), ProviderId::new_random());
-        let mut rng = StdRng::seed_from_u64(7);
-        let day: DateTime<Utc> = "2027-05-03T00:00:00Z".parse().unwrap();
-        let mut all = Vec::new();
-        let w = store.begin_write().unwrap();
-        let mut org = w.org(org_id);
-        let mut free_from = day;
-        while free_from < day + Duration::days(6) {
-            let gap = Duration::minutes(rng.gen_range(0..6) * 15);
-            let before = Duration::minutes(rng.gen_range(0..=240));
-            let length = Duration::minutes(rng.gen_range(1..=48) * 15);
-            let after = Duration::minutes(rng.gen_range(0..=240));
-            let start = free_from + gap + before;
-            let entry = SlotEntry {
-                appointment_id: AppointmentId::new_random(),
-                occupied: Interval::new(start - before, start + length + after),
-            };
-            org.put(
-                &APPOINTMENT_SLOTS,
-                &slot_key(provider, start, entry.appointment_id),
-                &entry,
-            )
-            .unwrap();
-            free_from = entry.occupied.end;
-            all.push(entry);
-        }
-        let mut checked_non_empty = 0;
-        for _ in 0..2000 {
-            let start = day + Duration::minutes(rng.gen_range(0..6 * 24 * 60));
-            let around = Interval::new(start, start + Duration::minutes(rng.gen_range(1..=600)));
-            let mut found: Vec<AppointmentId> = nearby_entries(&org, provider, around)
-                .unwrap()
-                .iter()
-                .map(|e| e.appointment_id)
-                .collect();
-            let mut expected: Vec<AppointmentId> = all
-                .iter()
-                .filter(|e| e.occupied.overlaps(&around))
-                .map(|e| e.appointment_id)
-                .collect();
-            found.sort();
-            expected.sort();
-            assert_eq!(found, expected, "around {around:?}");
-            checked_non_empty += usize::from(!expected.is_empty());
-        }
-        assert!(checked_non_empty > 1000, "most probes meet bookings");
-    }
 }

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod phone_index;
 pub mod records;
 pub mod schedule;
+pub mod slot_index;
 pub mod writer;
 
 use std::sync::Arc;
@@ -18,11 +19,8 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::auth::Caller;
 use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
 use crate::identity::records::OrgRecord;
-use crate::store::tables::{
-    APPOINTMENTS, APPOINTMENT_SLOTS, CLINIC_SETTINGS, FEED_TOKENS, ORGS, PROVIDERS, SERVICES,
-};
-use crate::store::{OrgRead, Store, StoreError, StoreRead};
-use keys::slot_bound;
+use crate::store::tables::{APPOINTMENTS, CLINIC_SETTINGS, FEED_TOKENS, ORGS, PROVIDERS, SERVICES};
+use crate::store::{Store, StoreError, StoreRead};
 use ledger::{BookRequest, Change, Effect, MAX_LEAD, MAX_TAIL};
 use phone_index::PhoneIndex;
 use records::{AppointmentRecord, ClinicSettings, ProviderRecord, ServiceRecord, TimeOffRecord};
@@ -111,10 +109,54 @@ pub struct ClinicView {
     pub providers: Vec<ProviderRecord>,
 }
 
+/// The indexes over the stored appointments that live in memory: built with one read of every
+/// org's appointments at start, and kept up to date by the claim writer after each commit.
+#[derive(Clone)]
+pub struct MemoryIndexes {
+    pub phones: Arc<PhoneIndex>,
+    pub slots: Arc<slot_index::SlotIndex>,
+}
+
+impl MemoryIndexes {
+    /// Reads every org's appointments once, a page at a time.
+    pub fn build(store: &Store) -> Result<MemoryIndexes, crate::store::StoreError> {
+        const PAGE: usize = 1024;
+        let indexes = MemoryIndexes {
+            phones: Arc::default(),
+            slots: Arc::default(),
+        };
+        let r = store.begin_read()?;
+        let mut appointments = 0usize;
+        for key in r.global_keys(&ORGS)? {
+            let Some(org) = OrgId::from_bytes(&key) else {
+                continue;
+            };
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = r
+                    .org(org)
+                    .scan(&APPOINTMENTS, &[], after.as_deref(), PAGE)?;
+                let full = page.len() == PAGE;
+                appointments += page.len();
+                for (key, a) in page {
+                    indexes.phones.add(org, a.patient.phone.as_str(), a.id);
+                    indexes.slots.add_stored(&a);
+                    after = Some(key);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        tracing::info!(appointments, "appointment indexes built");
+        Ok(indexes)
+    }
+}
+
 pub struct BookingService {
     store: Store,
     writer: ClaimWriter,
-    phones: Arc<PhoneIndex>,
+    indexes: MemoryIndexes,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     views: ViewCache,
 }
@@ -153,17 +195,22 @@ impl ViewCache {
 }
 
 impl BookingService {
-    /// `committed` is woken after each booking commit (for the outbox worker); `phones` is
-    /// the in-memory phone index, which the claim writer extends.
-    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>, phones: Arc<PhoneIndex>) -> Self {
+    /// `committed` is woken after each booking commit (for the outbox worker); `indexes`
+    /// are the in-memory appointment indexes, which the claim writer keeps up to date.
+    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>, indexes: MemoryIndexes) -> Self {
         let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> = Arc::new(Utc::now);
         Self {
-            writer: ClaimWriter::start(store.clone(), clock.clone(), committed, phones.clone()),
-            phones,
+            writer: ClaimWriter::start(store.clone(), clock.clone(), committed, indexes.clone()),
+            indexes,
             store,
             clock,
             views: ViewCache::default(),
         }
+    }
+
+    /// The in-memory appointment indexes (the booking bench drives the ledger with them).
+    pub fn memory_indexes(&self) -> &MemoryIndexes {
+        &self.indexes
     }
 
     /// The claim writer's counters (transactions, changes, time applying and committing).
@@ -442,21 +489,21 @@ impl BookingService {
     ) -> Result<Vec<Slot>, BookingError> {
         let now = self.now();
         let view = self.clinic(org).await?;
-        self.store
-            .read(move |r| {
-                let (shape, candidates) = pick(&view, service, provider)?;
-                let o = r.org(org);
-                let mut slots = Vec::new();
-                for p in candidates {
-                    for d in 0..days.clamp(1, 31) {
-                        let day = date + Duration::days(d.into());
-                        slots.extend(offered_on(&o, &view, p, &shape, day, now)?);
-                    }
+        let index = self.indexes.slots.clone();
+        run_off_thread(move || {
+            let o = OrgSlots { org, index: &index };
+            let (shape, candidates) = pick(&view, service, provider)?;
+            let mut slots = Vec::new();
+            for p in candidates {
+                for d in 0..days.clamp(1, 31) {
+                    let day = date + Duration::days(d.into());
+                    slots.extend(offered_on(&o, &view, p, &shape, day, now)?);
                 }
-                slots.sort_by_key(|s| (s.start, s.provider_id));
-                Ok(slots)
-            })
-            .await
+            }
+            slots.sort_by_key(|s| (s.start, s.provider_id));
+            Ok(slots)
+        })
+        .await
     }
 
     /// Up to three alternatives near `start`: the same provider nearest in time first, then
@@ -470,54 +517,54 @@ impl BookingService {
     ) -> Result<Vec<Slot>, BookingError> {
         let now = self.now();
         let view = self.clinic(org).await?;
-        self.store
-            .read(move |r| {
-                let o = r.org(org);
-                let (shape, _) = pick(&view, service, Some(provider))?;
-                let Some(me) = view.providers.iter().find(|p| p.id == provider) else {
-                    return Ok(Vec::new());
-                };
-                let day = start.with_timezone(&view.tz).date_naive();
-                let mut same: Vec<Slot> = Vec::new();
-                for d in 0..7 {
-                    same.extend(offered_on(
-                        &o,
-                        &view,
-                        me,
-                        &shape,
-                        day + Duration::days(d),
-                        now,
-                    )?);
-                    if same.len() >= 3 {
-                        break;
-                    }
+        let index = self.indexes.slots.clone();
+        run_off_thread(move || {
+            let o = OrgSlots { org, index: &index };
+            let (shape, _) = pick(&view, service, Some(provider))?;
+            let Some(me) = view.providers.iter().find(|p| p.id == provider) else {
+                return Ok(Vec::new());
+            };
+            let day = start.with_timezone(&view.tz).date_naive();
+            let mut same: Vec<Slot> = Vec::new();
+            for d in 0..7 {
+                same.extend(offered_on(
+                    &o,
+                    &view,
+                    me,
+                    &shape,
+                    day + Duration::days(d),
+                    now,
+                )?);
+                if same.len() >= 3 {
+                    break;
                 }
-                same.sort_by_key(|s| (s.start - start).num_seconds().abs());
-                let mut out: Vec<Slot> = same.iter().take(2).cloned().collect();
-                if let Some(sid) = service {
-                    for other in view
-                        .providers
-                        .iter()
-                        .filter(|p| p.id != provider && p.service_ids.contains(&sid))
-                    {
-                        if out.len() >= 3 {
-                            break;
-                        }
-                        let slots = offered_on(&o, &view, other, &shape, day, now)?;
-                        if let Some(s) = slots.into_iter().find(|s| s.start == start) {
-                            out.push(s);
-                        }
-                    }
-                }
-                for s in same.into_iter().skip(2) {
+            }
+            same.sort_by_key(|s| (s.start - start).num_seconds().abs());
+            let mut out: Vec<Slot> = same.iter().take(2).cloned().collect();
+            if let Some(sid) = service {
+                for other in view
+                    .providers
+                    .iter()
+                    .filter(|p| p.id != provider && p.service_ids.contains(&sid))
+                {
                     if out.len() >= 3 {
                         break;
                     }
-                    out.push(s);
+                    let slots = offered_on(&o, &view, other, &shape, day, now)?;
+                    if let Some(s) = slots.into_iter().find(|s| s.start == start) {
+                        out.push(s);
+                    }
                 }
-                Ok(out)
-            })
-            .await
+            }
+            for s in same.into_iter().skip(2) {
+                if out.len() >= 3 {
+                    break;
+                }
+                out.push(s);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     // ---- appointments --------------------------------------------------------------------
@@ -619,7 +666,10 @@ impl BookingService {
         org: OrgId,
         filter: AppointmentFilter,
     ) -> Result<Vec<AppointmentRecord>, BookingError> {
-        let by_phone = filter.phone.as_ref().map(|p| self.phones.ids(org, p));
+        let by_phone = filter
+            .phone
+            .as_ref()
+            .map(|p| self.indexes.phones.ids(org, p));
         self.store
             .read(move |r| {
                 let o = r.org(org);
@@ -777,9 +827,24 @@ fn pick(
     Ok((shape, providers))
 }
 
+/// Runs a computation over the in-memory indexes on the blocking pool, off the async threads.
+async fn run_off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BookingError> + Send + 'static,
+) -> Result<T, BookingError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| BookingError::Store(crate::store::StoreError::TaskFailed))?
+}
+
+/// One org's view of the slot index.
+struct OrgSlots<'a> {
+    org: OrgId,
+    index: &'a slot_index::SlotIndex,
+}
+
 /// One provider's free starts on one local day.
 fn offered_on(
-    o: &OrgRead<'_>,
+    o: &OrgSlots<'_>,
     view: &ClinicView,
     p: &ProviderRecord,
     shape: &Shape,
@@ -788,16 +853,12 @@ fn offered_on(
 ) -> Result<Vec<Slot>, BookingError> {
     let day_start = local_instant(view.tz, day, NaiveTime::MIN)
         .unwrap_or_else(|_| Utc.from_utc_datetime(&day.and_time(NaiveTime::MIN)));
-    let from = slot_bound(p.id, day_start - Duration::minutes(MAX_TAIL));
-    let to = slot_bound(
+    let busy: Vec<Interval> = o.index.starting_between(
+        o.org,
         p.id,
+        day_start - Duration::minutes(MAX_TAIL),
         day_start + Duration::hours(26) + Duration::minutes(MAX_LEAD),
     );
-    let busy: Vec<Interval> = o
-        .range(&APPOINTMENT_SLOTS, &from, &to)?
-        .into_iter()
-        .map(|(_, e)| e.occupied)
-        .collect();
     let time_off = p.time_off_intervals();
     let cal = ProviderCalendar {
         tz: view.tz,

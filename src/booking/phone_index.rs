@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use crate::domain::{AppointmentId, OrgId};
-use crate::store::tables::{APPOINTMENTS, ORGS};
-use crate::store::{Store, StoreError};
 
 type ByNumber = HashMap<String, Vec<AppointmentId>>;
 
@@ -17,42 +15,6 @@ pub struct PhoneIndex {
 }
 
 impl PhoneIndex {
-    /// Reads every org's appointments once (at start), a page at a time.
-    pub fn build(store: &Store) -> Result<PhoneIndex, StoreError> {
-        const PAGE: usize = 1024;
-        let r = store.begin_read()?;
-        let mut orgs: HashMap<OrgId, ByNumber> = HashMap::new();
-        let mut appointments = 0usize;
-        for key in r.global_keys(&ORGS)? {
-            let Some(org) = OrgId::from_bytes(&key) else {
-                continue;
-            };
-            let numbers = orgs.entry(org).or_default();
-            let mut after: Option<Vec<u8>> = None;
-            loop {
-                let page = r
-                    .org(org)
-                    .scan(&APPOINTMENTS, &[], after.as_deref(), PAGE)?;
-                let full = page.len() == PAGE;
-                appointments += page.len();
-                for (key, a) in page {
-                    numbers
-                        .entry(a.patient.phone.as_str().to_string())
-                        .or_default()
-                        .push(a.id);
-                    after = Some(key);
-                }
-                if !full {
-                    break;
-                }
-            }
-        }
-        tracing::info!(appointments, "phone index built");
-        Ok(PhoneIndex {
-            orgs: RwLock::new(orgs),
-        })
-    }
-
     /// Records a new booking (the writer calls it once per appointment it creates).
     pub fn add(&self, org: OrgId, phone: &str, id: AppointmentId) {
         let mut orgs = self.orgs.write().unwrap_or_else(|p| p.into_inner());
@@ -74,13 +36,15 @@ impl PhoneIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::booking::records::{AppointmentRecord, AppointmentStatus, BookingSource, Patient};
     use crate::domain::{PhoneNumber, ProviderId};
     use crate::identity::records::OrgRecord;
+    use crate::store::tables::{APPOINTMENTS, ORGS};
+    use crate::store::Store;
 
-    fn appointment(org: OrgId, phone: &PhoneNumber) -> AppointmentRecord {
+    pub(crate) fn appointment(org: OrgId, phone: &PhoneNumber) -> AppointmentRecord {
         let start = "2027-05-03T09:00:00Z".parse().unwrap();
         AppointmentRecord {
             id: AppointmentId::new_time_ordered(),
@@ -146,7 +110,7 @@ mod tests {
         }
         w.commit().unwrap();
 
-        let index = PhoneIndex::build(&store).unwrap();
+        let index = crate::booking::MemoryIndexes::build(&store).unwrap().phones;
         for ((org, phone), ids) in &expected {
             assert_eq!(&index.ids(*org, phone), ids, "{phone}");
         }

@@ -261,118 +261,12 @@ impl TryFrom<CompactAppointment> for AppointmentRecord {
     }
 }
 
-/// Slot index entry: one active appointment of a provider, keyed by provider and start.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "StoredSlotEntry", into = "StoredSlotEntry")]
+/// One active appointment of a provider as the slot index holds it: its id and the span it
+/// occupies (buffers included).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlotEntry {
     pub appointment_id: AppointmentId,
     pub occupied: Interval,
-}
-
-/// Slot entries are stored in 33 bytes: a layout tag (1), the appointment id (16), and the
-/// occupied span as two big-endian Unix-nanosecond integers (8 + 8). A claim decodes every
-/// entry in the day around the asked time, and JSON decoding was a tenth of a claim's CPU.
-/// Entries written as JSON (before, or with times beyond what nanoseconds can hold) still
-/// read.
-impl crate::store::codec::Stored for SlotEntry {
-    fn to_bytes(&self) -> Result<Vec<u8>, crate::store::codec::CodecError> {
-        let (Some(from), Some(to)) = (
-            self.occupied.start.timestamp_nanos_opt(),
-            self.occupied.end.timestamp_nanos_opt(),
-        ) else {
-            return crate::store::codec::json_bytes(self);
-        };
-        let mut bytes = Vec::with_capacity(SLOT_ENTRY_LEN);
-        bytes.push(SLOT_ENTRY_TAG);
-        bytes.extend_from_slice(&self.appointment_id.as_bytes());
-        bytes.extend_from_slice(&from.to_be_bytes());
-        bytes.extend_from_slice(&to.to_be_bytes());
-        Ok(bytes)
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
-        if bytes.first() != Some(&SLOT_ENTRY_TAG) {
-            return crate::store::codec::from_json(bytes);
-        }
-        let wrong_length = crate::store::codec::CodecError {
-            line: 0,
-            column: bytes.len(),
-        };
-        if bytes.len() != SLOT_ENTRY_LEN {
-            return Err(wrong_length);
-        }
-        let int = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes[at..at + 8]);
-            i64::from_be_bytes(b)
-        };
-        Ok(SlotEntry {
-            appointment_id: AppointmentId::from_bytes(&bytes[1..17]).ok_or(wrong_length)?,
-            occupied: Interval {
-                start: DateTime::from_timestamp_nanos(int(17)),
-                end: DateTime::from_timestamp_nanos(int(25)),
-            },
-        })
-    }
-}
-
-const SLOT_ENTRY_TAG: u8 = crate::store::codec::tags::SLOT_ENTRY;
-const SLOT_ENTRY_LEN: usize = 33;
-
-/// How a slot entry was stored as JSON: the occupied span as Unix nanoseconds. Every claim decodes
-/// all the entries near the asked time, and an integer decodes far faster than an RFC 3339
-/// string. Entries written before carry `occupied` with strings and still read.
-#[derive(Serialize, Deserialize)]
-struct StoredSlotEntry {
-    appointment_id: AppointmentId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    from_ns: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    to_ns: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    occupied: Option<Interval>,
-}
-
-impl TryFrom<StoredSlotEntry> for SlotEntry {
-    type Error = String;
-    fn try_from(s: StoredSlotEntry) -> Result<SlotEntry, String> {
-        let occupied = match (s.from_ns, s.to_ns, s.occupied) {
-            (Some(from), Some(to), _) => Interval {
-                start: DateTime::from_timestamp_nanos(from),
-                end: DateTime::from_timestamp_nanos(to),
-            },
-            (_, _, Some(occupied)) => occupied,
-            _ => return Err("slot entry without its span".into()),
-        };
-        Ok(SlotEntry {
-            appointment_id: s.appointment_id,
-            occupied,
-        })
-    }
-}
-
-impl From<SlotEntry> for StoredSlotEntry {
-    fn from(e: SlotEntry) -> StoredSlotEntry {
-        // Appointments lie between 1678 and 2262, where nanoseconds fit an i64; outside it
-        // the strings are kept.
-        match (
-            e.occupied.start.timestamp_nanos_opt(),
-            e.occupied.end.timestamp_nanos_opt(),
-        ) {
-            (Some(from), Some(to)) => StoredSlotEntry {
-                appointment_id: e.appointment_id,
-                from_ns: Some(from),
-                to_ns: Some(to),
-                occupied: None,
-            },
-            _ => StoredSlotEntry {
-                appointment_id: e.appointment_id,
-                from_ns: None,
-                to_ns: None,
-                occupied: Some(e.occupied),
-            },
-        }
-    }
 }
 
 /// Confirmation token → its appointment, for tokens issued before they carried their own
@@ -509,56 +403,5 @@ mod tests {
             None
         );
         assert_eq!(ConfirmationToken::route("not base64 !"), None);
-    }
-
-    #[test]
-    fn slot_entries_are_33_bytes_and_the_older_json_forms_still_read() {
-        use crate::store::codec::Stored;
-        let entry = SlotEntry {
-            appointment_id: AppointmentId::new_random(),
-            occupied: Interval {
-                start: "2027-03-28T00:45:00.5Z".parse().unwrap(),
-                end: "2027-03-28T01:30:00Z".parse().unwrap(),
-            },
-        };
-        let bytes = entry.to_bytes().unwrap();
-        assert_eq!(bytes.len(), 33);
-        assert_eq!(SlotEntry::from_bytes(&bytes).unwrap(), entry);
-        let json = serde_json::to_vec(&entry).unwrap();
-        assert_eq!(SlotEntry::from_bytes(&json).unwrap(), entry);
-        assert!(SlotEntry::from_bytes(&bytes[..32]).is_err());
-        // Beyond 2262 nanoseconds overflow: such an entry is kept as JSON with strings.
-        let far = SlotEntry {
-            occupied: Interval {
-                start: "2300-01-01T09:00:00Z".parse().unwrap(),
-                end: "2300-01-01T10:00:00Z".parse().unwrap(),
-            },
-            ..entry
-        };
-        let bytes = far.to_bytes().unwrap();
-        assert_eq!(bytes.first(), Some(&b'{'));
-        assert_eq!(SlotEntry::from_bytes(&bytes).unwrap(), far);
-    }
-
-    #[test]
-    fn slot_entries_store_their_span_as_integers_and_read_the_older_string_form() {
-        let entry = SlotEntry {
-            appointment_id: AppointmentId::new_random(),
-            occupied: Interval {
-                start: "2027-03-28T00:45:00.5Z".parse().unwrap(),
-                end: "2027-03-28T01:30:00Z".parse().unwrap(),
-            },
-        };
-        let stored = serde_json::to_value(&entry).unwrap();
-        assert!(stored["from_ns"].is_i64() && stored.get("occupied").is_none());
-        assert_eq!(serde_json::from_value::<SlotEntry>(stored).unwrap(), entry);
-
-        let older = serde_json::json!({
-            "appointment_id": entry.appointment_id,
-            "occupied": {"start": "2027-03-28T00:45:00.5Z", "end": "2027-03-28T01:30:00Z"},
-        });
-        assert_eq!(serde_json::from_value::<SlotEntry>(older).unwrap(), entry);
-        let neither = serde_json::json!({"appointment_id": entry.appointment_id});
-        assert!(serde_json::from_value::<SlotEntry>(neither).is_err());
     }
 }

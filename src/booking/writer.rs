@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ledger::{self, Change, Effect};
-use super::phone_index::PhoneIndex;
 use super::BookingError;
+use super::MemoryIndexes;
 use crate::store::Store;
 
 /// Most requests in one transaction: bounds the latency a batch adds.
@@ -61,13 +61,14 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 impl ClaimWriter {
     /// Starts the writer thread. It stops when every handle is dropped.
-    /// `committed` is woken after every commit (the outbox worker waits on it); `phones`
-    /// learns each new booking's number after its commit, before its caller is answered.
+    /// `committed` is woken after every commit (the outbox worker waits on it); `indexes`
+    /// learn each transaction's bookings (numbers, and slots taken and released) after its
+    /// commit, before its callers are answered.
     pub fn start(
         store: Store,
         clock: Clock,
         committed: Arc<tokio::sync::Notify>,
-        phones: Arc<PhoneIndex>,
+        indexes: MemoryIndexes,
     ) -> ClaimWriter {
         let (tx, mut rx) = mpsc::channel::<Message>(4096);
         let counters = Arc::new(Counters::default());
@@ -92,7 +93,7 @@ impl ClaimWriter {
                             Err(_) => break,
                         }
                     }
-                    if run_batch(&store, &clock, &mut batch, &counting, &phones) {
+                    if run_batch(&store, &clock, &mut batch, &counting, &indexes) {
                         committed.notify_one();
                     }
                 }
@@ -147,7 +148,7 @@ fn run_batch(
     clock: &Clock,
     batch: &mut Vec<Job>,
     counters: &Counters,
-    phones: &PhoneIndex,
+    indexes: &MemoryIndexes,
 ) -> bool {
     let started = Instant::now();
     let now = clock();
@@ -163,9 +164,9 @@ fn run_batch(
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut failed = false;
-    let mut reads = ledger::SetupReads::default();
+    let mut scope = ledger::TransactionScope::new(&indexes.slots);
     for job in batch.iter() {
-        let r = ledger::apply_in(&mut w, &mut reads, &job.change, now);
+        let r = ledger::apply_in(&mut w, &mut scope, &job.change, now);
         if matches!(r, Err(BookingError::Store(_))) {
             // A storage failure can leave a half-applied change: the whole batch is abandoned.
             failed = true;
@@ -196,13 +197,14 @@ fn run_batch(
     counters
         .commit_micros
         .fetch_add(applied.elapsed().as_micros() as u64, Ordering::Relaxed);
+    scope.committed();
     for result in &results {
         if let Ok(Effect::Booked {
             appointment,
             replayed: false,
         }) = result
         {
-            phones.add(
+            indexes.phones.add(
                 appointment.org_id,
                 appointment.patient.phone.as_str(),
                 appointment.id,

@@ -14,6 +14,9 @@ macro_rules! id_type {
         pub struct $name(Uuid);
 
         impl $name {
+            /// The id that sorts before every other (all zero bits).
+            pub const LOWEST: Self = Self(Uuid::nil());
+
             pub fn new_random() -> Self {
                 Self(Uuid::new_v4())
             }

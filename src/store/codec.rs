@@ -59,7 +59,8 @@ pub fn from_compact<V: DeserializeOwned>(tag: u8, bytes: &[u8]) -> Option<Result
 
 /// Layout tags in use (one per layout, never reused).
 pub mod tags {
-    pub const SLOT_ENTRY: u8 = 0x01;
+    /// Slot-index entries, stored until schema 9 (the index now lives in memory).
+    pub const SLOT_ENTRY_BEFORE_9: u8 = 0x01;
     pub const APPOINTMENT: u8 = 0x02;
     pub const AUDIT_ENTRY: u8 = 0x03;
     pub const OUTBOX_JOB: u8 = 0x04;

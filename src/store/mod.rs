@@ -22,7 +22,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -267,6 +267,11 @@ const MIGRATIONS: &[Migration] = &[
         // older build, which reads only JSON, refuses the file instead of misreading it.
         name: "appointments, audit entries and outbox jobs are written in compact layouts",
         apply: |_| Ok(()),
+    },
+    Migration {
+        version: 9,
+        name: "drop the stored slot index (kept in memory, built from the appointments)",
+        apply: |w| w.delete_table(tables::APPOINTMENT_SLOTS_BEFORE_9.def()),
     },
 ];
 

@@ -59,7 +59,6 @@ impl<V> GlobalTable<V> {
 use crate::audit::{AuditEntry, AuditHead};
 use crate::booking::records::{
     AppointmentRecord, ClinicSettings, ConfirmationIndexEntry, ProviderRecord, ServiceRecord,
-    SlotEntry,
 };
 use crate::calls::{CallRecord, ClinicalNoteRecord, ContactRecord, SecureIdentifierRecord};
 use crate::crypto::{KeyHead, WrappedKey};
@@ -144,8 +143,11 @@ pub const SERVICES: TenantTable<ServiceRecord> = TenantTable::new("services_v1")
 pub const PROVIDERS: TenantTable<ProviderRecord> = TenantTable::new("providers_v1");
 /// Appointments, keyed by appointment id.
 pub const APPOINTMENTS: TenantTable<AppointmentRecord> = TenantTable::new("appointments_v1");
-/// Active appointments by provider and start: `provider(16) ‖ start(8) ‖ appointment(16)`.
-pub const APPOINTMENT_SLOTS: TenantTable<SlotEntry> = TenantTable::new("appointment_slots_v1");
+/// Active appointments by provider and start (`provider(16) ‖ start(8) ‖ appointment(16)`)
+/// until schema 9, which dropped it: the slot index is now kept in memory
+/// (`booking::slot_index`), so a claim's commit rewrites no random leaf of it.
+pub(crate) const APPOINTMENT_SLOTS_BEFORE_9: TenantTable<serde_json::Value> =
+    TenantTable::new("appointment_slots_v1");
 /// Appointments by patient phone (`E.164 ‖ 0x00 ‖ appointment(16)`) until schema 7, which
 /// dropped it: the index is now kept in memory (`booking::phone_index`).
 pub(crate) const APPOINTMENTS_BY_PHONE_BEFORE_7: TenantTable<AppointmentId> =
@@ -237,26 +239,26 @@ pub(crate) fn kb_tenant() -> [TenantDef; 5] {
     ]
 }
 
-/// The booking tables schema step 2 created (the phone index was dropped by step 7).
+/// The booking tables schema step 2 created (the phone index was dropped by step 7, the slot
+/// index by step 9).
 pub(crate) fn booking_tenant_at_2() -> [TenantDef; 7] {
     [
         CLINIC_SETTINGS.def(),
         SERVICES.def(),
         PROVIDERS.def(),
         APPOINTMENTS.def(),
-        APPOINTMENT_SLOTS.def(),
+        APPOINTMENT_SLOTS_BEFORE_9.def(),
         APPOINTMENTS_BY_PHONE_BEFORE_7.def(),
         TOOL_CALL_EFFECTS.def(),
     ]
 }
 
-pub(crate) fn booking_tenant() -> [TenantDef; 6] {
+pub(crate) fn booking_tenant() -> [TenantDef; 5] {
     [
         CLINIC_SETTINGS.def(),
         SERVICES.def(),
         PROVIDERS.def(),
         APPOINTMENTS.def(),
-        APPOINTMENT_SLOTS.def(),
         TOOL_CALL_EFFECTS.def(),
     ]
 }

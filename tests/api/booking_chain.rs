@@ -509,3 +509,108 @@ async fn nine_am_on_clock_change_days_is_nine_am_local_and_books() {
         assert_eq!(booked["start"], slots[0], "{day}");
     }
 }
+
+/// The slot index lives in memory (schema 9). After a restart it is rebuilt from the stored
+/// appointments: a held slot is still refused, a cancelled or moved one is free again, and
+/// availability agrees. A file from schema 8 loses its stored slot table in the upgrade.
+#[tokio::test]
+async fn slots_held_before_a_restart_stay_held_and_freed_ones_stay_free() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let day = date_in(5);
+    let org = c.clinic.org_id.clone();
+    let t = c.clinic.token.clone();
+    let mut ids = Vec::new();
+    for time in ["09:00", "10:00", "11:00"] {
+        let r = app.book_via_rest(&c, &c.smith, &day, time, None).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{time}");
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{}/cancel", ids[1]),
+            Some(&t),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{}/reschedule", ids[2]),
+            Some(&t),
+            json!({"date": day, "time": "14:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let tmp = app.stop().await.unwrap();
+
+    // Put the file back at schema 8, with the stored slot table that schema had.
+    const SLOTS: redb::TableDefinition<(u128, &[u8]), &[u8]> =
+        redb::TableDefinition::new("appointment_slots_v1");
+    const META: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta_v1");
+    let file = tmp.path().join("voxanne.redb");
+    {
+        let db = redb::Database::open(&file).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(SLOTS).unwrap();
+        tx.open_table(META)
+            .unwrap()
+            .insert(b"schema_version".as_slice(), b"8".as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+    }
+
+    let app = spawn_app_in(tmp.path(), |_| {}).await;
+    for (time, expected) in [
+        ("09:00", StatusCode::CONFLICT),
+        ("14:00", StatusCode::CONFLICT),
+        ("10:00", StatusCode::CREATED),
+        ("11:00", StatusCode::CREATED),
+    ] {
+        let r = app.book_via_rest(&c, &c.smith, &day, time, None).await;
+        assert_eq!(r.status(), expected, "{time}");
+    }
+    let offered: Vec<String> = app
+        .get(
+            &format!(
+                "/api/orgs/{org}/availability?service_id={}&provider_id={}&date={day}",
+                c.service_id, c.smith
+            ),
+            Some(&t),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap()[11..16].to_string())
+        .collect();
+    for taken in ["09:00", "10:00", "11:00", "14:00"] {
+        assert!(
+            !offered.contains(&taken.to_string()),
+            "{taken}: {offered:?}"
+        );
+    }
+    assert!(offered.contains(&"09:30".to_string()), "{offered:?}");
+    app.stop().await;
+
+    let db = redb::Database::open(&file).unwrap();
+    let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let names: Vec<String> = tx
+        .list_tables()
+        .unwrap()
+        .map(|t| redb::TableHandle::name(&t).to_string())
+        .collect();
+    assert!(
+        !names.contains(&"appointment_slots_v1".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"appointments_v1".to_string()), "{names:?}");
+}

@@ -1,0 +1,383 @@
+//! Which spans each provider's active appointments hold, per org, kept in memory: built from the
+//! stored appointments at start and changed only by the claim writer — its changes are seen by
+//! the later changes of the same transaction and reach the index after the commit, before any
+//! caller is answered — so a claim's durable commit writes no index leaf (schema 9).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::RwLock;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::ledger::{MAX_LEAD, MAX_TAIL};
+use super::records::{AppointmentRecord, SlotEntry};
+use super::schedule::Interval;
+use crate::domain::{AppointmentId, OrgId, ProviderId};
+
+/// One provider's active appointments by (start, id), each with the span it occupies
+/// (buffers included).
+type ProviderSlots = BTreeMap<(DateTime<Utc>, AppointmentId), Interval>;
+
+/// Sorts before every appointment id: with a start time, the bound of a range of starts.
+const LOWEST_ID: AppointmentId = AppointmentId::LOWEST;
+
+#[derive(Default)]
+pub struct SlotIndex {
+    orgs: RwLock<HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>>,
+}
+
+/// One change a writer transaction makes to the index.
+#[derive(Debug, Clone, PartialEq)]
+enum SlotChange {
+    Hold {
+        org: OrgId,
+        provider: ProviderId,
+        start: DateTime<Utc>,
+        entry: SlotEntry,
+    },
+    Release {
+        org: OrgId,
+        provider: ProviderId,
+        start: DateTime<Utc>,
+        id: AppointmentId,
+    },
+}
+
+impl SlotIndex {
+    /// Adds an appointment read from the store at start, if it holds its slot (pending or
+    /// confirmed).
+    pub fn add_stored(&self, a: &AppointmentRecord) {
+        if a.status.is_active() {
+            self.write()
+                .entry(a.org_id)
+                .or_default()
+                .entry(a.provider_id)
+                .or_default()
+                .insert((a.start, a.id), a.occupied());
+        }
+    }
+
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>> {
+        self.orgs.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read<T>(&self, org: OrgId, provider: ProviderId, f: impl FnOnce(&ProviderSlots) -> T) -> T {
+        let orgs = self.orgs.read().unwrap_or_else(|p| p.into_inner());
+        let empty = ProviderSlots::new();
+        f(orgs
+            .get(&org)
+            .and_then(|providers| providers.get(&provider))
+            .unwrap_or(&empty))
+    }
+
+    /// The provider's active appointments whose occupied span overlaps `around`.
+    ///
+    /// A provider's active appointments never overlap one another (every claim is checked
+    /// against them in the writer), so in start order their spans are disjoint and sorted:
+    /// walking back from `around` the first entry that ends before it means every earlier one
+    /// does too, and walking forward the first that starts after it means every later one
+    /// does. The walks therefore read the few entries next to `around`.
+    pub fn nearby(&self, org: OrgId, provider: ProviderId, around: Interval) -> Vec<SlotEntry> {
+        self.read(org, provider, |slots| {
+            let earliest = around.start - Duration::minutes(MAX_TAIL);
+            let latest = around.end + Duration::minutes(MAX_LEAD);
+            let middle = (around.start, LOWEST_ID);
+            let mut found: Vec<SlotEntry> = slots
+                .range((
+                    Bound::Included((earliest, LOWEST_ID)),
+                    Bound::Excluded(middle),
+                ))
+                .rev()
+                .take_while(|(_, occupied)| occupied.end > around.start)
+                .map(|((_, id), occupied)| SlotEntry {
+                    appointment_id: *id,
+                    occupied: *occupied,
+                })
+                .collect();
+            found.reverse();
+            found.extend(
+                slots
+                    .range((
+                        Bound::Included(middle),
+                        Bound::Excluded((latest, LOWEST_ID)),
+                    ))
+                    .take_while(|(_, occupied)| occupied.start < around.end)
+                    .map(|((_, id), occupied)| SlotEntry {
+                        appointment_id: *id,
+                        occupied: *occupied,
+                    }),
+            );
+            found.retain(|e| e.occupied.overlaps(&around));
+            found
+        })
+    }
+
+    /// The spans of the provider's active appointments that start in `[from, to)`.
+    pub fn starting_between(
+        &self,
+        org: OrgId,
+        provider: ProviderId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<Interval> {
+        if from >= to {
+            return Vec::new();
+        }
+        self.read(org, provider, |slots| {
+            slots
+                .range((from, LOWEST_ID)..(to, LOWEST_ID))
+                .map(|(_, occupied)| *occupied)
+                .collect()
+        })
+    }
+
+    fn apply(&self, changes: Vec<SlotChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut orgs = self.write();
+        for change in changes {
+            match change {
+                SlotChange::Hold {
+                    org,
+                    provider,
+                    start,
+                    entry,
+                } => {
+                    orgs.entry(org)
+                        .or_default()
+                        .entry(provider)
+                        .or_default()
+                        .insert((start, entry.appointment_id), entry.occupied);
+                }
+                SlotChange::Release {
+                    org,
+                    provider,
+                    start,
+                    id,
+                } => {
+                    if let Some(slots) = orgs.get_mut(&org).and_then(|p| p.get_mut(&provider)) {
+                        slots.remove(&(start, id));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The index as one write transaction sees it: what was committed before it, plus the slots
+/// its own earlier changes took and released. `committed` hands those changes to the index
+/// once the transaction is durable; dropped instead (the commit failed), they never reach it.
+pub struct PendingSlots<'a> {
+    index: &'a SlotIndex,
+    changes: Vec<SlotChange>,
+}
+
+impl<'a> PendingSlots<'a> {
+    pub fn new(index: &'a SlotIndex) -> Self {
+        PendingSlots {
+            index,
+            changes: Vec::new(),
+        }
+    }
+
+    /// As `SlotIndex::nearby`, with this transaction's changes so far.
+    pub fn nearby(&self, org: OrgId, provider: ProviderId, around: Interval) -> Vec<SlotEntry> {
+        let mut found = self.index.nearby(org, provider, around);
+        for change in &self.changes {
+            match change {
+                SlotChange::Hold {
+                    org: o,
+                    provider: p,
+                    entry,
+                    ..
+                } if *o == org && *p == provider && entry.occupied.overlaps(&around) => {
+                    found.push(entry.clone())
+                }
+                SlotChange::Release {
+                    org: o,
+                    provider: p,
+                    id,
+                    ..
+                } if *o == org && *p == provider => found.retain(|e| e.appointment_id != *id),
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// The appointment now holds its slot.
+    pub fn hold(&mut self, a: &AppointmentRecord) {
+        self.changes.push(SlotChange::Hold {
+            org: a.org_id,
+            provider: a.provider_id,
+            start: a.start,
+            entry: SlotEntry {
+                appointment_id: a.id,
+                occupied: a.occupied(),
+            },
+        });
+    }
+
+    /// The appointment no longer holds the slot it held (cancelled, or about to move).
+    pub fn release(&mut self, a: &AppointmentRecord) {
+        self.changes.push(SlotChange::Release {
+            org: a.org_id,
+            provider: a.provider_id,
+            start: a.start,
+            id: a.id,
+        });
+    }
+
+    /// The transaction is durable: its changes reach the index.
+    pub fn committed(self) {
+        self.index.apply(self.changes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    fn entry_at(start: DateTime<Utc>, before: i64, length: i64, after: i64) -> SlotEntry {
+        SlotEntry {
+            appointment_id: AppointmentId::new_random(),
+            occupied: Interval::new(
+                start - Duration::minutes(before),
+                start + Duration::minutes(length + after),
+            ),
+        }
+    }
+
+    /// The walks find exactly what filtering every entry finds, for bookings of every length
+    /// (up to 12 hours, buffers up to 4 hours before and after) packed without overlaps, some
+    /// committed and some only pending in a transaction, and asked-about spans anywhere
+    /// around them.
+    #[test]
+    fn nearby_entries_are_exactly_the_overlapping_ones_committed_or_pending() {
+        let index = SlotIndex::default();
+        let (org, provider) = (OrgId::new_random(), ProviderId::new_random());
+        let mut rng = StdRng::seed_from_u64(7);
+        let day: DateTime<Utc> = "2027-05-03T00:00:00Z".parse().unwrap();
+        let mut all = Vec::new();
+        let mut committed = Vec::new();
+        let mut pending = PendingSlots::new(&index);
+        let mut free_from = day;
+        while free_from < day + Duration::days(6) {
+            let gap = rng.gen_range(0..6) * 15;
+            let before = rng.gen_range(0..=240);
+            let length = rng.gen_range(1..=48) * 15;
+            let after = rng.gen_range(0..=240);
+            let start = free_from + Duration::minutes(gap + before);
+            let entry = entry_at(start, before, length, after);
+            free_from = entry.occupied.end;
+            if rng.gen_bool(0.5) {
+                committed.push(SlotChange::Hold {
+                    org,
+                    provider,
+                    start,
+                    entry: entry.clone(),
+                });
+            } else {
+                pending.changes.push(SlotChange::Hold {
+                    org,
+                    provider,
+                    start,
+                    entry: entry.clone(),
+                });
+            }
+            all.push(entry);
+        }
+        index.apply(committed);
+        let mut checked_non_empty = 0;
+        for _ in 0..2000 {
+            let start = day + Duration::minutes(rng.gen_range(0..6 * 24 * 60));
+            let around = Interval::new(start, start + Duration::minutes(rng.gen_range(1..=600)));
+            let mut found: Vec<AppointmentId> = pending
+                .nearby(org, provider, around)
+                .iter()
+                .map(|e| e.appointment_id)
+                .collect();
+            let mut expected: Vec<AppointmentId> = all
+                .iter()
+                .filter(|e| e.occupied.overlaps(&around))
+                .map(|e| e.appointment_id)
+                .collect();
+            found.sort();
+            expected.sort();
+            assert_eq!(found, expected, "around {around:?}");
+            checked_non_empty += usize::from(!expected.is_empty());
+        }
+        assert!(checked_non_empty > 1000, "most probes meet bookings");
+        // Another provider and another org see none of it.
+        let everything = Interval::new(day, day + Duration::days(7));
+        assert!(pending
+            .nearby(org, ProviderId::new_random(), everything)
+            .is_empty());
+        assert!(pending
+            .nearby(OrgId::new_random(), provider, everything)
+            .is_empty());
+    }
+
+    fn appointment(org: OrgId, provider: ProviderId, start: &str) -> AppointmentRecord {
+        let mut a = crate::booking::phone_index::tests::appointment(
+            org,
+            &crate::domain::PhoneNumber::parse("+447400100001", "GB").unwrap(),
+        );
+        a.provider_id = provider;
+        a.start = start.parse().unwrap();
+        a.end = a.start + Duration::minutes(30);
+        a
+    }
+
+    /// A transaction's holds and releases are seen by its own later changes at once, and by
+    /// the index only after `committed`; dropped (a failed commit), they never arrive.
+    #[test]
+    fn pending_changes_reach_the_index_only_when_committed() {
+        let index = SlotIndex::default();
+        let (org, provider) = (OrgId::new_random(), ProviderId::new_random());
+        let nine = appointment(org, provider, "2027-05-03T09:00:00Z");
+        let ten = appointment(org, provider, "2027-05-03T10:00:00Z");
+        let morning = Interval::new(
+            "2027-05-03T08:00:00Z".parse().unwrap(),
+            "2027-05-03T12:00:00Z".parse().unwrap(),
+        );
+        let ids = |entries: Vec<SlotEntry>| -> Vec<AppointmentId> {
+            entries.iter().map(|e| e.appointment_id).collect()
+        };
+
+        let mut failed = PendingSlots::new(&index);
+        failed.hold(&nine);
+        assert_eq!(ids(failed.nearby(org, provider, morning)), vec![nine.id]);
+        drop(failed);
+        assert!(index.nearby(org, provider, morning).is_empty());
+
+        let mut first = PendingSlots::new(&index);
+        first.hold(&nine);
+        first.hold(&ten);
+        first.committed();
+        assert_eq!(
+            ids(index.nearby(org, provider, morning)),
+            vec![nine.id, ten.id]
+        );
+        assert_eq!(
+            index.starting_between(org, provider, nine.start, ten.start),
+            vec![nine.occupied()]
+        );
+
+        let mut second = PendingSlots::new(&index);
+        second.release(&nine);
+        assert_eq!(ids(second.nearby(org, provider, morning)), vec![ten.id]);
+        assert_eq!(
+            ids(index.nearby(org, provider, morning)),
+            vec![nine.id, ten.id]
+        );
+        second.committed();
+        assert_eq!(ids(index.nearby(org, provider, morning)), vec![ten.id]);
+    }
+}
