@@ -4,7 +4,8 @@
 //! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, the 5-way
 //! contention case, and the HTTP floor (`GET /healthz`) at 1 and 64 clients. Bounded: a fixed number of bookings per level and a time cap.
 //!
-//! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run).
+//! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run; LOAD_LEVELS=64 runs
+//! only the 64-client booking level, e.g. under a profiler).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,7 +152,7 @@ impl Connection {
         response.into_body().collect().await.unwrap();
     }
 
-    async fn post_json(&mut self, path: &str, body: Vec<u8>) -> Value {
+    async fn post_json<T: serde::de::DeserializeOwned>(&mut self, path: &str, body: Vec<u8>) -> T {
         let request = hyper::Request::post(path)
             .header("host", &self.authority)
             .header("authorization", &self.authorization)
@@ -164,24 +165,37 @@ impl Connection {
     }
 }
 
-async fn book(
-    t: &Target,
-    c: &mut Connection,
-    n: usize,
-    day_offset: usize,
-    tag: &str,
-) -> (Duration, bool) {
+/// The body of the tool call that books slot `n`: every caller has their own number, so
+/// phone-index entries land across the table as they would in a clinic, not side by side.
+fn booking_body(t: &Target, n: usize, day_offset: usize, tag: &str) -> Vec<u8> {
     let (provider, date, time) = slot(t, n, day_offset);
-    // Every caller has their own number, so phone-index entries land across the table as
-    // they would in a clinic, not side by side.
     let caller_number = format!("+447400{:06}", (n * 7919) % 1_000_000);
     let body = json!({"message": {"type": "tool-calls", "call": {"id": format!("{tag}-{n}")}, "customer": {"number": caller_number},
         "toolCallList": [{"id": format!("{tag}-tc-{n}"), "type": "function", "function": {"name": "book_appointment",
             "arguments": {"appointment_date": date, "appointment_time": time, "provider_id": provider, "service": "Consultation", "patient_name": format!("Caller {n}")}}}]}});
-    let body = serde_json::to_vec(&body).unwrap();
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// The parts of a tool-call answer the generator reads: whether the first call has a
+/// `result` (booked) rather than an `error`.
+#[derive(serde::Deserialize)]
+struct ToolAnswers {
+    results: Vec<ToolResult>,
+}
+
+#[derive(serde::Deserialize)]
+struct ToolResult {
+    result: Option<serde::de::IgnoredAny>,
+}
+
+/// Sends one prepared booking; returns its latency and whether it booked.
+async fn book(c: &mut Connection, body: Vec<u8>) -> (Duration, bool) {
     let started = Instant::now();
-    let v = c.post_json("/api/vapi/tools", body).await;
-    (started.elapsed(), v["results"][0].get("result").is_some())
+    let answer: ToolAnswers = c.post_json("/api/vapi/tools", body).await;
+    (
+        started.elapsed(),
+        answer.results.first().is_some_and(|r| r.result.is_some()),
+    )
 }
 
 /// What each client sends, over and over: a booking (on its own slot) or `GET /healthz`.
@@ -192,28 +206,40 @@ enum Load {
 }
 
 /// `clients` clients, each on its own connection, together sending `total` requests (or until
-/// the time cap). Returns every latency (sorted), how many bookings succeeded, and the seconds
-/// taken.
+/// the time cap). Booking bodies are prepared before the clock starts (as pgbench prepares its
+/// statements), so the generator spends less of the two cores it shares with the server.
+/// Returns every latency (sorted), how many bookings succeeded, and the seconds taken.
 async fn drive(
     t: Arc<Target>,
     clients: usize,
     total: usize,
     load: Load,
 ) -> (Vec<Duration>, usize, f64) {
+    let tag = format!("l{clients}");
+    let mut prepared: Vec<Vec<Vec<u8>>> = (0..clients)
+        .map(|c| match load {
+            Load::Book { day_offset } => (c..total)
+                .step_by(clients)
+                .map(|n| booking_body(&t, n, day_offset, &tag))
+                .collect(),
+            Load::Healthz => Vec::new(),
+        })
+        .collect();
+    let mut connections = Vec::new();
+    for _ in 0..clients {
+        connections.push(Connection::open(&t).await);
+    }
     let started = Instant::now();
     let mut handles = Vec::new();
-    for c in 0..clients {
-        let t = t.clone();
+    for (c, mut conn) in connections.into_iter().enumerate() {
+        let mut bodies = std::mem::take(&mut prepared[c]).into_iter();
         handles.push(tokio::spawn(async move {
-            let mut conn = Connection::open(&t).await;
             let mut lat = Vec::new();
             let mut ok = 0;
             let mut n = c;
             while n < total && started.elapsed() < TIME_CAP {
                 let (d, success) = match load {
-                    Load::Book { day_offset } => {
-                        book(&t, &mut conn, n, day_offset, &format!("l{clients}")).await
-                    }
+                    Load::Book { .. } => book(&mut conn, bodies.next().unwrap()).await,
                     Load::Healthz => {
                         let at = Instant::now();
                         conn.get("/healthz").await;
@@ -294,7 +320,8 @@ async fn contention(t: Arc<Target>, rounds: usize, day_offset: usize) {
         for (c, mut conn) in connections.drain(..).enumerate() {
             let t = t.clone();
             hs.push(tokio::spawn(async move {
-                let answer = book(&t, &mut conn, r, day_offset, &format!("c{c}")).await;
+                let body = booking_body(&t, r, day_offset, &format!("c{c}"));
+                let answer = book(&mut conn, body).await;
                 (answer, conn)
             }));
         }
@@ -321,6 +348,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
+    // Which booking levels to run (client counts, comma-separated); unset: all of them, then
+    // the contention case and the HTTP floor.
+    let only: Option<Vec<usize>> = std::env::var("LOAD_LEVELS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|c| c.trim().parse().ok()).collect());
     let n = |x: usize| ((x as f64) * scale).max(10.0) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -336,8 +368,15 @@ fn main() {
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let mut day = 0;
         for (clients, total) in [(1, n(2000)), (16, n(8000)), (64, n(16000))] {
+            if only.as_ref().is_some_and(|o| !o.contains(&clients)) {
+                continue;
+            }
             level(t.clone(), clients, total, day).await;
             day += total / (PROVIDERS * 48) + 1;
+        }
+        if only.is_some() {
+            let _ = stop.send(());
+            return;
         }
         contention(t.clone(), n(200), day + 1).await;
         println!();
