@@ -170,21 +170,21 @@ fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Applies one change of a transaction; `batch` is shared by the transaction's changes.
+/// Applies one change of a transaction; `scope` is shared by the transaction's changes.
 pub fn apply_in(
     w: &mut StoreWrite,
-    batch: &mut TransactionScope<'_>,
+    scope: &mut TransactionScope<'_>,
     change: &Change,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
     match change {
-        Change::Book(req) => book(w, batch, req, now),
+        Change::Book(req) => book(w, scope, req, now),
         Change::Cancel {
             org,
             id,
             actor,
             reason,
-        } => cancel(w, &mut batch.slots, *org, *id, actor, reason.clone(), now),
+        } => cancel(w, &mut scope.slots, *org, *id, actor, reason.clone(), now),
         Change::Reschedule {
             org,
             id,
@@ -193,7 +193,7 @@ pub fn apply_in(
             tool_call_id,
         } => reschedule(
             w,
-            batch,
+            scope,
             *org,
             *id,
             *start,
@@ -230,7 +230,7 @@ fn decide(
 
 fn book(
     w: &mut StoreWrite,
-    batch: &mut TransactionScope<'_>,
+    scope: &mut TransactionScope<'_>,
     req: &BookRequest,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
@@ -245,13 +245,13 @@ fn book(
             }
         }
     }
-    let provider = batch
+    let provider = scope
         .reads
         .provider(&org, req.provider_id)?
         .ok_or(BookingError::NotFound)?;
     let service = match req.service_id {
         Some(id) => {
-            let s = batch.reads.service(&org, id)?.ok_or_else(|| {
+            let s = scope.reads.service(&org, id)?.ok_or_else(|| {
                 BookingError::Invalid(vec![FieldError::new(
                     "service_id",
                     "is not a service of this clinic",
@@ -279,7 +279,7 @@ fn book(
         }
     };
     let occupied = shape.occupied(req.start);
-    let entries = batch.slots.nearby(req.org, provider.id, occupied);
+    let entries = scope.slots.nearby(req.org, provider.id, occupied);
     // A retry gets its booking back: the same tool call, or the same call for the same
     // patient and time. A booking still where it was made is found among the entries it
     // overlaps; one moved or cancelled since left its tool call in TOOL_CALL_EFFECTS.
@@ -304,7 +304,7 @@ fn book(
     let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
     decide(
         w,
-        &mut batch.reads,
+        &mut scope.reads,
         req.org,
         &provider,
         &shape,
@@ -351,7 +351,7 @@ fn book(
     )?;
     let mut org = w.org(req.org);
     org.put(&APPOINTMENTS, &id.as_bytes(), &record)?;
-    batch.slots.hold(&record);
+    scope.slots.hold(&record);
     audit::success(
         &mut org,
         req.actor.clone(),
@@ -423,7 +423,7 @@ fn cancel(
 #[allow(clippy::too_many_arguments)]
 fn reschedule(
     w: &mut StoreWrite,
-    batch: &mut TransactionScope<'_>,
+    scope: &mut TransactionScope<'_>,
     org_id: OrgId,
     id: AppointmentId,
     start: DateTime<Utc>,
@@ -449,7 +449,7 @@ fn reschedule(
     if a.start == start {
         return Ok(Effect::Rescheduled(Box::new(a)));
     }
-    let provider = batch
+    let provider = scope
         .reads
         .provider(&org, a.provider_id)?
         .ok_or(BookingError::NotFound)?;
@@ -458,7 +458,7 @@ fn reschedule(
         before: Duration::minutes(a.buffer_before_minutes.into()),
         after: Duration::minutes(a.buffer_after_minutes.into()),
     };
-    let busy: Vec<Interval> = batch
+    let busy: Vec<Interval> = scope
         .slots
         .nearby(org_id, a.provider_id, shape.occupied(start))
         .into_iter()
@@ -467,7 +467,7 @@ fn reschedule(
         .collect();
     decide(
         w,
-        &mut batch.reads,
+        &mut scope.reads,
         org_id,
         &provider,
         &shape,
@@ -477,7 +477,7 @@ fn reschedule(
     )?;
 
     let mut org = w.org(org_id);
-    batch.slots.release(&a);
+    scope.slots.release(&a);
     remember_booking_call(&mut org, &a)?;
     let mut moved = a;
     moved.start = start;
@@ -485,7 +485,7 @@ fn reschedule(
     moved.updated_at = stamp(now);
     moved.calendar_sync = "pending".into();
     org.put(&APPOINTMENTS, &id.as_bytes(), &moved)?;
-    batch.slots.hold(&moved);
+    scope.slots.hold(&moved);
     if let Some(tc) = tool_call_id {
         org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
     }

@@ -353,53 +353,6 @@ fn tenant_scan<V: Stored>(
     Ok(out)
 }
 
-fn tenant_range<V: Stored>(
-    table: &impl ReadableTable<TenantKey, &'static [u8]>,
-    name: &'static str,
-    org: u128,
-    from: &[u8],
-    to: &[u8],
-) -> Result<Vec<(Vec<u8>, V)>> {
-    let mut out = Vec::new();
-    for item in table.range::<(u128, &[u8])>((org, from)..(org, to))? {
-        let (k, v) = item?;
-        out.push((k.value().1.to_vec(), decode(name, v.value())?));
-    }
-    Ok(out)
-}
-
-/// Which way `walk` goes through a key range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Up,
-    Down,
-}
-
-fn tenant_walk<V: Stored>(
-    table: &impl ReadableTable<TenantKey, &'static [u8]>,
-    name: &'static str,
-    org: u128,
-    (from, to): (&[u8], &[u8]),
-    direction: Direction,
-    mut more: impl FnMut(&V) -> bool,
-) -> Result<Vec<V>> {
-    let range = table.range::<(u128, &[u8])>((org, from)..(org, to))?;
-    let items: Box<dyn Iterator<Item = _>> = match direction {
-        Direction::Up => Box::new(range),
-        Direction::Down => Box::new(range.rev()),
-    };
-    let mut out = Vec::new();
-    for item in items {
-        let (_, v) = item?;
-        let value: V = decode(name, v.value())?;
-        if !more(&value) {
-            break;
-        }
-        out.push(value);
-    }
-    Ok(out)
-}
-
 fn global_get_in<V: Stored>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     name: &'static str,
@@ -491,17 +444,6 @@ pub struct OrgRead<'a> {
 impl OrgRead<'_> {
     pub fn org_id(&self) -> OrgId {
         self.org
-    }
-
-    /// Records with local keys in `[from, to)`, in key order.
-    pub fn range<V: Stored>(
-        &self,
-        table: &TenantTable<V>,
-        from: &[u8],
-        to: &[u8],
-    ) -> Result<Vec<(Vec<u8>, V)>> {
-        let t = self.txn.open_table(table.def())?;
-        tenant_range(&t, table.name(), self.org.as_u128(), from, to)
     }
 
     pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
@@ -720,19 +662,6 @@ impl OrgWrite<'_> {
         self.org
     }
 
-    /// Records with local keys in `[from, to)`, in key order.
-    pub fn range<V: Stored>(
-        &self,
-        table: &TenantTable<V>,
-        from: &[u8],
-        to: &[u8],
-    ) -> Result<Vec<(Vec<u8>, V)>> {
-        let org = self.org.as_u128();
-        self.w.with_tenant(table.def(), |t| {
-            tenant_range(t, table.name(), org, from, to)
-        })
-    }
-
     pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
         let org = self.org.as_u128();
         self.w
@@ -749,21 +678,6 @@ impl OrgWrite<'_> {
         let org = self.org.as_u128();
         self.w.with_tenant(table.def(), |t| {
             tenant_scan(t, table.name(), org, prefix, after, limit)
-        })
-    }
-
-    /// Values with local keys in `[from, to)`, from the low end up or the high end down, for as
-    /// long as `more` holds: the first value it refuses ends the walk and is not returned.
-    pub fn walk<V: Stored>(
-        &self,
-        table: &TenantTable<V>,
-        range: (&[u8], &[u8]),
-        direction: Direction,
-        more: impl FnMut(&V) -> bool,
-    ) -> Result<Vec<V>> {
-        let org = self.org.as_u128();
-        self.w.with_tenant(table.def(), |t| {
-            tenant_walk(t, table.name(), org, range, direction, more)
         })
     }
 
