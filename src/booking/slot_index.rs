@@ -48,12 +48,7 @@ impl SlotIndex {
     /// confirmed).
     pub fn add_stored(&self, a: &AppointmentRecord) {
         if a.status.is_active() {
-            self.write()
-                .entry(a.org_id)
-                .or_default()
-                .entry(a.provider_id)
-                .or_default()
-                .insert((a.start, a.id), a.occupied());
+            apply_one(&mut self.write(), SlotChange::held_by(a));
         }
     }
 
@@ -139,30 +134,48 @@ impl SlotIndex {
         }
         let mut orgs = self.write();
         for change in changes {
-            match change {
-                SlotChange::Hold {
-                    org,
-                    provider,
-                    start,
-                    entry,
-                } => {
-                    orgs.entry(org)
-                        .or_default()
-                        .entry(provider)
-                        .or_default()
-                        .insert((start, entry.appointment_id), entry.occupied);
-                }
-                SlotChange::Release {
-                    org,
-                    provider,
-                    start,
-                    id,
-                } => {
-                    if let Some(slots) = orgs.get_mut(&org).and_then(|p| p.get_mut(&provider)) {
-                        slots.remove(&(start, id));
-                    }
-                }
+            apply_one(&mut orgs, change);
+        }
+    }
+}
+
+fn apply_one(orgs: &mut HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>, change: SlotChange) {
+    match change {
+        SlotChange::Hold {
+            org,
+            provider,
+            start,
+            entry,
+        } => {
+            orgs.entry(org)
+                .or_default()
+                .entry(provider)
+                .or_default()
+                .insert((start, entry.appointment_id), entry.occupied);
+        }
+        SlotChange::Release {
+            org,
+            provider,
+            start,
+            id,
+        } => {
+            if let Some(slots) = orgs.get_mut(&org).and_then(|p| p.get_mut(&provider)) {
+                slots.remove(&(start, id));
             }
+        }
+    }
+}
+
+impl SlotChange {
+    fn held_by(a: &AppointmentRecord) -> SlotChange {
+        SlotChange::Hold {
+            org: a.org_id,
+            provider: a.provider_id,
+            start: a.start,
+            entry: SlotEntry {
+                appointment_id: a.id,
+                occupied: a.occupied(),
+            },
         }
     }
 }
@@ -210,15 +223,7 @@ impl<'a> PendingSlots<'a> {
 
     /// The appointment now holds its slot.
     pub fn hold(&mut self, a: &AppointmentRecord) {
-        self.changes.push(SlotChange::Hold {
-            org: a.org_id,
-            provider: a.provider_id,
-            start: a.start,
-            entry: SlotEntry {
-                appointment_id: a.id,
-                occupied: a.occupied(),
-            },
-        });
+        self.changes.push(SlotChange::held_by(a));
     }
 
     /// The appointment no longer holds the slot it held (cancelled, or about to move).

@@ -186,7 +186,7 @@ struct TypedWrappedCall {
     tool_call: Option<TypedToolCall>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct TypedToolCall {
     id: Option<String>,
     name: Option<String>,
@@ -250,14 +250,7 @@ pub fn read_tool_message(body: &[u8]) -> Option<ServerMessage> {
                     .collect()
             } else if let Some(list) = message.tool_with_tool_call_list {
                 list.into_iter()
-                    .map(|w| match w.tool_call {
-                        Some(t) => t.into_tool_call(),
-                        None => ToolCall {
-                            id: String::new(),
-                            name: String::new(),
-                            arguments: Ok(Map::new()),
-                        },
-                    })
+                    .map(|w| w.tool_call.unwrap_or_default().into_tool_call())
                     .collect()
             } else if let Some(list) = message.tool_calls {
                 list.into_iter()
@@ -269,14 +262,7 @@ pub fn read_tool_message(body: &[u8]) -> Option<ServerMessage> {
             Some(ServerMessage::ToolCalls { calls, call })
         }
         Some("function-call") => {
-            let mut tool = match message.function_call {
-                Some(t) => t.into_tool_call(),
-                None => ToolCall {
-                    id: String::new(),
-                    name: String::new(),
-                    arguments: Ok(Map::new()),
-                },
-            };
+            let mut tool = message.function_call.unwrap_or_default().into_tool_call();
             if tool.id.is_empty() {
                 tool.id = call.call_id.clone().unwrap_or_default();
             }
