@@ -1,7 +1,9 @@
 //! The booking core without HTTP: the claim transaction (decide + write + audit + durable
 //! commit) alone and batched as the claim writer batches it, and the conflict check and a
 //! day's availability for a provider that already has 10,000 appointments. These bound what
-//! the HTTP load generator can reach.
+//! the HTTP load generator can reach. Beside them, the floor under all of it: bare redb on the
+//! same disk doing BASELINES.md's claim (check a key is absent, insert it; 100,000 keys
+//! already there) 1, 8 and 64 to a durable commit, with nothing of ours in the way.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -247,9 +249,49 @@ fn busy_provider(c: &mut Criterion) {
     });
 }
 
+/// BASELINES.md's redb row on this machine: one table of slot keys, 100,000 claimed already;
+/// a claim reads its key (must be absent) and inserts it. Keys are spread over the table, as
+/// distinct slots of many providers are.
+fn redb_floor(c: &mut Criterion) {
+    use redb::ReadableTable;
+    const SLOTS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("slots");
+    let dir = tempfile::tempdir().unwrap();
+    let db = redb::Database::create(dir.path().join("floor.redb")).unwrap();
+    let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let claim = [7u8; 48];
+    let w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_table(SLOTS).unwrap();
+        for n in 0..100_000u64 {
+            t.insert(spread(n), &claim[..]).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let next = std::sync::atomic::AtomicU64::new(100_000);
+    for per_commit in [1u64, 8, 64] {
+        c.bench_function(
+            &format!("redb_floor_{per_commit}_claims_per_durable_commit"),
+            |b| {
+                b.iter(|| {
+                    let w = db.begin_write().unwrap();
+                    {
+                        let mut t = w.open_table(SLOTS).unwrap();
+                        for _ in 0..per_commit {
+                            let key = spread(next.fetch_add(1, Ordering::Relaxed));
+                            assert!(t.get(key).unwrap().is_none());
+                            t.insert(key, &claim[..]).unwrap();
+                        }
+                    }
+                    w.commit().unwrap();
+                })
+            },
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = claims, busy_provider
+    targets = claims, busy_provider, redb_floor
 }
 criterion_main!(benches);
