@@ -3,7 +3,9 @@
 //! day's availability for a provider that already has 10,000 appointments. These bound what
 //! the HTTP load generator can reach. Beside them, the floor under all of it: bare redb on the
 //! same disk doing BASELINES.md's claim (check a key is absent, insert it; 100,000 keys
-//! already there) 1, 8 and 64 to a durable commit, with nothing of ours in the way.
+//! already there) 1, 8 and 64 to a durable commit, with nothing of ours in the way; and
+//! under that, the disk: 13 pages (one booking's commit) written scattered or side by side,
+//! then one `fdatasync`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -289,9 +291,50 @@ fn redb_floor(c: &mut Criterion) {
     }
 }
 
+/// What the disk charges for a durable write: 1 or 13 pages (13 is what one booking's redb
+/// commit writes), each at its own place in a 64 MiB file or all side by side, then one
+/// `fdatasync`. The file is written in full first, so no write allocates blocks.
+fn disk_floor(c: &mut Criterion) {
+    use std::os::unix::fs::FileExt;
+    const PAGE: u64 = 4096;
+    const PAGES: u64 = 16 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("disk_floor")).unwrap();
+    let mib = vec![1u8; 1 << 20];
+    for i in 0..(PAGES * PAGE >> 20) {
+        file.write_all_at(&mib, i << 20).unwrap();
+    }
+    file.sync_all().unwrap();
+    let page = [2u8; PAGE as usize];
+    let run = [3u8; 13 * PAGE as usize];
+    let next = std::sync::atomic::AtomicU64::new(1);
+    let place = |n: u64| (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % (PAGES - 16) * PAGE;
+    for pages in [1u64, 13] {
+        c.bench_function(
+            &format!("disk_{pages}_scattered_pages_then_fdatasync"),
+            |b| {
+                b.iter(|| {
+                    for _ in 0..pages {
+                        let at = place(next.fetch_add(1, Ordering::Relaxed));
+                        file.write_all_at(&page, at).unwrap();
+                    }
+                    file.sync_data().unwrap();
+                })
+            },
+        );
+    }
+    c.bench_function("disk_13_pages_side_by_side_then_fdatasync", |b| {
+        b.iter(|| {
+            file.write_all_at(&run, place(next.fetch_add(1, Ordering::Relaxed)))
+                .unwrap();
+            file.sync_data().unwrap();
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = claims, busy_provider, redb_floor
+    targets = claims, busy_provider, redb_floor, disk_floor
 }
 criterion_main!(benches);
