@@ -301,7 +301,7 @@ fn disk_floor(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let file = std::fs::File::create(dir.path().join("disk_floor")).unwrap();
     let mib = vec![1u8; 1 << 20];
-    for i in 0..(PAGES * PAGE >> 20) {
+    for i in 0..((PAGES * PAGE) >> 20) {
         file.write_all_at(&mib, i << 20).unwrap();
     }
     file.sync_all().unwrap();
