@@ -8,7 +8,7 @@
 //! then one `fdatasync`.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -269,7 +269,7 @@ fn redb_floor(c: &mut Criterion) {
         }
     }
     w.commit().unwrap();
-    let next = std::sync::atomic::AtomicU64::new(100_000);
+    let next = AtomicU64::new(100_000);
     for per_commit in [1u64, 8, 64] {
         c.bench_function(
             &format!("redb_floor_{per_commit}_claims_per_durable_commit"),
@@ -307,7 +307,7 @@ fn disk_floor(c: &mut Criterion) {
     file.sync_all().unwrap();
     let page = [2u8; PAGE as usize];
     let run = [3u8; 13 * PAGE as usize];
-    let next = std::sync::atomic::AtomicU64::new(1);
+    let next = AtomicU64::new(1);
     let place = |n: u64| (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % (PAGES - 16) * PAGE;
     for pages in [1u64, 13] {
         c.bench_function(
