@@ -4,7 +4,7 @@
 //! the HTTP load generator can reach. Beside them, the floor under all of it: bare redb on the
 //! same disk doing BASELINES.md's claim (check a key is absent, insert it; 100,000 keys
 //! already there) 1, 8 and 64 to a durable commit, with nothing of ours in the way; and
-//! under that, the disk: 13 pages (one booking's commit) written scattered or side by side,
+//! under that, the disk: 13 pages (a commit of a few bookings) written scattered or side by side,
 //! then one `fdatasync`.
 
 use std::hint::black_box;
@@ -291,8 +291,8 @@ fn redb_floor(c: &mut Criterion) {
     }
 }
 
-/// What the disk charges for a durable write: 1 or 13 pages (13 is what one booking's redb
-/// commit writes), each at its own place in a 64 MiB file or all side by side, then one
+/// What the disk charges for a durable write: 1 or 13 pages (a redb commit of one booking
+/// writes 11, of a few bookings 13–16), each at its own place in a 64 MiB file or all side by side, then one
 /// `fdatasync`. The file is written in full first, so no write allocates blocks.
 fn disk_floor(c: &mut Criterion) {
     use std::os::unix::fs::FileExt;
