@@ -251,6 +251,12 @@ fn busy_provider(c: &mut Criterion) {
     });
 }
 
+/// Spreads consecutive numbers over the whole `u64` range, each to its own value (an odd
+/// multiplier): keys and file offsets that land far apart, as distinct slots' do.
+fn spread(n: u64) -> u64 {
+    n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// BASELINES.md's redb row on this machine: one table of slot keys, 100,000 claimed already;
 /// a claim reads its key (must be absent) and inserts it. Keys are spread over the table, as
 /// distinct slots of many providers are.
@@ -259,7 +265,6 @@ fn redb_floor(c: &mut Criterion) {
     const SLOTS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("slots");
     let dir = tempfile::tempdir().unwrap();
     let db = redb::Database::create(dir.path().join("floor.redb")).unwrap();
-    let spread = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let claim = [7u8; 48];
     let w = db.begin_write().unwrap();
     {
@@ -308,7 +313,7 @@ fn disk_floor(c: &mut Criterion) {
     let page = [2u8; PAGE as usize];
     let run = [3u8; 13 * PAGE as usize];
     let next = AtomicU64::new(1);
-    let place = |n: u64| (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % (PAGES - 16) * PAGE;
+    let place = |n: u64| (spread(n) >> 40) % (PAGES - 16) * PAGE;
     for pages in [1u64, 13] {
         c.bench_function(
             &format!("disk_{pages}_scattered_pages_then_fdatasync"),
