@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,10 @@ pub struct ServerSettings {
     pub public_url: String,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
+    /// Requests served at once; more are answered 503 with `Retry-After` at once, not queued.
+    pub max_in_flight: usize,
+    /// Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -93,7 +97,24 @@ impl Default for ServerSettings {
             public_url: "http://127.0.0.1:8080".into(),
             max_body_bytes: 256 * 1024,
             request_timeout_ms: 10_000,
+            max_in_flight: 1024,
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl ServerSettings {
+    /// The trusted proxies as networks (a bare address is a network of one).
+    pub fn proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{p:?} is not an address or CIDR network"))
+            })
+            .collect()
     }
 }
 
@@ -293,6 +314,42 @@ pub enum ConfigError {
     Load(String),
 }
 
+/// Merges `VOXANNE_<SECTION>__<KEY>` variables (only those: a bare `VOXANNE_FOO` is not a
+/// setting). A setting whose default is text takes the variable's value as it is, so a phone
+/// number (`+442071234567`), a numeric password or `true` stay text; any other setting reads
+/// the value as figment reads environment values (numbers, booleans, arrays).
+fn merge_environment(
+    mut figment: Figment,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Figment {
+    let defaults = figment::value::Value::serialize(Settings::default()).ok();
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix("VOXANNE_") else {
+            continue;
+        };
+        if !rest.contains("__") {
+            continue;
+        }
+        let key = rest
+            .split("__")
+            .collect::<Vec<_>>()
+            .join(".")
+            .to_lowercase();
+        let text_setting = defaults
+            .as_ref()
+            .and_then(|d| d.find_ref(&key))
+            .is_some_and(|v| matches!(v, figment::value::Value::String(..)));
+        let value = if text_setting {
+            figment::value::Value::from(raw)
+        } else {
+            raw.parse::<figment::value::Value>()
+                .unwrap_or_else(|_| figment::value::Value::from(raw))
+        };
+        figment = figment.merge(Serialized::default(&key, value));
+    }
+    figment
+}
+
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_string(),
@@ -318,12 +375,7 @@ impl Settings {
         if config_file.exists() {
             figment = figment.merge(Toml::file(config_file));
         }
-        // Only VOXANNE_<SECTION>__<KEY> counts: a bare VOXANNE_FOO is not a setting.
-        figment = figment.merge(
-            Env::prefixed("VOXANNE_")
-                .filter(|k| k.as_str().contains("__"))
-                .split("__"),
-        );
+        figment = merge_environment(figment, std::env::vars());
         if let Some(dir) = &cli.data_dir {
             figment = figment.merge(Serialized::default("storage.data_dir", dir));
         }
@@ -398,6 +450,15 @@ impl Settings {
                 "must be between 100 and 600000",
             ));
         }
+        if !(1..=100_000).contains(&self.server.max_in_flight) {
+            return Err(invalid(
+                "server.max_in_flight",
+                "must be between 1 and 100000",
+            ));
+        }
+        self.server
+            .proxy_networks()
+            .map_err(|m| invalid("server.trusted_proxies", m))?;
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(invalid("storage.data_dir", "must not be empty"));
         }
@@ -466,5 +527,63 @@ impl Settings {
             return Err(invalid("search.min_similarity", "must be between 0 and 1"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Settings, Box<figment::Error>> {
+        let figment = Figment::from(Serialized::defaults(Settings::default()));
+        merge_environment(
+            figment,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .extract()
+        .map_err(Box::new)
+    }
+
+    /// Every kind of value a text setting can be given through the environment stays text,
+    /// exactly as written: digits, `+` digits, leading zeros, `true`, a float-looking string.
+    #[test]
+    fn text_settings_take_any_environment_value_as_text() {
+        for value in [
+            "+442071234567",
+            "0123456789",
+            "12345",
+            "true",
+            "1.50",
+            "1e3",
+            "[a]",
+        ] {
+            let s = from_env(&[
+                ("VOXANNE_TWILIO__FROM_NUMBER", value),
+                ("VOXANNE_SMTP__PASSWORD", value),
+                ("VOXANNE_TWILIO__AUTH_TOKEN", value),
+                ("VOXANNE_SMTP__USERNAME", value),
+            ])
+            .unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(s.twilio.from_number, value);
+            assert_eq!(s.smtp.password.expose(), value);
+            assert_eq!(s.twilio.auth_token.expose(), value);
+            assert_eq!(s.smtp.username, value);
+        }
+    }
+
+    /// Settings that are not text still read numbers and refuse words; bare `VOXANNE_X` and
+    /// other prefixes are not settings.
+    #[test]
+    fn other_settings_still_read_numbers() {
+        let s = from_env(&[
+            ("VOXANNE_SERVER__MAX_BODY_BYTES", "4096"),
+            ("VOXANNE_LOG_FORMAT", "json"),
+            ("OTHER_SERVER__LISTEN", "x"),
+        ])
+        .unwrap();
+        assert_eq!(s.server.max_body_bytes, 4096);
+        assert_eq!(s.server.listen, Settings::default().server.listen);
+        let e = from_env(&[("VOXANNE_SERVER__MAX_BODY_BYTES", "lots")]).unwrap_err();
+        assert_eq!(e.path.join("."), "server.max_body_bytes");
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod domain;
+pub mod health;
 pub mod http;
 pub mod identity;
 pub mod outbox;

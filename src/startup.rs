@@ -55,6 +55,8 @@ pub struct Services {
     /// Woken after booking commits; the outbox worker waits on it.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
+    /// Which long-running parts are up (readiness, restarts).
+    pub health: Arc<crate::health::Health>,
 }
 
 impl Services {
@@ -121,6 +123,7 @@ impl Services {
             identity: Arc::new(identity),
             store,
             settings: Arc::new(settings.clone()),
+            health: Arc::default(),
         })
     }
 }
@@ -173,11 +176,24 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let s = self.services;
-        let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = OutboxWorker::new(s.store.clone(), s.settings.clone(), s.outbox_wake.clone());
-        let worker = tokio::spawn(worker.run(async {
-            let _ = worker_stopped.await;
-        }));
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        // The outbox worker is restarted if it ever panics; `/readyz` names it while it is down.
+        let worker = tokio::spawn(crate::health::supervise(
+            s.health.clone(),
+            "outbox_worker",
+            std::time::Duration::from_secs(1),
+            {
+                let (store, settings, wake) =
+                    (s.store.clone(), s.settings.clone(), s.outbox_wake.clone());
+                move || {
+                    let worker = OutboxWorker::new(store.clone(), settings.clone(), wake.clone());
+                    let mut stopped = worker_stopped.clone();
+                    worker.run(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                }
+            },
+        ));
         let booking = s.booking.clone();
         let kb = s.kb.clone();
         // Load (or rebuild) every clinic's knowledge-base indexes now, not on a caller's time.
@@ -197,14 +213,16 @@ impl Application {
             calls: s.calls,
             kb: s.kb,
             store: s.store,
+            trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
             settings: s.settings,
+            health: s.health,
         });
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
-        let _ = stop_worker.send(());
+        let _ = stop_worker.send(true);
         let _ = worker.await;
         booking.shutdown().await;
         // Opening cannot be cut short (it runs on a blocking thread holding the database);

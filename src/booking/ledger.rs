@@ -166,6 +166,14 @@ fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
     Ok(Some(v))
 }
 
+/// The doors check every start against the window already; the writer checks again, so no
+/// other path can bring it an instant its arithmetic cannot hold.
+fn in_window(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), BookingError> {
+    super::intake::instant_in_window(start, now)
+        .map(|_| ())
+        .map_err(|m| BookingError::Invalid(vec![FieldError::new("start", m)]))
+}
+
 fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -234,6 +242,7 @@ fn book(
     req: &BookRequest,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
+    in_window(req.start, now)?;
     let org = w.org(req.org);
     if let Some(tc) = &req.vapi_tool_call_id {
         if let Some(id) = org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())? {
@@ -431,6 +440,7 @@ fn reschedule(
     tool_call_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
+    in_window(start, now)?;
     let org = w.org(org_id);
     if let Some(tc) = tool_call_id {
         if org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())?.is_some() {

@@ -2,6 +2,7 @@
 //! life cycle (book, find, cancel, reschedule, confirm). Every change to an appointment goes
 //! through the claim writer; reads use snapshots.
 
+pub mod intake;
 pub mod keys;
 pub mod ledger;
 pub mod phone_index;
@@ -45,6 +46,10 @@ pub enum BookingError {
     Store(#[from] StoreError),
     #[error("the booking writer is unavailable")]
     Unavailable,
+    /// The change failed inside the writer for a reason of ours (it panicked); nothing of it
+    /// was written.
+    #[error("internal failure applying the change")]
+    Internal,
 }
 
 /// A bookable start with a provider.
@@ -216,6 +221,11 @@ impl BookingService {
     /// The claim writer's counters (transactions, changes, time applying and committing).
     pub fn writer_stats(&self) -> writer::WriterStats {
         self.writer.stats()
+    }
+
+    /// The claim writer, for tests of its fault isolation and for readiness.
+    pub fn writer(&self) -> &ClaimWriter {
+        &self.writer
     }
 
     /// Stops the claim writer once the queued changes are committed (at shutdown).

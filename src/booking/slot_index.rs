@@ -76,8 +76,16 @@ impl SlotIndex {
     /// does. The walks therefore read the few entries next to `around`.
     pub fn nearby(&self, org: OrgId, provider: ProviderId, around: Interval) -> Vec<SlotEntry> {
         self.read(org, provider, |slots| {
-            let earliest = around.start - Duration::minutes(MAX_TAIL);
-            let latest = around.end + Duration::minutes(MAX_LEAD);
+            // Saturating: the edges keep instants far from chrono's limits, and a stray one
+            // only widens the walk.
+            let earliest = around
+                .start
+                .checked_sub_signed(Duration::minutes(MAX_TAIL))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let latest = around
+                .end
+                .checked_add_signed(Duration::minutes(MAX_LEAD))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             let middle = (around.start, LOWEST_ID);
             let mut found: Vec<SlotEntry> = slots
                 .range((

@@ -1,10 +1,13 @@
 //! The claim writer: one thread that owns every booking-changing write. Requests queue on a
 //! channel; the writer takes what is waiting (bounded batch), applies each in order inside one
 //! write transaction (each sees the ones before it), commits once durably, and only then
-//! answers each waiter. A refused request writes nothing.
+//! answers each waiter. A refused request writes nothing. A change that panics is answered
+//! with an internal error and the rest of its batch is applied again without it; a panic
+//! anywhere else in the loop costs that batch only, is counted, and the loop goes on.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -38,7 +41,11 @@ struct Counters {
     changes: AtomicU64,
     apply_micros: AtomicU64,
     commit_micros: AtomicU64,
+    panics: AtomicU64,
 }
+
+/// A test's way to make chosen changes fail inside the writer (see `ClaimWriter::inject_fault`).
+pub type FaultHook = Box<dyn Fn(&Change) + Send + Sync>;
 
 /// A reading of the writer's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +54,8 @@ pub struct WriterStats {
     pub changes: u64,
     pub apply_micros: u64,
     pub commit_micros: u64,
+    /// Panics caught in the writer (each cost one change, or one batch).
+    pub panics: u64,
 }
 
 /// The handle requests are sent through. Cloning is cheap.
@@ -55,6 +64,7 @@ pub struct ClaimWriter {
     tx: mpsc::Sender<Message>,
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     counters: Arc<Counters>,
+    fault: Arc<OnceLock<FaultHook>>,
 }
 
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -72,7 +82,14 @@ impl ClaimWriter {
     ) -> ClaimWriter {
         let (tx, mut rx) = mpsc::channel::<Message>(4096);
         let counters = Arc::new(Counters::default());
-        let counting = counters.clone();
+        let fault: Arc<OnceLock<FaultHook>> = Arc::default();
+        let parts = WriterParts {
+            store,
+            clock,
+            counters: counters.clone(),
+            indexes,
+            fault: fault.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("claim-writer".into())
             .spawn(move || {
@@ -93,8 +110,18 @@ impl ClaimWriter {
                             Err(_) => break,
                         }
                     }
-                    if run_batch(&store, &clock, &mut batch, &counting, &indexes) {
-                        committed.notify_one();
+                    let ran = catch_unwind(AssertUnwindSafe(|| run_batch(&parts, &mut batch)));
+                    match ran {
+                        Ok(true) => committed.notify_one(),
+                        Ok(false) => {}
+                        Err(_) => {
+                            // Outside any one change (commit, index update): the batch's
+                            // waiters are answered "unavailable" as their replies drop.
+                            parts.counters.panics.fetch_add(1, Ordering::Relaxed);
+                            tracing::error!("claim writer recovered from a panic; batch abandoned");
+                            batch.clear();
+                            committed.notify_one();
+                        }
                     }
                 }
                 // Anything sent after the stop is refused rather than left waiting.
@@ -108,7 +135,29 @@ impl ClaimWriter {
             tx,
             thread: Arc::new(std::sync::Mutex::new(Some(thread))),
             counters,
+            fault,
         }
+    }
+
+    /// Runs `hook` on the writer thread before each change is applied; a panic in it is a
+    /// panic inside that change. For tests of the writer's fault isolation: set once.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, hook: FaultHook) -> bool {
+        self.fault.set(hook).is_ok()
+    }
+
+    /// Whether the writer thread is still taking changes (it stops only when told to).
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+    }
+
+    /// Changes waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     pub fn stats(&self) -> WriterStats {
@@ -118,6 +167,7 @@ impl ClaimWriter {
             changes: c.changes.load(Ordering::Relaxed),
             apply_micros: c.apply_micros.load(Ordering::Relaxed),
             commit_micros: c.commit_micros.load(Ordering::Relaxed),
+            panics: c.panics.load(Ordering::Relaxed),
         }
     }
 
@@ -142,14 +192,49 @@ impl ClaimWriter {
     }
 }
 
-/// Applies and commits one batch; tells whether anything was committed.
-fn run_batch(
-    store: &Store,
-    clock: &Clock,
-    batch: &mut Vec<Job>,
-    counters: &Counters,
-    indexes: &MemoryIndexes,
-) -> bool {
+/// Applies and commits one batch; tells whether anything was committed. A change that panics
+/// is answered alone and the transaction is begun again without it.
+fn run_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> bool {
+    loop {
+        match try_batch(parts, batch) {
+            Attempt::Done(committed) => return committed,
+            Attempt::Panicked(at) => {
+                parts.counters.panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("a claim panicked in the writer; it alone is refused");
+                let job = batch.remove(at);
+                let _ = job.reply.send(Err(BookingError::Internal));
+                if batch.is_empty() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+enum Attempt {
+    /// The batch was answered; whether anything was committed.
+    Done(bool),
+    /// The change at this position panicked; nothing was committed or answered.
+    Panicked(usize),
+}
+
+/// What the writer thread works with.
+struct WriterParts {
+    store: Store,
+    clock: Clock,
+    counters: Arc<Counters>,
+    indexes: MemoryIndexes,
+    fault: Arc<OnceLock<FaultHook>>,
+}
+
+fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
+    let WriterParts {
+        store,
+        clock,
+        counters,
+        indexes,
+        fault,
+    } = parts;
     let started = Instant::now();
     let now = clock();
     let mut w = match store.begin_write() {
@@ -159,14 +244,25 @@ fn run_batch(
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(BookingError::Unavailable));
             }
-            return false;
+            return Attempt::Done(false);
         }
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut failed = false;
     let mut scope = ledger::TransactionScope::new(&indexes.slots);
-    for job in batch.iter() {
-        let r = ledger::apply_in(&mut w, &mut scope, &job.change, now);
+    for (at, job) in batch.iter().enumerate() {
+        // The transaction and scope are dropped (aborted) when a change panics, so nothing
+        // it half-wrote is kept.
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(hook) = fault.get() {
+                hook(&job.change);
+            }
+            ledger::apply_in(&mut w, &mut scope, &job.change, now)
+        }));
+        let r = match applied {
+            Ok(r) => r,
+            Err(_) => return Attempt::Panicked(at),
+        };
         if matches!(r, Err(BookingError::Store(_))) {
             // A storage failure can leave a half-applied change: the whole batch is abandoned.
             failed = true;
@@ -185,7 +281,7 @@ fn run_batch(
         for job in batch.drain(..) {
             let _ = job.reply.send(Err(BookingError::Unavailable));
         }
-        return false;
+        return Attempt::Done(false);
     }
     counters.batches.fetch_add(1, Ordering::Relaxed);
     counters
@@ -214,5 +310,5 @@ fn run_batch(
     for (job, result) in batch.drain(..).zip(results) {
         let _ = job.reply.send(result);
     }
-    true
+    Attempt::Done(true)
 }

@@ -1,9 +1,12 @@
-//! Phone numbers, parsed and validated by `rlibphonenumber` (a port of Google's libphonenumber)
-//! and kept in E.164.
+//! Phone numbers, parsed and checked by `rlibphonenumber` (a port of Google's libphonenumber)
+//! and kept in E.164. A number is accepted when it is *possible* (the right shape and length
+//! for its country), as the network hands it over; whether it is also in an allocated range
+//! (libphonenumber's *valid* test) is asked separately, because real callers ring from ranges
+//! the metadata lists as unallocated.
 
 use std::fmt;
 
-use rlibphonenumber::{PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
+use rlibphonenumber::{NumberLengthType, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,10 +36,25 @@ impl PhoneNumber {
         let parsed = PHONE_NUMBER_UTIL
             .parse(trimmed, region(default_region))
             .map_err(|_| "is not a valid phone number".to_string())?;
-        if !PHONE_NUMBER_UTIL.is_valid_number(&parsed) {
+        // A complete, diallable length for the number's own country code; local-only lengths
+        // (no area code) cannot be rung back.
+        if !matches!(
+            parsed.is_possible_with_reason(),
+            Ok(NumberLengthType::IsPossible)
+        ) {
             return Err("is not a valid phone number".into());
         }
         Ok(PhoneNumber(Self::e164(&parsed)))
+    }
+
+    /// Whether the number lies in a range the metadata lists as allocated (libphonenumber's
+    /// *valid*-number test): the SMS work asks before texting. Read from the stored E.164 form,
+    /// so it needs no column of its own and follows the metadata the binary carries.
+    pub fn is_allocated(&self) -> bool {
+        PHONE_NUMBER_UTIL
+            .parse(&self.0, None)
+            .map(|p| PHONE_NUMBER_UTIL.is_valid_number(&p))
+            .unwrap_or(false)
     }
 
     /// The E.164 form of a number the library parsed and validated.
@@ -98,9 +116,27 @@ mod tests {
     }
 
     #[test]
-    fn invalid_numbers_are_refused() {
-        for bad in ["", "12", "not a number", "+44 1234", "+1 000 000 0000"] {
+    fn impossible_numbers_are_refused() {
+        for bad in [
+            "",
+            "12",
+            "not a number",
+            "+44 1234",
+            "+44 79 1234 5678 9012",
+            "0791",
+        ] {
             assert!(PhoneNumber::parse(bad, "GB").is_err(), "{bad:?}");
         }
+    }
+
+    /// Ofcom keeps 07700 900000–900999 for drama: the metadata lists the range as unallocated,
+    /// but the shape is a UK mobile's, and a network can present it.
+    #[test]
+    fn possible_but_unallocated_numbers_are_kept_and_flagged() {
+        let drama = PhoneNumber::parse("+44 7700 900555", "GB").unwrap();
+        assert_eq!(drama.as_str(), "+447700900555");
+        assert!(!drama.is_allocated());
+        let real = PhoneNumber::parse("07911 123456", "GB").unwrap();
+        assert!(real.is_allocated());
     }
 }

@@ -14,15 +14,14 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::extract::{path_id, ApiJson, OrgScope};
 use super::AppState;
+use crate::booking::intake::{self, AppointmentFields, DurationInput};
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{
     AppointmentRecord, BookingSource, ClinicSettings, Patient, ProviderRecord, ServiceRecord,
 };
 use crate::booking::schedule::WeeklyHours;
 use crate::booking::{local_instant, AppointmentFilter, NewProvider, NewService, Slot};
-use crate::domain::{
-    Email, FieldError, FullName, PhoneNumber, ProviderId, Role, ServiceId, Validation,
-};
+use crate::domain::{FieldError, PhoneNumber, ProviderId, Role, ServiceId, Validation};
 
 const SET_UP: &[Role] = &[Role::Admin, Role::Staff];
 const READ: &[Role] = &[Role::Admin, Role::Staff, Role::Clinician];
@@ -85,7 +84,8 @@ pub fn appointment_json(a: &AppointmentRecord, tz: Tz) -> Value {
         "service_id": a.service_id,
         "start": local_text(a.start, tz),
         "end": local_text(a.end, tz),
-        "patient": {"name": a.patient.name, "phone": a.patient.phone, "email": a.patient.email},
+        "patient": {"name": a.patient.name, "phone": a.patient.phone,
+                    "phone_allocated": a.patient.phone.is_allocated(), "email": a.patient.email},
         "notes": a.notes,
         "source": a.source,
         "vapi_call_id": a.vapi_call_id,
@@ -119,31 +119,28 @@ fn provider_json(p: &ProviderRecord, tz: Tz) -> Value {
     })
 }
 
-/// Reads `start` (RFC 3339 with offset) or `date` + `time` in the clinic's zone.
+/// Reads `start` (RFC 3339 with offset) or `date` + `time` in the clinic's zone; either must
+/// lie in the accepted window around `now` (`booking::intake`), the field named when not.
 pub fn parse_start(
     start: Option<&str>,
     date: Option<&str>,
     time: Option<&str>,
     tz: Tz,
+    now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, Vec<FieldError>> {
     if let Some(s) = start {
-        return DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                vec![FieldError::new(
-                    "start",
-                    "must be RFC 3339 with an offset, e.g. 2026-01-17T14:00:00+00:00",
-                )]
-            });
+        return parse_instant(s, now).map_err(|m| vec![FieldError::new("start", m)]);
     }
     let mut v = Validation::new();
+    let today = now.with_timezone(&tz).date_naive();
     let d = v.check(
         "date",
         date.ok_or_else(|| "is required (or give start)".to_string())
             .and_then(|d| {
                 NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
                     .map_err(|_| "must be YYYY-MM-DD".to_string())
-            }),
+            })
+            .and_then(|d| intake::date_in_window(d, today)),
     );
     let t = v.check(
         "time",
@@ -158,6 +155,14 @@ pub fn parse_start(
         (Some(d), Some(t)) => local_instant(tz, d, t).map_err(|m| vec![FieldError::new("time", m)]),
         _ => Err(vec![FieldError::new("start", "is required")]),
     }
+}
+
+/// An RFC 3339 instant with its offset, inside the accepted window around `now`.
+fn parse_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be RFC 3339 with an offset, e.g. 2026-01-17T14:00:00+00:00".to_string())
+        .and_then(|t| intake::instant_in_window(t, now))
 }
 
 async fn get_settings(
@@ -307,17 +312,10 @@ async fn add_time_off(
     scope.require(SET_UP)?;
     let provider: ProviderId = path_id(&id)?;
     let tz = state.booking.zone(scope.org).await?;
+    let now = state.booking.now();
     let mut v = Validation::new();
-    let start = v.check(
-        "start",
-        parse_start(Some(&b.start), None, None, tz)
-            .map_err(|_| "must be RFC 3339 with an offset".to_string()),
-    );
-    let end = v.check(
-        "end",
-        parse_start(Some(&b.end), None, None, tz)
-            .map_err(|_| "must be RFC 3339 with an offset".to_string()),
-    );
+    let start = v.check("start", parse_instant(&b.start, now));
+    let end = v.check("end", parse_instant(&b.end, now));
     v.finish().map_err(ApiError::Invalid)?;
     let (Some(start), Some(end)) = (start, end) else {
         return Err(ApiError::Internal);
@@ -359,12 +357,15 @@ async fn availability(
             .filter(|s| !s.is_empty())
             .map(str::parse::<ProviderId>),
     );
+    let today = state.booking.now().with_timezone(&tz).date_naive();
     let date = match q.date.as_deref() {
         Some(d) => v.check(
             "date",
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "must be YYYY-MM-DD".to_string()),
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| "must be YYYY-MM-DD".to_string())
+                .and_then(|d| intake::date_in_window(d, today)),
         ),
-        None => Some(state.booking.now().with_timezone(&tz).date_naive()),
+        None => Some(today),
     };
     let days = q.days.unwrap_or(1);
     v.check(
@@ -403,6 +404,7 @@ struct AppointmentBody {
     time: Option<String>,
     patient: PatientBody,
     notes: Option<String>,
+    duration_minutes: Option<i64>,
     clinic_id: Option<String>,
 }
 
@@ -425,6 +427,7 @@ async fn create_appointment(
     }
     let tz = state.booking.zone(scope.org).await?;
     let settings = state.booking.settings(scope.org).await?;
+    let now = state.booking.now();
     let mut v = Validation::new();
     let provider_id = match b.provider_id.parse::<ProviderId>() {
         Ok(p) => p,
@@ -434,7 +437,13 @@ async fn create_appointment(
         "service_id",
         b.service_id.as_deref().map(str::parse::<ServiceId>),
     );
-    let start = match parse_start(b.start.as_deref(), b.date.as_deref(), b.time.as_deref(), tz) {
+    let start = match parse_start(
+        b.start.as_deref(),
+        b.date.as_deref(),
+        b.time.as_deref(),
+        tz,
+        now,
+    ) {
         Ok(s) => Some(s),
         Err(fields) => {
             for f in fields {
@@ -443,45 +452,36 @@ async fn create_appointment(
             None
         }
     };
-    let end = v.check_opt(
-        "end",
-        b.end.as_deref().map(|e| {
-            DateTime::parse_from_rfc3339(e.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| "must be RFC 3339 with an offset".to_string())
-        }),
-    );
-    let name = v.check("patient.name", FullName::parse(&b.patient.name));
-    let phone = v.check(
-        "patient.phone",
-        PhoneNumber::parse(&b.patient.phone, &settings.phone_region),
-    );
-    let email = v.check_opt(
-        "patient.email",
-        b.patient.email.as_deref().map(Email::parse),
-    );
-    let notes = v.check_opt(
-        "notes",
-        b.notes.as_deref().map(|n| {
-            if n.chars().count() <= 2000 {
-                Ok(n.to_string())
-            } else {
-                Err("is too long (2000 characters at most)".to_string())
-            }
-        }),
-    );
+    let end = v.check_opt("end", b.end.as_deref().map(|e| parse_instant(e, now)));
+    // A length is given as `duration_minutes` or as an end; the end's error names `end`.
     let duration = match (start, end) {
-        (Some(s), Some(e)) if e > s && (e - s).num_minutes() <= 720 => {
-            Some((e - s).num_minutes() as u32)
+        (Some(s), Some(e)) => v
+            .check("end", intake::duration_minutes((e - s).num_minutes()))
+            .map(|m| DurationInput::Minutes(m.into())),
+        _ => b.duration_minutes.map(DurationInput::Minutes),
+    };
+    let fields = intake::check_fields(
+        &AppointmentFields {
+            name: Some(&b.patient.name),
+            phone: Some(&b.patient.phone),
+            caller_number: None,
+            email: b.patient.email.as_deref(),
+            notes: b.notes.as_deref(),
+            duration,
+        },
+        &settings.phone_region,
+    );
+    let fields = match fields {
+        Ok(f) => Some(f),
+        Err(errors) => {
+            for f in errors {
+                v.check::<()>(&f.field, Err(f.message));
+            }
+            None
         }
-        (Some(_), Some(_)) => v.check(
-            "end",
-            Err("must be after start, within 12 hours".to_string()),
-        ),
-        _ => None,
     };
     v.finish().map_err(ApiError::Invalid)?;
-    let (Some(start), Some(name), Some(phone)) = (start, name, phone) else {
+    let (Some(start), Some(fields)) = (start, fields) else {
         return Err(ApiError::Internal);
     };
     let (appointment, _) = state
@@ -492,13 +492,13 @@ async fn create_appointment(
             provider_id,
             service_id,
             start,
-            duration_minutes: duration,
+            duration_minutes: fields.duration_minutes,
             patient: Patient {
-                name: name.as_str().to_string(),
-                phone,
-                email: email.map(|e| e.as_str().to_string()),
+                name: fields.name.as_str().to_string(),
+                phone: fields.phone,
+                email: fields.email.map(|e| e.as_str().to_string()),
             },
-            notes,
+            notes: fields.notes,
             source: BookingSource::Staff,
             vapi_call_id: None,
             vapi_tool_call_id: None,
@@ -526,12 +526,9 @@ async fn list_appointments(
     scope.require(READ)?;
     let tz = state.booking.zone(scope.org).await?;
     let settings = state.booking.settings(scope.org).await?;
+    let now = state.booking.now();
     let mut v = Validation::new();
-    let instant = |s: &str| {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| "must be RFC 3339 with an offset".to_string())
-    };
+    let instant = |s: &str| parse_instant(s, now);
     let from = v.check_opt("from", q.from.as_deref().map(instant));
     let to = v.check_opt("to", q.to.as_deref().map(instant));
     let provider_id = v.check_opt(
@@ -590,7 +587,8 @@ async fn cancel_appointment(
     } else {
         super::extract::parse_json(&body)?
     };
-    let reason = body.reason.map(|r| r.chars().take(500).collect());
+    let reason = intake::optional_text(body.reason.as_deref(), intake::REASON_MAX_CHARS)
+        .map_err(|m| ApiError::Invalid(vec![FieldError::new("reason", m)]))?;
     let a = state
         .booking
         .cancel(scope.caller, path_id(&id)?, reason)
@@ -614,8 +612,14 @@ async fn reschedule_appointment(
 ) -> Result<Json<Value>, ApiError> {
     scope.require(SET_UP)?;
     let tz = state.booking.zone(scope.org).await?;
-    let start = parse_start(b.start.as_deref(), b.date.as_deref(), b.time.as_deref(), tz)
-        .map_err(ApiError::Invalid)?;
+    let start = parse_start(
+        b.start.as_deref(),
+        b.date.as_deref(),
+        b.time.as_deref(),
+        tz,
+        state.booking.now(),
+    )
+    .map_err(ApiError::Invalid)?;
     let a = state
         .booking
         .reschedule(scope.caller, path_id(&id)?, start, None)

@@ -154,6 +154,7 @@ impl From<BookingError> for ApiError {
             }
             BookingError::Store(e) => e.into(),
             BookingError::Unavailable => ApiError::Unavailable,
+            BookingError::Internal => ApiError::Internal,
         }
     }
 }

@@ -99,6 +99,60 @@ pub fn bearer_credential(parts: &Parts, allow_vapi_secret: bool) -> Option<Strin
     None
 }
 
+/// The client's address: the connection's peer, unless the peer is one of the configured
+/// trusted proxies (`server.trusted_proxies`); then the right-most `X-Forwarded-For` address
+/// that is not itself a trusted proxy. From anyone else the header is ignored, so a client
+/// cannot pick the address its login failures are counted against.
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or(ApiError::Internal)?;
+        Ok(ClientAddr(client_address(
+            peer,
+            parts.headers.get_all("x-forwarded-for").iter(),
+            &state.trusted_proxies,
+        )))
+    }
+}
+
+/// See `ClientAddr`. An unreadable header from a trusted proxy leaves the proxy's address.
+pub fn client_address<'a>(
+    peer: std::net::IpAddr,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a axum::http::HeaderValue>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops = Vec::new();
+    for value in forwarded_for {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        for hop in text.split(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
 /// A staff caller, authenticated by an access token. Agent keys are refused here (403): they
 /// are for the voice agent routes only.
 pub struct Authenticated(pub Caller);

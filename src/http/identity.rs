@@ -1,8 +1,6 @@
 //! Routes for signup, login, the caller's profile, users and agent keys.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -10,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::extract::{path_id, ApiJson, Authenticated, OrgScope};
+use super::extract::{path_id, ApiJson, Authenticated, ClientAddr, OrgScope};
 use super::AppState;
 use crate::domain::Role;
 use crate::identity::{NewUserInput, Session, SignupInput};
@@ -75,12 +73,12 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let session = state
         .identity
-        .login(&body.email, &body.password, peer.ip())
+        .login(&body.email, &body.password, client)
         .await?;
     Ok(Json(session_json(&session)))
 }

@@ -62,11 +62,17 @@ pub struct AppServices {
     pub kb: Arc<crate::search::KnowledgeBase>,
     pub store: Store,
     pub settings: Arc<Settings>,
+    pub health: Arc<crate::health::Health>,
+    /// `server.trusted_proxies`, parsed (validated at start).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The whole API with its layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.server.max_body_bytes;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(
+        state.settings.server.max_in_flight,
+    ));
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     Router::new()
         .merge(ops::router())
@@ -88,6 +94,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            shed_beyond_limit(in_flight.clone(), req, next)
+        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
@@ -109,11 +119,91 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unsafe_request_id))
+}
+
+/// At most `server.max_in_flight` requests are served at once; one more is answered 503 with
+/// `Retry-After` at once, so a burst costs the callers beyond the limit a retry instead of
+/// making every caller wait in an unbounded queue.
+async fn shed_beyond_limit(
+    in_flight: Arc<tokio::sync::Semaphore>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match in_flight.try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => {
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "error": "overloaded",
+                    "message": "the server is busy; try again in a second",
+                })),
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            r
+        }
+    }
+}
+
+/// Every answer: no MIME sniffing, no referrer. Pages (HTML) also: a policy that runs no
+/// script at all and cannot be framed.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert(
+            header::X_FRAME_OPTIONS,
+            header::HeaderValue::from_static("DENY"),
+        );
+    }
+    response
+}
+
+/// A client's `x-request-id` is kept only when it is a short run of letters, digits, `.`, `_`
+/// and `-` (what a proxy or Vapi sends); anything else (personal data, log-injection text,
+/// kilobytes) is dropped and a fresh id is made for the request.
+async fn drop_unsafe_request_id(mut req: Request, next: Next) -> Response {
+    let safe = |v: &[u8]| {
+        (1..=64).contains(&v.len())
+            && v.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let all_safe = req
+        .headers()
+        .get_all("x-request-id")
+        .iter()
+        .all(|v| safe(v.as_bytes()));
+    if !all_safe || req.headers().get_all("x-request-id").iter().count() > 1 {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
 }
 
 /// Any error answer that is not already our JSON shape (axum rejections, 405, timeouts,
 /// panics) is rewritten into it; 5xx bodies are always the generic one.
 async fn json_errors(req: Request, next: Next) -> Response {
+    let request_id = req.headers().get("x-request-id").cloned();
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -131,11 +221,14 @@ async fn json_errors(req: Request, next: Next) -> Response {
         return response;
     }
     let (code, message) = error::error_body(status);
-    let mut rewritten = (
-        status,
-        axum::Json(serde_json::json!({"error": code, "message": message})),
-    )
-        .into_response();
+    let mut body = serde_json::json!({"error": code, "message": message});
+    // A server error names the request id, so a clinic can quote it and we can find the log.
+    if let Some(id) = request_id.as_ref().and_then(|v| v.to_str().ok()) {
+        if status.is_server_error() {
+            body["request_id"] = serde_json::json!(id);
+        }
+    }
+    let mut rewritten = (status, axum::Json(body)).into_response();
     for name in [header::RETRY_AFTER, header::ALLOW] {
         if let Some(v) = response.headers().get(&name) {
             rewritten.headers_mut().insert(name, v.clone());

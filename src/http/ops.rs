@@ -30,6 +30,18 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     } else {
         json!(format!("opening: {opening} clinic(s) to go"))
     };
+    // Parts that stopped and are being restarted, and a claim writer that is not taking
+    // changes, make the appliance not ready, by name.
+    let mut down: Vec<&str> = state.health.down_parts();
+    if !state.booking.writer().is_running() {
+        down.push("booking_writer");
+    }
+    if !down.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "down": down, "search": search})),
+        );
+    }
     match state.store.check().await {
         Ok(_) if opening > 0 => (
             StatusCode::SERVICE_UNAVAILABLE,

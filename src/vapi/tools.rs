@@ -10,6 +10,7 @@ use super::envelope::{CallContext, ToolCall};
 use super::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 use super::ToolAnswer;
 use crate::auth::Caller;
+use crate::booking::intake::{self, AppointmentFields, DurationInput};
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{
     AppointmentRecord, BookingSource, Patient, ProviderRecord, ServiceRecord,
@@ -17,7 +18,7 @@ use crate::booking::records::{
 use crate::booking::{
     local_instant, AppointmentFilter, BookingError, BookingService, ClinicView, Slot,
 };
-use crate::domain::{AppointmentId, Email, FullName, PhoneNumber, ProviderId};
+use crate::domain::{AppointmentId, FieldError, PhoneNumber, ProviderId};
 
 const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
 
@@ -128,10 +129,16 @@ impl Ctx<'_> {
                 "I need a date for that, such as tomorrow or the 17th of January.",
             ));
         };
-        resolve_date(&raw, self.today()).map_err(|_| {
+        let date = resolve_date(&raw, self.today()).map_err(|_| {
             ToolAnswer::error(
                 "I didn't catch the date. Could you say it again, for example Friday the 17th?",
             )
+        })?;
+        intake::date_in_window(date, self.today()).map_err(|_| {
+            ToolAnswer::error(
+                "That date is too far away for me to book. Could we pick a date in the next year or so?",
+            )
+            .with("field", json!("date"))
         })
     }
 
@@ -354,11 +361,27 @@ impl Ctx<'_> {
                 return ToolAnswer::error("I can only book appointments at this clinic.");
             }
         }
-        let Some(name) = self.text("patient_name") else {
-            return ToolAnswer::error("I need the patient's full name to book. Could you tell me?");
-        };
-        let Ok(name) = FullName::parse(&name) else {
-            return ToolAnswer::error("I didn't catch the name. Could you say it again?");
+        // The caller's details first (the agent asks for a missing name before anything else).
+        let (name, phone, email, notes, duration) = (
+            self.text("patient_name"),
+            self.text("patient_phone"),
+            self.text("patient_email"),
+            self.text("notes"),
+            self.text("duration_minutes"),
+        );
+        let fields = match intake::check_fields(
+            &AppointmentFields {
+                name: name.as_deref(),
+                phone: phone.as_deref(),
+                caller_number: self.call.customer_number.as_deref(),
+                email: email.as_deref(),
+                notes: notes.as_deref(),
+                duration: duration.as_deref().map(DurationInput::Text),
+            },
+            &self.view.settings.phone_region,
+        ) {
+            Ok(f) => f,
+            Err(errors) => return spoken_field_error(&errors),
         };
         let start = match self.start_arg() {
             Ok(s) => s,
@@ -368,24 +391,6 @@ impl Ctx<'_> {
             (Ok(s), Ok(p)) => (s, p),
             (Err(a), _) | (_, Err(a)) => return a,
         };
-        let Some(phone) = self.caller_phone() else {
-            return ToolAnswer::error(
-                "I need a phone number to book. What's the best number to reach you?",
-            );
-        };
-        let email = match self.text("patient_email").map(|e| Email::parse(&e)) {
-            Some(Err(_)) => {
-                return ToolAnswer::error(
-                    "That email address doesn't sound right. Could you spell it for me?",
-                )
-            }
-            Some(Ok(e)) => Some(e.as_str().to_string()),
-            None => None,
-        };
-        let duration = self
-            .text("duration_minutes")
-            .and_then(|d| d.parse::<u32>().ok())
-            .filter(|d| (5..=720).contains(d));
         let provider = match provider {
             Some(p) => p,
             None => match self.pick_provider(service, start).await {
@@ -400,16 +405,16 @@ impl Ctx<'_> {
             service_id: service.map(|s| s.id),
             start,
             duration_minutes: if service.is_none() {
-                Some(duration.unwrap_or(30))
+                Some(fields.duration_minutes.unwrap_or(30))
             } else {
-                duration
+                fields.duration_minutes
             },
             patient: Patient {
-                name: name.as_str().to_string(),
-                phone,
-                email,
+                name: fields.name.as_str().to_string(),
+                phone: fields.phone,
+                email: fields.email.map(|e| e.as_str().to_string()),
             },
-            notes: self.text("notes").map(|n| n.chars().take(2000).collect()),
+            notes: fields.notes,
             source: BookingSource::Vapi,
             vapi_call_id: self.call.call_id.clone(),
             vapi_tool_call_id: Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty()),
@@ -603,11 +608,12 @@ impl Ctx<'_> {
             Ok(id) => id,
             Err(a) => return a,
         };
-        match self
-            .booking
-            .cancel(self.caller, id, self.text("reason"))
-            .await
-        {
+        let reason =
+            match intake::optional_text(self.text("reason").as_deref(), intake::REASON_MAX_CHARS) {
+                Ok(r) => r,
+                Err(m) => return spoken_field_error(&[FieldError::new("reason", m)]),
+            };
+        match self.booking.cancel(self.caller, id, reason).await {
             Ok(a) => ToolAnswer::ok(format!(
                 "Your appointment with {} on {} is cancelled.",
                 self.provider_name(a.provider_id),
@@ -618,6 +624,39 @@ impl Ctx<'_> {
             Err(e) => self.refusal(e, self.booking.now(), None),
         }
     }
+}
+
+/// What the voice agent says when a field of the shared check fails: a question the caller can
+/// answer, never the raw value.
+fn spoken_field_error(errors: &[FieldError]) -> ToolAnswer {
+    let Some(first) = errors.first() else {
+        return ToolAnswer::error(TRY_AGAIN);
+    };
+    let missing = first.message == intake::REQUIRED;
+    ToolAnswer::error(match (first.field.as_str(), missing) {
+        ("patient.name", true) => "I need the patient's full name to book. Could you tell me?",
+        ("patient.name", false) => "I didn't catch the name. Could you say it again?",
+        ("patient.phone", true) => {
+            "I need a phone number to book. What's the best number to reach you?"
+        }
+        ("patient.phone", false) => {
+            "That phone number doesn't sound right. Could you say it again, digit by digit?"
+        }
+        ("patient.email", _) => {
+            "That email address doesn't sound right. Could you spell it for me?"
+        }
+        ("notes", _) => {
+            "That note is too long for me to keep. Could you give me a shorter version?"
+        }
+        ("reason", _) => {
+            "That's more than I can note down. Could you give me the reason in a sentence?"
+        }
+        ("duration_minutes", _) => {
+            "Appointments can last between 5 minutes and 12 hours. How long should it be?"
+        }
+        _ => "I couldn't use one of those details. Could you say them again?",
+    })
+    .with("field", json!(first.field))
 }
 
 /// Answers a question from the clinic's own documents, with the passage ids for the record.

@@ -457,7 +457,7 @@ fn next_clock_changes() -> Vec<chrono::NaiveDate> {
             .fix()
     };
     let mut out = Vec::new();
-    let mut d = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let mut d = chrono::Utc::now().with_timezone(&tz).date_naive() + chrono::Duration::days(1);
     while out.len() < 2 {
         if offset_at_noon(d) != offset_at_noon(d - chrono::Duration::days(1)) {
             out.push(d);

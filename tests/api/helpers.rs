@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub base: String,
+    /// The running appliance's services (for tests that reach inside, e.g. fault injection).
+    pub services: voxanne::startup::Services,
     pub client: Client,
     pub data_dir: PathBuf,
     _tmp: Option<TempDir>,
@@ -48,6 +50,7 @@ pub async fn spawn_app_in(dir: &Path, tweak: impl FnOnce(&mut Settings)) -> Test
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let base = format!("http://{}", app.local_addr());
+    let services = app.services().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run_until(async {
@@ -58,6 +61,7 @@ pub async fn spawn_app_in(dir: &Path, tweak: impl FnOnce(&mut Settings)) -> Test
     });
     TestApp {
         base,
+        services,
         client: Client::new(),
         data_dir: dir.to_path_buf(),
         _tmp: None,
@@ -211,9 +215,13 @@ pub struct BookableClinic {
     pub agent_key: String,
 }
 
-/// A local date `days` days from today, as YYYY-MM-DD.
+/// A date `days` days from today in the test clinics' zone (Europe/London, as `signup` makes
+/// them), as YYYY-MM-DD: the clinic's today, not UTC's, so the suite passes at any hour.
 pub fn date_in(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    (today + chrono::Duration::days(days))
         .format("%Y-%m-%d")
         .to_string()
 }
@@ -304,10 +312,24 @@ impl TestApp {
         name: &str,
         arguments: Value,
     ) -> Value {
+        self.vapi_tool_from(key, "+447911123456", call_id, tool_call_id, name, arguments)
+            .await
+    }
+
+    /// As `vapi_tool`, from a caller whose number the network presents as `caller_number`.
+    pub async fn vapi_tool_from(
+        &self,
+        key: &str,
+        caller_number: &str,
+        call_id: &str,
+        tool_call_id: &str,
+        name: &str,
+        arguments: Value,
+    ) -> Value {
         let body = json!({"message": {
             "type": "tool-calls",
-            "call": {"id": call_id, "customer": {"number": "+447911123456"}},
-            "customer": {"number": "+447911123456"},
+            "call": {"id": call_id, "customer": {"number": caller_number}},
+            "customer": {"number": caller_number},
             "toolCallList": [{"id": tool_call_id, "type": "function", "function": {"name": name, "arguments": arguments}}],
         }});
         let r = self.post("/api/vapi/tools", Some(key), body).await;

@@ -10,6 +10,7 @@ mod booking_chain;
 mod config_cli;
 mod crash;
 mod cross_org;
+mod hardening;
 mod identity_handshake;
 mod knowledge_base;
 mod outbox;
