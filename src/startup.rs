@@ -185,8 +185,15 @@ impl Application {
             {
                 let (store, settings, wake) =
                     (s.store.clone(), s.settings.clone(), s.outbox_wake.clone());
+                let ledger: Arc<dyn crate::outbox::DeliveryLedger> =
+                    Arc::new(s.booking.writer().clone());
                 move || {
-                    let worker = OutboxWorker::new(store.clone(), settings.clone(), wake.clone());
+                    let worker = OutboxWorker::new(
+                        store.clone(),
+                        settings.clone(),
+                        wake.clone(),
+                        ledger.clone(),
+                    );
                     let mut stopped = worker_stopped.clone();
                     worker.run(async move {
                         let _ = stopped.wait_for(|stop| *stop).await;

@@ -63,6 +63,8 @@ pub enum Change {
     Confirm {
         token: String,
     },
+    /// The outbox worker's outcome for one job, with the appointment's calendar state.
+    Delivery(Box<outbox::DeliveryRecord>),
 }
 
 /// What a committed change did.
@@ -78,6 +80,7 @@ pub enum Effect {
     Confirmed(Box<AppointmentRecord>),
     ConfirmUnknown,
     ConfirmAlreadyUsed,
+    DeliveryRecorded,
 }
 
 /// The set-up records a transaction's claims decide with, each decoded once per transaction.
@@ -210,7 +213,24 @@ pub fn apply_in(
             now,
         ),
         Change::Confirm { token } => confirm(w, token, now),
+        Change::Delivery(d) => record_delivery(w, d),
     }
+}
+
+/// Takes the job off the queue (or puts it back for later) and sets the appointment's
+/// calendar state; an appointment deleted since (its org removed) is left alone.
+fn record_delivery(w: &mut StoreWrite, d: &outbox::DeliveryRecord) -> Result<Effect, BookingError> {
+    outbox::requeue(w, d)?;
+    if let Some((id, state)) = d.calendar_sync {
+        let mut org = w.org(d.org);
+        if let Some(mut a) = org.get(&APPOINTMENTS, &id.as_bytes())? {
+            if a.calendar_sync != state {
+                a.calendar_sync = state.to_string();
+                org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
+            }
+        }
+    }
+    Ok(Effect::DeliveryRecorded)
 }
 
 #[allow(clippy::too_many_arguments)]

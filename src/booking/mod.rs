@@ -122,7 +122,22 @@ pub struct MemoryIndexes {
     pub slots: Arc<slot_index::SlotIndex>,
 }
 
+/// What the in-memory indexes hold, in a comparable form.
+#[derive(Debug, PartialEq)]
+pub struct IndexSnapshot {
+    pub slots: Vec<(OrgId, ProviderId, DateTime<Utc>, AppointmentId, Interval)>,
+    pub phones: Vec<(OrgId, String, AppointmentId)>,
+}
+
 impl MemoryIndexes {
+    /// The indexes' contents now.
+    pub fn snapshot(&self) -> IndexSnapshot {
+        IndexSnapshot {
+            slots: self.slots.snapshot(),
+            phones: self.phones.snapshot(),
+        }
+    }
+
     /// Reads every org's appointments once, a page at a time.
     pub fn build(store: &Store) -> Result<MemoryIndexes, crate::store::StoreError> {
         const PAGE: usize = 1024;

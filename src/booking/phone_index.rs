@@ -25,6 +25,22 @@ impl PhoneIndex {
             .push(id);
     }
 
+    /// Every (org, number, appointment), ordered: for comparing the index with one rebuilt
+    /// from the store.
+    pub fn snapshot(&self) -> Vec<(OrgId, String, AppointmentId)> {
+        let orgs = self.orgs.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<_> = orgs
+            .iter()
+            .flat_map(|(org, numbers)| {
+                numbers
+                    .iter()
+                    .flat_map(move |(n, ids)| ids.iter().map(move |id| (*org, n.clone(), *id)))
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
     /// The org's appointments booked for `phone` (E.164), in no particular order.
     pub fn ids(&self, org: OrgId, phone: &str) -> Vec<AppointmentId> {
         let orgs = self.orgs.read().unwrap_or_else(|p| p.into_inner());

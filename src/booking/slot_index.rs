@@ -136,6 +136,23 @@ impl SlotIndex {
         })
     }
 
+    /// Every held span, ordered: for comparing the index with one rebuilt from the store.
+    pub fn snapshot(&self) -> Vec<(OrgId, ProviderId, DateTime<Utc>, AppointmentId, Interval)> {
+        let orgs = self.orgs.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<_> = orgs
+            .iter()
+            .flat_map(|(org, providers)| {
+                providers.iter().flat_map(move |(provider, slots)| {
+                    slots
+                        .iter()
+                        .map(move |((start, id), span)| (*org, *provider, *start, *id, *span))
+                })
+            })
+            .collect();
+        all.sort_by_key(|(org, provider, start, id, _)| (*org, *provider, *start, *id));
+        all
+    }
+
     fn apply(&self, changes: Vec<SlotChange>) {
         if changes.is_empty() {
             return;

@@ -192,6 +192,21 @@ impl ClaimWriter {
     }
 }
 
+/// The outbox worker records its outcomes through the writer, so appointment records have one
+/// writer.
+impl crate::outbox::DeliveryLedger for ClaimWriter {
+    fn record(
+        &self,
+        d: crate::outbox::DeliveryRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        Box::pin(async move {
+            self.submit(ledger::Change::Delivery(Box::new(d)))
+                .await
+                .is_ok()
+        })
+    }
+}
+
 /// Applies and commits one batch; tells whether anything was committed. A change that panics
 /// is answered alone and the transaction is begun again without it.
 fn run_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> bool {

@@ -181,6 +181,43 @@ pub fn enqueue(
     w.global_put(&OUTBOX, &key, &job)
 }
 
+/// What the worker learned from one delivery attempt: the job leaves the queue, or comes back
+/// later with its attempt counted; a calendar job may also change its appointment's
+/// `calendar_sync`. Recorded in one transaction by whoever owns appointment records (the
+/// claim writer, through `DeliveryLedger`), since the worker writes no appointment itself.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub org: OrgId,
+    /// The job's key as it was queued.
+    pub done_key: Vec<u8>,
+    /// The job again, when it is to be retried.
+    pub retry: Option<OutboxJob>,
+    /// The appointment whose calendar state is now this ("synced", "failed").
+    pub calendar_sync: Option<(AppointmentId, &'static str)>,
+}
+
+/// The outbox half of a delivery record, inside the caller's transaction.
+pub fn requeue(w: &mut StoreWrite, d: &DeliveryRecord) -> Result<(), StoreError> {
+    w.global_remove(&OUTBOX, &d.done_key)?;
+    if let Some(j) = &d.retry {
+        w.global_put(
+            &OUTBOX,
+            &job_key(j.kind.service(), j.next_attempt_at, j.id),
+            j,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records delivery outcomes durably; `false` when it could not (the job then stays due and
+/// is attempted again, so delivery stays at-least-once).
+pub trait DeliveryLedger: Send + Sync {
+    fn record(
+        &self,
+        d: DeliveryRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>;
+}
+
 /// The calendar event id of an appointment: Google allows base32hex characters, which hex
 /// digits are, so a retried insert names the same event and cannot duplicate it.
 pub fn event_id(appointment: AppointmentId) -> String {

@@ -32,6 +32,7 @@ pub struct OutboxWorker {
     google: GoogleCalendar,
     mailer: Mailer,
     wake: Arc<Notify>,
+    ledger: Arc<dyn super::DeliveryLedger>,
 }
 
 /// What a job needs to know about its appointment, read in one snapshot.
@@ -45,7 +46,13 @@ struct Context {
 }
 
 impl OutboxWorker {
-    pub fn new(store: Store, settings: Arc<Settings>, wake: Arc<Notify>) -> Self {
+    /// `ledger` records each outcome (the claim writer: the only writer of appointments).
+    pub fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        wake: Arc<Notify>,
+        ledger: Arc<dyn super::DeliveryLedger>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
@@ -56,6 +63,7 @@ impl OutboxWorker {
             store,
             settings,
             wake,
+            ledger,
         }
     }
 
@@ -253,27 +261,18 @@ impl OutboxWorker {
                 (Some(j), if failed { sync_state("failed") } else { None })
             }
         };
-        let org = job.org_id;
-        let old_key = job_key(job.kind.service(), job.next_attempt_at, job.id);
-        self.store
-            .write(move |w| {
-                w.global_remove(&OUTBOX, &old_key)?;
-                if let Some(j) = &update {
-                    w.global_put(
-                        &OUTBOX,
-                        &job_key(j.kind.service(), j.next_attempt_at, j.id),
-                        j,
-                    )?;
-                }
-                if let Some((appointment_id, state)) = appointment_state {
-                    let mut o = w.org(org);
-                    if let Some(mut a) = o.get(&APPOINTMENTS, &appointment_id.as_bytes())? {
-                        a.calendar_sync = state.to_string();
-                        o.put(&APPOINTMENTS, &appointment_id.as_bytes(), &a)?;
-                    }
-                }
-                Ok::<_, StoreError>(())
-            })
-            .await
+        let record = super::DeliveryRecord {
+            org: job.org_id,
+            done_key: job_key(job.kind.service(), job.next_attempt_at, job.id),
+            retry: update,
+            calendar_sync: appointment_state,
+        };
+        if !self.ledger.record(record).await {
+            tracing::warn!(
+                service = job.kind.service().name(),
+                "a delivery outcome could not be recorded; the job stays due"
+            );
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod cross_org;
 mod hardening;
 mod identity_handshake;
 mod knowledge_base;
+mod one_write_path;
 mod outbox;
 mod personal_data;
 mod pii_quality;

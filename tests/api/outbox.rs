@@ -13,7 +13,7 @@ use crate::fakes::smtp_server;
 use crate::helpers::*;
 
 /// Polls `check` until it holds, for at most ten seconds (delivery is asynchronous).
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -28,7 +28,7 @@ where
     panic!("timed out waiting for {what}");
 }
 
-async fn google_fake(outage_requests: u64) -> MockServer {
+pub(crate) async fn google_fake(outage_requests: u64) -> MockServer {
     let google = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/token"))
@@ -63,7 +63,7 @@ async fn google_fake(outage_requests: u64) -> MockServer {
     google
 }
 
-fn enable_google(s: &mut voxanne::config::Settings, google: &MockServer) {
+pub(crate) fn enable_google(s: &mut voxanne::config::Settings, google: &MockServer) {
     s.google_calendar.enabled = true;
     s.google_calendar.base_url = google.uri();
     s.google_calendar.token_url = format!("{}/token", google.uri());
