@@ -120,6 +120,32 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(drop_unsafe_request_id))
+        .layer(middleware::from_fn(refuse_oversized_headers))
+}
+
+/// Most header bytes (names and values) a request may carry; the HTTP server itself bounds
+/// what it reads, this bounds what reaches the handlers.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// A request with more header bytes than `MAX_HEADER_BYTES` is answered 431 before anything
+/// reads them.
+async fn refuse_oversized_headers(req: Request, next: Next) -> Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "error": "headers_too_large",
+                "message": "the request's headers are too large",
+            })),
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// At most `server.max_in_flight` requests are served at once; one more is answered 503 with

@@ -514,3 +514,53 @@ async fn load_beyond_the_in_flight_limit_is_shed_with_retry_after() {
     assert_eq!(held.await.unwrap().status(), StatusCode::CREATED);
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 }
+
+/// Deeply nested JSON and floods of headers are refused before any handler runs, and the
+/// server answers normally afterwards.
+#[tokio::test]
+async fn deep_json_and_header_floods_are_refused_cleanly() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    // The voice agent's messages are read as free JSON first: the reader's depth limit holds.
+    let deep = format!(
+        "{{\"message\": {{\"type\": \"tool-calls\", \"x\": {}{}}}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    for path in ["/api/vapi/tools", "/api/vapi", "/api/auth/signup"] {
+        let r = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(&c.agent_key)
+            .header("content-type", "application/json")
+            .body(deep.clone())
+            .send()
+            .await
+            .unwrap();
+        // The voice agent's routes answer every message 200 (Vapi's contract), the others 4xx.
+        assert!(
+            r.status().is_client_error() || (path.starts_with("/api/vapi") && r.status() == 200),
+            "{path}: {}",
+            r.status()
+        );
+    }
+    let mut flood = app.client.get(format!("{}/healthz", app.base));
+    for i in 0..200 {
+        flood = flood.header(format!("x-flood-{i}"), "1");
+    }
+    match flood.send().await {
+        Ok(r) => assert!(r.status().is_client_error(), "{}", r.status()),
+        Err(_) => {} // the connection refused outright is also a refusal
+    }
+    let big = "x".repeat(128 * 1024);
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("x-big", big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(error_code(r).await, "headers_too_large");
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+}
