@@ -548,9 +548,9 @@ async fn deep_json_and_header_floods_are_refused_cleanly() {
     for i in 0..200 {
         flood = flood.header(format!("x-flood-{i}"), "1");
     }
-    match flood.send().await {
-        Ok(r) => assert!(r.status().is_client_error(), "{}", r.status()),
-        Err(_) => {} // the connection refused outright is also a refusal
+    // A connection refused outright is also a refusal; an answer must be a 4xx.
+    if let Ok(r) = flood.send().await {
+        assert!(r.status().is_client_error(), "{}", r.status());
     }
     let big = "x".repeat(128 * 1024);
     let r = app
