@@ -37,8 +37,13 @@ pub fn date_in_window(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, St
 /// rule engine, the slot index and the speech code compute from it then stays far inside
 /// chrono's range.
 pub fn instant_in_window(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let earliest = now - Duration::days(DAYS_BACK);
-    let latest = now + Duration::days(DAYS_AHEAD);
+    // Saturating, so the window itself cannot overflow whatever clock it is given.
+    let earliest = now
+        .checked_sub_signed(Duration::days(DAYS_BACK))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let latest = now
+        .checked_add_signed(Duration::days(DAYS_AHEAD))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     if t >= earliest && t <= latest {
         Ok(t)
     } else {
