@@ -14,7 +14,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 const HEAD_KEY: &[u8] = b"head";
 
 /// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -29,6 +29,23 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::Failure => "failure",
         }
+    }
+}
+
+/// A reference the caller supplied (a call id, a clinic id), as it may go into a target: kept
+/// when it looks like an id (1–64 letters, digits, `.`, `_`, `-`), else replaced by a short
+/// digest, so free text (a name, a number) never lands in the chain yet equal references
+/// still match.
+pub fn caller_reference(text: &str) -> String {
+    let id_like = (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if id_like {
+        text.to_string()
+    } else {
+        let digest = Sha256::digest(text.as_bytes());
+        format!("sha256:{}", hex::encode(&digest[..8]))
     }
 }
 
@@ -58,7 +75,7 @@ impl AuditEvent {
 }
 
 /// One link of the chain as stored and as served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub seq: u64,
     pub at: String,
@@ -145,7 +162,7 @@ pub struct AuditHead {
 }
 
 /// The result of walking one org's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,
     pub entries: u64,

@@ -772,7 +772,7 @@ impl BookingService {
         caller: Caller,
         named: &str,
     ) -> Result<(), BookingError> {
-        let target = format!("org:{named} booking");
+        let target = format!("org:{} booking", audit::caller_reference(named));
         self.store
             .write(move |w| {
                 audit::append(

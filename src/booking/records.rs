@@ -8,7 +8,7 @@ use crate::domain::{AppointmentId, OrgId, PhoneNumber, ProviderId, ServiceId};
 use crate::store::codec::StoredInstant;
 
 /// Per-clinic booking settings, set by its admin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ClinicSettings {
     /// Minutes between now and the earliest bookable start.
@@ -95,7 +95,7 @@ impl ProviderRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     Pending,
@@ -122,7 +122,7 @@ pub struct Patient {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingSource {
     Vapi,

@@ -34,7 +34,7 @@ pub enum CallError {
     Store(#[from] StoreError),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntityCount {
     #[serde(rename = "type")]
     pub kind: EntityType,
@@ -55,7 +55,7 @@ pub struct CallRecord {
     pub recorded_at: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactRecord {
     pub id: uuid::Uuid,
     pub name: Option<String>,
@@ -172,7 +172,209 @@ fn first_of(entities: &[Entity], kind: EntityType) -> Option<String> {
         .map(|e| e.text.clone())
 }
 
+/// What the detector found in a call's text, ready to be filed.
+struct Findings<'a> {
+    call_id: &'a str,
+    /// The number the network gave for the caller, if it parsed.
+    caller_phone: Option<&'a PhoneNumber>,
+    /// The caller's name as Vapi knows it.
+    caller_name: Option<&'a str>,
+    region: &'a str,
+    entities: &'a [Entity],
+    /// The sentences that carry clinical content, to be sealed as one note.
+    clinical_sentences: Vec<String>,
+}
+
+/// The caller's number: the network's, else the first number they said.
+fn phone_of(
+    caller_phone: Option<&PhoneNumber>,
+    entities: &[Entity],
+    region: &str,
+) -> Option<String> {
+    caller_phone.map(|p| p.as_str().to_string()).or_else(|| {
+        first_of(entities, EntityType::Phone)
+            .and_then(|p| PhoneNumber::parse(&p, region).ok())
+            .map(|p| p.as_str().to_string())
+    })
+}
+
+/// Files findings inside the caller's write transaction, the one way personal data from a call
+/// is kept: contact details merged into the org's contact for the caller (by phone, else
+/// email), each identifier sealed on its own, the clinical sentences sealed as one note; every
+/// step audited by id. Returns the contact's id when there were contact details.
+fn file_findings(
+    o: &mut crate::store::OrgWrite<'_>,
+    vault: &Vault,
+    f: Findings<'_>,
+    now: &str,
+) -> Result<Option<uuid::Uuid>, CallError> {
+    let phone = phone_of(f.caller_phone, f.entities, f.region);
+    let email = first_of(f.entities, EntityType::Email).map(|e| e.to_lowercase());
+    let name = f
+        .caller_name
+        .map(str::to_string)
+        .or_else(|| first_of(f.entities, EntityType::Person));
+    let address = first_of(f.entities, EntityType::Address);
+    let postcode = first_of(f.entities, EntityType::Postcode);
+    let existing = match (&phone, &email) {
+        (Some(p), _) if o.get(&CONTACTS_BY_PHONE, p.as_bytes())?.is_some() => {
+            o.get(&CONTACTS_BY_PHONE, p.as_bytes())?
+        }
+        (_, Some(e)) => o.get(&CONTACTS_BY_EMAIL, e.as_bytes())?,
+        _ => None,
+    };
+    let has_details = phone.is_some()
+        || email.is_some()
+        || name.is_some()
+        || address.is_some()
+        || postcode.is_some();
+    let contact_id = if has_details {
+        let mut c = match existing {
+            Some(id) => o.get(&CONTACTS, id.as_bytes())?.unwrap_or_default(),
+            None => ContactRecord {
+                id: uuid::Uuid::new_v4(),
+                ..Default::default()
+            },
+        };
+        if c.id.is_nil() {
+            c.id = uuid::Uuid::new_v4();
+        }
+        c.phone = phone.or(c.phone);
+        c.email = email.or(c.email);
+        c.name = name.or(c.name);
+        c.address = address.or(c.address);
+        c.postcode = postcode.or(c.postcode);
+        if !c.call_ids.iter().any(|id| id == f.call_id) {
+            c.call_ids.push(f.call_id.to_string());
+        }
+        c.updated_at = now.to_string();
+        o.put(&CONTACTS, c.id.as_bytes(), &c)?;
+        if let Some(p) = &c.phone {
+            o.put(&CONTACTS_BY_PHONE, p.as_bytes(), &c.id)?;
+        }
+        if let Some(e) = &c.email {
+            o.put(&CONTACTS_BY_EMAIL, e.as_bytes(), &c.id)?;
+        }
+        audit::success(
+            o,
+            "system:call_intake",
+            "contact_upserted",
+            format!("contact:{}", c.id),
+            Utc::now(),
+        )?;
+        Some(c.id)
+    } else {
+        None
+    };
+
+    for e in f
+        .entities
+        .iter()
+        .filter(|e| e.kind.route() == Route::Identifier)
+    {
+        let id = uuid::Uuid::new_v4();
+        let plain = serde_json::json!({"type": e.kind, "value": e.text}).to_string();
+        let sealed = vault.seal(o, IDENTIFIER_KIND, &id.to_string(), plain.as_bytes(), now)?;
+        o.put(
+            &SECURE_IDENTIFIERS,
+            id.as_bytes(),
+            &SecureIdentifierRecord {
+                id,
+                call_id: f.call_id.to_string(),
+                created_at: now.to_string(),
+                sealed,
+            },
+        )?;
+        audit::success(
+            o,
+            "system:call_intake",
+            "identifier_stored",
+            format!("identifier:{id} {}", e.kind.name()),
+            Utc::now(),
+        )?;
+    }
+
+    if !f.clinical_sentences.is_empty() {
+        let id = uuid::Uuid::new_v4();
+        let sealed = vault.seal(
+            o,
+            NOTE_KIND,
+            &id.to_string(),
+            f.clinical_sentences.join("\n").as_bytes(),
+            now,
+        )?;
+        o.put(
+            &CLINICAL_NOTES,
+            id.as_bytes(),
+            &ClinicalNoteRecord {
+                id,
+                call_id: f.call_id.to_string(),
+                created_at: now.to_string(),
+                sealed,
+            },
+        )?;
+        audit::success(
+            o,
+            "system:call_intake",
+            "clinical_note_created",
+            format!("clinical_note:{id}"),
+            Utc::now(),
+        )?;
+    }
+    Ok(contact_id)
+}
+
 impl CallService {
+    /// Files what a caller said into a voice-agent tool's free-text argument (a booking's
+    /// notes, a cancel reason) the way a transcript is filed (`file_findings`), and returns
+    /// the text to keep in its place: redacted. Text with no personal data in it is returned
+    /// as it is, without a write.
+    pub async fn file_spoken_text(
+        &self,
+        org: OrgId,
+        call_id: Option<&str>,
+        caller_number: Option<&str>,
+        text: String,
+        phone_region: &str,
+    ) -> Result<String, CallError> {
+        let caller_phone = caller_number.and_then(|n| PhoneNumber::parse(n, phone_region).ok());
+        let known = Known {
+            names: Vec::new(),
+            phones: caller_phone
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+        };
+        let entities = self.detector.detect(&text, &known);
+        if entities.is_empty() {
+            return Ok(text);
+        }
+        let redacted = pii::redact(&text, &entities);
+        let sentences = pii::clinical_sentences(&text, &entities);
+        let vault = self.vault.clone();
+        let call_id = call_id.unwrap_or("unknown").to_string();
+        let region = phone_region.to_string();
+        self.store
+            .write(move |w| {
+                let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+                file_findings(
+                    &mut w.org(org),
+                    &vault,
+                    Findings {
+                        call_id: &call_id,
+                        caller_phone: caller_phone.as_ref(),
+                        caller_name: None,
+                        region: &region,
+                        entities: &entities,
+                        clinical_sentences: sentences,
+                    },
+                    &now,
+                )
+            })
+            .await?;
+        Ok(redacted)
+    }
+
     pub fn new(
         store: Store,
         vault: Arc<Vault>,
@@ -225,133 +427,27 @@ impl CallService {
                     *counts.entry(e.kind).or_default() += 1;
                 }
 
-                // Contact details: upsert by phone, else email.
                 let owned: Vec<Entity> = all.iter().map(|e| (*e).clone()).collect();
-                let phone = caller_phone
-                    .clone()
-                    .map(|p| p.as_str().to_string())
-                    .or_else(|| {
-                        first_of(&owned, EntityType::Phone)
-                            .and_then(|p| PhoneNumber::parse(&p, &region).ok())
-                            .map(|p| p.as_str().to_string())
-                    });
-                let email = first_of(&owned, EntityType::Email).map(|e| e.to_lowercase());
-                let name = report
-                    .customer_name
-                    .clone()
-                    .or_else(|| first_of(&owned, EntityType::Person));
-                let address = first_of(&owned, EntityType::Address);
-                let postcode = first_of(&owned, EntityType::Postcode);
                 let mut o = w.org(org);
-                let existing = match (&phone, &email) {
-                    (Some(p), _) if o.get(&CONTACTS_BY_PHONE, p.as_bytes())?.is_some() => {
-                        o.get(&CONTACTS_BY_PHONE, p.as_bytes())?
-                    }
-                    (_, Some(e)) => o.get(&CONTACTS_BY_EMAIL, e.as_bytes())?,
-                    _ => None,
+                let sentences = {
+                    let mut s = pii::clinical_sentences(&report.transcript, &in_transcript);
+                    s.extend(pii::clinical_sentences(&summary, &in_summary));
+                    s
                 };
-                let has_details = phone.is_some()
-                    || email.is_some()
-                    || name.is_some()
-                    || address.is_some()
-                    || postcode.is_some();
-                let contact_id = if has_details {
-                    let mut c = match existing {
-                        Some(id) => o.get(&CONTACTS, id.as_bytes())?.unwrap_or_default(),
-                        None => ContactRecord {
-                            id: uuid::Uuid::new_v4(),
-                            ..Default::default()
-                        },
-                    };
-                    if c.id.is_nil() {
-                        c.id = uuid::Uuid::new_v4();
-                    }
-                    c.phone = phone.clone().or(c.phone);
-                    c.email = email.clone().or(c.email);
-                    c.name = name.or(c.name);
-                    c.address = address.or(c.address);
-                    c.postcode = postcode.or(c.postcode);
-                    c.call_ids.push(report.call_id.clone());
-                    c.updated_at = now.clone();
-                    o.put(&CONTACTS, c.id.as_bytes(), &c)?;
-                    if let Some(p) = &c.phone {
-                        o.put(&CONTACTS_BY_PHONE, p.as_bytes(), &c.id)?;
-                    }
-                    if let Some(e) = &c.email {
-                        o.put(&CONTACTS_BY_EMAIL, e.as_bytes(), &c.id)?;
-                    }
-                    audit::success(
-                        &mut o,
-                        "system:call_intake",
-                        "contact_upserted",
-                        format!("contact:{}", c.id),
-                        Utc::now(),
-                    )?;
-                    Some(c.id)
-                } else {
-                    None
-                };
-
-                // Identifiers: each sealed on its own.
-                for e in all.iter().filter(|e| e.kind.route() == Route::Identifier) {
-                    let id = uuid::Uuid::new_v4();
-                    let plain = serde_json::json!({"type": e.kind, "value": e.text}).to_string();
-                    let sealed = vault.seal(
-                        &mut o,
-                        IDENTIFIER_KIND,
-                        &id.to_string(),
-                        plain.as_bytes(),
-                        &now,
-                    )?;
-                    o.put(
-                        &SECURE_IDENTIFIERS,
-                        id.as_bytes(),
-                        &SecureIdentifierRecord {
-                            id,
-                            call_id: report.call_id.clone(),
-                            created_at: now.clone(),
-                            sealed,
-                        },
-                    )?;
-                    audit::success(
-                        &mut o,
-                        "system:call_intake",
-                        "identifier_stored",
-                        format!("identifier:{id} {}", e.kind.name()),
-                        Utc::now(),
-                    )?;
-                }
-
-                // Clinical content: the sentences that carry it, as one sealed note.
-                let mut sentences = pii::clinical_sentences(&report.transcript, &in_transcript);
-                sentences.extend(pii::clinical_sentences(&summary, &in_summary));
-                if !sentences.is_empty() {
-                    let id = uuid::Uuid::new_v4();
-                    let sealed = vault.seal(
-                        &mut o,
-                        NOTE_KIND,
-                        &id.to_string(),
-                        sentences.join("\n").as_bytes(),
-                        &now,
-                    )?;
-                    o.put(
-                        &CLINICAL_NOTES,
-                        id.as_bytes(),
-                        &ClinicalNoteRecord {
-                            id,
-                            call_id: report.call_id.clone(),
-                            created_at: now.clone(),
-                            sealed,
-                        },
-                    )?;
-                    audit::success(
-                        &mut o,
-                        "system:call_intake",
-                        "clinical_note_created",
-                        format!("clinical_note:{id}"),
-                        Utc::now(),
-                    )?;
-                }
+                let contact_id = file_findings(
+                    &mut o,
+                    &vault,
+                    Findings {
+                        call_id: &report.call_id,
+                        caller_phone: caller_phone.as_ref(),
+                        caller_name: report.customer_name.as_deref(),
+                        region: &region,
+                        entities: &owned,
+                        clinical_sentences: sentences,
+                    },
+                    &now,
+                )?;
+                let phone = phone_of(caller_phone.as_ref(), &owned, &region);
 
                 // Was something booked on this call?
                 let booked = match &phone {
@@ -389,7 +485,7 @@ impl CallService {
                     &mut o,
                     "system:call_intake",
                     "call_recorded",
-                    format!("call:{}", report.call_id),
+                    format!("call:{}", audit::caller_reference(&report.call_id)),
                     Utc::now(),
                 )?;
                 Ok::<_, CallError>(report.call_id.clone())

@@ -13,7 +13,7 @@ pub use role::Role;
 pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
 
 /// One field that failed validation, with a message safe to show (it never repeats the input).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

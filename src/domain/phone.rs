@@ -9,8 +9,10 @@ use std::fmt;
 use rlibphonenumber::{NumberLengthType, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// In E.164 form, e.g. `+447700900123`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, example = "+447700900123")]
 pub struct PhoneNumber(String);
 
 /// The region a two-letter code names, if the phone-number metadata knows it ("GB", "us").

@@ -1,46 +1,75 @@
 //! Routes for reading and verifying an org's audit chain.
 
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::OrgScope;
+use super::openapi::OrgPath;
 use super::AppState;
+use crate::audit::{AuditEntry, Verification};
 use crate::domain::Role;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs/{org}/audit", get(list))
-        .route("/api/orgs/{org}/audit/verify", get(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(verify))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// Entries after this sequence number (default 0: from the start).
     after: Option<u64>,
+    /// At most this many entries (1–1000, default 100).
     limit: Option<usize>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct AuditPage {
+    entries: Vec<AuditEntry>,
+}
+
+/// A page of the organisation's audit chain, oldest first (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/audit",
+    tag = "audit",
+    params(OrgPath, PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AuditPage))
+)]
 async fn list(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     scope.require(&[Role::Admin])?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state
         .audit
         .page(scope.org, q.after.unwrap_or(0), limit)
         .await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AuditPage { entries }))
 }
 
-async fn verify(State(state): State<AppState>, scope: OrgScope) -> Result<Json<Value>, ApiError> {
+/// Walks the organisation's whole chain and says whether it holds (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/audit/verify",
+    tag = "audit",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = Verification))
+)]
+async fn verify(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<Verification>, ApiError> {
     scope.require(&[Role::Admin])?;
-    let v = state.audit.verify(scope.org).await?;
-    Ok(Json(
-        serde_json::to_value(v).map_err(|_| ApiError::Internal)?,
-    ))
+    Ok(Json(state.audit.verify(scope.org).await?))
 }

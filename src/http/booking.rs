@@ -4,67 +4,48 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{path_id, ApiJson, OrgScope};
+use super::openapi::OrgPath;
 use super::AppState;
 use crate::booking::intake::{self, AppointmentFields, DurationInput};
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{
-    AppointmentRecord, BookingSource, ClinicSettings, Patient, ProviderRecord, ServiceRecord,
+    AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, Patient, ProviderRecord,
+    ServiceRecord,
 };
 use crate::booking::schedule::WeeklyHours;
 use crate::booking::{local_instant, AppointmentFilter, NewProvider, NewService, Slot};
-use crate::domain::{FieldError, PhoneNumber, ProviderId, Role, ServiceId, Validation};
+use crate::domain::{
+    AppointmentId, FieldError, PhoneNumber, ProviderId, Role, ServiceId, Validation,
+};
 
 const SET_UP: &[Role] = &[Role::Admin, Role::Staff];
 const READ: &[Role] = &[Role::Admin, Role::Staff, Role::Clinician];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/orgs/{org}/settings",
-            get(get_settings).put(put_settings),
-        )
-        .route(
-            "/api/orgs/{org}/services",
-            post(create_service).get(list_services),
-        )
-        .route(
-            "/api/orgs/{org}/providers",
-            post(create_provider).get(list_providers),
-        )
-        .route("/api/orgs/{org}/providers/{provider_id}", get(get_provider))
-        .route(
-            "/api/orgs/{org}/providers/{provider_id}/time-off",
-            post(add_time_off),
-        )
-        .route("/api/orgs/{org}/availability", get(availability))
-        .route(
-            "/api/orgs/{org}/appointments",
-            post(create_appointment).get(list_appointments),
-        )
-        .route(
-            "/api/orgs/{org}/appointments/{appointment_id}",
-            get(get_appointment),
-        )
-        .route(
-            "/api/orgs/{org}/appointments/{appointment_id}/cancel",
-            post(cancel_appointment),
-        )
-        .route(
-            "/api/orgs/{org}/appointments/{appointment_id}/reschedule",
-            post(reschedule_appointment),
-        )
-        .route("/api/orgs/{org}/outbox", get(list_outbox))
-        .route("/confirm/{token}", get(confirm))
-        .route("/calendar/{file}", get(ics_feed))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(create_service, list_services))
+        .routes(routes!(create_provider, list_providers))
+        .routes(routes!(get_provider))
+        .routes(routes!(add_time_off))
+        .routes(routes!(availability))
+        .routes(routes!(create_appointment, list_appointments))
+        .routes(routes!(get_appointment))
+        .routes(routes!(cancel_appointment))
+        .routes(routes!(reschedule_appointment))
+        .routes(routes!(list_outbox))
+        .routes(routes!(confirm))
+        .routes(routes!(ics_feed))
 }
 
 /// An instant in the clinic's zone, RFC 3339 with its offset.
@@ -72,51 +53,149 @@ pub fn local_text(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).to_rfc3339()
 }
 
-pub fn slot_json(s: &Slot, tz: Tz) -> Value {
-    json!({"provider_id": s.provider_id, "start": local_text(s.start, tz), "end": local_text(s.end, tz)})
+/// A bookable slot; times in the clinic's zone.
+#[derive(Serialize, ToSchema)]
+struct SlotView {
+    provider_id: ProviderId,
+    start: String,
+    end: String,
 }
 
-pub fn appointment_json(a: &AppointmentRecord, tz: Tz) -> Value {
-    json!({
-        "id": a.id,
-        "status": a.status,
-        "provider_id": a.provider_id,
-        "service_id": a.service_id,
-        "start": local_text(a.start, tz),
-        "end": local_text(a.end, tz),
-        "patient": {"name": a.patient.name, "phone": a.patient.phone,
-                    "phone_allocated": a.patient.phone.is_allocated(), "email": a.patient.email},
-        "notes": a.notes,
-        "source": a.source,
-        "vapi_call_id": a.vapi_call_id,
-        "vapi_tool_call_id": a.vapi_tool_call_id,
-        "confirmation_token": a.confirmation_token,
-        "calendar_sync": a.calendar_sync,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-    })
+impl SlotView {
+    fn new(s: &Slot, tz: Tz) -> SlotView {
+        SlotView {
+            provider_id: s.provider_id,
+            start: local_text(s.start, tz),
+            end: local_text(s.end, tz),
+        }
+    }
 }
 
-fn service_json(s: &ServiceRecord) -> Value {
-    json!({
-        "id": s.id, "name": s.name, "duration_minutes": s.duration_minutes,
-        "buffer_before_minutes": s.buffer_before_minutes, "buffer_after_minutes": s.buffer_after_minutes,
-        "procedure": s.procedure,
-    })
+#[derive(Serialize, ToSchema)]
+struct PatientView {
+    name: String,
+    phone: PhoneNumber,
+    /// Whether the number is in a range the numbering plan lists as allocated.
+    phone_allocated: bool,
+    email: Option<String>,
 }
 
-fn provider_json(p: &ProviderRecord, tz: Tz) -> Value {
-    let time_off: Vec<Value> = p
-        .time_off
-        .iter()
-        .map(|t| json!({"start": local_text(t.start, tz), "end": local_text(t.end, tz), "reason": t.reason}))
-        .collect();
-    json!({
-        "id": p.id, "name": p.name, "service_ids": p.service_ids,
-        "weekly_hours": p.weekly_hours.to_map(), "breaks": p.breaks.to_map(),
-        "time_off": time_off,
-        "calendar_feed": format!("/calendar/{}.ics", p.feed_token),
-    })
+/// An appointment; times in the clinic's zone.
+#[derive(Serialize, ToSchema)]
+struct AppointmentView {
+    id: AppointmentId,
+    status: AppointmentStatus,
+    provider_id: ProviderId,
+    service_id: Option<ServiceId>,
+    start: String,
+    end: String,
+    patient: PatientView,
+    notes: Option<String>,
+    /// Why it was cancelled, when it was and a reason was given.
+    cancel_reason: Option<String>,
+    source: BookingSource,
+    vapi_call_id: Option<String>,
+    vapi_tool_call_id: Option<String>,
+    confirmation_token: String,
+    /// `not_configured`, `pending`, `synced`, `failed`, …
+    calendar_sync: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl AppointmentView {
+    fn new(a: AppointmentRecord, tz: Tz) -> AppointmentView {
+        AppointmentView {
+            id: a.id,
+            status: a.status,
+            provider_id: a.provider_id,
+            service_id: a.service_id,
+            start: local_text(a.start, tz),
+            end: local_text(a.end, tz),
+            patient: PatientView {
+                phone_allocated: a.patient.phone.is_allocated(),
+                name: a.patient.name,
+                phone: a.patient.phone,
+                email: a.patient.email,
+            },
+            notes: a.notes,
+            cancel_reason: a.cancel_reason,
+            source: a.source,
+            vapi_call_id: a.vapi_call_id,
+            vapi_tool_call_id: a.vapi_tool_call_id,
+            confirmation_token: a.confirmation_token,
+            calendar_sync: a.calendar_sync,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct ServiceView {
+    id: ServiceId,
+    name: String,
+    duration_minutes: u32,
+    buffer_before_minutes: u32,
+    buffer_after_minutes: u32,
+    procedure: Option<String>,
+}
+
+impl From<ServiceRecord> for ServiceView {
+    fn from(s: ServiceRecord) -> Self {
+        ServiceView {
+            id: s.id,
+            name: s.name,
+            duration_minutes: s.duration_minutes,
+            buffer_before_minutes: s.buffer_before_minutes,
+            buffer_after_minutes: s.buffer_after_minutes,
+            procedure: s.procedure,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct TimeOffView {
+    start: String,
+    end: String,
+    reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ProviderView {
+    id: ProviderId,
+    name: String,
+    service_ids: Vec<ServiceId>,
+    /// Day name (`monday` …) → opening windows `[["09:00", "17:00"], …]`.
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    weekly_hours: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    breaks: serde_json::Map<String, serde_json::Value>,
+    time_off: Vec<TimeOffView>,
+    /// The provider's appointments as an iCalendar feed, at a secret URL.
+    calendar_feed: String,
+}
+
+impl ProviderView {
+    fn new(p: ProviderRecord, tz: Tz) -> ProviderView {
+        ProviderView {
+            id: p.id,
+            weekly_hours: p.weekly_hours.to_map(),
+            breaks: p.breaks.to_map(),
+            time_off: p
+                .time_off
+                .into_iter()
+                .map(|t| TimeOffView {
+                    start: local_text(t.start, tz),
+                    end: local_text(t.end, tz),
+                    reason: t.reason,
+                })
+                .collect(),
+            calendar_feed: format!("/calendar/{}.ics", p.feed_token),
+            name: p.name,
+            service_ids: p.service_ids,
+        }
+    }
 }
 
 /// Reads `start` (RFC 3339 with offset) or `date` + `time` in the clinic's zone; either must
@@ -165,26 +244,43 @@ fn parse_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         .and_then(|t| intake::instant_in_window(t, now))
 }
 
+/// The clinic's booking settings.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/settings",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ClinicSettings))
+)]
 async fn get_settings(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClinicSettings>, ApiError> {
     scope.require(READ)?;
-    Ok(Json(json!(state.booking.settings(scope.org).await?)))
+    Ok(Json(state.booking.settings(scope.org).await?))
 }
 
+/// Replaces the clinic's booking settings (admin only); fields left out take their defaults.
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/settings",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ClinicSettings,
+    responses((status = 200, body = ClinicSettings))
+)]
 async fn put_settings(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(body): ApiJson<ClinicSettings>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClinicSettings>, ApiError> {
     scope.require(&[Role::Admin])?;
-    Ok(Json(json!(
-        state.booking.put_settings(scope.caller, body).await?
-    )))
+    Ok(Json(state.booking.put_settings(scope.caller, body).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ServiceBody {
     name: String,
     duration_minutes: u32,
@@ -193,11 +289,21 @@ struct ServiceBody {
     procedure: Option<String>,
 }
 
+/// Adds a service (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/services",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ServiceBody,
+    responses((status = 201, body = ServiceView))
+)]
 async fn create_service(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(b): ApiJson<ServiceBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
     scope.require(SET_UP)?;
     let s = state
         .booking
@@ -212,29 +318,46 @@ async fn create_service(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(service_json(&s))))
+    Ok((StatusCode::CREATED, Json(s.into())))
 }
 
+#[derive(Serialize, ToSchema)]
+struct ServiceList {
+    services: Vec<ServiceView>,
+}
+
+/// The clinic's services.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/services",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ServiceList))
+)]
 async fn list_services(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ServiceList>, ApiError> {
     scope.require(READ)?;
     let view = state.booking.clinic(scope.org).await?;
-    Ok(Json(
-        json!({"services": view.services.iter().map(service_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(ServiceList {
+        services: view.services.iter().cloned().map(Into::into).collect(),
+    }))
 }
 
 type DayWindows = std::collections::BTreeMap<String, Vec<[String; 2]>>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ProviderBody {
     name: String,
     #[serde(default)]
     service_ids: Vec<String>,
+    /// Day name (`monday` …) → opening windows `[["09:00", "17:00"], …]`.
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
     weekly_hours: DayWindows,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
     breaks: DayWindows,
 }
 
@@ -243,11 +366,21 @@ fn weekly(field: &str, days: &DayWindows) -> Result<WeeklyHours, String> {
     WeeklyHours::parse(days.iter().map(|(d, w)| (d.as_str(), w.as_slice())))
 }
 
+/// Adds a provider with their weekly hours (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/providers",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ProviderBody,
+    responses((status = 201, body = ProviderView))
+)]
 async fn create_provider(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(b): ApiJson<ProviderBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
     scope.require(SET_UP)?;
     let mut v = Validation::new();
     let hours = v.check("weekly_hours", weekly("weekly_hours", &b.weekly_hours));
@@ -271,44 +404,85 @@ async fn create_provider(
         )
         .await?;
     let tz = state.booking.zone(scope.org).await?;
-    Ok((StatusCode::CREATED, Json(provider_json(&p, tz))))
+    Ok((StatusCode::CREATED, Json(ProviderView::new(p, tz))))
 }
 
+#[derive(Serialize, ToSchema)]
+struct ProviderList {
+    providers: Vec<ProviderView>,
+}
+
+/// The clinic's providers.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/providers",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProviderList))
+)]
 async fn list_providers(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProviderList>, ApiError> {
     scope.require(READ)?;
     let view = state.booking.clinic(scope.org).await?;
-    Ok(Json(
-        json!({"providers": view.providers.iter().map(|p| provider_json(p, view.tz)).collect::<Vec<_>>()}),
-    ))
+    let tz = view.tz;
+    Ok(Json(ProviderList {
+        providers: view
+            .providers
+            .iter()
+            .cloned()
+            .map(|p| ProviderView::new(p, tz))
+            .collect(),
+    }))
 }
 
+/// One provider.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/providers/{provider_id}",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProviderView))
+)]
 async fn get_provider(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProviderView>, ApiError> {
     scope.require(READ)?;
     let p = state.booking.provider(scope.org, path_id(&id)?).await?;
     let tz = state.booking.zone(scope.org).await?;
-    Ok(Json(provider_json(&p, tz)))
+    Ok(Json(ProviderView::new(p, tz)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TimeOffBody {
+    /// RFC 3339 with an offset.
     start: String,
+    /// RFC 3339 with an offset.
     end: String,
     reason: Option<String>,
 }
 
+/// Blocks a provider's time (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/providers/{provider_id}/time-off",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = TimeOffBody,
+    responses((status = 201, body = ProviderView))
+)]
 async fn add_time_off(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<TimeOffBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
     scope.require(SET_UP)?;
     let provider: ProviderId = path_id(&id)?;
     let tz = state.booking.zone(scope.org).await?;
@@ -324,22 +498,41 @@ async fn add_time_off(
         .booking
         .add_time_off(scope.caller, provider, start, end, b.reason)
         .await?;
-    Ok((StatusCode::CREATED, Json(provider_json(&p, tz))))
+    Ok((StatusCode::CREATED, Json(ProviderView::new(p, tz))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AvailabilityQuery {
+    /// Slots long enough for this service.
     service_id: Option<String>,
+    /// Only this provider's slots.
     provider_id: Option<String>,
+    /// The first day (YYYY-MM-DD, the clinic's zone; default today).
     date: Option<String>,
+    /// How many days (1–31, default 1).
     days: Option<u32>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct SlotList {
+    slots: Vec<SlotView>,
+}
+
+/// Bookable slots.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/availability",
+    tag = "appointments",
+    params(OrgPath, AvailabilityQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = SlotList))
+)]
 async fn availability(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<AvailabilityQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SlotList>, ApiError> {
     scope.require(READ)?;
     let tz = state.booking.zone(scope.org).await?;
     let mut v = Validation::new();
@@ -382,37 +575,54 @@ async fn availability(
         .booking
         .availability(scope.org, service, provider, date, days)
         .await?;
-    Ok(Json(
-        json!({"slots": slots.iter().map(|s| slot_json(s, tz)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(SlotList {
+        slots: slots.iter().map(|s| SlotView::new(s, tz)).collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PatientBody {
     name: String,
+    /// National (the clinic's region) or international form.
     phone: String,
     email: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AppointmentBody {
     provider_id: String,
     service_id: Option<String>,
+    /// RFC 3339 with an offset; or give `date` and `time`.
     start: Option<String>,
+    /// RFC 3339 with an offset; or give `duration_minutes`, or let the service decide.
     end: Option<String>,
+    /// YYYY-MM-DD in the clinic's zone.
     date: Option<String>,
+    /// HH:MM in the clinic's zone.
     time: Option<String>,
     patient: PatientBody,
     notes: Option<String>,
     duration_minutes: Option<i64>,
+    /// When given, it must be this organisation.
     clinic_id: Option<String>,
 }
 
+/// Books a slot. One booking wins a contested slot; the others get 409 `slot_taken` with
+/// alternatives (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments",
+    tag = "appointments",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = AppointmentBody,
+    responses((status = 201, body = AppointmentView))
+)]
 async fn create_appointment(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(b): ApiJson<AppointmentBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AppointmentView>), ApiError> {
     scope.require(SET_UP)?;
     if let Some(clinic) = b.clinic_id.as_deref() {
         if clinic.trim() != scope.org.to_string() {
@@ -506,23 +716,41 @@ async fn create_appointment(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(appointment_json(&appointment, tz)),
+        Json(AppointmentView::new(appointment, tz)),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Appointments starting at or after (RFC 3339).
     from: Option<String>,
+    /// Appointments starting before (RFC 3339).
     to: Option<String>,
     provider_id: Option<String>,
+    /// The patient's phone number.
     phone: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct AppointmentList {
+    appointments: Vec<AppointmentView>,
+}
+
+/// The clinic's appointments.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/appointments",
+    tag = "appointments",
+    params(OrgPath, ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AppointmentList))
+)]
 async fn list_appointments(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AppointmentList>, ApiError> {
     scope.require(READ)?;
     let tz = state.booking.zone(scope.org).await?;
     let settings = state.booking.settings(scope.org).await?;
@@ -554,33 +782,55 @@ async fn list_appointments(
             },
         )
         .await?;
-    Ok(Json(
-        json!({"appointments": list.iter().map(|a| appointment_json(a, tz)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(AppointmentList {
+        appointments: list
+            .into_iter()
+            .map(|a| AppointmentView::new(a, tz))
+            .collect(),
+    }))
 }
 
+/// One appointment.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/appointments/{appointment_id}",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AppointmentView))
+)]
 async fn get_appointment(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AppointmentView>, ApiError> {
     scope.require(READ)?;
     let a = state.booking.appointment(scope.org, path_id(&id)?).await?;
     let tz = state.booking.zone(scope.org).await?;
-    Ok(Json(appointment_json(&a, tz)))
+    Ok(Json(AppointmentView::new(a, tz)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 struct CancelBody {
     reason: Option<String>,
 }
 
+/// Cancels an appointment and frees its slot (admin, staff). The body is optional.
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments/{appointment_id}/cancel",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = CancelBody,
+    responses((status = 200, body = AppointmentView))
+)]
 async fn cancel_appointment(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AppointmentView>, ApiError> {
     scope.require(SET_UP)?;
     let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
         CancelBody::default()
@@ -594,22 +844,34 @@ async fn cancel_appointment(
         .cancel(scope.caller, path_id(&id)?, reason)
         .await?;
     let tz = state.booking.zone(scope.org).await?;
-    Ok(Json(appointment_json(&a, tz)))
+    Ok(Json(AppointmentView::new(a, tz)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RescheduleBody {
+    /// RFC 3339 with an offset; or give `date` and `time`.
     start: Option<String>,
     date: Option<String>,
     time: Option<String>,
 }
 
+/// Moves an appointment to another start, atomically: the new slot is claimed and the old
+/// one freed in one write, or nothing changes (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments/{appointment_id}/reschedule",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = RescheduleBody,
+    responses((status = 200, body = AppointmentView))
+)]
 async fn reschedule_appointment(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<RescheduleBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AppointmentView>, ApiError> {
     scope.require(SET_UP)?;
     let tz = state.booking.zone(scope.org).await?;
     let start = parse_start(
@@ -624,7 +886,7 @@ async fn reschedule_appointment(
         .booking
         .reschedule(scope.caller, path_id(&id)?, start, None)
         .await?;
-    Ok(Json(appointment_json(&a, tz)))
+    Ok(Json(AppointmentView::new(a, tz)))
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -633,6 +895,17 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
+/// The patient's confirmation link (from the confirmation email): an HTML page.
+#[utoipa::path(
+    get,
+    path = "/confirm/{token}",
+    tag = "appointments",
+    params(("token" = String, Path, description = "The appointment's confirmation token")),
+    responses(
+        (status = 200, description = "Confirmed", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown or used link", content_type = "text/html", body = String),
+    )
+)]
 async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -647,16 +920,39 @@ async fn confirm(
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct OutboxList {
+    /// Queued and finished deliveries (emails, calendar events) with their state.
+    #[schema(value_type = Vec<Object>)]
+    jobs: Vec<crate::outbox::OutboxJob>,
+}
+
+/// The clinic's outbound deliveries (admin, staff).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/outbox",
+    tag = "appointments",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = OutboxList))
+)]
 async fn list_outbox(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OutboxList>, ApiError> {
     scope.require(SET_UP)?;
     let jobs = state.booking.outbox(scope.org).await?;
-    Ok(Json(json!({ "jobs": jobs })))
+    Ok(Json(OutboxList { jobs }))
 }
 
 /// A provider's appointments as iCalendar (RFC 5545), at a secret URL for calendar apps.
+#[utoipa::path(
+    get,
+    path = "/calendar/{file}",
+    tag = "appointments",
+    params(("file" = String, Path, description = "`<feed token>.ics`, as in the provider's `calendar_feed`")),
+    responses((status = 200, description = "The feed", content_type = "text/calendar", body = String))
+)]
 async fn ics_feed(
     State(state): State<AppState>,
     Path(file): Path<String>,

@@ -1,24 +1,26 @@
 //! Routes for filed calls, contacts and clinical notes (decrypting a note is audited).
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{path_id, OrgScope};
+use super::openapi::OrgPath;
 use super::AppState;
-use crate::calls::CallError;
+use crate::calls::{CallError, ContactRecord, EntityCount};
 use crate::crypto::CryptoError;
 use crate::domain::{PhoneNumber, Role};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs/{org}/calls/{call_id}", get(get_call))
-        .route("/api/orgs/{org}/contacts", get(contacts))
-        .route("/api/orgs/{org}/clinical-notes", get(list_notes))
-        .route("/api/orgs/{org}/clinical-notes/{note_id}", get(read_note))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_call))
+        .routes(routes!(contacts))
+        .routes(routes!(list_notes))
+        .routes(routes!(read_note))
 }
 
 impl From<CallError> for ApiError {
@@ -41,31 +43,76 @@ impl From<CallError> for ApiError {
     }
 }
 
+/// A filed call: the transcript and summary with personal data replaced by placeholders.
+#[derive(Serialize, ToSchema)]
+struct CallView {
+    call_id: String,
+    started_at: Option<String>,
+    ended_at: Option<String>,
+    ended_reason: Option<String>,
+    booked: bool,
+    transcript_redacted: String,
+    summary_redacted: Option<String>,
+    /// How many of each kind of personal data the call held.
+    entities: Vec<EntityCount>,
+    contact_id: Option<uuid::Uuid>,
+}
+
+/// One filed call (admin, staff, clinician).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/calls/{call_id}",
+    tag = "calls",
+    params(OrgPath, ("call_id" = String, Path, description = "Vapi's call id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CallView))
+)]
 async fn get_call(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, call_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallView>, ApiError> {
     scope.require(&[Role::Admin, Role::Staff, Role::Clinician])?;
     let c = state.calls.call(scope.org, call_id).await?;
-    Ok(Json(json!({
-        "call_id": c.call_id, "started_at": c.started_at, "ended_at": c.ended_at,
-        "ended_reason": c.ended_reason, "booked": c.booked,
-        "transcript_redacted": c.transcript_redacted, "summary_redacted": c.summary_redacted,
-        "entities": c.entities, "contact_id": c.contact_id,
-    })))
+    Ok(Json(CallView {
+        call_id: c.call_id,
+        started_at: c.started_at,
+        ended_at: c.ended_at,
+        ended_reason: c.ended_reason,
+        booked: c.booked,
+        transcript_redacted: c.transcript_redacted,
+        summary_redacted: c.summary_redacted,
+        entities: c.entities,
+        contact_id: c.contact_id,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ContactQuery {
+    /// Only the contact with this number.
     phone: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct ContactList {
+    contacts: Vec<ContactRecord>,
+}
+
+/// Contact details taken from calls (admin, staff).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/contacts",
+    tag = "calls",
+    params(OrgPath, ContactQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = ContactList))
+)]
 async fn contacts(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<ContactQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactList>, ApiError> {
     scope.require(&[Role::Admin, Role::Staff])?;
     let region = state.booking.settings(scope.org).await?.phone_region;
     let phone = match q.phone.as_deref() {
@@ -77,38 +124,88 @@ async fn contacts(
         ),
         None => None,
     };
-    Ok(Json(
-        json!({ "contacts": state.calls.contacts(scope.org, phone).await? }),
-    ))
+    Ok(Json(ContactList {
+        contacts: state.calls.contacts(scope.org, phone).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NotesQuery {
+    /// Only the notes of this call.
     call_id: Option<String>,
 }
 
+/// A clinical note's heading; its text is read one note at a time.
+#[derive(Serialize, ToSchema)]
+struct NoteHeading {
+    id: uuid::Uuid,
+    call_id: String,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct NoteList {
+    clinical_notes: Vec<NoteHeading>,
+}
+
+/// The organisation's encrypted clinical notes, headings only (admin, clinician).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/clinical-notes",
+    tag = "calls",
+    params(OrgPath, NotesQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = NoteList))
+)]
 async fn list_notes(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<NotesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NoteList>, ApiError> {
     scope.require(&[Role::Admin, Role::Clinician])?;
     let notes = state.calls.notes(scope.org, q.call_id).await?;
-    let list: Vec<Value> = notes
-        .iter()
-        .map(|n| json!({"id": n.id, "call_id": n.call_id, "created_at": n.created_at}))
-        .collect();
-    Ok(Json(json!({ "clinical_notes": list })))
+    Ok(Json(NoteList {
+        clinical_notes: notes
+            .into_iter()
+            .map(|n| NoteHeading {
+                id: n.id,
+                call_id: n.call_id,
+                created_at: n.created_at,
+            })
+            .collect(),
+    }))
 }
 
+/// A decrypted clinical note.
+#[derive(Serialize, ToSchema)]
+struct NoteView {
+    id: uuid::Uuid,
+    call_id: String,
+    created_at: String,
+    text: String,
+}
+
+/// Decrypts one clinical note; the reading is audited (admin, clinician).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/clinical-notes/{note_id}",
+    tag = "calls",
+    params(OrgPath, ("note_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = NoteView))
+)]
 async fn read_note(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NoteView>, ApiError> {
     scope.require(&[Role::Admin, Role::Clinician])?;
     let (note, text) = state.calls.read_note(scope.caller, path_id(&id)?).await?;
-    Ok(Json(
-        json!({"id": note.id, "call_id": note.call_id, "created_at": note.created_at, "text": text}),
-    ))
+    Ok(Json(NoteView {
+        id: note.id,
+        call_id: note.call_id,
+        created_at: note.created_at,
+        text,
+    }))
 }

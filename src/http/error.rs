@@ -10,6 +10,38 @@ use crate::domain::FieldError;
 use crate::identity::IdentityError;
 use crate::store::StoreError;
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `invalid`, `slot_taken`, `rate_limited`, `overloaded`, `internal`, …
+    pub error: &'static str,
+    /// A sentence for a person; it never repeats submitted values.
+    pub message: String,
+    /// `fields` (invalid fields), `reason` (a booking rule) or `alternatives` (slot taken).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub details: Option<serde_json::Value>,
+    /// On 5xx answers: the id to quote when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(error: &'static str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error,
+            message: message.into(),
+            details: None,
+            request_id: None,
+        }
+    }
+
+    pub fn into_response(self, status: StatusCode) -> Response {
+        (status, axum::Json(self)).into_response()
+    }
+}
+
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(&'static str),
@@ -108,16 +140,14 @@ pub fn error_body(status: StatusCode) -> (&'static str, &'static str) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.code(), "message": self.message()});
-        match &self {
-            ApiError::Invalid(fields) => body["details"] = json!({ "fields": fields }),
-            ApiError::Refused { reason, .. } => body["details"] = json!({ "reason": reason }),
-            ApiError::SlotTaken { alternatives } => {
-                body["details"] = json!({ "alternatives": alternatives })
-            }
-            _ => {}
-        }
-        let mut response = (self.status(), axum::Json(body)).into_response();
+        let mut body = ErrorBody::new(self.code(), self.message());
+        body.details = match &self {
+            ApiError::Invalid(fields) => Some(json!({ "fields": fields })),
+            ApiError::Refused { reason, .. } => Some(json!({ "reason": reason })),
+            ApiError::SlotTaken { alternatives } => Some(json!({ "alternatives": alternatives })),
+            _ => None,
+        };
+        let mut response = body.into_response(self.status());
         if let ApiError::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -222,6 +222,7 @@ impl FromRequestParts<AppState> for OrgScope {
         let raw = params.get("org").ok_or(ApiError::NotFound)?;
         let org: OrgId = raw.parse().map_err(|_| ApiError::NotFound)?;
         if org != caller.org {
+            let ClientAddr(client) = ClientAddr::from_request_parts(parts, state).await?;
             let route = parts
                 .extensions
                 .get::<MatchedPath>()
@@ -229,7 +230,7 @@ impl FromRequestParts<AppState> for OrgScope {
                 .unwrap_or_default();
             state
                 .identity
-                .record_cross_org_denial(caller, &org.to_string(), &route)
+                .record_cross_org_denial(caller, org, &route, client)
                 .await?;
             tracing::warn!(route = %route, "cross-org request denied");
             return Err(ApiError::Forbidden(

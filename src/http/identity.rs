@@ -2,58 +2,79 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{path_id, ApiJson, Authenticated, ClientAddr, OrgScope};
+use super::openapi::OrgPath;
 use super::AppState;
-use crate::domain::Role;
+use crate::domain::{AgentKeyId, OrgId, Role, UserId};
 use crate::identity::{NewUserInput, Session, SignupInput};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/signup", post(signup))
-        .route("/api/auth/login", post(login))
-        .route("/api/me", get(me))
-        .route("/api/orgs/{org}/users", post(add_user).get(list_users))
-        .route("/api/orgs/{org}/users/{user_id}", delete(delete_user))
-        .route(
-            "/api/orgs/{org}/agent-keys",
-            post(create_agent_key).get(list_agent_keys),
-        )
-        .route(
-            "/api/orgs/{org}/agent-keys/{key_id}",
-            delete(revoke_agent_key),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(add_user, list_users))
+        .routes(routes!(delete_user))
+        .routes(routes!(create_agent_key, list_agent_keys))
+        .routes(routes!(revoke_agent_key))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignupBody {
     clinic_name: String,
     email: String,
+    /// At least 12 characters.
     password: String,
+    /// An IANA zone, e.g. `Europe/London` (the default).
     timezone: Option<String>,
     full_name: Option<String>,
 }
 
-fn session_json(s: &Session) -> Value {
-    json!({
-        "org_id": s.org_id,
-        "user_id": s.user_id,
-        "role": s.role,
-        "access_token": s.access_token,
-        "token_type": "Bearer",
-        "expires_in": s.expires_in,
-    })
+/// A signed-in session: the access token and who it speaks for.
+#[derive(Serialize, ToSchema)]
+struct SessionView {
+    org_id: OrgId,
+    user_id: UserId,
+    role: Role,
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the token expires.
+    expires_in: u64,
 }
 
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        SessionView {
+            org_id: s.org_id,
+            user_id: s.user_id,
+            role: s.role,
+            access_token: s.access_token,
+            token_type: "Bearer",
+            expires_in: s.expires_in,
+        }
+    }
+}
+
+/// Creates a clinic (organisation) and its first admin, and signs the admin in.
+#[utoipa::path(
+    post,
+    path = "/api/auth/signup",
+    tag = "identity",
+    request_body = SignupBody,
+    responses((status = 201, description = "The clinic and its admin exist", body = SessionView))
+)]
 async fn signup(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignupBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     let input = SignupInput::parse(
         &body.clinic_name,
         &body.email,
@@ -62,54 +83,109 @@ async fn signup(
         body.full_name.as_deref(),
     )?;
     let session = state.identity.signup(input).await?;
-    Ok((StatusCode::CREATED, Json(session_json(&session))))
+    Ok((StatusCode::CREATED, Json(session.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     email: String,
     password: String,
 }
 
+/// Signs a user in. Repeated failures from one address or for one account answer 429 with
+/// `Retry-After`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "identity",
+    request_body = LoginBody,
+    responses((status = 200, body = SessionView))
+)]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let session = state
         .identity
         .login(&body.email, &body.password, client)
         .await?;
-    Ok(Json(session_json(&session)))
+    Ok(Json(session.into()))
 }
 
+#[derive(Serialize, ToSchema)]
+struct OrgView {
+    id: OrgId,
+    name: String,
+    timezone: String,
+}
+
+/// The signed-in user and their organisation.
+#[derive(Serialize, ToSchema)]
+struct MeView {
+    user_id: UserId,
+    email: String,
+    full_name: Option<String>,
+    role: Role,
+    org: OrgView,
+}
+
+/// The caller's own profile.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "identity",
+    security(("bearer" = [])),
+    responses((status = 200, body = MeView))
+)]
 async fn me(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MeView>, ApiError> {
     let p = state.identity.profile(caller).await?;
-    Ok(Json(json!({
-        "user_id": p.user.id,
-        "email": p.user.email,
-        "full_name": p.user.full_name,
-        "role": p.user.role,
-        "org": {"id": p.org.id, "name": p.org.name, "timezone": p.org.timezone},
-    })))
+    Ok(Json(MeView {
+        user_id: p.user.id,
+        email: p.user.email.as_str().to_string(),
+        full_name: p.user.full_name,
+        role: p.user.role,
+        org: OrgView {
+            id: p.org.id,
+            name: p.org.name,
+            timezone: p.org.timezone,
+        },
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewUserBody {
     email: String,
     password: String,
+    /// `admin`, `staff` or `clinician`.
     role: String,
     full_name: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct UserCreated {
+    user_id: UserId,
+    role: Role,
+}
+
+/// Adds a user to the organisation (admin only).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/users",
+    tag = "identity",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = NewUserBody,
+    responses((status = 201, body = UserCreated))
+)]
 async fn add_user(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(body): ApiJson<NewUserBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
     scope.require(&[Role::Admin])?;
     let input = NewUserInput::parse(
         &body.email,
@@ -118,25 +194,61 @@ async fn add_user(
         body.full_name.as_deref(),
     )?;
     let (user_id, role) = state.identity.add_user(scope.caller, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"user_id": user_id, "role": role})),
-    ))
+    Ok((StatusCode::CREATED, Json(UserCreated { user_id, role })))
 }
 
+#[derive(Serialize, ToSchema)]
+struct UserView {
+    user_id: UserId,
+    email: String,
+    full_name: Option<String>,
+    role: Role,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct UserList {
+    users: Vec<UserView>,
+}
+
+/// The organisation's users (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/users",
+    tag = "identity",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserList))
+)]
 async fn list_users(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserList>, ApiError> {
     scope.require(&[Role::Admin])?;
     let users = state.identity.list_users(scope.caller).await?;
-    let users: Vec<Value> = users
-        .iter()
-        .map(|u| json!({"user_id": u.id, "email": u.email, "full_name": u.full_name, "role": u.role, "created_at": u.created_at}))
-        .collect();
-    Ok(Json(json!({ "users": users })))
+    Ok(Json(UserList {
+        users: users
+            .into_iter()
+            .map(|u| UserView {
+                user_id: u.id,
+                email: u.email.as_str().to_string(),
+                full_name: u.full_name,
+                role: u.role,
+                created_at: u.created_at,
+            })
+            .collect(),
+    }))
 }
 
+/// Removes a user (admin only; the last admin stays).
+#[utoipa::path(
+    delete,
+    path = "/api/orgs/{org}/users/{user_id}",
+    tag = "identity",
+    params(OrgPath, ("user_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Removed"))
+)]
 async fn delete_user(
     State(state): State<AppState>,
     scope: OrgScope,
@@ -150,16 +262,34 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewAgentKeyBody {
     name: String,
 }
 
+/// A new agent key; `key` is shown this once and never again.
+#[derive(Serialize, ToSchema)]
+struct AgentKeyCreated {
+    id: AgentKeyId,
+    name: String,
+    key: String,
+}
+
+/// Creates an agent key for the voice agent (admin only).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/agent-keys",
+    tag = "identity",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = NewAgentKeyBody,
+    responses((status = 201, body = AgentKeyCreated))
+)]
 async fn create_agent_key(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(body): ApiJson<NewAgentKeyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AgentKeyCreated>), ApiError> {
     scope.require(&[Role::Admin])?;
     let key = state
         .identity
@@ -167,23 +297,64 @@ async fn create_agent_key(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": key.id, "name": key.name, "key": key.secret})),
+        Json(AgentKeyCreated {
+            id: key.id,
+            name: key.name,
+            key: key.secret,
+        }),
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+struct AgentKeyView {
+    id: AgentKeyId,
+    name: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AgentKeyList {
+    agent_keys: Vec<AgentKeyView>,
+}
+
+/// The organisation's agent keys, without their secrets (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/agent-keys",
+    tag = "identity",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = AgentKeyList))
+)]
 async fn list_agent_keys(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AgentKeyList>, ApiError> {
     scope.require(&[Role::Admin])?;
     let keys = state.identity.list_agent_keys(scope.caller).await?;
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|k| json!({"id": k.id, "name": k.name, "created_at": k.created_at, "revoked_at": k.revoked_at}))
-        .collect();
-    Ok(Json(json!({ "agent_keys": keys })))
+    Ok(Json(AgentKeyList {
+        agent_keys: keys
+            .into_iter()
+            .map(|k| AgentKeyView {
+                id: k.id,
+                name: k.name,
+                created_at: k.created_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect(),
+    }))
 }
 
+/// Revokes an agent key at once (admin only).
+#[utoipa::path(
+    delete,
+    path = "/api/orgs/{org}/agent-keys/{key_id}",
+    tag = "identity",
+    params(OrgPath, ("key_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Revoked"))
+)]
 async fn revoke_agent_key(
     State(state): State<AppState>,
     scope: OrgScope,

@@ -2,29 +2,28 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{path_id, ApiJson, OrgScope};
+use super::openapi::OrgPath;
 use super::AppState;
 use crate::domain::Role;
-use crate::search::{KbDocument, KbError};
+use crate::search::{Hit, KbDocument, KbError, Unanswered};
 
 const WRITE: &[Role] = &[Role::Admin, Role::Staff];
 const READ: &[Role] = &[Role::Admin, Role::Staff, Role::Clinician];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs/{org}/kb/documents", post(create).get(list))
-        .route(
-            "/api/orgs/{org}/kb/documents/{document_id}",
-            get(get_one).put(replace).delete(remove),
-        )
-        .route("/api/orgs/{org}/kb/search", get(search))
-        .route("/api/orgs/{org}/kb/unanswered", get(unanswered))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, replace, remove))
+        .routes(routes!(search))
+        .routes(routes!(unanswered))
 }
 
 impl From<KbError> for ApiError {
@@ -41,7 +40,7 @@ impl From<KbError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DocumentBody {
     title: String,
     body: String,
@@ -50,29 +49,81 @@ struct DocumentBody {
     source: Option<String>,
 }
 
-fn summary(d: &KbDocument) -> Value {
-    json!({"id": d.id, "title": d.title, "tags": d.tags, "source": d.source, "chunks": d.chunks, "created_at": d.created_at, "updated_at": d.updated_at})
+/// A knowledge-base document; `body` only when one document is read.
+#[derive(Serialize, ToSchema)]
+struct DocumentView {
+    id: uuid::Uuid,
+    title: String,
+    tags: Vec<String>,
+    source: Option<String>,
+    /// How many passages the document was cut into for search.
+    chunks: usize,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
 }
 
+impl DocumentView {
+    fn summary(d: KbDocument) -> DocumentView {
+        let mut v = DocumentView::whole(d);
+        v.body = None;
+        v
+    }
+
+    fn whole(d: KbDocument) -> DocumentView {
+        DocumentView {
+            id: d.id,
+            title: d.title,
+            tags: d.tags,
+            source: d.source,
+            chunks: d.chunks,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            body: Some(d.body),
+        }
+    }
+}
+
+/// Adds a document (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/kb/documents",
+    tag = "knowledge base",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = DocumentBody,
+    responses((status = 201, body = DocumentView))
+)]
 async fn create(
     State(state): State<AppState>,
     scope: OrgScope,
     ApiJson(b): ApiJson<DocumentBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
     scope.require(WRITE)?;
     let d = state
         .kb
         .put_document(scope.caller, None, &b.title, &b.body, b.tags, b.source)
         .await?;
-    Ok((StatusCode::CREATED, Json(summary(&d))))
+    Ok((StatusCode::CREATED, Json(DocumentView::summary(d))))
 }
 
+/// Replaces a document (admin, staff).
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/kb/documents/{document_id}",
+    tag = "knowledge base",
+    params(OrgPath, ("document_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = DocumentBody,
+    responses((status = 200, body = DocumentView))
+)]
 async fn replace(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<DocumentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DocumentView>, ApiError> {
     scope.require(WRITE)?;
     let d = state
         .kb
@@ -85,22 +136,48 @@ async fn replace(
             b.source,
         )
         .await?;
-    Ok(Json(summary(&d)))
+    Ok(Json(DocumentView::summary(d)))
 }
 
-async fn list(State(state): State<AppState>, scope: OrgScope) -> Result<Json<Value>, ApiError> {
+#[derive(Serialize, ToSchema)]
+struct DocumentList {
+    documents: Vec<DocumentView>,
+}
+
+/// The organisation's documents, without their bodies.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/kb/documents",
+    tag = "knowledge base",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = DocumentList))
+)]
+async fn list(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<DocumentList>, ApiError> {
     scope.require(READ)?;
     let docs = state.kb.documents(scope.org).await?;
-    Ok(Json(
-        json!({"documents": docs.iter().map(summary).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(DocumentList {
+        documents: docs.into_iter().map(DocumentView::summary).collect(),
+    }))
 }
 
+/// One document with its body.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/kb/documents/{document_id}",
+    tag = "knowledge base",
+    params(OrgPath, ("document_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = DocumentView))
+)]
 async fn get_one(
     State(state): State<AppState>,
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DocumentView>, ApiError> {
     scope.require(READ)?;
     let id: uuid::Uuid = path_id(&id)?;
     let docs = state.kb.documents(scope.org).await?;
@@ -108,11 +185,18 @@ async fn get_one(
         .into_iter()
         .find(|d| d.id == id)
         .ok_or(ApiError::NotFound)?;
-    let mut v = summary(&d);
-    v["body"] = json!(d.body);
-    Ok(Json(v))
+    Ok(Json(DocumentView::whole(d)))
 }
 
+/// Deletes a document and its passages (admin, staff).
+#[utoipa::path(
+    delete,
+    path = "/api/orgs/{org}/kb/documents/{document_id}",
+    tag = "knowledge base",
+    params(OrgPath, ("document_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn remove(
     State(state): State<AppState>,
     scope: OrgScope,
@@ -126,17 +210,36 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// The question or words to look for.
     q: String,
+    /// How many passages (default 5).
     k: Option<usize>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct SearchResults {
+    results: Vec<Hit>,
+    /// `hybrid` (full text and meaning) or `fulltext` (no embedding model installed).
+    mode: &'static str,
+}
+
+/// Searches the organisation's documents.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/kb/search",
+    tag = "knowledge base",
+    params(OrgPath, SearchQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = SearchResults))
+)]
 async fn search(
     State(state): State<AppState>,
     scope: OrgScope,
     Query(q): Query<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchResults>, ApiError> {
     scope.require(READ)?;
     if q.q.trim().is_empty() {
         return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
@@ -144,25 +247,35 @@ async fn search(
             "is required",
         )]));
     }
-    let hits = state.kb.search(scope.org, &q.q, q.k.unwrap_or(5)).await?;
-    let results: Vec<Value> = hits
-        .iter()
-        .map(|h| json!({"document_id": h.document_id, "chunk_id": h.chunk_id, "title": h.title, "text": h.text, "score": h.score, "similarity": h.similarity}))
-        .collect();
+    let results = state.kb.search(scope.org, &q.q, q.k.unwrap_or(5)).await?;
     let mode = if state.kb.semantic() {
         "hybrid"
     } else {
         "fulltext"
     };
-    Ok(Json(json!({"results": results, "mode": mode})))
+    Ok(Json(SearchResults { results, mode }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct UnansweredList {
+    unanswered: Vec<Unanswered>,
+}
+
+/// Questions the voice agent could not answer from the documents (admin, staff).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/kb/unanswered",
+    tag = "knowledge base",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = UnansweredList))
+)]
 async fn unanswered(
     State(state): State<AppState>,
     scope: OrgScope,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UnansweredList>, ApiError> {
     scope.require(WRITE)?;
-    Ok(Json(
-        json!({"unanswered": state.kb.unanswered(scope.org).await?}),
-    ))
+    Ok(Json(UnansweredList {
+        unanswered: state.kb.unanswered(scope.org).await?,
+    }))
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod identity;
 mod kb;
+pub mod openapi;
 mod ops;
 mod vapi;
 
@@ -25,6 +26,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit::AuditTrail;
 use crate::booking::BookingService;
@@ -67,14 +70,9 @@ pub struct AppServices {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
-/// The whole API with its layers.
-pub fn router(state: AppState) -> Router {
-    let max_body = state.settings.server.max_body_bytes;
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(
-        state.settings.server.max_in_flight,
-    ));
-    let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
-    Router::new()
+/// Every route, each registered once together with its entry in the OpenAPI document.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::frame())
         .merge(ops::router())
         .merge(identity::router())
         .merge(audit::router())
@@ -82,6 +80,28 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::router())
         .merge(kb::router())
         .merge(vapi::router())
+        .routes(routes!(openapi::document))
+}
+
+/// The OpenAPI 3.1 document of every route `router` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(routes().split_for_parts().1)
+}
+
+/// The whole API with its layers.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = routes().split_for_parts();
+    let doc = openapi::RenderedDocument(
+        serde_json::to_string(&openapi::finish(doc))
+            .unwrap_or_default()
+            .into(),
+    );
+    let max_body = state.settings.server.max_body_bytes;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(
+        state.settings.server.max_in_flight,
+    ));
+    let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
+    api.layer(axum::Extension(doc))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
@@ -136,14 +156,8 @@ async fn refuse_oversized_headers(req: Request, next: Next) -> Response {
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if size > MAX_HEADER_BYTES {
-        return (
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            axum::Json(serde_json::json!({
-                "error": "headers_too_large",
-                "message": "the request's headers are too large",
-            })),
-        )
-            .into_response();
+        return error::ErrorBody::new("headers_too_large", "the request's headers are too large")
+            .into_response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
     next.run(req).await
 }
@@ -159,14 +173,9 @@ async fn shed_beyond_limit(
     match in_flight.try_acquire_owned() {
         Ok(_permit) => next.run(req).await,
         Err(_) => {
-            let mut r = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "error": "overloaded",
-                    "message": "the server is busy; try again in a second",
-                })),
-            )
-                .into_response();
+            let mut r =
+                error::ErrorBody::new("overloaded", "the server is busy; try again in a second")
+                    .into_response(StatusCode::SERVICE_UNAVAILABLE);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             r
@@ -247,14 +256,15 @@ async fn json_errors(req: Request, next: Next) -> Response {
         return response;
     }
     let (code, message) = error::error_body(status);
-    let mut body = serde_json::json!({"error": code, "message": message});
+    let mut body = error::ErrorBody::new(code, message);
     // A server error names the request id, so a clinic can quote it and we can find the log.
-    if let Some(id) = request_id.as_ref().and_then(|v| v.to_str().ok()) {
-        if status.is_server_error() {
-            body["request_id"] = serde_json::json!(id);
-        }
+    if status.is_server_error() {
+        body.request_id = request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
     }
-    let mut rewritten = (status, axum::Json(body)).into_response();
+    let mut rewritten = body.into_response(status);
     for name in [header::RETRY_AFTER, header::ALLOW] {
         if let Some(v) = response.headers().get(&name) {
             rewritten.headers_mut().insert(name, v.clone());

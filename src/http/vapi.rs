@@ -5,20 +5,59 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{parse_json, AgentCaller};
 use super::AppState;
 use crate::config::VapiSettings;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/vapi", post(server_message))
-        .route("/api/vapi/tools", post(server_message))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(server_url))
+        .routes(routes!(tools_url))
+}
+
+/// Vapi's server URL: every server message of a call (`tool-calls`, `assistant-request`,
+/// `status-update`, `end-of-call-report`, …). By Vapi's contract a message this appliance
+/// cannot act on is still answered 200, with a spoken-friendly error in the tool result.
+#[utoipa::path(
+    post,
+    path = "/api/vapi",
+    tag = "voice agent",
+    security(("bearer" = []), ("vapi_secret" = [])),
+    request_body(content = Object, description = "A Vapi server message: `{\"message\": {\"type\": …}}`"),
+    responses((status = 200, description = "The answer Vapi expects for the message type (`results` for tool calls)", body = Object))
+)]
+async fn server_url(
+    state: State<AppState>,
+    caller: AgentCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    server_message(state, caller, headers, body).await
+}
+
+/// The same as `/api/vapi`, for assistants whose tools have their own server URL.
+#[utoipa::path(
+    post,
+    path = "/api/vapi/tools",
+    tag = "voice agent",
+    security(("bearer" = []), ("vapi_secret" = [])),
+    request_body(content = Object, description = "A Vapi server message"),
+    responses((status = 200, description = "The answer Vapi expects for the message type", body = Object))
+)]
+async fn tools_url(
+    state: State<AppState>,
+    caller: AgentCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    server_message(state, caller, headers, body).await
 }
 
 async fn server_message(

@@ -641,10 +641,11 @@ impl IdentityService {
     pub async fn record_cross_org_denial(
         &self,
         caller: Caller,
-        attempted: &str,
+        attempted: OrgId,
         route: &str,
+        client: std::net::IpAddr,
     ) -> Result<(), IdentityError> {
-        let target = format!("org:{attempted} {route}");
+        let target = format!("org:{attempted} {route} from {client}");
         self.audit(
             caller.org,
             caller.actor(),

@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 pub use detector::{Detector, Known};
 
 /// The kinds of personal data the detector reports (names are part of the CLI's contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityType {
     Person,

@@ -71,7 +71,7 @@ pub struct KbState {
 }
 
 /// A question the agent could not answer, for staff to review (personal data redacted).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unanswered {
     pub id: uuid::Uuid,
     pub at: String,
@@ -80,7 +80,7 @@ pub struct Unanswered {
 }
 
 /// One search result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub document_id: uuid::Uuid,
     pub chunk_id: String,

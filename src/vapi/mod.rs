@@ -172,7 +172,7 @@ impl VoiceAgent {
                 return a;
             }
         }
-        let answer = tools::run(&self.booking, &self.kb, caller, tool, call).await;
+        let answer = tools::run(&self.booking, &self.calls, &self.kb, caller, tool, call).await;
         if !tool.id.is_empty() {
             self.memory
                 .lock()

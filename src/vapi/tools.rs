@@ -24,6 +24,7 @@ const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again
 
 pub async fn run(
     booking: &BookingService,
+    calls: &crate::calls::CallService,
     kb: &crate::search::KnowledgeBase,
     caller: Caller,
     tool: &ToolCall,
@@ -40,6 +41,7 @@ pub async fn run(
     };
     let ctx = Ctx {
         booking,
+        calls,
         caller,
         view: &view,
         args,
@@ -62,6 +64,7 @@ pub async fn run(
 
 struct Ctx<'a> {
     booking: &'a BookingService,
+    calls: &'a crate::calls::CallService,
     caller: Caller,
     view: &'a ClinicView,
     args: &'a Map<String, Value>,
@@ -387,6 +390,10 @@ impl Ctx<'_> {
             Ok(s) => s,
             Err(a) => return a,
         };
+        let notes = match self.spoken_text(fields.notes).await {
+            Ok(n) => n,
+            Err(a) => return a,
+        };
         let (service, provider) = match (self.service_arg(), self.provider_arg()) {
             (Ok(s), Ok(p)) => (s, p),
             (Err(a), _) | (_, Err(a)) => return a,
@@ -414,7 +421,7 @@ impl Ctx<'_> {
                 phone: fields.phone,
                 email: fields.email.map(|e| e.as_str().to_string()),
             },
-            notes: fields.notes,
+            notes,
             source: BookingSource::Vapi,
             vapi_call_id: self.call.call_id.clone(),
             vapi_tool_call_id: Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty()),
@@ -603,6 +610,28 @@ impl Ctx<'_> {
         }
     }
 
+    /// Free text the caller gave (notes, a cancel reason), filed like a transcript: contact
+    /// details to the contact, clinical content sealed, and the text kept redacted.
+    async fn spoken_text(&self, text: Option<String>) -> Result<Option<String>, ToolAnswer> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        self.calls
+            .file_spoken_text(
+                self.caller.org,
+                self.call.call_id.as_deref(),
+                self.call.customer_number.as_deref(),
+                text,
+                &self.view.settings.phone_region,
+            )
+            .await
+            .map(Some)
+            .map_err(|e| {
+                tracing::error!(error = %e, "filing a tool's free text failed");
+                ToolAnswer::error(TRY_AGAIN)
+            })
+    }
+
     async fn cancel(&self) -> ToolAnswer {
         let id = match self.appointment_arg() {
             Ok(id) => id,
@@ -613,6 +642,10 @@ impl Ctx<'_> {
                 Ok(r) => r,
                 Err(m) => return spoken_field_error(&[FieldError::new("reason", m)]),
             };
+        let reason = match self.spoken_text(reason).await {
+            Ok(r) => r,
+            Err(a) => return a,
+        };
         match self.booking.cancel(self.caller, id, reason).await {
             Ok(a) => ToolAnswer::ok(format!(
                 "Your appointment with {} on {} is cancelled.",

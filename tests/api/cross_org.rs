@@ -105,3 +105,64 @@ async fn another_orgs_record_id_under_your_own_org_is_simply_not_found() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// Scenario 4, generated: every method of every `/api/orgs/{org}/…` route the OpenAPI
+/// document lists (so a route added later is covered without editing this test) refuses a
+/// token of another organisation with 403, and each attempt leaves one `cross_org_denied`
+/// entry in the caller's own chain naming the actor, the route template, the attempted org
+/// and the client's address.
+#[tokio::test]
+async fn every_org_route_in_the_document_refuses_another_orgs_token_and_audits_it() {
+    let app = spawn_app().await;
+    let a = app.signup("Clinic A", "admin@a.example").await;
+    let b = app.signup("Clinic B", "admin@b.example").await;
+    let doc = crate::openapi::document(&app).await;
+    let mut attempted: Vec<String> = Vec::new();
+    for (method, template) in crate::openapi::operations(&doc) {
+        if !template.starts_with("/api/orgs/{org}") {
+            continue;
+        }
+        let path = crate::openapi::concrete(&template, &b.org_id);
+        let body = (method == Method::POST || method == Method::PUT).then(|| json!({}));
+        let r = app
+            .request(method.clone(), &path, Some(&a.token), body)
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{method} {template}");
+        assert_eq!(error_code(r).await, "forbidden");
+        attempted.push(format!("{method} {template}"));
+    }
+    assert!(attempted.len() >= 30, "only {} org routes", attempted.len());
+
+    let denials: Vec<String> = app
+        .audit_entries(&a)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "cross_org_denied")
+        .map(|d| {
+            assert_eq!(d["actor"], format!("user:{}", a.user_id));
+            assert_eq!(d["outcome"], "denied");
+            d["target"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(denials.len(), attempted.len());
+    for (target, route) in denials.iter().zip(&attempted) {
+        assert_eq!(
+            target,
+            &format!("org:{} {route} from 127.0.0.1", b.org_id),
+            "audit entries follow the attempts in order"
+        );
+    }
+    // Nothing happened in B: its chain holds its signup alone and still verifies.
+    let b_entries = app.audit_entries(&b).await;
+    assert_eq!(b_entries.len(), 1, "{b_entries:?}");
+    let v: serde_json::Value = app
+        .get(
+            &format!("/api/orgs/{}/audit/verify", b.org_id),
+            Some(&b.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true);
+}

@@ -14,6 +14,7 @@ mod hardening;
 mod identity_handshake;
 mod knowledge_base;
 mod one_write_path;
+mod openapi;
 mod outbox;
 mod personal_data;
 mod pii_quality;

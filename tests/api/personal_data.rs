@@ -582,3 +582,95 @@ async fn deleting_an_org_shreds_its_keys_and_removes_its_data_only() {
     assert_eq!(text.lines().count(), 1);
     assert!(text.contains(&kept.clinic.org_id) && !text.contains(&doomed.clinic.org_id));
 }
+
+/// What a caller says into the voice agent's free-text arguments (a booking's notes, a cancel
+/// reason) is filed like a transcript: the appointment keeps the redacted text, the address
+/// goes to the caller's contact, the clinical sentence is sealed as a note of the call, and
+/// neither is anywhere on disk in plain text.
+#[tokio::test]
+async fn notes_and_a_cancel_reason_told_to_the_voice_agent_are_redacted_and_their_clinical_content_sealed(
+) {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let mut args = json!({"appointment_date": date_in(3), "appointment_time": "2pm", "provider_name": "Dr Smith", "service": "rhinoplasty", "patient_name": "Jane Doe"});
+    args["notes"] = json!(SEED_LINE);
+    let booked = app
+        .vapi_tool(&c.agent_key, "call-notes", "tc-1", "book_appointment", args)
+        .await;
+    let id = booked["appointment_id"]
+        .as_str()
+        .expect("booked")
+        .to_string();
+    let a = app.appointment(&c, &id).await;
+    assert_eq!(
+        a["notes"],
+        "My address is [ADDRESS] and I have a history of [MEDICAL_CONDITION]"
+    );
+
+    let cancelled = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-notes",
+            "tc-2",
+            "cancel_appointment",
+            json!({"appointment_id": id, "reason": "My heart issues came back"}),
+        )
+        .await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let a = app.appointment(&c, &id).await;
+    assert_eq!(a["cancel_reason"], "My [MEDICAL_CONDITION] came back");
+
+    let contacts: Value = app
+        .get(
+            &format!("/api/orgs/{}/contacts?phone=07911123456", c.clinic.org_id),
+            Some(&c.clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(contacts["contacts"][0]["address"], "123 Harley Street");
+
+    let listed = notes(&app, &c.clinic, &c.clinic.token).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let mut texts = Vec::new();
+    for n in &listed {
+        assert_eq!(n["call_id"], "call-notes");
+        let note: Value = app
+            .get(
+                &format!(
+                    "/api/orgs/{}/clinical-notes/{}",
+                    c.clinic.org_id,
+                    n["id"].as_str().unwrap()
+                ),
+                Some(&c.clinic.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        texts.push(note["text"].as_str().unwrap().to_string());
+    }
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            SEED_LINE.to_string(),
+            "My heart issues came back".to_string()
+        ]
+    );
+
+    let dir = app.stop().await.unwrap();
+    let mut bytes = Vec::new();
+    for entry in walk(dir.path()) {
+        bytes.extend(std::fs::read(entry).unwrap());
+    }
+    // The address is a contact detail (kept in the contact, as from transcripts); the
+    // clinical words and the sentence as said are nowhere.
+    for secret in ["heart issues", SEED_LINE] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret:?} found on disk"
+        );
+    }
+}

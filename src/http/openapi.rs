@@ -1,0 +1,122 @@
+//! The OpenAPI 3.1 document of the HTTP API: assembled from the routes as they are
+//! registered (each handler's `#[utoipa::path]`), inside a frame that holds what every
+//! operation shares (the two security schemes, the error shape) and served at
+//! `/api/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use super::error::ErrorBody;
+
+/// The security scheme of staff access tokens and agent keys (`Authorization: Bearer …`).
+pub const BEARER: &str = "bearer";
+/// The voice agent's alternative to a Bearer agent key (`X-Vapi-Secret: …`).
+pub const VAPI_SECRET: &str = "vapi_secret";
+
+/// The `{org}` segment of the organisation-scoped routes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct OrgPath {
+    /// The organisation (clinic) the caller acts in; a token of another organisation gets 403.
+    org: uuid::Uuid,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Voxanne appliance API",
+        version = "1",
+        description = "The HTTP API of a Voxanne appliance: clinic set-up, availability and appointments for staff, the Vapi voice agent's server URL, calls, the knowledge base and the audit trail. Every error answer has the `ErrorBody` shape."
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&Frame)
+)]
+struct Frame;
+
+impl Modify for Frame {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A staff access token from /api/auth/login or /api/auth/signup, or (voice agent routes only) an agent key",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            VAPI_SECRET,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Vapi-Secret",
+                "An agent key, as Vapi sends a server URL secret",
+            ))),
+        );
+    }
+}
+
+/// The frame the routes' operations are added to.
+pub fn frame() -> Document {
+    Frame::openapi()
+}
+
+/// Completes an assembled document: every operation may also answer with the error shape
+/// (any status it does not list itself: 400, 401, 403, 404, 413, 422, 429, 431, 503, …).
+pub fn finish(mut doc: Document) -> Document {
+    let error = ResponseBuilder::new()
+        .description("An error, in the one error shape")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry("default".to_string())
+                .or_insert_with(|| error.clone().into());
+        }
+    }
+    doc
+}
+
+/// The document as served, rendered once at start.
+#[derive(Clone)]
+pub struct RenderedDocument(pub Arc<str>);
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
+)]
+pub async fn document(Extension(doc): Extension<RenderedDocument>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.0.to_string(),
+    )
+        .into_response()
+}
