@@ -91,18 +91,24 @@ pub fn resolve_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty() && *w != "on" && *w != "the" && *w != "of")
         .collect();
+    // Days after today, with checked arithmetic: at the calendar's end there is no after.
+    let after = |days: i64| {
+        today
+            .checked_add_signed(Duration::days(days))
+            .ok_or_else(|| "is not a date".to_string())
+    };
     match words.as_slice() {
         ["today"] => return Ok(today),
-        ["tomorrow"] => return Ok(today + Duration::days(1)),
-        ["day", "after", "tomorrow"] => return Ok(today + Duration::days(2)),
+        ["tomorrow"] => return after(1),
+        ["day", "after", "tomorrow"] => return after(2),
         ["in", n, "days" | "day"] => {
             if let Ok(n) = n.parse::<i64>() {
                 if (0..=366).contains(&n) {
-                    return Ok(today + Duration::days(n));
+                    return after(n);
                 }
             }
         }
-        ["in", "a", "week"] | ["a", "week", "today"] => return Ok(today + Duration::days(7)),
+        ["in", "a", "week"] | ["a", "week", "today"] => return after(7),
         _ => {}
     }
     let (next, rest): (bool, &[&str]) = match words.as_slice() {
@@ -116,7 +122,7 @@ pub fn resolve_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
                 - today.weekday().num_days_from_monday() as i64)
                 % 7;
             let ahead = if next && ahead == 0 { 7 } else { ahead };
-            return Ok(today + Duration::days(ahead));
+            return after(ahead);
         }
     }
     // "17 january [2027]", "january 17th [2027]", optionally after a weekday name.
@@ -142,7 +148,9 @@ pub fn resolve_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         let year = year.unwrap_or(today.year());
         if let Some(date) = NaiveDate::from_ymd_opt(year, m, d) {
             if date < today && rest.len() == 2 {
-                return NaiveDate::from_ymd_opt(year + 1, m, d)
+                return year
+                    .checked_add(1)
+                    .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
                     .ok_or_else(|| "is not a date".into());
             }
             return Ok(date);

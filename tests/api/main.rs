@@ -18,6 +18,7 @@ mod openapi;
 mod outbox;
 mod personal_data;
 mod pii_quality;
+mod readers;
 mod restart;
 mod roles;
 mod store_isolation;
