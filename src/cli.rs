@@ -101,6 +101,24 @@ enum KbCommand {
 
 #[derive(Subcommand)]
 enum OrgCommand {
+    /// Create a clinic (org) and its first admin, whatever `[auth] signup` says; prints the
+    /// admin's one-time password. Run it while the server is stopped.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// The clinic's name.
+        #[arg(long)]
+        name: String,
+        /// The first admin's email address.
+        #[arg(long)]
+        email: String,
+        /// IANA time zone (default Europe/London).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// The admin's full name.
+        #[arg(long)]
+        full_name: Option<String>,
+    },
     /// Delete an org: destroy its data keys first (crypto-shredding), then every record of it.
     Delete {
         #[command(flatten)]
@@ -208,6 +226,16 @@ pub fn run() -> ExitCode {
         Command::Kb {
             command: KbCommand::Import { dir, common, org },
         } => kb_import(&common, &dir, &org),
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    common,
+                    name,
+                    email,
+                    timezone,
+                    full_name,
+                },
+        } => create_org(&common, &name, &email, timezone, full_name),
         Command::Org {
             command: OrgCommand::Delete { common, org, yes },
         } => {
@@ -351,6 +379,52 @@ fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             println!("new key version for org {org}; re-encrypted {n} record(s)");
         }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn create_org(
+    common: &Common,
+    name: &str,
+    email: &str,
+    timezone: Option<String>,
+    full_name: Option<String>,
+) -> Result<ExitCode, String> {
+    use rand::distributions::{Alphanumeric, DistString};
+    let settings = load_settings(common, None)?;
+    let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24);
+    let input = crate::identity::SignupInput::parse(
+        name,
+        email,
+        &password,
+        timezone.as_deref(),
+        full_name.as_deref(),
+    )
+    .map_err(|e| match e {
+        crate::identity::IdentityError::Invalid(fields) => fields
+            .iter()
+            .map(|f| {
+                let flag = match f.field.as_str() {
+                    "clinic_name" => "name".to_string(),
+                    other => other.replace('_', "-"),
+                };
+                format!("--{flag} {}", f.message)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })?;
+    let services = Services::open(&settings).map_err(|e| e.to_string())?;
+    runtime()?.block_on(async move {
+        let session = services
+            .identity
+            .signup(input)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("org {} created", session.org_id);
+        println!("admin: {email} (user {})", session.user_id);
+        println!("one-time password: {password}");
+        println!("Sign in with POST /api/auth/login and keep the password somewhere safe; it is not shown again.");
         Ok(ExitCode::SUCCESS)
     })
 }

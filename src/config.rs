@@ -143,6 +143,22 @@ pub struct AuthSettings {
     pub login_lockout_seconds: u64,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Whether anyone may create a clinic through `POST /api/auth/signup` (`open`), or only
+    /// an operator with `voxanne org create` (`closed`).
+    pub signup: SignupPolicy,
+    /// Signup attempts allowed per client address, then per email as typed, in
+    /// `signup_window_seconds`; one more is 429 with `Retry-After` until the window has passed.
+    pub signup_max_per_client: u32,
+    pub signup_max_per_email: u32,
+    pub signup_window_seconds: u64,
+}
+
+/// Who may create clinics over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupPolicy {
+    Open,
+    Closed,
 }
 
 impl Default for AuthSettings {
@@ -156,6 +172,10 @@ impl Default for AuthSettings {
             login_lockout_seconds: 900,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            signup: SignupPolicy::Open,
+            signup_max_per_client: 10,
+            signup_max_per_email: 3,
+            signup_window_seconds: 3600,
         }
     }
 }

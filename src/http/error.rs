@@ -204,6 +204,9 @@ impl From<IdentityError> for ApiError {
             }
             IdentityError::NotFound => ApiError::NotFound,
             IdentityError::Refused(m) => ApiError::Conflict(m.into()),
+            IdentityError::SignupClosed => ApiError::Forbidden(
+                "signup is closed on this appliance; the operator creates clinics with `voxanne org create`",
+            ),
             IdentityError::Store(e) => e.into(),
             IdentityError::Internal(what) => {
                 tracing::error!(what, "identity service failure");

@@ -63,7 +63,9 @@ impl From<Session> for SessionView {
     }
 }
 
-/// Creates a clinic (organisation) and its first admin, and signs the admin in.
+/// Creates a clinic (organisation) and its first admin, and signs the admin in. Refused (403)
+/// when the appliance's signup is closed; more than a few attempts from one client address or
+/// for one email within the hour answer 429 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/api/auth/signup",
@@ -73,8 +75,10 @@ impl From<Session> for SessionView {
 )]
 async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<SignupBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    state.identity.admit_signup(&body.email, client)?;
     let input = SignupInput::parse(
         &body.clinic_name,
         &body.email,

@@ -113,10 +113,8 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("request handler panicked");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
-        .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            shed_beyond_limit(in_flight.clone(), req, next)
+            admit_and_finish(in_flight.clone(), req, next)
         }))
         .layer(
             TraceLayer::new_for_http()
@@ -139,54 +137,77 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn(drop_unsafe_request_id))
-        .layer(middleware::from_fn(refuse_oversized_headers))
+        .layer(middleware::from_fn(screen_headers))
 }
 
 /// Most header bytes (names and values) a request may carry; the HTTP server itself bounds
 /// what it reads, this bounds what reaches the handlers.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// A request with more header bytes than `MAX_HEADER_BYTES` is answered 431 before anything
-/// reads them.
-async fn refuse_oversized_headers(req: Request, next: Next) -> Response {
+/// The first thing a request meets (one layer, one boxed future): more than
+/// `MAX_HEADER_BYTES` of headers is answered 431 before anything reads them, and a client's
+/// `x-request-id` is kept only when it is a short run of letters, digits, `.`, `_` and `-`
+/// (what a proxy or Vapi sends); anything else (personal data, log-injection text, kilobytes,
+/// several values) is dropped, so a fresh id is made for the request.
+async fn screen_headers(mut req: Request, next: Next) -> Response {
     let size: usize = req
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if size > MAX_HEADER_BYTES {
-        return error::ErrorBody::new("headers_too_large", "the request's headers are too large")
-            .into_response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        return finish(
+            error::ErrorBody::new("headers_too_large", "the request's headers are too large")
+                .into_response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        );
+    }
+    let safe = |v: &[u8]| {
+        (1..=64).contains(&v.len())
+            && v.iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let mut ids = req.headers().get_all("x-request-id").iter();
+    let keep = match (ids.next(), ids.next()) {
+        (Some(id), None) => safe(id.as_bytes()),
+        (None, _) => true,
+        _ => false,
+    };
+    if !keep {
+        req.headers_mut().remove("x-request-id");
     }
     next.run(req).await
 }
 
-/// At most `server.max_in_flight` requests are served at once; one more is answered 503 with
-/// `Retry-After` at once, so a burst costs the callers beyond the limit a retry instead of
-/// making every caller wait in an unbounded queue.
-async fn shed_beyond_limit(
+/// Around the handlers (one layer, one boxed future): at most `server.max_in_flight` requests
+/// are served at once, and one more is answered 503 with `Retry-After` at once, so a burst
+/// costs the callers beyond the limit a retry instead of making every caller wait in an
+/// unbounded queue. A handler's answer has its errors put in the one JSON shape
+/// (`json_error`); every answer leaves through `finish`.
+async fn admit_and_finish(
     in_flight: Arc<tokio::sync::Semaphore>,
     req: Request,
     next: Next,
 ) -> Response {
+    let request_id = req.headers().get("x-request-id").cloned();
     match in_flight.try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
+        Ok(_permit) => {
+            let response = next.run(req).await;
+            finish(json_error(response, request_id.as_ref()))
+        }
         Err(_) => {
             let mut r =
                 error::ErrorBody::new("overloaded", "the server is busy; try again in a second")
                     .into_response(StatusCode::SERVICE_UNAVAILABLE);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            r
+            finish(r)
         }
     }
 }
 
-/// Every answer: no MIME sniffing, no referrer. Pages (HTML) also: a policy that runs no
+/// Every answer: no MIME sniffing, no referrer; pages (HTML) also a policy that runs no
 /// script at all and cannot be framed.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+fn finish(mut response: Response) -> Response {
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -215,31 +236,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
     response
 }
 
-/// A client's `x-request-id` is kept only when it is a short run of letters, digits, `.`, `_`
-/// and `-` (what a proxy or Vapi sends); anything else (personal data, log-injection text,
-/// kilobytes) is dropped and a fresh id is made for the request.
-async fn drop_unsafe_request_id(mut req: Request, next: Next) -> Response {
-    let safe = |v: &[u8]| {
-        (1..=64).contains(&v.len())
-            && v.iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    };
-    let all_safe = req
-        .headers()
-        .get_all("x-request-id")
-        .iter()
-        .all(|v| safe(v.as_bytes()));
-    if !all_safe || req.headers().get_all("x-request-id").iter().count() > 1 {
-        req.headers_mut().remove("x-request-id");
-    }
-    next.run(req).await
-}
-
 /// Any error answer that is not already our JSON shape (axum rejections, 405, timeouts,
 /// panics) is rewritten into it; 5xx bodies are always the generic one.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let request_id = req.headers().get("x-request-id").cloned();
-    let response = next.run(req).await;
+fn json_error(response: Response, request_id: Option<&header::HeaderValue>) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -259,10 +258,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
     let mut body = error::ErrorBody::new(code, message);
     // A server error names the request id, so a clinic can quote it and we can find the log.
     if status.is_server_error() {
-        body.request_id = request_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        body.request_id = request_id.and_then(|v| v.to_str().ok()).map(str::to_string);
     }
     let mut rewritten = body.into_response(status);
     for name in [header::RETRY_AFTER, header::ALLOW] {

@@ -39,6 +39,8 @@ pub enum IdentityError {
     NotFound,
     #[error("{0}")]
     Refused(&'static str),
+    #[error("signup is closed on this appliance")]
+    SignupClosed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -148,6 +150,9 @@ pub struct IdentityService {
     hasher: PasswordHasher,
     tokens: TokenAuthority,
     throttle: LoginThrottle,
+    /// Signup attempts per client and per email (every attempt counts, not only failures).
+    signup_throttle: LoginThrottle,
+    signup_policy: crate::config::SignupPolicy,
     known: KnownCredentials,
 }
 
@@ -221,11 +226,19 @@ impl IdentityService {
             Duration::from_secs(settings.login_window_seconds),
             Duration::from_secs(settings.login_lockout_seconds),
         );
+        let window = Duration::from_secs(settings.signup_window_seconds);
         Ok(Self {
             store,
             hasher,
             tokens,
             throttle,
+            signup_throttle: LoginThrottle::new(
+                settings.signup_max_per_email,
+                settings.signup_max_per_client,
+                window,
+                window,
+            ),
+            signup_policy: settings.signup,
             known: KnownCredentials::default(),
         })
     }
@@ -250,6 +263,22 @@ impl IdentityService {
     }
 
     /// Creates the org, its first admin and the login index entry in one write transaction.
+    /// Whether a signup over HTTP may go ahead: not when `[auth] signup = "closed"`, nor past
+    /// the per-client or per-email limit (429). Every admitted attempt counts, valid or not.
+    pub fn admit_signup(&self, email: &str, client: IpAddr) -> Result<(), IdentityError> {
+        if self.signup_policy == crate::config::SignupPolicy::Closed {
+            return Err(IdentityError::SignupClosed);
+        }
+        let now = Instant::now();
+        if let Some(retry_after_secs) = self.signup_throttle.locked(email, client, now) {
+            return Err(IdentityError::RateLimited { retry_after_secs });
+        }
+        self.signup_throttle.record_failure(email, client, now);
+        Ok(())
+    }
+
+    /// Creates a clinic and its first admin (from the public route once `admit_signup` has
+    /// allowed it, or from the operator's `voxanne org create`).
     pub async fn signup(&self, input: SignupInput) -> Result<Session, IdentityError> {
         let password_hash = self
             .hasher

@@ -564,3 +564,112 @@ async fn deep_json_and_header_floods_are_refused_cleanly() {
     assert_eq!(error_code(r).await, "headers_too_large");
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
 }
+
+/// Item 10: signups are limited per client address and per email (429 with `Retry-After`),
+/// and a header the client sets itself does not open a new allowance.
+#[tokio::test]
+async fn signups_beyond_the_limits_are_429_with_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.auth.signup_max_per_client = 3;
+        s.auth.signup_max_per_email = 2;
+    })
+    .await;
+    let signup = |email: &str, forwarded: Option<&str>| {
+        let mut r = app
+            .client
+            .post(format!("{}/api/auth/signup", app.base))
+            .json(&json!({"clinic_name": "Clinic", "email": email, "password": PASSWORD}));
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        r.send()
+    };
+    // Per email: the second attempt for a taken address is 409, the third is held back.
+    assert_eq!(
+        signup("one@clinic.example", None).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        signup("one@clinic.example", None).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    // Per client: the third attempt from this address is the last one allowed.
+    assert_eq!(
+        signup("two@clinic.example", None).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    for (email, forwarded) in [
+        ("three@clinic.example", None),
+        ("four@clinic.example", Some("203.0.113.9")),
+    ] {
+        let r = signup(email, forwarded).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait >= 1);
+        assert_eq!(error_code(r).await, "rate_limited");
+    }
+    // Nothing was created by the refused attempts.
+    assert_eq!(
+        app.login("three@clinic.example", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Item 10: with `[auth] signup = "closed"` nobody creates a clinic over HTTP; the operator
+/// does with `voxanne org create`, and its admin signs in with the password it printed.
+#[tokio::test]
+async fn closed_signup_refuses_http_and_the_operator_creates_clinics_from_the_cli() {
+    use voxanne::config::SignupPolicy;
+    let app = spawn_app_with(|s| s.auth.signup = SignupPolicy::Closed).await;
+    let r = app
+        .post(
+            "/api/auth/signup",
+            None,
+            json!({"clinic_name": "Clinic", "email": "admin@clinic.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("voxanne org create"));
+    let dir = app.stop().await.unwrap();
+
+    let out = std::process::Command::new(voxanne_bin())
+        .args([
+            "org",
+            "create",
+            "--name",
+            "Harley Aesthetics",
+            "--email",
+            "owner@clinic.example",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .expect("the password is printed")
+        .to_string();
+    assert!(password.len() >= 20);
+
+    let app = spawn_app_in(dir.path(), |s| s.auth.signup = SignupPolicy::Closed).await;
+    let r = app.login("owner@clinic.example", &password).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: Value = r.json().await.unwrap();
+    assert_eq!(session["role"], "admin");
+    assert!(printed.contains(session["org_id"].as_str().unwrap()));
+}
