@@ -67,7 +67,7 @@ fn fixture(rt: &tokio::runtime::Runtime, provider_count: usize) -> Fixture {
                     horizon_days: 730,
                     slot_step_minutes: 15,
                     phone_region: "GB".into(),
-                    calendar_id: None,
+                    ..ClinicSettings::default()
                 },
             )
             .await

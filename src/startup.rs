@@ -57,10 +57,22 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Which long-running parts are up (readiness, restarts).
     pub health: Arc<crate::health::Health>,
+    /// Leads, follow-up texts, the procedure catalogue and SMS consent.
+    pub followups: Arc<crate::followup::FollowUpService>,
+    /// Where every service reads the time.
+    pub clock: crate::clock::Clock,
 }
 
 impl Services {
     pub fn open(settings: &Settings) -> Result<Services, StartupError> {
+        Self::open_with_clock(settings, crate::clock::system())
+    }
+
+    /// As `open`, with the clock every service reads (tests set the time of day).
+    pub fn open_with_clock(
+        settings: &Settings,
+        clock: crate::clock::Clock,
+    ) -> Result<Services, StartupError> {
         let data_dir = &settings.storage.data_dir;
         let store = Store::open(data_dir)?;
         let key = load_or_create_signing_key(data_dir)?;
@@ -108,15 +120,30 @@ impl Services {
             embedder,
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
+        let followups = Arc::new(crate::followup::FollowUpService::new(
+            store.clone(),
+            clock.clone(),
+            outbox_wake.clone(),
+            indexes.phones.clone(),
+            settings.server.public_url.clone(),
+        ));
         let booking = Arc::new(BookingService::new(
             store.clone(),
             outbox_wake.clone(),
             indexes,
+            clock.clone(),
         ));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
             booking: booking.clone(),
-            voice: Arc::new(VoiceAgent::new(booking, calls.clone(), kb.clone())),
+            voice: Arc::new(VoiceAgent::new(
+                booking,
+                calls.clone(),
+                kb.clone(),
+                followups.clone(),
+            )),
+            followups,
+            clock,
             kb,
             calls,
             outbox_wake,
@@ -137,9 +164,18 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let services = tokio::task::spawn_blocking(move || Services::open(&settings))
-            .await
-            .map_err(|_| StartupError::Identity("start-up task failed".into()))??;
+        Self::build_with_clock(settings, crate::clock::system()).await
+    }
+
+    /// As `build`, with the clock every service reads.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: crate::clock::Clock,
+    ) -> Result<Application, StartupError> {
+        let services =
+            tokio::task::spawn_blocking(move || Services::open_with_clock(&settings, clock))
+                .await
+                .map_err(|_| StartupError::Identity("start-up task failed".into()))??;
         Self::with_services(services).await
     }
 
@@ -183,8 +219,12 @@ impl Application {
             "outbox_worker",
             std::time::Duration::from_secs(1),
             {
-                let (store, settings, wake) =
-                    (s.store.clone(), s.settings.clone(), s.outbox_wake.clone());
+                let (store, settings, wake, clock) = (
+                    s.store.clone(),
+                    s.settings.clone(),
+                    s.outbox_wake.clone(),
+                    s.clock.clone(),
+                );
                 let ledger: Arc<dyn crate::outbox::DeliveryLedger> =
                     Arc::new(s.booking.writer().clone());
                 move || {
@@ -193,6 +233,7 @@ impl Application {
                         settings.clone(),
                         wake.clone(),
                         ledger.clone(),
+                        clock.clone(),
                     );
                     let mut stopped = worker_stopped.clone();
                     worker.run(async move {
@@ -219,6 +260,7 @@ impl Application {
             voice: s.voice,
             calls: s.calls,
             kb: s.kb,
+            followups: s.followups,
             store: s.store,
             trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
             settings: s.settings,

@@ -63,6 +63,13 @@ pub enum Change {
     Confirm {
         token: String,
     },
+    /// The appointment happened (`Completed`) or the patient did not come (`NoShow`).
+    Outcome {
+        org: OrgId,
+        id: AppointmentId,
+        status: AppointmentStatus,
+        actor: String,
+    },
     /// The outbox worker's outcome for one job, with the appointment's calendar state.
     Delivery(Box<outbox::DeliveryRecord>),
 }
@@ -78,6 +85,7 @@ pub enum Effect {
     Cancelled(Box<AppointmentRecord>),
     Rescheduled(Box<AppointmentRecord>),
     Confirmed(Box<AppointmentRecord>),
+    OutcomeSet(Box<AppointmentRecord>),
     ConfirmUnknown,
     ConfirmAlreadyUsed,
     DeliveryRecorded,
@@ -92,6 +100,26 @@ struct SetupReads {
     providers: HashMap<(OrgId, ProviderId), Arc<ProviderRecord>>,
     services: HashMap<(OrgId, ServiceId), Arc<ServiceRecord>>,
     clinics: HashMap<OrgId, (Policy, Tz)>,
+    reminders: HashMap<OrgId, Option<ReminderRule>>,
+}
+
+/// When a clinic's appointment reminders go: `hours` before the start, moved earlier out of
+/// the clinic's quiet hours.
+#[derive(Clone, Copy)]
+struct ReminderRule {
+    hours: u32,
+    quiet: crate::followup::consent::QuietHours,
+}
+
+impl ReminderRule {
+    /// When the reminder for an appointment starting at `start` goes; `None` when that time
+    /// has already passed (an appointment booked at short notice needs none).
+    fn due(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let due = self
+            .quiet
+            .last_allowed_before(start - Duration::hours(self.hours.into()));
+        (due > now).then_some(due)
+    }
 }
 
 impl SetupReads {
@@ -123,8 +151,57 @@ impl SetupReads {
         let tz = org_zone(w.global_get(&crate::store::tables::ORGS, &org.as_bytes())?)?;
         let clinic = (settings.policy(), tz);
         self.clinics.insert(org, clinic);
+        self.reminders.insert(
+            org,
+            (settings.reminder_hours_before > 0).then(|| ReminderRule {
+                hours: settings.reminder_hours_before,
+                quiet: crate::followup::consent::QuietHours::new(
+                    &settings.quiet_hours_start,
+                    &settings.quiet_hours_end,
+                    tz,
+                ),
+            }),
+        );
         Ok(clinic)
     }
+
+    /// The clinic's reminder rule (none when reminders are off).
+    fn reminder(
+        &mut self,
+        w: &StoreWrite,
+        org: OrgId,
+    ) -> Result<Option<ReminderRule>, BookingError> {
+        if !self.reminders.contains_key(&org) {
+            self.clinic(w, org)?;
+        }
+        Ok(self.reminders.get(&org).copied().flatten())
+    }
+}
+
+/// Queues the appointment's reminder text for its start (a reschedule queues one for the new
+/// start; the old one finds the start moved when it falls due and sends nothing).
+fn queue_reminder(
+    w: &mut StoreWrite,
+    reads: &mut SetupReads,
+    a: &AppointmentRecord,
+    now: DateTime<Utc>,
+) -> Result<(), BookingError> {
+    if let Some(due) = reads
+        .reminder(w, a.org_id)?
+        .and_then(|r| r.due(a.start, now))
+    {
+        outbox::enqueue_at(
+            w,
+            a.org_id,
+            JobKind::Reminder {
+                appointment_id: a.id,
+                for_start: a.start,
+            },
+            due,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// What the changes of one writer transaction share: the set-up records, each decoded once,
@@ -213,8 +290,67 @@ pub fn apply_in(
             now,
         ),
         Change::Confirm { token } => confirm(w, token, now),
+        Change::Outcome {
+            org,
+            id,
+            status,
+            actor,
+        } => set_outcome(w, &mut scope.slots, *org, *id, *status, actor, now),
         Change::Delivery(d) => record_delivery(w, d),
     }
+}
+
+/// Records how an appointment ended, once its start has passed: the slot is released (the
+/// record stays), and a no-show is counted on the patient's contact.
+fn set_outcome(
+    w: &mut StoreWrite,
+    slots: &mut PendingSlots<'_>,
+    org_id: OrgId,
+    id: AppointmentId,
+    status: AppointmentStatus,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
+    use crate::calls::ContactRecord;
+    use crate::store::tables::{CONTACTS, CONTACTS_BY_PHONE};
+    let mut org = w.org(org_id);
+    let mut a = org
+        .get(&APPOINTMENTS, &id.as_bytes())?
+        .ok_or(BookingError::NotFound)?;
+    if a.status == status {
+        return Ok(Effect::OutcomeSet(Box::new(a)));
+    }
+    if !a.status.is_active() {
+        return Err(BookingError::NotActive);
+    }
+    if a.start > now {
+        return Err(BookingError::NotStarted);
+    }
+    slots.release(&a);
+    a.status = status;
+    a.updated_at = stamp(now);
+    org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
+    let action = if status == AppointmentStatus::NoShow {
+        let phone = a.patient.phone.as_str().as_bytes();
+        let mut contact = match org.get(&CONTACTS_BY_PHONE, phone)? {
+            Some(cid) => org.get(&CONTACTS, cid.as_bytes())?.unwrap_or_default(),
+            None => ContactRecord::default(),
+        };
+        if contact.id.is_nil() {
+            contact.id = uuid::Uuid::new_v4();
+            contact.phone = Some(a.patient.phone.as_str().to_string());
+            contact.name = Some(a.patient.name.clone());
+        }
+        contact.no_shows += 1;
+        contact.updated_at = stamp(now);
+        org.put(&CONTACTS, contact.id.as_bytes(), &contact)?;
+        org.put(&CONTACTS_BY_PHONE, phone, &contact.id)?;
+        "appointment_no_show"
+    } else {
+        "appointment_completed"
+    };
+    audit::success(&mut org, actor, action, format!("appointment:{id}"), now)?;
+    Ok(Effect::OutcomeSet(Box::new(a)))
 }
 
 /// Takes the job off the queue (or puts it back for later) and sets the appointment's
@@ -388,6 +524,9 @@ fn book(
         format!("appointment:{id}"),
         now,
     )?;
+    // A lead for this number (a caller who rang and did not book) is now booked.
+    crate::followup::records::mark_lead_booked(&mut org, record.patient.phone.as_str(), now)?;
+    queue_reminder(w, &mut scope.reads, &record, now)?;
     Ok(Effect::Booked {
         appointment: Box::new(record),
         replayed: false,
@@ -532,6 +671,7 @@ fn reschedule(
         JobKind::CalendarUpsert { appointment_id: id },
         now,
     )?;
+    queue_reminder(w, &mut scope.reads, &moved, now)?;
     Ok(Effect::Rescheduled(Box::new(moved)))
 }
 

@@ -40,6 +40,8 @@ pub enum BookingError {
     Taken { alternatives: Vec<Slot> },
     #[error("the appointment is no longer active")]
     NotActive,
+    #[error("the appointment has not started yet")]
+    NotStarted,
     #[error("that clinic is not yours")]
     OtherOrg,
     #[error(transparent)]
@@ -217,8 +219,12 @@ impl ViewCache {
 impl BookingService {
     /// `committed` is woken after each booking commit (for the outbox worker); `indexes`
     /// are the in-memory appointment indexes, which the claim writer keeps up to date.
-    pub fn new(store: Store, committed: Arc<tokio::sync::Notify>, indexes: MemoryIndexes) -> Self {
-        let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> = Arc::new(Utc::now);
+    pub fn new(
+        store: Store,
+        committed: Arc<tokio::sync::Notify>,
+        indexes: MemoryIndexes,
+        clock: crate::clock::Clock,
+    ) -> Self {
         Self {
             writer: ClaimWriter::start(store.clone(), clock.clone(), committed, indexes.clone()),
             indexes,
@@ -295,6 +301,64 @@ impl BookingService {
                 .map(|_| ())
                 .ok_or_else(|| "must be a country code such as GB or US".to_string()),
         );
+        for (field, value) in [
+            ("quiet_hours_start", &s.quiet_hours_start),
+            ("quiet_hours_end", &s.quiet_hours_end),
+        ] {
+            v.check(
+                field,
+                chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M")
+                    .map(|_| ())
+                    .map_err(|_| "must be HH:MM".to_string()),
+            );
+        }
+        v.check(
+            "followup_window_days",
+            if s.followup_window_days <= 365 {
+                Ok(())
+            } else {
+                Err("is at most 365".into())
+            },
+        );
+        v.check(
+            "reminder_hours_before",
+            if s.reminder_hours_before <= 24 * 14 {
+                Ok(())
+            } else {
+                Err("is at most 336".into())
+            },
+        );
+        for (field, value) in [
+            ("booking_link", &s.booking_link),
+            ("public_url", &s.public_url),
+        ] {
+            v.check(
+                field,
+                match value {
+                    Some(u)
+                        if !(u.starts_with("https://") || u.starts_with("http://"))
+                            || u.len() > 500 =>
+                    {
+                        Err("must be an http(s) URL".to_string())
+                    }
+                    _ => Ok(()),
+                },
+            );
+        }
+        for (field, value, max) in [
+            ("sms_from", &s.sms_from, 20),
+            ("sms_help_text", &s.sms_help_text, 320),
+        ] {
+            v.check(
+                field,
+                match value {
+                    Some(t) if t.trim().is_empty() || t.chars().count() > max => {
+                        Err(format!("must be 1 to {max} characters"))
+                    }
+                    _ => Ok(()),
+                },
+            );
+        }
         v.finish().map_err(BookingError::Invalid)?;
         let saved = s.clone();
         self.store
@@ -628,6 +692,28 @@ impl BookingService {
             .await?
         {
             Effect::Cancelled(a) => Ok(*a),
+            _ => Err(BookingError::Unavailable),
+        }
+    }
+
+    /// Records that an appointment happened or that the patient did not come.
+    pub async fn set_outcome(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        status: records::AppointmentStatus,
+    ) -> Result<AppointmentRecord, BookingError> {
+        match self
+            .writer
+            .submit(Change::Outcome {
+                org: caller.org,
+                id,
+                status,
+                actor: caller.actor(),
+            })
+            .await?
+        {
+            Effect::OutcomeSet(a) => Ok(*a),
             _ => Err(BookingError::Unavailable),
         }
     }

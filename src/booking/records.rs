@@ -21,6 +21,23 @@ pub struct ClinicSettings {
     pub phone_region: String,
     /// This clinic's Google calendar (else the install's default).
     pub calendar_id: Option<String>,
+    /// Local time texts stop (`HH:MM`; default 21:00).
+    pub quiet_hours_start: String,
+    /// Local time texts may start again (`HH:MM`; default 08:00).
+    pub quiet_hours_end: String,
+    /// At most one follow-up to a number in this many days (default 7).
+    pub followup_window_days: u32,
+    /// Where a follow-up invites the caller to book (`bookingLink`).
+    pub booking_link: Option<String>,
+    /// The clinic's public address; relative guide links are resolved against it (else the
+    /// install's `server.public_url`).
+    pub public_url: Option<String>,
+    /// The clinic's own SMS sender (E.164 or alphanumeric), instead of the install's.
+    pub sms_from: Option<String>,
+    /// The answer to a texted HELP.
+    pub sms_help_text: Option<String>,
+    /// Hours before an appointment its reminder goes (0: no reminders; default 24).
+    pub reminder_hours_before: u32,
 }
 
 impl Default for ClinicSettings {
@@ -31,6 +48,14 @@ impl Default for ClinicSettings {
             slot_step_minutes: 15,
             phone_region: "GB".into(),
             calendar_id: None,
+            quiet_hours_start: "21:00".into(),
+            quiet_hours_end: "08:00".into(),
+            followup_window_days: 7,
+            booking_link: None,
+            public_url: None,
+            sms_from: None,
+            sms_help_text: None,
+            reminder_hours_before: 24,
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct ContactRecord {
     pub postcode: Option<String>,
     pub call_ids: Vec<String>,
     pub updated_at: String,
+    /// Appointments this person did not come to.
+    #[serde(default)]
+    pub no_shows: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -59,6 +59,25 @@ impl PhoneNumber {
             .unwrap_or(false)
     }
 
+    /// Whether a text message can go to this number: it must be allocated (valid) and of a kind
+    /// that takes texts (mobile, or a region where mobile and fixed lines look alike); the
+    /// error says why not, in words fit for a follow-up's record.
+    pub fn sms_capable(&self) -> Result<(), &'static str> {
+        use rlibphonenumber::PhoneNumberType;
+        let Ok(parsed) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
+            return Err("the number cannot be read");
+        };
+        if !self.is_allocated() {
+            return Err("the number is not in an allocated range");
+        }
+        match PHONE_NUMBER_UTIL.get_number_type(&parsed) {
+            PhoneNumberType::Mobile
+            | PhoneNumberType::FixedLineOrMobile
+            | PhoneNumberType::Pager => Ok(()),
+            _ => Err("the number is not a mobile number"),
+        }
+    }
+
     /// The E.164 form of a number the library parsed and validated.
     pub fn e164(parsed: &rlibphonenumber::PhoneNumber) -> String {
         PHONE_NUMBER_UTIL

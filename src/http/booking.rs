@@ -43,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_appointment))
         .routes(routes!(cancel_appointment))
         .routes(routes!(reschedule_appointment))
+        .routes(routes!(complete_appointment))
+        .routes(routes!(no_show_appointment))
         .routes(routes!(list_outbox))
         .routes(routes!(confirm))
         .routes(routes!(ics_feed))
@@ -886,6 +888,56 @@ async fn reschedule_appointment(
         .booking
         .reschedule(scope.caller, path_id(&id)?, start, None)
         .await?;
+    Ok(Json(AppointmentView::new(a, tz)))
+}
+
+/// Records that the appointment happened, once its start has passed (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments/{appointment_id}/complete",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AppointmentView))
+)]
+async fn complete_appointment(
+    state: State<AppState>,
+    scope: OrgScope,
+    id: Path<(String, String)>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    set_outcome(state, scope, id, AppointmentStatus::Completed).await
+}
+
+/// Records that the patient did not come, once the start has passed; counted on their
+/// contact (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments/{appointment_id}/no-show",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AppointmentView))
+)]
+async fn no_show_appointment(
+    state: State<AppState>,
+    scope: OrgScope,
+    id: Path<(String, String)>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    set_outcome(state, scope, id, AppointmentStatus::NoShow).await
+}
+
+async fn set_outcome(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+    status: AppointmentStatus,
+) -> Result<Json<AppointmentView>, ApiError> {
+    scope.require(SET_UP)?;
+    let a = state
+        .booking
+        .set_outcome(scope.caller, path_id(&id)?, status)
+        .await?;
+    let tz = state.booking.zone(scope.org).await?;
     Ok(Json(AppointmentView::new(a, tz)))
 }
 

@@ -179,6 +179,9 @@ impl From<BookingError> for ApiError {
             BookingError::NotActive => {
                 ApiError::Conflict("the appointment is cancelled or finished".into())
             }
+            BookingError::NotStarted => {
+                ApiError::Conflict("the appointment has not started yet".into())
+            }
             BookingError::OtherOrg => {
                 ApiError::Forbidden("that clinic belongs to another organisation")
             }

@@ -6,6 +6,7 @@ pub mod booking;
 mod calls;
 pub mod error;
 pub mod extract;
+mod followups;
 mod identity;
 mod kb;
 pub mod openapi;
@@ -63,6 +64,7 @@ pub struct AppServices {
     pub voice: Arc<VoiceAgent>,
     pub calls: Arc<crate::calls::CallService>,
     pub kb: Arc<crate::search::KnowledgeBase>,
+    pub followups: Arc<crate::followup::FollowUpService>,
     pub store: Store,
     pub settings: Arc<Settings>,
     pub health: Arc<crate::health::Health>,
@@ -79,6 +81,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(booking::router())
         .merge(calls::router())
         .merge(kb::router())
+        .merge(followups::router())
         .merge(vapi::router())
         .routes(routes!(openapi::document))
 }

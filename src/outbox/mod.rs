@@ -5,6 +5,7 @@
 
 pub mod google;
 pub mod smtp;
+pub mod twilio;
 mod worker;
 
 use chrono::{DateTime, Utc};
@@ -25,6 +26,14 @@ pub enum JobKind {
     CalendarUpsert { appointment_id: AppointmentId },
     /// Remove the appointment's calendar event.
     CalendarDelete { appointment_id: AppointmentId },
+    /// Text a follow-up message (decided when due: consent, quiet hours, window).
+    Sms { followup_id: uuid::Uuid },
+    /// Text the appointment's reminder, unless by then it is cancelled or has moved from
+    /// `for_start`.
+    Reminder {
+        appointment_id: AppointmentId,
+        for_start: DateTime<Utc>,
+    },
 }
 
 /// The external services jobs are for; each has its own key range in the outbox.
@@ -32,15 +41,17 @@ pub enum JobKind {
 pub enum Service {
     Smtp,
     GoogleCalendar,
+    Twilio,
 }
 
 impl Service {
-    pub const ALL: [Service; 2] = [Service::Smtp, Service::GoogleCalendar];
+    pub const ALL: [Service; 3] = [Service::Smtp, Service::GoogleCalendar, Service::Twilio];
 
     pub fn name(&self) -> &'static str {
         match self {
             Service::Smtp => "smtp",
             Service::GoogleCalendar => "google_calendar",
+            Service::Twilio => "twilio",
         }
     }
 
@@ -48,6 +59,7 @@ impl Service {
         match self {
             Service::Smtp => 1,
             Service::GoogleCalendar => 2,
+            Service::Twilio => 3,
         }
     }
 }
@@ -59,6 +71,7 @@ impl JobKind {
             JobKind::CalendarUpsert { .. } | JobKind::CalendarDelete { .. } => {
                 Service::GoogleCalendar
             }
+            JobKind::Sms { .. } | JobKind::Reminder { .. } => Service::Twilio,
         }
     }
 }
@@ -99,6 +112,10 @@ impl crate::store::codec::Stored for OutboxJob {
             JobKind::ConfirmationEmail { appointment_id } => (0u8, appointment_id),
             JobKind::CalendarUpsert { appointment_id } => (1, appointment_id),
             JobKind::CalendarDelete { appointment_id } => (2, appointment_id),
+            // Text messages are few: they keep the JSON layout.
+            JobKind::Sms { .. } | JobKind::Reminder { .. } => {
+                return crate::store::codec::json_bytes(self)
+            }
         };
         crate::store::codec::compact_bytes(
             crate::store::codec::tags::OUTBOX_JOB,
@@ -168,12 +185,23 @@ pub fn enqueue(
     kind: JobKind,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    enqueue_at(w, org, kind, now, now)
+}
+
+/// As `enqueue`, for a job that falls due at `due`.
+pub fn enqueue_at(
+    w: &mut StoreWrite,
+    org: OrgId,
+    kind: JobKind,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let job = OutboxJob {
         id: uuid::Uuid::now_v7(),
         org_id: org,
         kind,
         attempts: 0,
-        next_attempt_at: now,
+        next_attempt_at: due,
         created_at: now,
         last_error: None,
     };
@@ -194,6 +222,8 @@ pub struct DeliveryRecord {
     pub retry: Option<OutboxJob>,
     /// The appointment whose calendar state is now this ("synced", "failed").
     pub calendar_sync: Option<(AppointmentId, &'static str)>,
+    /// What became of a text message.
+    pub followup: Option<crate::followup::records::FollowUpOutcome>,
 }
 
 /// The outbox half of a delivery record, inside the caller's transaction.
@@ -205,6 +235,9 @@ pub fn requeue(w: &mut StoreWrite, d: &DeliveryRecord) -> Result<(), StoreError>
             &job_key(j.kind.service(), j.next_attempt_at, j.id),
             j,
         )?;
+    }
+    if let Some(outcome) = &d.followup {
+        crate::followup::records::apply(w, d.org, outcome)?;
     }
     Ok(())
 }

@@ -11,9 +11,13 @@ use tokio::sync::Notify;
 
 use super::google::GoogleCalendar;
 use super::smtp::Mailer;
+use super::twilio::{SendFailure, Twilio};
 use super::{due_bound, event_id, job_key, JobKind, OutboxJob, Service};
 use crate::booking::records::{AppointmentRecord, AppointmentStatus};
+use crate::clock::Clock;
 use crate::config::Settings;
+use crate::followup::records::{FollowUpOutcome, FollowUpStatus};
+use crate::followup::{Decision, FollowUpService};
 use crate::store::tables::{APPOINTMENTS, CLINIC_SETTINGS, ORGS, OUTBOX, PROVIDERS, SERVICES};
 use crate::store::{Store, StoreError};
 use crate::vapi::speech::{say_date, say_time};
@@ -24,6 +28,8 @@ const FAILED_AFTER: u32 = 5;
 enum Delivery {
     Done,
     Retry(String),
+    /// Not yet, without counting an attempt (quiet hours).
+    Defer(DateTime<Utc>),
 }
 
 pub struct OutboxWorker {
@@ -31,8 +37,10 @@ pub struct OutboxWorker {
     settings: Arc<Settings>,
     google: GoogleCalendar,
     mailer: Mailer,
+    twilio: Twilio,
     wake: Arc<Notify>,
     ledger: Arc<dyn super::DeliveryLedger>,
+    clock: Clock,
 }
 
 /// What a job needs to know about its appointment, read in one snapshot.
@@ -52,18 +60,21 @@ impl OutboxWorker {
         settings: Arc<Settings>,
         wake: Arc<Notify>,
         ledger: Arc<dyn super::DeliveryLedger>,
+        clock: Clock,
     ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap_or_default();
         Self {
-            google: GoogleCalendar::new(http, settings.google_calendar.clone()),
+            google: GoogleCalendar::new(http.clone(), settings.google_calendar.clone()),
+            twilio: Twilio::new(http, settings.twilio.clone(), &settings.server.public_url),
             mailer: Mailer::new(&settings.smtp),
             store,
             settings,
             wake,
             ledger,
+            clock,
         }
     }
 
@@ -88,12 +99,13 @@ impl OutboxWorker {
         match service {
             Service::Smtp => self.mailer.enabled(),
             Service::GoogleCalendar => self.google.enabled(),
+            Service::Twilio => self.twilio.enabled(),
         }
     }
 
     /// One pass over the due jobs of enabled services; returns how many were attempted.
     pub async fn run_due(&self) -> Result<usize, StoreError> {
-        let now = Utc::now();
+        let now = (self.clock)();
         let services: Vec<Service> = Service::ALL
             .into_iter()
             .filter(|s| self.enabled(*s))
@@ -120,10 +132,76 @@ impl OutboxWorker {
         let mut attempted = 0;
         for job in jobs {
             attempted += 1;
-            let outcome = self.deliver(&job).await;
-            self.record(job, outcome).await?;
+            let (outcome, followup) = match job.kind {
+                JobKind::Sms { .. } | JobKind::Reminder { .. } => self.text(&job).await,
+                _ => (self.deliver(&job).await, None),
+            };
+            self.record(job, outcome, followup).await?;
         }
         Ok(attempted)
+    }
+
+    /// A follow-up text: decided now (consent, quiet hours, window), then sent to Twilio.
+    async fn text(&self, job: &OutboxJob) -> (Delivery, Option<FollowUpOutcome>) {
+        let now = (self.clock)();
+        let org = job.org_id;
+        let from = self.twilio.from_number().to_string();
+        let kind = job.kind.clone();
+        // A reminder's message is made when it falls due, under the job's id.
+        let followup_id = match kind {
+            JobKind::Sms { followup_id } => followup_id,
+            _ => job.id,
+        };
+        let decision = self
+            .store
+            .read(move |r| match kind {
+                JobKind::Reminder {
+                    appointment_id,
+                    for_start,
+                } => FollowUpService::decide_reminder(
+                    r,
+                    org,
+                    appointment_id,
+                    for_start,
+                    followup_id,
+                    now,
+                    &from,
+                ),
+                _ => FollowUpService::decide(r, org, followup_id, now, &from),
+            })
+            .await;
+        let (to, from, body, record) = match decision {
+            Ok(Decision::Send {
+                to,
+                from,
+                body,
+                record,
+            }) => (to, from, body, record),
+            Ok(Decision::Defer(until)) => return (Delivery::Defer(until), None),
+            Ok(Decision::Drop(outcome)) => return (Delivery::Done, Some(outcome)),
+            Ok(Decision::Gone) => return (Delivery::Done, None),
+            Err(_) => return (Delivery::Retry("storage".into()), None),
+        };
+        match self.twilio.send(&to, from.as_deref(), &body).await {
+            Ok(sid) => {
+                let mut outcome =
+                    FollowUpOutcome::new(followup_id, FollowUpStatus::Sent, (self.clock)());
+                outcome.twilio_sid = Some(sid);
+                outcome.record = record;
+                (Delivery::Done, Some(outcome))
+            }
+            Err(SendFailure::Retry(code)) => (Delivery::Retry(code), None),
+            Err(SendFailure::Permanent { code, message }) => {
+                tracing::warn!(code = %code, "twilio refused a message");
+                let mut outcome =
+                    FollowUpOutcome::new(followup_id, FollowUpStatus::Failed, (self.clock)());
+                outcome.record = record;
+                outcome.opted_out = code == "21610";
+                outcome.error_code = Some(code);
+                outcome.error_message = Some(message);
+                (Delivery::Done, Some(outcome))
+            }
+        }
     }
 
     async fn context(&self, job: &OutboxJob) -> Result<Option<Context>, StoreError> {
@@ -131,6 +209,7 @@ impl OutboxWorker {
             JobKind::ConfirmationEmail { appointment_id }
             | JobKind::CalendarUpsert { appointment_id }
             | JobKind::CalendarDelete { appointment_id } => (job.org_id, *appointment_id),
+            JobKind::Sms { .. } | JobKind::Reminder { .. } => return Ok(None),
         };
         self.store
             .read(move |r| {
@@ -227,6 +306,7 @@ impl OutboxWorker {
                 .delete(&calendar_id, &event_id(a.id))
                 .await
                 .map_err(|f| f.0),
+            JobKind::Sms { .. } | JobKind::Reminder { .. } => return Delivery::Done,
         };
         match result {
             Ok(()) => Delivery::Done,
@@ -242,8 +322,13 @@ impl OutboxWorker {
         chrono::Duration::milliseconds(jittered)
     }
 
-    async fn record(&self, job: OutboxJob, outcome: Delivery) -> Result<(), StoreError> {
-        let now: DateTime<Utc> = Utc::now();
+    async fn record(
+        &self,
+        job: OutboxJob,
+        outcome: Delivery,
+        followup: Option<FollowUpOutcome>,
+    ) -> Result<(), StoreError> {
+        let now: DateTime<Utc> = (self.clock)();
         let next = self.backoff(job.attempts);
         let sync_state = |state: &'static str| match &job.kind {
             JobKind::CalendarUpsert { appointment_id } => Some((*appointment_id, state)),
@@ -251,6 +336,11 @@ impl OutboxWorker {
         };
         let (update, appointment_state) = match outcome {
             Delivery::Done => (None, sync_state("synced")),
+            Delivery::Defer(until) => {
+                let mut j = job.clone();
+                j.next_attempt_at = until;
+                (Some(j), None)
+            }
             Delivery::Retry(code) => {
                 tracing::warn!(service = job.kind.service().name(), code = %code, attempts = job.attempts + 1, "outbox delivery failed; will retry");
                 let failed = job.attempts + 1 >= FAILED_AFTER;
@@ -266,6 +356,7 @@ impl OutboxWorker {
             done_key: job_key(job.kind.service(), job.next_attempt_at, job.id),
             retry: update,
             calendar_sync: appointment_state,
+            followup,
         };
         if !self.ledger.record(record).await {
             tracing::warn!(

@@ -22,7 +22,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -272,6 +272,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "drop the stored slot index (kept in memory, built from the appointments)",
         apply: |w| w.delete_table(tables::APPOINTMENT_SLOTS_BEFORE_9.def()),
+    },
+    Migration {
+        version: 10,
+        name: "create lead, follow-up, procedure and SMS consent tables",
+        apply: |w| create_tables(w, &tables::followup_global(), &tables::followup_tenant()),
     },
 ];
 
@@ -623,7 +628,8 @@ impl Store {
             .into_iter()
             .chain(tables::booking_tenant())
             .chain(tables::calls_tenant())
-            .chain(tables::kb_tenant());
+            .chain(tables::kb_tenant())
+            .chain(tables::followup_tenant());
         for def in tenant {
             removed += w.with_tenant(def, |t| {
                 let keys: Vec<Vec<u8>> = t
@@ -646,6 +652,7 @@ impl Store {
         removed += w.global_retain(&tables::CONFIRMATION_TOKENS, |e| e.org_id != org)?;
         removed += w.global_retain(&tables::FEED_TOKENS, |e| e.0 != org)?;
         removed += w.global_retain(&tables::OUTBOX, |j| j.org_id != org)?;
+        removed += w.global_retain(&tables::TWILIO_MESSAGES, |m| m.org_id != org)?;
         w.commit()?;
         Ok(removed)
     }

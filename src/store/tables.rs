@@ -63,6 +63,9 @@ use crate::booking::records::{
 use crate::calls::{CallRecord, ClinicalNoteRecord, ContactRecord, SecureIdentifierRecord};
 use crate::crypto::{KeyHead, WrappedKey};
 use crate::domain::{AppointmentId, OrgId, ProviderId};
+use crate::followup::records::{
+    FollowUpRecord, LeadRecord, MessageIndexEntry, OptOutRecord, ProcedureRecord,
+};
 use crate::identity::records::{
     AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord,
 };
@@ -98,6 +101,12 @@ super::codec::stored_as_json!(
     Vec<f32>,
     KbState,
     Unanswered,
+    ProcedureRecord,
+    LeadRecord,
+    FollowUpRecord,
+    OptOutRecord,
+    MessageIndexEntry,
+    chrono::DateTime<chrono::Utc>,
 );
 
 // ---- global tables -------------------------------------------------------------------------
@@ -261,4 +270,43 @@ pub(crate) fn booking_tenant() -> [TenantDef; 5] {
         APPOINTMENTS.def(),
         TOOL_CALL_EFFECTS.def(),
     ]
+}
+
+// ---- after the call: leads, follow-up messages, consent ------------------------------------
+/// A clinic's procedure catalogue, keyed by procedure id.
+pub const PROCEDURES: TenantTable<ProcedureRecord> = TenantTable::new("procedures_v1");
+/// Per-clinic follow-up state; key `catalogue` exists once the catalogue has been written
+/// (before that, a clinic has the appliance's default catalogue).
+pub const FOLLOWUP_STATE: TenantTable<serde_json::Value> = TenantTable::new("followup_state_v1");
+/// Leads, keyed by lead id (time-ordered).
+pub const LEADS: TenantTable<LeadRecord> = TenantTable::new("leads_v1");
+/// Call id → its lead: one lead per call however often the end of a call is reported.
+pub const LEADS_BY_CALL: TenantTable<uuid::Uuid> = TenantTable::new("leads_by_call_v1");
+/// Caller number (E.164) → their latest lead.
+pub const LEADS_BY_PHONE: TenantTable<uuid::Uuid> = TenantTable::new("leads_by_phone_v1");
+/// Follow-up messages, keyed by id (time-ordered).
+pub const FOLLOWUPS: TenantTable<FollowUpRecord> = TenantTable::new("followups_v1");
+/// Numbers (E.164) that asked not to be texted.
+pub const SMS_OPT_OUTS: TenantTable<OptOutRecord> = TenantTable::new("sms_opt_outs_v1");
+/// Number (E.164) → when a follow-up last went to it (the one-per-window rule).
+pub const SMS_LAST_SENT: TenantTable<chrono::DateTime<chrono::Utc>> =
+    TenantTable::new("sms_last_sent_v1");
+/// Twilio message sid → the org and follow-up it carries (status callbacks name only the sid).
+pub const TWILIO_MESSAGES: GlobalTable<MessageIndexEntry> = GlobalTable::new("twilio_messages_v1");
+
+pub(crate) fn followup_tenant() -> [TenantDef; 8] {
+    [
+        PROCEDURES.def(),
+        FOLLOWUP_STATE.def(),
+        LEADS.def(),
+        LEADS_BY_CALL.def(),
+        LEADS_BY_PHONE.def(),
+        FOLLOWUPS.def(),
+        SMS_OPT_OUTS.def(),
+        SMS_LAST_SENT.def(),
+    ]
+}
+
+pub(crate) fn followup_global() -> [GlobalDef; 1] {
+    [TWILIO_MESSAGES.def()]
 }

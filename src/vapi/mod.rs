@@ -88,6 +88,7 @@ pub struct VoiceAgent {
     booking: Arc<BookingService>,
     calls: Arc<crate::calls::CallService>,
     kb: Arc<crate::search::KnowledgeBase>,
+    followups: Arc<crate::followup::FollowUpService>,
     memory: Mutex<AnswerMemory>,
 }
 
@@ -96,11 +97,13 @@ impl VoiceAgent {
         booking: Arc<BookingService>,
         calls: Arc<crate::calls::CallService>,
         kb: Arc<crate::search::KnowledgeBase>,
+        followups: Arc<crate::followup::FollowUpService>,
     ) -> Self {
         Self {
             booking,
             calls,
             kb,
+            followups,
             memory: Mutex::new(AnswerMemory {
                 capacity: 10_000,
                 order: VecDeque::new(),
@@ -122,15 +125,60 @@ impl VoiceAgent {
                     .await
                     .map(|s| s.phone_region)
                     .unwrap_or_else(|_| "GB".into());
-                match self.calls.ingest(caller.org, report, &region).await {
-                    Ok(_) => Ok(json!({})),
-                    Err(e) => {
-                        tracing::error!(error = %e, "filing a call failed");
-                        Err("the call could not be filed; please deliver it again")
+                let ended = crate::followup::CallEnded {
+                    call_id: report.call_id.clone(),
+                    caller_number: report.customer_number.clone(),
+                    caller_name: report.customer_name.clone(),
+                    keyword: procedure_in(&message),
+                    transcript: Some(report.transcript.clone()).filter(|t| !t.is_empty()),
+                };
+                if let Err(e) = self.calls.ingest(caller.org, report, &region).await {
+                    tracing::error!(error = %e, "filing a call failed");
+                    return Err("the call could not be filed; please deliver it again");
+                }
+                self.follow_up(caller, ended).await
+            }
+            ServerMessage::Other { kind } if kind == "status-update" => {
+                let message = envelope.get("message").cloned().unwrap_or_default();
+                let ended = message.get("status").and_then(Value::as_str) == Some("ended");
+                let call_id = message.pointer("/call/id").and_then(Value::as_str);
+                match (ended, call_id) {
+                    (true, Some(call_id)) if !call_id.is_empty() => {
+                        let number = message
+                            .pointer("/customer/number")
+                            .or_else(|| message.pointer("/call/customer/number"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        self.follow_up(
+                            caller,
+                            crate::followup::CallEnded {
+                                call_id: call_id.to_string(),
+                                caller_number: number,
+                                ..Default::default()
+                            },
+                        )
+                        .await
                     }
+                    _ => Ok(json!({})),
                 }
             }
             message => Ok(self.handle_read(caller, message).await),
+        }
+    }
+
+    /// The after-call rule for a call that ended (lead, and a follow-up text when the
+    /// procedure is known and nothing was booked).
+    pub async fn follow_up(
+        &self,
+        caller: Caller,
+        ended: crate::followup::CallEnded,
+    ) -> Result<Value, &'static str> {
+        match self.followups.call_ended(caller.org, ended).await {
+            Ok(_) => Ok(json!({})),
+            Err(e) => {
+                tracing::error!(error = %e, "the after-call follow-up failed");
+                Err("the end of the call could not be filed; please deliver it again")
+            }
         }
     }
 
@@ -181,4 +229,16 @@ impl VoiceAgent {
         }
         answer
     }
+}
+
+/// The procedure the assistant's analysis named (`analysis.structuredData.procedure`, or
+/// `keyword`, `treatment`, `procedureOfInterest`), if any.
+fn procedure_in(message: &Value) -> Option<String> {
+    let data = message.pointer("/analysis/structuredData")?;
+    ["procedure", "keyword", "treatment", "procedureOfInterest"]
+        .iter()
+        .find_map(|k| data.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }

@@ -46,9 +46,31 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts a server on an existing data dir (for restart tests).
 pub async fn spawn_app_in(dir: &Path, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_in_with_clock(dir, voxanne::clock::system(), tweak).await
+}
+
+/// Starts a server whose every service reads `clock` (quiet hours, windows, reminders).
+pub async fn spawn_app_with_clock(
+    clock: voxanne::clock::Clock,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let tmp = TempDir::new().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    let mut app = spawn_app_in_with_clock(&dir, clock, tweak).await;
+    app._tmp = Some(tmp);
+    app
+}
+
+pub async fn spawn_app_in_with_clock(
+    dir: &Path,
+    clock: voxanne::clock::Clock,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_data_dir(dir);
     tweak(&mut settings);
-    let app = Application::build(settings).await.expect("app builds");
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let services = app.services().clone();
     let (tx, rx) = oneshot::channel::<()>();

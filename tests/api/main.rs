@@ -2,6 +2,7 @@
 //! temp dir, driven by a real HTTP client. One binary, a module per feature.
 
 mod fakes;
+mod followups;
 mod helpers;
 
 mod audit_chain;

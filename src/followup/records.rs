@@ -1,0 +1,312 @@
+//! The stored shapes of leads, follow-up messages, the procedure catalogue and SMS consent,
+//! and the few table-level steps other writers share (the outbox records a delivery's outcome
+//! and the booking ledger marks a lead booked, each inside its own transaction).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit;
+use crate::domain::OrgId;
+use crate::store::tables::{
+    FOLLOWUPS, LEADS, LEADS_BY_PHONE, SMS_LAST_SENT, SMS_OPT_OUTS, TWILIO_MESSAGES,
+};
+use crate::store::{OrgWrite, StoreError, StoreWrite};
+
+/// One procedure of a clinic's catalogue: the words that name it and what a follow-up sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProcedureRecord {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// Other words callers use for it ("nose job").
+    pub synonyms: Vec<String>,
+    /// The guide's link; a relative link is resolved against the clinic's public URL.
+    pub guide_link: String,
+    /// The follow-up text (minijinja); the appliance's default when absent.
+    pub sms_template: Option<String>,
+    /// The outbound agent who signs the message (default `sarah_outbound`).
+    pub agent_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Booked,
+    Lost,
+}
+
+impl LeadStatus {
+    pub fn parse(s: &str) -> Result<LeadStatus, String> {
+        match s {
+            "new" => Ok(LeadStatus::New),
+            "contacted" => Ok(LeadStatus::Contacted),
+            "booked" => Ok(LeadStatus::Booked),
+            "lost" => Ok(LeadStatus::Lost),
+            _ => Err("must be new, contacted, booked or lost".into()),
+        }
+    }
+}
+
+/// A caller who rang and did not book (yet).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeadRecord {
+    pub id: uuid::Uuid,
+    pub call_id: String,
+    /// E.164, when the caller's number was known.
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    /// The catalogue name of the procedure they asked about.
+    pub procedure: Option<String>,
+    pub status: LeadStatus,
+    /// The follow-up message made for the call, if any.
+    pub followup_id: Option<uuid::Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where a follow-up message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpStatus {
+    /// Waiting in the outbox (also while quiet hours hold it).
+    Queued,
+    /// Accepted by Twilio.
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    /// Not sent, on purpose: opted out, texted too recently, or not a number that takes texts.
+    Suppressed,
+}
+
+impl FollowUpStatus {
+    /// Twilio's status words (`queued`, `sending`, `sent`, `delivered`, `undelivered`,
+    /// `failed`, …); the ones that do not move a message are `None`.
+    pub fn from_twilio(s: &str) -> Option<FollowUpStatus> {
+        match s {
+            "sent" => Some(FollowUpStatus::Sent),
+            "delivered" | "read" => Some(FollowUpStatus::Delivered),
+            "undelivered" => Some(FollowUpStatus::Undelivered),
+            "failed" => Some(FollowUpStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of message a follow-up is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpPurpose {
+    /// After a call that did not book: the procedure's guide and a way to book.
+    CallFollowUp,
+    /// Before an appointment.
+    Reminder,
+}
+
+/// One text message to a caller, as rendered and as it fared.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FollowUpRecord {
+    pub id: uuid::Uuid,
+    pub purpose: FollowUpPurpose,
+    pub lead_id: Option<uuid::Uuid>,
+    pub call_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub appointment_id: Option<crate::domain::AppointmentId>,
+    /// Always `sms`.
+    pub channel: String,
+    /// E.164.
+    pub to: String,
+    pub procedure: Option<String>,
+    /// The template it was rendered from: the procedure's own, or `default`.
+    pub template: String,
+    pub agent_name: String,
+    pub guide_link: Option<String>,
+    pub booking_link: Option<String>,
+    pub body: String,
+    /// Characters in `body`.
+    pub length: usize,
+    /// `GSM-7` or `UCS-2`.
+    pub encoding: String,
+    pub segments: u32,
+    pub status: FollowUpStatus,
+    /// Why it was held, suppressed or failed, in words.
+    pub reason: Option<String>,
+    pub twilio_sid: Option<String>,
+    /// Twilio's error code and message when it refused the message.
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A number that asked not to be texted.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OptOutRecord {
+    pub phone: String,
+    pub since: DateTime<Utc>,
+    /// `keyword` (the caller texted STOP), `twilio_21610` (Twilio reported the number
+    /// unsubscribed).
+    pub source: String,
+}
+
+/// Twilio message sid → the follow-up it carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageIndexEntry {
+    pub org_id: OrgId,
+    pub followup_id: uuid::Uuid,
+}
+
+/// What the outbox learned about one follow-up message, applied inside the delivery's
+/// transaction (`apply`).
+#[derive(Debug, Clone)]
+pub struct FollowUpOutcome {
+    pub followup_id: uuid::Uuid,
+    pub status: FollowUpStatus,
+    pub reason: Option<String>,
+    pub twilio_sid: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Twilio reported the number unsubscribed (21610): record an opt-out too.
+    pub opted_out: bool,
+    pub at: DateTime<Utc>,
+    /// A message made when its job fell due (a reminder), stored with its outcome.
+    pub record: Option<Box<FollowUpRecord>>,
+}
+
+impl FollowUpOutcome {
+    pub fn new(followup_id: uuid::Uuid, status: FollowUpStatus, at: DateTime<Utc>) -> Self {
+        FollowUpOutcome {
+            followup_id,
+            status,
+            reason: None,
+            twilio_sid: None,
+            error_code: None,
+            error_message: None,
+            opted_out: false,
+            at,
+            record: None,
+        }
+    }
+}
+
+/// Records a delivery outcome: the follow-up's state, Twilio's sid (so status callbacks find
+/// it), the number's last-texted time, an opt-out Twilio reported, the audit entry; a sent
+/// call follow-up marks its lead `contacted`.
+pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), StoreError> {
+    let mut ow = w.org(org);
+    if let Some(new) = &o.record {
+        if ow.get(&FOLLOWUPS, new.id.as_bytes())?.is_none() {
+            ow.put(&FOLLOWUPS, new.id.as_bytes(), new.as_ref())?;
+        }
+    }
+    let Some(mut f) = ow.get(&FOLLOWUPS, o.followup_id.as_bytes())? else {
+        return Ok(());
+    };
+    f.status = o.status;
+    f.reason = o.reason.clone().or(f.reason);
+    f.error_code = o.error_code.clone();
+    f.error_message = o.error_message.clone();
+    f.updated_at = o.at;
+    if o.status == FollowUpStatus::Sent {
+        f.sent_at = Some(o.at);
+        f.twilio_sid = o.twilio_sid.clone();
+        if f.purpose == FollowUpPurpose::CallFollowUp {
+            ow.put(&SMS_LAST_SENT, f.to.as_bytes(), &o.at)?;
+        }
+        if let Some(lead_id) = f.lead_id {
+            if let Some(mut lead) = ow.get(&LEADS, lead_id.as_bytes())? {
+                if lead.status == LeadStatus::New {
+                    lead.status = LeadStatus::Contacted;
+                    lead.updated_at = o.at;
+                    ow.put(&LEADS, lead_id.as_bytes(), &lead)?;
+                }
+            }
+        }
+    }
+    if o.opted_out {
+        opt_out(&mut ow, &f.to, "twilio_21610", o.at)?;
+    }
+    ow.put(&FOLLOWUPS, f.id.as_bytes(), &f)?;
+    let action = match o.status {
+        FollowUpStatus::Sent => "sms_sent",
+        FollowUpStatus::Failed => "sms_failed",
+        FollowUpStatus::Suppressed => "sms_suppressed",
+        _ => "sms_status",
+    };
+    audit::success(
+        &mut ow,
+        "system:outbox",
+        action,
+        format!("followup:{}", f.id),
+        o.at,
+    )?;
+    if let Some(sid) = &o.twilio_sid {
+        w.global_put(
+            &TWILIO_MESSAGES,
+            sid.as_bytes(),
+            &MessageIndexEntry {
+                org_id: org,
+                followup_id: f.id,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Records that `phone` (E.164) does not want texts, audited.
+pub fn opt_out(
+    o: &mut OrgWrite<'_>,
+    phone: &str,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if o.get(&SMS_OPT_OUTS, phone.as_bytes())?.is_none() {
+        o.put(
+            &SMS_OPT_OUTS,
+            phone.as_bytes(),
+            &OptOutRecord {
+                phone: phone.to_string(),
+                since: at,
+                source: source.to_string(),
+            },
+        )?;
+        audit::success(
+            o,
+            "system:sms",
+            "sms_opt_out",
+            format!("source:{source}"),
+            at,
+        )?;
+    }
+    Ok(())
+}
+
+/// A booking for `phone` (E.164) turns that number's open lead into `booked`, inside the
+/// booking's transaction.
+pub fn mark_lead_booked(
+    o: &mut OrgWrite<'_>,
+    phone: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(lead_id) = o.get(&LEADS_BY_PHONE, phone.as_bytes())? else {
+        return Ok(());
+    };
+    let Some(mut lead) = o.get(&LEADS, lead_id.as_bytes())? else {
+        return Ok(());
+    };
+    if matches!(lead.status, LeadStatus::New | LeadStatus::Contacted) {
+        lead.status = LeadStatus::Booked;
+        lead.updated_at = at;
+        o.put(&LEADS, lead_id.as_bytes(), &lead)?;
+        audit::success(
+            o,
+            "system:booking",
+            "lead_booked",
+            format!("lead:{lead_id}"),
+            at,
+        )?;
+    }
+    Ok(())
+}
