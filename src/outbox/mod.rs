@@ -112,10 +112,26 @@ impl crate::store::codec::Stored for OutboxJob {
             JobKind::ConfirmationEmail { appointment_id } => (0u8, appointment_id),
             JobKind::CalendarUpsert { appointment_id } => (1, appointment_id),
             JobKind::CalendarDelete { appointment_id } => (2, appointment_id),
-            // Text messages are few: they keep the JSON layout.
-            JobKind::Sms { .. } | JobKind::Reminder { .. } => {
-                return crate::store::codec::json_bytes(self)
+            JobKind::Reminder {
+                appointment_id,
+                for_start,
+            } => {
+                return crate::store::codec::compact_bytes(
+                    crate::store::codec::tags::REMINDER_JOB,
+                    &CompactReminderJob {
+                        id: self.id,
+                        org_id: self.org_id,
+                        appointment_id,
+                        for_start: for_start.into(),
+                        attempts: self.attempts,
+                        next_attempt_at: self.next_attempt_at.into(),
+                        created_at: self.created_at.into(),
+                        last_error: self.last_error.clone(),
+                    },
+                )
             }
+            // Follow-up texts are few: they keep the JSON layout.
+            JobKind::Sms { .. } => return crate::store::codec::json_bytes(self),
         };
         crate::store::codec::compact_bytes(
             crate::store::codec::tags::OUTBOX_JOB,
@@ -133,6 +149,24 @@ impl crate::store::codec::Stored for OutboxJob {
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
+        if let Some(reminder) = crate::store::codec::from_compact::<CompactReminderJob>(
+            crate::store::codec::tags::REMINDER_JOB,
+            bytes,
+        ) {
+            let r = reminder?;
+            return Ok(OutboxJob {
+                id: r.id,
+                org_id: r.org_id,
+                kind: JobKind::Reminder {
+                    appointment_id: r.appointment_id,
+                    for_start: r.for_start.try_into()?,
+                },
+                attempts: r.attempts,
+                next_attempt_at: r.next_attempt_at.try_into()?,
+                created_at: r.created_at.try_into()?,
+                last_error: r.last_error,
+            });
+        }
         let compact = match crate::store::codec::from_compact::<CompactOutboxJob>(
             crate::store::codec::tags::OUTBOX_JOB,
             bytes,
@@ -172,6 +206,19 @@ struct CompactOutboxJob {
     org_id: OrgId,
     kind: u8,
     appointment_id: AppointmentId,
+    attempts: u32,
+    next_attempt_at: crate::store::codec::StoredInstant,
+    created_at: crate::store::codec::StoredInstant,
+    last_error: Option<String>,
+}
+
+/// A reminder job's compact layout (order is the layout).
+#[derive(Serialize, Deserialize)]
+struct CompactReminderJob {
+    id: uuid::Uuid,
+    org_id: OrgId,
+    appointment_id: AppointmentId,
+    for_start: crate::store::codec::StoredInstant,
     attempts: u32,
     next_attempt_at: crate::store::codec::StoredInstant,
     created_at: crate::store::codec::StoredInstant,
@@ -270,6 +317,13 @@ mod compact_layout_tests {
             JobKind::ConfirmationEmail { appointment_id },
             JobKind::CalendarUpsert { appointment_id },
             JobKind::CalendarDelete { appointment_id },
+            JobKind::Reminder {
+                appointment_id,
+                for_start: now + chrono::Duration::days(3),
+            },
+            JobKind::Sms {
+                followup_id: uuid::Uuid::now_v7(),
+            },
         ] {
             let job = OutboxJob {
                 id: uuid::Uuid::now_v7(),
@@ -281,7 +335,14 @@ mod compact_layout_tests {
                 last_error: Some("http_503".into()),
             };
             let bytes = job.to_bytes().unwrap();
-            assert_eq!(bytes[0], crate::store::codec::tags::OUTBOX_JOB);
+            let expected_tag = match kind {
+                JobKind::Reminder { .. } => Some(crate::store::codec::tags::REMINDER_JOB),
+                JobKind::Sms { .. } => None,
+                _ => Some(crate::store::codec::tags::OUTBOX_JOB),
+            };
+            if let Some(tag) = expected_tag {
+                assert_eq!(bytes[0], tag);
+            }
             let json = serde_json::to_vec(&job).unwrap();
             for stored in [bytes, json] {
                 let back = OutboxJob::from_bytes(&stored).unwrap();

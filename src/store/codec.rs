@@ -64,6 +64,8 @@ pub mod tags {
     pub const APPOINTMENT: u8 = 0x02;
     pub const AUDIT_ENTRY: u8 = 0x03;
     pub const OUTBOX_JOB: u8 = 0x04;
+    /// Appointment reminder jobs (every booking queues one).
+    pub const REMINDER_JOB: u8 = 0x05;
 }
 
 /// An instant as stored in compact layouts: Unix seconds and nanoseconds (exact for any
