@@ -29,7 +29,10 @@ struct Fake {
     sids: Arc<Mutex<u64>>,
 }
 
-async fn messages(State(fake): State<Fake>, body: axum::body::Bytes) -> (axum::http::StatusCode, axum::Json<Value>) {
+async fn messages(
+    State(fake): State<Fake>,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, axum::Json<Value>) {
     let at = Instant::now();
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let index = form
@@ -45,7 +48,10 @@ async fn messages(State(fake): State<Fake>, body: axum::body::Bytes) -> (axum::h
         *n += 1;
         format!("SM{:032x}", *n)
     };
-    (axum::http::StatusCode::CREATED, axum::Json(json!({"sid": sid, "status": "queued"})))
+    (
+        axum::http::StatusCode::CREATED,
+        axum::Json(json!({"sid": sid, "status": "queued"})),
+    )
 }
 
 fn report(i: usize) -> Value {
@@ -68,7 +74,10 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let (sequential, burst) = (((200.0 * scale) as usize).max(10), ((2000.0 * scale) as usize).max(50));
+    let (sequential, burst) = (
+        ((200.0 * scale) as usize).max(10),
+        ((2000.0 * scale) as usize).max(50),
+    );
 
     let (tx, mut arrived) = mpsc::unbounded_channel();
     let fake = Fake {
@@ -102,7 +111,10 @@ async fn main() {
         .post(format!("{base}/api/auth/signup"))
         .json(&json!({"clinic_name": "Load", "email": "load@clinic.example", "password": "load test password"}))
         .send().await.unwrap().json().await.unwrap();
-    let (org, token) = (s["org_id"].as_str().unwrap().to_string(), s["access_token"].as_str().unwrap().to_string());
+    let (org, token) = (
+        s["org_id"].as_str().unwrap().to_string(),
+        s["access_token"].as_str().unwrap().to_string(),
+    );
     client
         .put(format!("{base}/api/orgs/{org}/settings"))
         .bearer_auth(&token)
@@ -112,7 +124,12 @@ async fn main() {
         .post(format!("{base}/api/orgs/{org}/agent-keys"))
         .bearer_auth(&token)
         .json(&json!({"name": "load"}))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = key["key"].as_str().unwrap().to_string();
     let deadline = Instant::now() + TIME_CAP;
 
@@ -120,7 +137,13 @@ async fn main() {
     let mut latencies = Vec::with_capacity(sequential);
     for i in 0..sequential {
         let sent = Instant::now();
-        let r = client.post(format!("{base}/api/vapi")).bearer_auth(&key).json(&report(i)).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/api/vapi"))
+            .bearer_auth(&key)
+            .json(&report(i))
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
         loop {
             let (n, at) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
@@ -157,7 +180,13 @@ async fn main() {
             let mut i = sequential + worker;
             while i < sequential + burst {
                 sends.lock().unwrap().insert(i, Instant::now());
-                let r = client.post(format!("{base}/api/vapi")).bearer_auth(&key).json(&report(i)).send().await.unwrap();
+                let r = client
+                    .post(format!("{base}/api/vapi"))
+                    .bearer_auth(&key)
+                    .json(&report(i))
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(r.status().is_success());
                 i += 16;
             }
@@ -165,7 +194,8 @@ async fn main() {
     }
     let mut burst_latencies = Vec::with_capacity(burst);
     while burst_latencies.len() < burst && Instant::now() < deadline {
-        let Ok(Some((n, at))) = tokio::time::timeout(Duration::from_secs(10), arrived.recv()).await else {
+        let Ok(Some((n, at))) = tokio::time::timeout(Duration::from_secs(10), arrived.recv()).await
+        else {
             break;
         };
         if let Some(sent) = sends.lock().unwrap().get(&n) {
