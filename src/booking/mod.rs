@@ -345,21 +345,41 @@ impl BookingService {
                 },
             );
         }
-        for (field, value, max) in [
-            ("sms_from", &s.sms_from, 20),
-            ("sms_help_text", &s.sms_help_text, 320),
-        ] {
-            v.check(
-                field,
-                match value {
-                    Some(t) if t.trim().is_empty() || t.chars().count() > max => {
-                        Err(format!("must be 1 to {max} characters"))
-                    }
-                    _ => Ok(()),
-                },
-            );
-        }
+        v.check(
+            "sms_help_text",
+            match &s.sms_help_text {
+                Some(t) if t.trim().is_empty() || t.chars().count() > 320 => {
+                    Err("must be 1 to 320 characters".to_string())
+                }
+                _ => Ok(()),
+            },
+        );
+        // A sender is a phone number (kept in E.164, as Twilio names it in inbound webhooks)
+        // or an alphanumeric sender id (1–11 letters, digits and spaces, at least one letter).
+        let sms_from = v.check(
+            "sms_from",
+            match s.sms_from.as_deref().map(str::trim) {
+                None => Ok(None),
+                Some(t) if t.starts_with('+') || t.starts_with(|c: char| c.is_ascii_digit()) => {
+                    crate::domain::PhoneNumber::parse(t, &s.phone_region)
+                        .map(|p| Some(p.as_str().to_string()))
+                }
+                Some(t)
+                    if (1..=11).contains(&t.len())
+                        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+                        && t.chars().any(|c| c.is_ascii_alphabetic()) =>
+                {
+                    Ok(Some(t.to_string()))
+                }
+                Some(_) => Err(
+                    "must be a phone number or an alphanumeric sender id of up to 11 characters"
+                        .to_string(),
+                ),
+            },
+        );
         v.finish().map_err(BookingError::Invalid)?;
+        let mut s = s;
+        s.sms_from = sms_from.flatten();
         let saved = s.clone();
         self.store
             .write(move |w| {

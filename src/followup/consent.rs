@@ -43,17 +43,11 @@ impl QuietHours {
     }
 
     /// The local wall time on `date` as an instant; a time a clock change skips moves on to
-    /// the first minute that exists.
-    fn instant(&self, date: NaiveDate, time: NaiveTime, latest: bool) -> Option<DateTime<Utc>> {
+    /// the first minute that exists, and of a time it repeats the first is taken.
+    fn instant(&self, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
         let mut naive = date.and_time(time);
         for _ in 0..=180 {
-            let local = self.tz.from_local_datetime(&naive);
-            let found = if latest {
-                local.latest()
-            } else {
-                local.earliest()
-            };
-            if let Some(t) = found {
+            if let Some(t) = self.tz.from_local_datetime(&naive).earliest() {
                 return Some(t.with_timezone(&Utc));
             }
             naive += Duration::minutes(1);
@@ -72,7 +66,7 @@ impl QuietHours {
         } else {
             local.date_naive()
         };
-        self.instant(date, self.end, false).unwrap_or(t)
+        self.instant(date, self.end).unwrap_or(t)
     }
 
     /// The last minute at or before `t` outside quiet hours (a reminder is sent early rather
@@ -87,7 +81,8 @@ impl QuietHours {
         } else {
             local.date_naive()
         };
-        self.instant(date, self.start, true)
+        // Of a start the autumn change repeats, the earlier one: quiet hours have begun by then.
+        self.instant(date, self.start)
             .map(|s| s - Duration::minutes(1))
             .unwrap_or(t)
     }

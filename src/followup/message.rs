@@ -95,23 +95,36 @@ pub struct Measure {
 
 pub fn measure(text: &str) -> Measure {
     let length = text.chars().count();
-    let septets: Option<usize> = text.chars().try_fold(0usize, |n, c| {
+    let gsm = |c: char| {
         if GSM_BASIC.contains(c) {
-            Some(n + 1)
+            Some(1)
         } else if GSM_EXTENDED.contains(c) {
-            Some(n + 2)
+            Some(2)
         } else {
             None
         }
-    });
-    let (encoding, units, single, multi) = match septets {
-        Some(s) => ("GSM-7", s, 160, 153),
-        None => ("UCS-2", text.encode_utf16().count(), 70, 67),
     };
-    let segments = if units <= single {
+    // Each character's size in the encoding's units (septets, or UTF-16 code units).
+    let (encoding, sizes, single, multi): (&str, Vec<usize>, usize, usize) =
+        match text.chars().map(gsm).collect::<Option<Vec<usize>>>() {
+            Some(sizes) => ("GSM-7", sizes, 160, 153),
+            None => ("UCS-2", text.chars().map(char::len_utf16).collect(), 70, 67),
+        };
+    let total: usize = sizes.iter().sum();
+    // A long message is cut into parts of `multi` units; a character never straddles two
+    // (an escaped GSM character, a surrogate pair), so a part may hold less.
+    let segments = if total <= single {
         1
     } else {
-        units.div_ceil(multi) as u32
+        let (mut parts, mut used) = (1u32, 0usize);
+        for size in sizes {
+            if used + size > multi {
+                parts += 1;
+                used = 0;
+            }
+            used += size;
+        }
+        parts
     };
     Measure {
         encoding,
@@ -172,9 +185,11 @@ mod tests {
         assert_eq!(measure(&"a".repeat(161)).segments, 2);
         assert_eq!(measure(&"a".repeat(306)).segments, 2);
         assert_eq!(measure(&"a".repeat(307)).segments, 3);
-        // An extension character counts twice.
+        // An extension character counts twice, and is never split between parts.
         assert_eq!(measure(&"€".repeat(80)).segments, 1);
         assert_eq!(measure(&"€".repeat(81)).segments, 2);
+        let straddling = format!("{}€{}", "a".repeat(152), "a".repeat(152));
+        assert_eq!(measure(&straddling).segments, 3);
         // One character outside GSM-7 makes it UCS-2.
         let m = measure(&format!("{}😀", "a".repeat(60)));
         assert_eq!(m.encoding, "UCS-2");

@@ -23,7 +23,7 @@ use crate::domain::{FieldError, OrgId, PhoneNumber, Validation};
 use crate::outbox::{self, JobKind};
 use crate::store::tables::{
     APPOINTMENTS, CLINIC_SETTINGS, FOLLOWUPS, FOLLOWUP_STATE, LEADS, LEADS_BY_CALL, LEADS_BY_PHONE,
-    ORGS, PROCEDURES, SMS_LAST_SENT, SMS_OPT_OUTS, TWILIO_MESSAGES,
+    ORGS, PROCEDURES, SMS_LAST_SENT, SMS_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
 };
 use crate::store::{OrgRead, OrgWrite, Store, StoreError, StoreRead};
 use records::{
@@ -197,6 +197,51 @@ fn materialise_catalogue(o: &mut OrgWrite<'_>, org: OrgId) -> Result<(), StoreEr
     o.put(&FOLLOWUP_STATE, b"catalogue", &serde_json::json!(true))
 }
 
+/// The id of an appointment's reminder message for one start.
+pub fn reminder_id(appointment: crate::domain::AppointmentId, start: DateTime<Utc>) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("reminder:{appointment}:{}", start.timestamp()));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// How far back a call's bookings are looked for (appointment ids are time-ordered).
+const CALL_LOOKBACK_HOURS: i64 = 12;
+
+/// Whether an active appointment was booked in call `call_id`: those of the caller's number,
+/// then every appointment created in the last `CALL_LOOKBACK_HOURS` (a caller may book under
+/// another number than the one they rang from).
+fn booked_in_call(
+    o: &OrgWrite<'_>,
+    phones: &PhoneIndex,
+    org: OrgId,
+    phone: Option<&PhoneNumber>,
+    call_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let in_call = |a: &crate::booking::records::AppointmentRecord| {
+        a.status.is_active() && a.vapi_call_id.as_deref() == Some(call_id)
+    };
+    if let Some(p) = phone {
+        for id in phones.ids(org, p.as_str()) {
+            if o.get(&APPOINTMENTS, &id.as_bytes())?
+                .is_some_and(|a| in_call(&a))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    let since = (now - Duration::hours(CALL_LOOKBACK_HOURS))
+        .timestamp_millis()
+        .max(0) as u128;
+    // A UUIDv7 starts with its 48-bit millisecond timestamp.
+    let bound = ((since & 0xffff_ffff_ffff) << 80).to_be_bytes();
+    Ok(o.scan(&APPOINTMENTS, &[], Some(&bound), 10_000)?
+        .iter()
+        .any(|(_, a)| in_call(a)))
+}
+
 /// `link` as the caller can open it: relative links resolved against the clinic's public URL.
 fn absolute(link: &str, base: &str) -> String {
     if link.starts_with("http://") || link.starts_with("https://") {
@@ -268,16 +313,10 @@ impl FollowUpService {
                     .as_deref()
                     .and_then(|n| PhoneNumber::parse(n, &clinic.settings.phone_region).ok());
 
-                // Did this call book? The ledger's word, not the caller's.
-                if let Some(p) = &phone {
-                    for id in phones.ids(org, p.as_str()) {
-                        if o.get(&APPOINTMENTS, &id.as_bytes())?.is_some_and(|a| {
-                            a.status.is_active()
-                                && a.vapi_call_id.as_deref() == Some(ended.call_id.as_str())
-                        }) {
-                            return Ok(CallOutcome::Booked);
-                        }
-                    }
+                // Did this call book? The ledger's word, not the caller's: any active
+                // appointment made in this call, under whatever number.
+                if booked_in_call(&o, &phones, org, phone.as_ref(), &ended.call_id, now)? {
+                    return Ok(CallOutcome::Booked);
                 }
 
                 let catalogue = write_catalogue_view(&o, org)?;
@@ -333,6 +372,10 @@ impl FollowUpService {
                 }
                 if lead.name.is_none() {
                     lead.name = ended.caller_name.clone().filter(|n| !n.trim().is_empty());
+                }
+                if let (None, Some(p)) = (&lead.phone, &phone) {
+                    lead.phone = Some(p.as_str().to_string());
+                    o.put(&LEADS_BY_PHONE, p.as_str().as_bytes(), &lead.id)?;
                 }
                 lead.updated_at = now;
 
@@ -455,6 +498,13 @@ impl FollowUpService {
         };
         if o.get(&SMS_OPT_OUTS, f.to.as_bytes())?.is_some() {
             return drop("the number has opted out of texts".into());
+        }
+        if let Some(lead_id) = f.lead_id {
+            match o.get(&LEADS, lead_id.as_bytes())?.map(|l| l.status) {
+                Some(LeadStatus::Booked) => return drop("the caller has booked since".into()),
+                Some(LeadStatus::Lost) => return drop("staff marked the lead lost".into()),
+                _ => {}
+            }
         }
         match PhoneNumber::parse(&f.to, &clinic.settings.phone_region).map(|p| p.sms_capable()) {
             Ok(Ok(())) => {}
@@ -801,6 +851,9 @@ impl FollowUpService {
                 f.status = status;
                 f.updated_at = now;
                 if let Some(code) = error_code.filter(|c| !c.is_empty()) {
+                    if code == "21610" {
+                        records::opt_out(&mut o, &f.to, "twilio_21610", now)?;
+                    }
                     f.error_code = Some(code);
                 }
                 o.put(&FOLLOWUPS, f.id.as_bytes(), &f)?;
@@ -874,8 +927,9 @@ impl FollowUpService {
                                 .sms_help_text
                                 .clone()
                                 .map(|h| (org.name.clone(), h)));
-                        } else if o.get(&LEADS_BY_PHONE, phone.as_bytes())?.is_some()
-                            || o.get(&SMS_LAST_SENT, phone.as_bytes())?.is_some()
+                        } else if settings.sms_from.is_none()
+                            && (o.get(&LEADS_BY_PHONE, phone.as_bytes())?.is_some()
+                                || o.get(&SMS_TEXTED, phone.as_bytes())?.is_some())
                         {
                             by_history.push(org.id);
                             help = help.or(Some((

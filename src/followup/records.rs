@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit;
 use crate::domain::OrgId;
 use crate::store::tables::{
-    FOLLOWUPS, LEADS, LEADS_BY_PHONE, SMS_LAST_SENT, SMS_OPT_OUTS, TWILIO_MESSAGES,
+    FOLLOWUPS, LEADS, LEADS_BY_PHONE, SMS_LAST_SENT, SMS_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
 };
 use crate::store::{OrgWrite, StoreError, StoreWrite};
 
@@ -215,6 +215,8 @@ pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), 
         if f.purpose == FollowUpPurpose::CallFollowUp {
             ow.put(&SMS_LAST_SENT, f.to.as_bytes(), &o.at)?;
         }
+        // Every number this clinic has texted: a STOP to the shared sender finds the clinic.
+        ow.put(&SMS_TEXTED, f.to.as_bytes(), &o.at)?;
         if let Some(lead_id) = f.lead_id {
             if let Some(mut lead) = ow.get(&LEADS, lead_id.as_bytes())? {
                 if lead.status == LeadStatus::New {

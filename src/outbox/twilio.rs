@@ -14,6 +14,9 @@ pub enum SendFailure {
     Retry(String),
     /// Twilio refused it for good: its error code and message (numbers masked).
     Permanent { code: String, message: String },
+    /// The request may have reached Twilio but its answer was lost (a timeout after sending,
+    /// an unreadable success): sending again could text the caller twice.
+    Unknown(String),
 }
 
 pub struct Twilio {
@@ -108,11 +111,13 @@ impl Twilio {
             .send()
             .await
             .map_err(|e| {
-                SendFailure::Retry(if e.is_timeout() {
-                    "twilio_timeout".into()
+                if e.is_connect() {
+                    SendFailure::Retry("twilio_unreachable".into())
+                } else if e.is_timeout() {
+                    SendFailure::Unknown("twilio_timeout".into())
                 } else {
-                    "twilio_unreachable".into()
-                })
+                    SendFailure::Unknown("twilio_no_answer".into())
+                }
             })?;
         let status = response.status();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
@@ -120,7 +125,7 @@ impl Twilio {
             return body["sid"]
                 .as_str()
                 .map(str::to_string)
-                .ok_or_else(|| SendFailure::Retry("twilio_no_sid".into()));
+                .ok_or_else(|| SendFailure::Unknown("twilio_no_sid".into()));
         }
         if status.as_u16() == 429 || status.is_server_error() {
             return Err(SendFailure::Retry(format!(

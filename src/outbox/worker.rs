@@ -147,9 +147,14 @@ impl OutboxWorker {
         let org = job.org_id;
         let from = self.twilio.from_number().to_string();
         let kind = job.kind.clone();
-        // A reminder's message is made when it falls due, under the job's id.
+        // A reminder's message is made when it falls due, under an id of its appointment and
+        // start: two jobs for the same start (moved away and back) make one message.
         let followup_id = match kind {
             JobKind::Sms { followup_id } => followup_id,
+            JobKind::Reminder {
+                appointment_id,
+                for_start,
+            } => crate::followup::reminder_id(appointment_id, for_start),
             _ => job.id,
         };
         let decision = self
@@ -191,6 +196,16 @@ impl OutboxWorker {
                 (Delivery::Done, Some(outcome))
             }
             Err(SendFailure::Retry(code)) => (Delivery::Retry(code), None),
+            Err(SendFailure::Unknown(code)) => {
+                tracing::warn!(code = %code, "twilio's answer was lost; the text is not sent again");
+                let mut outcome =
+                    FollowUpOutcome::new(followup_id, FollowUpStatus::Sent, (self.clock)());
+                outcome.record = record;
+                outcome.reason = Some(format!(
+                    "Twilio's answer was lost ({code}); not sent again, so the caller is not texted twice"
+                ));
+                (Delivery::Done, Some(outcome))
+            }
             Err(SendFailure::Permanent { code, message }) => {
                 tracing::warn!(code = %code, "twilio refused a message");
                 let mut outcome =

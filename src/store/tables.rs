@@ -291,10 +291,14 @@ pub const SMS_OPT_OUTS: TenantTable<OptOutRecord> = TenantTable::new("sms_opt_ou
 /// Number (E.164) → when a follow-up last went to it (the one-per-window rule).
 pub const SMS_LAST_SENT: TenantTable<chrono::DateTime<chrono::Utc>> =
     TenantTable::new("sms_last_sent_v1");
+/// Number (E.164) → when this clinic last texted it anything (a reply to the install's shared
+/// sender is routed to the clinics that texted the number).
+pub const SMS_TEXTED: TenantTable<chrono::DateTime<chrono::Utc>> =
+    TenantTable::new("sms_texted_v1");
 /// Twilio message sid → the org and follow-up it carries (status callbacks name only the sid).
 pub const TWILIO_MESSAGES: GlobalTable<MessageIndexEntry> = GlobalTable::new("twilio_messages_v1");
 
-pub(crate) fn followup_tenant() -> [TenantDef; 8] {
+pub(crate) fn followup_tenant() -> [TenantDef; 9] {
     [
         PROCEDURES.def(),
         FOLLOWUP_STATE.def(),
@@ -304,6 +308,7 @@ pub(crate) fn followup_tenant() -> [TenantDef; 8] {
         FOLLOWUPS.def(),
         SMS_OPT_OUTS.def(),
         SMS_LAST_SENT.def(),
+        SMS_TEXTED.def(),
     ]
 }
 

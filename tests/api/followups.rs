@@ -940,3 +940,115 @@ async fn a_number_that_cannot_take_texts_is_not_texted_and_the_followup_says_why
     // The lead is still there for staff to call.
     assert_eq!(list(&app, &c, "leads").await[0]["phone"], "+447700900555");
 }
+
+#[tokio::test]
+async fn a_call_that_booked_under_another_number_is_not_followed_up() {
+    let twilio = twilio_fake(0, 500).await;
+    let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    // The caller rings from their mobile and books for their landline.
+    let booked = app
+        .vapi_tool_from(&c.agent_key, CALLER, "call-other-number", "tc-1", "book_appointment",
+            json!({"appointment_date": date_in(3), "appointment_time": "2pm", "provider_name": "Dr Smith",
+                   "service": "rhinoplasty", "patient_name": "Jane Doe", "patient_phone": "020 7946 0123"}))
+        .await;
+    assert!(booked["appointment_id"].is_string(), "{booked}");
+    end_call(
+        &app,
+        &c.agent_key,
+        report("call-other-number", "rhinoplasty please", None),
+    )
+    .await;
+    assert!(list(&app, &c, "leads").await.is_empty());
+    assert!(list(&app, &c, "followups").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_text_held_overnight_is_not_sent_once_the_caller_has_booked() {
+    use chrono::TimeZone;
+    let twilio = twilio_fake(0, 500).await;
+    let evening = chrono_tz::Europe::London
+        .with_ymd_and_hms(2026, 12, 1, 22, 30, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = voxanne::clock::ManualClock::new(evening);
+    let app = spawn_app_with_clock(clock.clock(), |s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    end_call(
+        &app,
+        &c.agent_key,
+        report("call-evening", "a nose job", None),
+    )
+    .await;
+    // Later that evening the caller books online with staff.
+    let r = app
+        .post(&format!("/api/orgs/{}/appointments", c.clinic.org_id), Some(&c.clinic.token),
+            json!({"provider_id": c.smith, "service_id": c.service_id, "date": "2026-12-04", "time": "10:00",
+                   "patient": {"name": "Jane Doe", "phone": "07911 123456"}}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(list(&app, &c, "leads").await[0]["status"], "booked");
+    clock.set(utc("2026-12-02T08:00:00Z"));
+    eventually("the held text is dropped", || async {
+        list(&app, &c, "followups")
+            .await
+            .iter()
+            .any(|f| f["purpose"] == "call_follow_up" && f["status"] == "suppressed")
+    })
+    .await;
+    let f = list(&app, &c, "followups")
+        .await
+        .into_iter()
+        .find(|f| f["purpose"] == "call_follow_up")
+        .unwrap();
+    assert_eq!(f["reason"], "the caller has booked since");
+    assert!(texts(&twilio).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_reminder_moved_away_and_back_is_sent_once_and_stop_to_a_reminder_opts_out() {
+    use chrono::TimeZone;
+    let twilio = twilio_fake(0, 500).await;
+    let now = chrono_tz::Europe::London
+        .with_ymd_and_hms(2026, 12, 7, 12, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = voxanne::clock::ManualClock::new(now);
+    let app = spawn_app_with_clock(clock.clock(), |s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    let org = &c.clinic.org_id;
+    let r = app
+        .post(&format!("/api/orgs/{org}/appointments"), Some(&c.clinic.token),
+            json!({"provider_id": c.smith, "service_id": c.service_id, "date": "2026-12-10", "time": "14:00",
+                   "patient": {"name": "Jane Doe", "phone": "07911 123456"}}))
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (date, time) in [("2026-12-11", "14:00"), ("2026-12-10", "14:00")] {
+        let r = app
+            .post(
+                &format!("/api/orgs/{org}/appointments/{id}/reschedule"),
+                Some(&c.clinic.token),
+                json!({"date": date, "time": time}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    clock.set(utc("2026-12-09T14:00:00Z"));
+    wait_for_texts(&twilio, 1).await;
+    eventually("both jobs for the start are done", || async {
+        reminder_jobs(&app, &c).await.len() == 1
+    })
+    .await;
+    assert_eq!(texts(&twilio).await.len(), 1);
+    // The patient answers the reminder (sent from the install's shared number) with STOP.
+    let stop = [("From", CALLER), ("To", "+447700900000"), ("Body", "STOP")];
+    let r = signed(&app, "/api/webhooks/twilio/inbound", &stop, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(list(&app, &c, "sms/opt-outs").await.len(), 1);
+}
