@@ -1,7 +1,7 @@
 //! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`, `pii detect`,
 //! `keys rotate`, `keys shred`, `org delete`, `kb import`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +47,29 @@ enum Command {
     Init {
         #[command(flatten)]
         common: Common,
+    },
+    /// Back the database up while the appliance runs (through its admin socket), or check a
+    /// backup with --verify. The master key is never in a backup: keep it apart.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The backup file to write (a `.manifest.json` is written beside it).
+        #[arg(long, conflicts_with = "verify")]
+        out: Option<PathBuf>,
+        /// Check a backup file: its manifest, every table, every audit chain.
+        #[arg(long)]
+        verify: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data dir (checked first). Put the install's master key
+    /// in place (--master-key copies it) before starting the server.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// The install's master key file, copied to crypto.master_key_file.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
     },
     /// Audit log tools.
     Audit {
@@ -208,6 +231,16 @@ pub fn run() -> ExitCode {
             demo,
         } => serve(&common, listen, demo),
         Command::Init { common } => init(&common),
+        Command::Backup {
+            common,
+            out,
+            verify,
+        } => backup(&common, out, verify),
+        Command::Restore {
+            file,
+            common,
+            master_key,
+        } => restore(&common, &file, master_key),
         Command::Audit {
             command: AuditCommand::Verify { common, org },
         } => audit_verify(&common, org),
@@ -383,6 +416,79 @@ fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
     })
 }
 
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn backup(
+    common: &Common,
+    out: Option<PathBuf>,
+    verify: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    if let Some(file) = verify {
+        return match crate::backup::verify(&file) {
+            Ok(v) => {
+                print_json(&serde_json::json!({"ok": true, "verified": v}));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("backup {}: {e}", file.display());
+                Ok(ExitCode::from(1))
+            }
+        };
+    }
+    let out = out.ok_or("give --out FILE to take a backup, or --verify FILE to check one")?;
+    let settings = load_settings(common, None)?;
+    // A relative path is the operator's, not the server's working directory.
+    let out = std::path::absolute(&out).map_err(|e| format!("--out: {e}"))?;
+    let data_dir = settings.storage.data_dir.clone();
+    let answer = runtime()?.block_on(crate::admin::request(
+        &data_dir,
+        &serde_json::json!({"command": "backup", "out": out}),
+    ));
+    match answer {
+        Some(Ok(v)) if v["ok"] == true => {
+            print_json(&v["manifest"]);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Ok(v)) => Err(format!(
+            "backup failed: {}",
+            v["error"].as_str().unwrap_or("no reason given")
+        )),
+        Some(Err(e)) => Err(e),
+        // No server on this data dir: open the file directly.
+        None => {
+            let store = crate::store::Store::open(&data_dir).map_err(|e| e.to_string())?;
+            let manifest =
+                crate::backup::take(&store, &out, chrono::Utc::now()).map_err(|e| e.to_string())?;
+            print_json(&serde_json::to_value(manifest).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn restore(common: &Common, file: &Path, master_key: Option<PathBuf>) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let verified = crate::backup::restore(file, &settings.storage.data_dir)
+        .map_err(|e| format!("restore {}: {e}", file.display()))?;
+    if let Some(key) = master_key {
+        let target = &settings.crypto.master_key_file;
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        crate::store::snapshot::copy_file_durably(&key, target).map_err(|e| e.to_string())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    print_json(
+        &serde_json::json!({"ok": true, "restored_into": settings.storage.data_dir, "verified": verified}),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn create_org(
     common: &Common,
     name: &str,
@@ -390,9 +496,37 @@ fn create_org(
     timezone: Option<String>,
     full_name: Option<String>,
 ) -> Result<ExitCode, String> {
-    use rand::distributions::{Alphanumeric, DistString};
     let settings = load_settings(common, None)?;
-    let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24);
+    // A server on this data dir holds the database: ask it through the admin socket.
+    let answer = runtime()?.block_on(crate::admin::request(
+        &settings.storage.data_dir,
+        &serde_json::json!({"command": "org_create", "name": name, "email": email,
+                            "timezone": timezone, "full_name": full_name}),
+    ));
+    match answer {
+        Some(Ok(v)) if v["ok"] == true => {
+            println!("org {} created", v["org_id"].as_str().unwrap_or(""));
+            println!(
+                "admin: {email} (user {})",
+                v["user_id"].as_str().unwrap_or("")
+            );
+            println!(
+                "one-time password: {}",
+                v["password"].as_str().unwrap_or("")
+            );
+            println!("Sign in with POST /api/auth/login and keep the password somewhere safe; it is not shown again.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Ok(v)) => {
+            return Err(format!(
+                "org create failed: {}",
+                v["error"].as_str().unwrap_or("no reason given")
+            ))
+        }
+        Some(Err(e)) => return Err(e),
+        None => {}
+    }
+    let password = crate::identity::one_time_password();
     let input = crate::identity::SignupInput::parse(
         name,
         email,

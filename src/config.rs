@@ -49,6 +49,29 @@ pub struct Settings {
     pub crypto: CryptoSettings,
     pub outbox: OutboxSettings,
     pub pii: PiiSettings,
+    pub backup: BackupSettings,
+}
+
+/// Scheduled backups, taken by the running server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Where scheduled backups go; empty: no scheduled backups.
+    pub dir: PathBuf,
+    /// Hours between scheduled backups.
+    pub every_hours: u64,
+    /// How many scheduled backups are kept (the oldest go first).
+    pub keep: usize,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::new(),
+            every_hours: 24,
+            keep: 7,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -490,6 +513,12 @@ impl Settings {
         }
         if self.auth.issuer.trim().is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
+        }
+        if !(1..=24 * 365).contains(&self.backup.every_hours) {
+            return Err(invalid("backup.every_hours", "must be between 1 and 8760"));
+        }
+        if !(1..=1000).contains(&self.backup.keep) {
+            return Err(invalid("backup.keep", "must be between 1 and 1000"));
         }
         if self.auth.login_max_failures_per_email == 0
             || self.auth.login_max_failures_per_client == 0

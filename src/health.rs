@@ -17,6 +17,8 @@ pub struct PartState {
 #[derive(Default)]
 pub struct Health {
     parts: Mutex<BTreeMap<&'static str, PartState>>,
+    /// The last scheduled backup: when, and how it went.
+    last_backup: Mutex<Option<serde_json::Value>>,
 }
 
 impl Health {
@@ -47,6 +49,17 @@ impl Health {
 
     pub fn states(&self) -> BTreeMap<&'static str, PartState> {
         self.with(|m| m.clone())
+    }
+
+    pub fn record_backup(&self, outcome: serde_json::Value) {
+        *self.last_backup.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    }
+
+    pub fn last_backup(&self) -> Option<serde_json::Value> {
+        self.last_backup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

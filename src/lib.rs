@@ -8,8 +8,10 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod booking;
 pub mod calls;
 pub mod cli;

@@ -158,6 +158,8 @@ impl Services {
 /// A built appliance with its listener bound.
 pub struct Application {
     listener: TcpListener,
+    /// The operator's socket, bound with the listener (none if it could not be).
+    admin: Option<tokio::net::UnixListener>,
     services: Services,
     local_addr: SocketAddr,
 }
@@ -187,8 +189,16 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?;
+        let admin = match crate::admin::bind(&services.settings.storage.data_dir) {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "the admin socket could not be opened; offline commands need the server stopped");
+                None
+            }
+        };
         Ok(Application {
             listener,
+            admin,
             services,
             local_addr,
         })
@@ -213,6 +223,23 @@ impl Application {
     ) -> Result<(), StartupError> {
         let s = self.services;
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        // The operator's socket, and scheduled backups, stop with the outbox worker.
+        let admin = self.admin.map(|listener| {
+            let mut stopped = worker_stopped.clone();
+            tokio::spawn(crate::admin::serve(
+                listener,
+                Arc::new(s.clone()),
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            ))
+        });
+        let scheduled = (!s.settings.backup.dir.as_os_str().is_empty()).then(|| {
+            let mut stopped = worker_stopped.clone();
+            tokio::spawn(scheduled_backups(s.clone(), async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
         // The outbox worker is restarted if it ever panics; `/readyz` names it while it is down.
         let worker = tokio::spawn(crate::health::supervise(
             s.health.clone(),
@@ -273,12 +300,54 @@ impl Application {
             .map_err(StartupError::Serve);
         let _ = stop_worker.send(true);
         let _ = worker.await;
+        for task in [admin, scheduled].into_iter().flatten() {
+            let _ = task.await;
+        }
         booking.shutdown().await;
         // Opening cannot be cut short (it runs on a blocking thread holding the database);
         // a stop waits for it, which is long only while a large graph is being rebuilt.
         let _ = opening.await;
         kb.shutdown().await;
         served
+    }
+}
+
+/// Takes a backup into `[backup] dir` at start and every `every_hours`, keeping the newest
+/// `keep`; the last outcome is shown by `/readyz`.
+async fn scheduled_backups(s: Services, shutdown: impl Future<Output = ()>) {
+    let every = std::time::Duration::from_secs(s.settings.backup.every_hours.max(1) * 3600);
+    tokio::pin!(shutdown);
+    loop {
+        let (store, dir, keep) = (
+            s.store.clone(),
+            s.settings.backup.dir.clone(),
+            s.settings.backup.keep,
+        );
+        let now = (s.clock)();
+        let taken = tokio::task::spawn_blocking(move || {
+            let out = dir.join(crate::backup::scheduled_name(now));
+            let manifest = crate::backup::take(&store, &out, now)?;
+            crate::backup::prune(&dir, keep)?;
+            Ok::<_, crate::backup::BackupError>(manifest)
+        })
+        .await;
+        let outcome = match taken {
+            Ok(Ok(m)) => {
+                serde_json::json!({"ok": true, "at": m.taken_at, "file": m.file, "bytes": m.bytes})
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "scheduled backup failed");
+                serde_json::json!({"ok": false, "at": now, "error": e.to_string()})
+            }
+            Err(_) => {
+                serde_json::json!({"ok": false, "at": now, "error": "the backup task stopped"})
+            }
+        };
+        s.health.record_backup(outcome);
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(every) => {}
+        }
     }
 }
 

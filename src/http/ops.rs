@@ -39,6 +39,15 @@ async fn healthz() -> Json<Liveness> {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let (status, Json(mut body)) = readiness(&state).await;
+    // The last scheduled backup is reported, not a reason to stop taking calls.
+    if let Some(backup) = state.health.last_backup() {
+        body["backup"] = backup;
+    }
+    (status, Json(body))
+}
+
+async fn readiness(state: &AppState) -> (StatusCode, Json<Value>) {
     let mut search = if state.kb.semantic() {
         json!({"mode": "hybrid", "fulltext": "ok", "semantic": "ok"})
     } else {

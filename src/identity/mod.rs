@@ -47,6 +47,13 @@ pub enum IdentityError {
     Internal(&'static str),
 }
 
+/// A password for an admin the operator creates (`voxanne org create`): 24 letters and
+/// digits from the OS's random source, shown once.
+pub fn one_time_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 24)
+}
+
 fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }

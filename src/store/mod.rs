@@ -3,6 +3,7 @@
 //! that includes an org id.
 
 pub mod codec;
+pub mod snapshot;
 pub mod tables;
 
 use std::cell::RefCell;

@@ -16,6 +16,7 @@ mod identity_handshake;
 mod knowledge_base;
 mod one_write_path;
 mod openapi;
+mod operations;
 mod outbox;
 mod personal_data;
 mod pii_quality;

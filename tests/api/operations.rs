@@ -1,0 +1,301 @@
+//! Operating the appliance: backups taken while bookings go on, checked and restored into a
+//! new data dir; scheduled backups; the operator's admin socket.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::outbox::eventually;
+
+fn voxanne(args: &[&str]) -> std::process::Output {
+    Command::new(voxanne_bin()).args(args).output().unwrap()
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let c = app.bookable_clinic("Clinic").await;
+    let data_dir = app.data_dir.clone();
+    let backups = tempfile::TempDir::new().unwrap();
+    let file = backups.path().join("nightly.redb");
+
+    // Four clients book distinct slots while the backup is taken.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(
+        String,
+        std::time::Instant,
+    )>::new()));
+    let mut bookers = Vec::new();
+    for client in 0..4 {
+        let (app, c, acknowledged) = (app.clone(), c.clone(), acknowledged.clone());
+        bookers.push(tokio::spawn(async move {
+            for n in 0..12 {
+                let day = 2 + n / 6;
+                let hour = 9 + (n % 6);
+                let provider = if client % 2 == 0 { &c.smith } else { &c.patel };
+                let minute = if client < 2 { "00" } else { "30" };
+                let r = app
+                    .book_via_rest(
+                        &c,
+                        provider,
+                        &date_in(day),
+                        &format!("{hour:02}:{minute}"),
+                        None,
+                    )
+                    .await;
+                if r.status() == StatusCode::CREATED {
+                    let id = r.json::<Value>().await.unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push((id, std::time::Instant::now()));
+                }
+            }
+        }));
+    }
+    eventually("some bookings are acknowledged", || async {
+        acknowledged.lock().unwrap().len() >= 8
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let out = {
+        let (file, dir) = (file.clone(), data_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            voxanne(&[
+                "backup",
+                "--out",
+                file.to_str().unwrap(),
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(manifest["sha256"].as_str().unwrap().len() == 64);
+    for b in bookers {
+        b.await.unwrap();
+    }
+    let before_backup: Vec<String> = acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| *at < started)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(before_backup.len() >= 8);
+
+    let out = voxanne(&["backup", "--verify", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verified["verified"]["manifest_checked"], true);
+
+    // Restore into a new, empty data dir with the install's master key; it starts, and every
+    // booking acknowledged before the backup began is there.
+    let restored = tempfile::TempDir::new().unwrap();
+    let key = data_dir.join("keys/master.key");
+    let out = voxanne(&[
+        "restore",
+        file.to_str().unwrap(),
+        "--data-dir",
+        restored.path().to_str().unwrap(),
+        "--master-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A second restore into the same dir is refused.
+    let again = voxanne(&[
+        "restore",
+        file.to_str().unwrap(),
+        "--data-dir",
+        restored.path().to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty data dir"));
+
+    let copy = spawn_app_in(restored.path(), |_| {}).await;
+    let token: Value = copy
+        .login(&c.clinic.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let listed: Value = copy
+        .get(
+            &format!("/api/orgs/{}/appointments", c.clinic.org_id),
+            Some(&token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    for id in &before_backup {
+        assert!(
+            ids.contains(&id.as_str()),
+            "booking {id} acknowledged before the backup is missing"
+        );
+    }
+    let v: Value = copy
+        .get(
+            &format!("/api/orgs/{}/audit/verify", c.clinic.org_id),
+            Some(&token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(copy.get("/readyz", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_damaged_backup_fails_verification() {
+    let app = spawn_app().await;
+    app.bookable_clinic("Clinic").await;
+    let backups = tempfile::TempDir::new().unwrap();
+    let file = backups.path().join("b.redb");
+    let dir = app.data_dir.clone();
+    let out = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || {
+            voxanne(&[
+                "backup",
+                "--out",
+                file.to_str().unwrap(),
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One byte changed in the middle: the manifest's hash no longer matches.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let out = voxanne(&["backup", "--verify", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    // Without its manifest, a truncated file does not open.
+    std::fs::remove_file(format!("{}.manifest.json", file.display())).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+    let out = voxanne(&["backup", "--verify", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn scheduled_backups_are_taken_kept_and_reported_by_readyz() {
+    let backups = tempfile::TempDir::new().unwrap();
+    let dir = backups.path().to_path_buf();
+    let app = spawn_app_with(|s| {
+        s.backup.dir = dir.clone();
+        s.backup.keep = 2;
+    })
+    .await;
+    eventually("a backup is reported", || async {
+        let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+        r["backup"]["ok"] == true
+    })
+    .await;
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    let file = backups.path().join(r["backup"]["file"].as_str().unwrap());
+    assert!(file.exists());
+    let out = voxanne(&["backup", "--verify", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Old scheduled backups beyond `keep` are removed.
+    for name in [
+        "voxanne-20200101T000000Z.redb",
+        "voxanne-20200102T000000Z.redb",
+    ] {
+        std::fs::copy(&file, backups.path().join(name)).unwrap();
+    }
+    assert_eq!(voxanne::backup::prune(backups.path(), 2).unwrap(), 1);
+    assert!(!backups
+        .path()
+        .join("voxanne-20200101T000000Z.redb")
+        .exists());
+}
+
+#[tokio::test]
+async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_serving() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app_with(|s| s.auth.signup = voxanne::config::SignupPolicy::Closed).await;
+    let socket = app.data_dir.join("admin.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let dir = app.data_dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        voxanne(&[
+            "org",
+            "create",
+            "--name",
+            "Second Clinic",
+            "--email",
+            "second@clinic.example",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap();
+    assert_eq!(
+        app.login("second@clinic.example", password).await.status(),
+        StatusCode::OK
+    );
+    // A request that is not JSON gets an error line, and the socket keeps serving.
+    let answer = voxanne::admin::request(&app.data_dir, &json!({"command": "nonsense"}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["ok"], false);
+    let pong = voxanne::admin::request(&app.data_dir, &json!({"command": "ping"}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pong["ok"], true);
+}
