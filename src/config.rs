@@ -111,6 +111,8 @@ pub struct ServerSettings {
     pub max_in_flight: usize,
     /// Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<String>,
+    /// Client addresses (or CIDRs) `GET /metrics` answers; others get 404.
+    pub metrics_from: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -122,6 +124,7 @@ impl Default for ServerSettings {
             request_timeout_ms: 10_000,
             max_in_flight: 1024,
             trusted_proxies: Vec::new(),
+            metrics_from: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }
 }
@@ -129,16 +132,25 @@ impl Default for ServerSettings {
 impl ServerSettings {
     /// The trusted proxies as networks (a bare address is a network of one).
     pub fn proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.trusted_proxies
-            .iter()
-            .map(|p| {
-                let p = p.trim();
-                p.parse::<ipnet::IpNet>()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| format!("{p:?} is not an address or CIDR network"))
-            })
-            .collect()
+        networks(&self.trusted_proxies)
     }
+
+    /// `metrics_from`, parsed.
+    pub fn metrics_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        networks(&self.metrics_from)
+    }
+}
+
+/// Addresses or CIDRs as networks (a bare address is a network of one).
+fn networks(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    list.iter()
+        .map(|p| {
+            let p = p.trim();
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{p:?} is not an address or CIDR network"))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -502,6 +514,9 @@ impl Settings {
         self.server
             .proxy_networks()
             .map_err(|m| invalid("server.trusted_proxies", m))?;
+        self.server
+            .metrics_networks()
+            .map_err(|m| invalid("server.metrics_from", m))?;
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(invalid("storage.data_dir", "must not be empty"));
         }

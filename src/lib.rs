@@ -24,6 +24,7 @@ pub mod followup;
 pub mod health;
 pub mod http;
 pub mod identity;
+pub mod observe;
 pub mod outbox;
 pub mod pii;
 pub mod search;

@@ -73,6 +73,7 @@ impl Services {
         settings: &Settings,
         clock: crate::clock::Clock,
     ) -> Result<Services, StartupError> {
+        crate::observe::handle();
         let data_dir = &settings.storage.data_dir;
         let store = Store::open(data_dir)?;
         let key = load_or_create_signing_key(data_dir)?;

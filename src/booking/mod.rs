@@ -680,6 +680,20 @@ impl BookingService {
 
     /// Books through the claim writer. A taken slot answers with alternatives.
     pub async fn book(&self, req: BookRequest) -> Result<(AppointmentRecord, bool), BookingError> {
+        let result = self.book_once(req).await;
+        let outcome = match &result {
+            Ok((_, false)) => "booked",
+            Ok((_, true)) => "replayed",
+            Err(BookingError::Taken { .. }) => "taken",
+            Err(BookingError::Refused(_)) => "refused",
+            Err(BookingError::Invalid(_)) | Err(BookingError::NotFound) => "invalid",
+            Err(_) => "failed",
+        };
+        metrics::counter!(crate::observe::BOOKINGS, "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn book_once(&self, req: BookRequest) -> Result<(AppointmentRecord, bool), BookingError> {
         let (org, service, provider, start) = (req.org, req.service_id, req.provider_id, req.start);
         match self.writer.submit(Change::Book(Box::new(req))).await {
             Ok(Effect::Booked {

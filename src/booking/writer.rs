@@ -305,9 +305,12 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
     counters
         .apply_micros
         .fetch_add((applied - started).as_micros() as u64, Ordering::Relaxed);
+    let commit = applied.elapsed();
     counters
         .commit_micros
-        .fetch_add(applied.elapsed().as_micros() as u64, Ordering::Relaxed);
+        .fetch_add(commit.as_micros() as u64, Ordering::Relaxed);
+    metrics::histogram!(crate::observe::CLAIM_BATCH).record(batch.len() as f64);
+    metrics::histogram!(crate::observe::CLAIM_COMMIT).record(commit.as_secs_f64());
     scope.committed();
     for result in &results {
         if let Ok(Effect::Booked {

@@ -194,7 +194,33 @@ async fn admit_and_finish(
     let request_id = req.headers().get("x-request-id").cloned();
     match in_flight.try_acquire_owned() {
         Ok(_permit) => {
-            let response = next.run(req).await;
+            let started = std::time::Instant::now();
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| "unmatched".into());
+            let method = req.method().as_str().to_string();
+            let mut response = next.run(req).await;
+            let elapsed = started.elapsed();
+            // How long the voice agent's answer took, for Vapi's call logs and proxies.
+            if route.starts_with("/api/vapi") {
+                if let Ok(v) = header::HeaderValue::from_str(&format!(
+                    "app;dur={:.2}",
+                    elapsed.as_secs_f64() * 1000.0
+                )) {
+                    response.headers_mut().insert("server-timing", v);
+                }
+            }
+            crate::observe::time(
+                crate::observe::HTTP_REQUEST,
+                &[
+                    ("method", method),
+                    ("route", route),
+                    ("status", response.status().as_u16().to_string()),
+                ],
+                elapsed,
+            );
             finish(json_error(response, request_id.as_ref()))
         }
         Err(_) => {

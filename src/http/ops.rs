@@ -13,6 +13,106 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// Prometheus metrics (text format), to clients in `server.metrics_from` only (others get
+/// 404): request latency per route template, tool-call latency per tool, booking outcomes,
+/// claim batch sizes and commit times, outbox depth, age and deliveries per service, search
+/// and personal-data scan times, parts up, the last backup.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+async fn metrics(
+    State(state): State<AppState>,
+    super::extract::ClientAddr(client): super::extract::ClientAddr,
+) -> Result<axum::response::Response, super::error::ApiError> {
+    use axum::response::IntoResponse;
+    let allowed = state
+        .settings
+        .server
+        .metrics_networks()
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.contains(&client));
+    if !allowed {
+        return Err(super::error::ApiError::NotFound);
+    }
+    scrape_time_state(&state).await;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::observe::handle().render(),
+    )
+        .into_response())
+}
+
+/// The state read when metrics are scraped: the writer's totals, the outbox per service, the
+/// parts, the last backup.
+async fn scrape_time_state(state: &AppState) {
+    use crate::outbox::{due_bound, OutboxJob, Service};
+    use crate::store::tables::OUTBOX;
+    let w = state.booking.writer().stats();
+    metrics::counter!("voxanne_claim_batches_total").absolute(w.batches);
+    metrics::counter!("voxanne_claims_total").absolute(w.changes);
+    metrics::counter!("voxanne_writer_panics_total").absolute(w.panics);
+    metrics::gauge!("voxanne_claim_writer_up").set(if state.booking.writer().is_running() {
+        1.0
+    } else {
+        0.0
+    });
+    for (part, s) in state.health.states() {
+        metrics::gauge!("voxanne_part_up", "part" => part).set(if s.down { 0.0 } else { 1.0 });
+        metrics::counter!("voxanne_part_restarts_total", "part" => part).absolute(s.restarts);
+    }
+    // At most this many queued jobs are counted per service at a scrape.
+    const COUNT_CAP: usize = 100_000;
+    let now = chrono::Utc::now();
+    let depths = state
+        .store
+        .read(move |r| {
+            let mut out = Vec::new();
+            for s in Service::ALL {
+                let jobs: Vec<(Vec<u8>, OutboxJob)> = r.global_range(
+                    &OUTBOX,
+                    &due_bound(s, chrono::DateTime::<chrono::Utc>::MIN_UTC),
+                    &due_bound(s, chrono::DateTime::<chrono::Utc>::MAX_UTC),
+                    COUNT_CAP,
+                )?;
+                let oldest_due = jobs
+                    .iter()
+                    .filter(|(_, j)| j.next_attempt_at <= now)
+                    .map(|(_, j)| (now - j.created_at).num_seconds().max(0))
+                    .max()
+                    .unwrap_or(0);
+                let retrying = jobs.iter().filter(|(_, j)| j.attempts > 0).count();
+                out.push((s.name(), jobs.len(), oldest_due, retrying));
+            }
+            Ok::<_, crate::store::StoreError>(out)
+        })
+        .await
+        .unwrap_or_default();
+    for (service, depth, age, retrying) in depths {
+        metrics::gauge!("voxanne_outbox_depth", "service" => service).set(depth as f64);
+        metrics::gauge!("voxanne_outbox_oldest_due_age_seconds", "service" => service)
+            .set(age as f64);
+        metrics::gauge!("voxanne_outbox_retrying", "service" => service).set(retrying as f64);
+    }
+    if let Some(b) = state.health.last_backup() {
+        metrics::gauge!("voxanne_backup_last_ok").set(if b["ok"] == true { 1.0 } else { 0.0 });
+        if let Some(at) = b["at"]
+            .as_str()
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        {
+            metrics::gauge!("voxanne_backup_age_seconds")
+                .set((chrono::Utc::now() - at).num_seconds().max(0) as f64);
+        }
+    }
 }
 
 /// The process answers.

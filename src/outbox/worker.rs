@@ -349,6 +349,17 @@ impl OutboxWorker {
             JobKind::CalendarUpsert { appointment_id } => Some((*appointment_id, state)),
             _ => None,
         };
+        let label = match &outcome {
+            Delivery::Done => "delivered",
+            Delivery::Retry(_) => "retry",
+            Delivery::Defer(_) => "deferred",
+        };
+        metrics::counter!(
+            crate::observe::OUTBOX_DELIVERIES,
+            "service" => job.kind.service().name(),
+            "outcome" => label,
+        )
+        .increment(1);
         let (update, appointment_state) = match outcome {
             Delivery::Done => (None, sync_state("synced")),
             Delivery::Defer(until) => {

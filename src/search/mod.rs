@@ -704,6 +704,18 @@ impl KnowledgeBase {
     /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
     /// vectors, fused by weighted scores; `similarity` is the query–passage cosine.
     pub async fn search(&self, org: OrgId, query: &str, k: usize) -> Result<Vec<Hit>, KbError> {
+        let started = std::time::Instant::now();
+        let hits = self.search_unmeasured(org, query, k).await;
+        metrics::histogram!(crate::observe::SEARCH).record(started.elapsed().as_secs_f64());
+        hits
+    }
+
+    async fn search_unmeasured(
+        &self,
+        org: OrgId,
+        query: &str,
+        k: usize,
+    ) -> Result<Vec<Hit>, KbError> {
         let query_vector = match &self.embedder {
             Some(e) => {
                 let (e, q) = (e.clone(), query.to_string());

@@ -220,7 +220,14 @@ impl VoiceAgent {
                 return a;
             }
         }
+        let started = std::time::Instant::now();
         let answer = tools::run(&self.booking, &self.calls, &self.kb, caller, tool, call).await;
+        metrics::histogram!(
+            crate::observe::TOOL_CALL,
+            "tool" => crate::observe::tool_label(&tool.name),
+            "outcome" => if answer.ok { "ok" } else { "error" },
+        )
+        .record(started.elapsed().as_secs_f64());
         if !tool.id.is_empty() {
             self.memory
                 .lock()

@@ -299,3 +299,74 @@ async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_s
         .unwrap();
     assert_eq!(pong["ok"], true);
 }
+
+/// The value of the first sample of `metric` whose labels contain `labels`.
+fn sample(text: &str, metric: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(labels))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_time_tools_and_count_bookings_without_personal_data() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let scrape = || async {
+        let r = app.get("/metrics", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        r.text().await.unwrap()
+    };
+    let before = scrape().await;
+    let booked_before =
+        sample(&before, "voxanne_bookings_total", "outcome=\"booked\"").unwrap_or(0.0);
+    let body = json!({"message": {
+        "type": "tool-calls",
+        "call": {"id": "call-metrics", "customer": {"number": "+447911123456"}},
+        "toolCallList": [{"id": "tc-metrics", "type": "function", "function": {"name": "book_appointment",
+            "arguments": {"appointment_date": date_in(5), "appointment_time": "3pm", "provider_name": "Dr Smith",
+                          "service": "rhinoplasty", "patient_name": "Veronica Quartermaine"}}}],
+    }});
+    let r = app.post("/api/vapi/tools", Some(&c.agent_key), body).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let timing = r.headers()["server-timing"].to_str().unwrap().to_string();
+    assert!(timing.starts_with("app;dur="), "{timing}");
+    let after = scrape().await;
+    assert!(
+        sample(&after, "voxanne_bookings_total", "outcome=\"booked\"").unwrap()
+            >= booked_before + 1.0,
+        "the booking counter moves"
+    );
+    assert!(
+        sample(
+            &after,
+            "voxanne_tool_call_duration_seconds_count",
+            "tool=\"book_appointment\""
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert!(after.contains("voxanne_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/vapi/tools\",status=\"200\""));
+    assert!(sample(&after, "voxanne_claim_batch_size_count", "").unwrap() >= 1.0);
+    assert!(after.contains("voxanne_outbox_depth{service=\"twilio\"}"));
+    assert!(after.contains("voxanne_part_up{part=\"outbox_worker\"} 1"));
+    for secret in [
+        "Veronica",
+        "Quartermaine",
+        "7911123456",
+        "call-metrics",
+        &c.clinic.org_id,
+    ] {
+        assert!(!after.contains(secret), "{secret} in /metrics");
+    }
+
+    // Only from `server.metrics_from`.
+    let closed = spawn_app_with(|s| s.server.metrics_from = vec!["10.0.0.0/8".into()]).await;
+    assert_eq!(
+        closed.get("/metrics", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
