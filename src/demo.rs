@@ -15,8 +15,37 @@ use crate::startup::Services;
 pub const CREDENTIALS_FILE: &str = "demo-credentials.txt";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo-clinic.example";
 
+/// The demo clinic's knowledge base: what callers of an aesthetics clinic ask.
+const DOCUMENTS: &[(&str, &str, &[&str])] = &[
+    (
+        "Rhinoplasty aftercare",
+        "After rhinoplasty (a nose job) most swelling settles within two weeks, and the final shape shows after about a year. Keep your head raised when sleeping for the first week, avoid blowing your nose for two weeks and avoid contact sports for six weeks. The splint comes off at your one-week review. Call the clinic if bleeding does not stop with gentle pressure.",
+        &["rhinoplasty", "aftercare"],
+    ),
+    (
+        "Dermal fillers: what to expect",
+        "A filler appointment takes about 45 minutes including a numbing cream. Small bruises and swelling are common for a few days. Results from hyaluronic acid fillers last between six and eighteen months depending on the area. Avoid alcohol, exercise and make-up on the treated area for 24 hours.",
+        &["fillers"],
+    ),
+    (
+        "Facelift recovery",
+        "Most patients go home the day after a facelift. Expect swelling and bruising for two to three weeks; stitches are removed after a week. Plan two weeks off work and avoid strenuous exercise for a month. A consultation with Dr Smith comes first to plan the procedure.",
+        &["facelift", "aftercare"],
+    ),
+    (
+        "Opening hours, parking and payment",
+        "The clinic is open Monday to Friday from 9am to 5pm and closed at weekends and on bank holidays. There is paid parking on Cavendish Square, five minutes' walk away. Consultations cost 150 pounds, which is taken off the price of treatment. We accept card payments and offer finance for surgical procedures.",
+        &["clinic", "hours", "parking", "prices"],
+    ),
+];
+
 /// Creates the demo clinic unless the data dir has it, and returns the text to print.
-pub async fn seed(services: &Services, data_dir: &Path) -> Result<String, IdentityError> {
+/// `base` is the address the server listens on, for the example requests it prints.
+pub async fn seed(
+    services: &Services,
+    data_dir: &Path,
+    base: &str,
+) -> Result<String, IdentityError> {
     let file = data_dir.join(CREDENTIALS_FILE);
     if file.exists() {
         return Ok(format!(
@@ -45,9 +74,29 @@ pub async fn seed(services: &Services, data_dir: &Path) -> Result<String, Identi
     seed_clinic(services, admin)
         .await
         .map_err(|_| IdentityError::Internal("seeding the demo clinic"))?;
+    for (title, body, tags) in DOCUMENTS {
+        services
+            .kb
+            .put_document(
+                admin,
+                None,
+                title,
+                body,
+                tags.iter().map(|t| t.to_string()).collect(),
+                Some("demo".into()),
+            )
+            .await
+            .map_err(|_| IdentityError::Internal("seeding the demo knowledge base"))?;
+    }
     let text = format!(
-        "Demo clinic seeded.\n  org_id:       {}\n  admin email:  {}\n  admin password: {}\n  admin token:  {}\n  agent key:    {}\n",
-        session.org_id, DEMO_ADMIN_EMAIL, password, session.access_token, key.secret
+        "Demo clinic seeded.\n  org_id:       {}\n  admin email:  {}\n  admin password: {}\n  admin token:  {}\n  agent key:    {}\n\n\
+         Try the voice agent's booking tool as Vapi calls it:\n  \
+         curl -s {base}/api/vapi/tools -H 'authorization: Bearer {}' -H 'content-type: application/json' \\\n    \
+         -d '{{\"message\":{{\"type\":\"tool-calls\",\"call\":{{\"id\":\"demo-call-1\",\"customer\":{{\"number\":\"+447911123456\"}}}},\"toolCallList\":[{{\"id\":\"demo-tool-1\",\"type\":\"function\",\"function\":{{\"name\":\"check_availability\",\"arguments\":{{\"appointment_date\":\"tomorrow\",\"service\":\"rhinoplasty\"}}}}}}]}}}}'\n\
+         and a question to its knowledge base:\n  \
+         curl -s {base}/api/vapi/tools -H 'authorization: Bearer {}' -H 'content-type: application/json' \\\n    \
+         -d '{{\"message\":{{\"type\":\"tool-calls\",\"toolCallList\":[{{\"id\":\"demo-tool-2\",\"type\":\"function\",\"function\":{{\"name\":\"search_knowledge_base\",\"arguments\":{{\"query\":\"how long does swelling last after a nose job\"}}}}}}]}}}}'\n",
+        session.org_id, DEMO_ADMIN_EMAIL, password, session.access_token, key.secret, key.secret, key.secret
     );
     write_private_file(&file, text.as_bytes())
         .map_err(|_| IdentityError::Internal("writing demo credentials"))?;

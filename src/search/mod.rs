@@ -7,6 +7,7 @@ pub mod chunk;
 pub mod embed;
 pub mod fulltext;
 pub mod hnsw_view;
+pub mod install;
 pub mod vector;
 
 use std::collections::HashMap;

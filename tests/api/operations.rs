@@ -370,3 +370,107 @@ async fn metrics_time_tools_and_count_bookings_without_personal_data() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A first run: `serve --demo` seeds a clinic with documents and prints requests that work
+/// as printed, the knowledge-base question answered from the clinic's own document.
+#[tokio::test]
+async fn serve_demo_seeds_a_clinic_with_documents_and_prints_requests_that_work() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(voxanne_bin())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("voxanne listening on ");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    // The printed requests: `curl -s URL -H 'authorization: Bearer KEY' …` then `-d 'BODY'`.
+    let requests: Vec<(String, String, String)> = printed
+        .windows(2)
+        .filter_map(|w| {
+            let curl = w[0].trim().strip_prefix("curl -s ")?;
+            let url = curl.split_whitespace().next()?.to_string();
+            let key = curl
+                .split("Bearer ")
+                .nth(1)?
+                .split('\'')
+                .next()?
+                .to_string();
+            let body = w[1]
+                .trim()
+                .strip_prefix("-d '")?
+                .strip_suffix('\'')?
+                .to_string();
+            Some((url, key, body))
+        })
+        .collect();
+    assert_eq!(requests.len(), 2, "{printed:#?}");
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for (url, key, body) in &requests {
+        let r = client
+            .post(url)
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        answers.push(r.json::<Value>().await.unwrap()["results"][0].clone());
+    }
+    assert!(
+        answers[0]["result"].as_str().unwrap().contains("I have"),
+        "{}",
+        answers[0]
+    );
+    assert_eq!(answers[1]["answered"], true, "{}", answers[1]);
+    assert!(
+        answers[1]["result"].as_str().unwrap().contains("swelling"),
+        "{}",
+        answers[1]
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn model_install_checks_an_installed_model_and_leaves_it() {
+    // The test run has the model (fetched by .ci/fetch-model.sh); a copy of it is recognised
+    // by its pinned sums, and a damaged copy is not.
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2");
+    if !voxanne::search::install::installed(&source) {
+        panic!("run .ci/fetch-model.sh first: the model is not in data/models");
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let model = dir.path().join("models/all-MiniLM-L6-v2");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::copy(source.join(f), model.join(f)).unwrap();
+    }
+    let out = voxanne(&[
+        "model",
+        "install",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already installed"));
+    std::fs::write(model.join("config.json"), b"{}").unwrap();
+    assert!(!voxanne::search::install::installed(&model));
+}
