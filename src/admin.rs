@@ -4,7 +4,8 @@
 //! the file themselves when none does.
 //!
 //! Requests: `{"command": "ping"}`, `{"command": "backup", "out": "/path/file.redb"}`,
-//! `{"command": "org_create", "name": …, "email": …, "timezone"?: …}`.
+//! `{"command": "org_create", "name": …, "email": …, "timezone"?: …}`,
+//! `{"command": "org_delete", "org": …}`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -113,8 +114,34 @@ async fn handle(request: &Value, services: &Services) -> Value {
                 Err(e) => json!({"ok": false, "error": e.to_string()}),
             }
         }
+        Some("org_delete") => {
+            let Some(org) = text("org").and_then(|o| o.parse::<crate::domain::OrgId>().ok()) else {
+                return json!({"ok": false, "error": "org_delete needs \"org\": an org id"});
+            };
+            match delete_org(services, org).await {
+                Ok((keys, records)) => {
+                    json!({"ok": true, "keys_destroyed": keys, "records_removed": records})
+                }
+                Err(e) => json!({"ok": false, "error": e}),
+            }
+        }
         _ => json!({"ok": false, "error": "unknown command"}),
     }
+}
+
+/// Deletes an org: its data keys are destroyed first (crypto-shredding), then every record
+/// of it. Returns how many key versions and records went.
+pub async fn delete_org(
+    services: &Services,
+    org: crate::domain::OrgId,
+) -> Result<(usize, usize), String> {
+    let keys = services.calls.shred(org).await.map_err(|e| e.to_string())?;
+    let store = services.store.clone();
+    let removed = tokio::task::spawn_blocking(move || store.purge_org(org))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok((keys, removed))
 }
 
 /// Sends one request to the server on `data_dir`; `None` when no server answers there.

@@ -60,6 +60,21 @@ enum Command {
         #[arg(long)]
         verify: Option<PathBuf>,
     },
+    /// The seeds' UAT against a running appliance on this machine: throwaway clinics made and
+    /// removed through its admin socket, GO or NO-GO (exit 1) on the seeds' criteria.
+    Check {
+        #[command(flatten)]
+        common: Common,
+        /// The appliance's address (default: http:// and server.listen).
+        #[arg(long)]
+        url: Option<String>,
+        /// `all`, or a comma-separated list of basic, concurrent, isolation, error-handling, kb.
+        #[arg(long, default_value = "all")]
+        scenario: String,
+        /// Write the report (every step, timings, p50/p95, the decision) as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// The sentence-embedding model for the knowledge base's semantic search.
     Model {
         #[command(subcommand)]
@@ -259,6 +274,12 @@ pub fn run() -> ExitCode {
         Command::Model {
             command: ModelCommand::Install { common },
         } => model_install(&common),
+        Command::Check {
+            common,
+            url,
+            scenario,
+            report,
+        } => check(&common, url, &scenario, report),
         Command::Audit {
             command: AuditCommand::Verify { common, org },
         } => audit_verify(&common, org),
@@ -434,6 +455,53 @@ fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
     })
 }
 
+fn check(
+    common: &Common,
+    url: Option<String>,
+    scenario: &str,
+    report: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let settings = load_settings(common, None)?;
+    let scenarios: Vec<&str> = if scenario == "all" {
+        crate::check::SCENARIOS.to_vec()
+    } else {
+        let wanted: Vec<&str> = scenario.split(',').map(str::trim).collect();
+        if let Some(unknown) = wanted.iter().find(|s| !crate::check::SCENARIOS.contains(s)) {
+            return Err(format!(
+                "--scenario {unknown}: choose all or any of {}",
+                crate::check::SCENARIOS.join(", ")
+            ));
+        }
+        crate::check::SCENARIOS
+            .iter()
+            .copied()
+            .filter(|s| wanted.contains(s))
+            .collect()
+    };
+    let base = url.unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            settings.server.listen.replace("0.0.0.0", "127.0.0.1")
+        )
+    });
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let result = runtime()?.block_on(crate::check::run(
+        &base,
+        &settings.storage.data_dir,
+        &scenarios,
+        color,
+    ));
+    if let Some(path) = report {
+        let text = serde_json::to_vec_pretty(&result).unwrap_or_default();
+        std::fs::write(&path, text).map_err(|e| format!("--report {}: {e}", path.display()))?;
+    }
+    Ok(if result.go {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn model_install(common: &Common) -> Result<ExitCode, String> {
     let settings = load_settings(common, None)?;
     let said = crate::search::install::install(&settings.search.model_dir)?;
@@ -591,19 +659,31 @@ fn create_org(
 fn delete_org(common: &Common, org: &str) -> Result<ExitCode, String> {
     let settings = load_settings(common, None)?;
     let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
-    let services = Services::open(&settings).map_err(|e| e.to_string())?;
-    runtime()?.block_on(async move {
-        let keys = services.calls.shred(org).await.map_err(|e| e.to_string())?;
-        let store = services.store.clone();
-        let removed = tokio::task::spawn_blocking(move || store.purge_org(org))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        println!(
-            "org {org} deleted: {keys} data key version(s) destroyed, {removed} record(s) removed"
-        );
-        Ok(ExitCode::SUCCESS)
-    })
+    let answer = runtime()?.block_on(crate::admin::request(
+        &settings.storage.data_dir,
+        &serde_json::json!({"command": "org_delete", "org": org}),
+    ));
+    let (keys, removed) = match answer {
+        Some(Ok(v)) if v["ok"] == true => (
+            v["keys_destroyed"].as_u64().unwrap_or(0) as usize,
+            v["records_removed"].as_u64().unwrap_or(0) as usize,
+        ),
+        Some(Ok(v)) => {
+            return Err(format!(
+                "org delete failed: {}",
+                v["error"].as_str().unwrap_or("no reason given")
+            ))
+        }
+        Some(Err(e)) => return Err(e),
+        None => {
+            let services = Services::open(&settings).map_err(|e| e.to_string())?;
+            runtime()?.block_on(crate::admin::delete_org(&services, org))?
+        }
+    };
+    println!(
+        "org {org} deleted: {keys} data key version(s) destroyed, {removed} record(s) removed"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCode, String> {

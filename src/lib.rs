@@ -14,6 +14,7 @@ pub mod auth;
 pub mod backup;
 pub mod booking;
 pub mod calls;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

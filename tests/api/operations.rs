@@ -474,3 +474,87 @@ fn model_install_checks_an_installed_model_and_leaves_it() {
     std::fs::write(model.join("config.json"), b"{}").unwrap();
     assert!(!voxanne::search::install::installed(&model));
 }
+
+fn check(app: &TestApp, report: &std::path::Path) -> std::process::Output {
+    voxanne(&[
+        "check",
+        "--url",
+        &app.base,
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ])
+}
+
+#[tokio::test]
+async fn voxanne_check_says_go_on_a_healthy_appliance_and_leaves_nothing_behind() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let dir = tempfile::TempDir::new().unwrap();
+    let report_path = dir.path().join("report.json");
+    let out = {
+        let (app, report_path) = (app.clone(), report_path.clone());
+        tokio::task::spawn_blocking(move || check(&app, &report_path))
+            .await
+            .unwrap()
+    };
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("GO: every check passed"), "{said}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["go"], true);
+    assert_eq!(report["server_errors"], 0);
+    let scenarios: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scenario"].as_str().unwrap())
+        .collect();
+    for s in [
+        "basic",
+        "concurrent",
+        "isolation",
+        "error-handling",
+        "kb",
+        "cleanup",
+    ] {
+        assert!(scenarios.contains(&s), "{s} missing");
+    }
+    assert!(report["p95_ms"].as_f64().unwrap() > 0.0);
+    // The throwaway clinics are gone.
+    let orgs = app.services.identity.org_ids().await.unwrap();
+    assert!(orgs.is_empty(), "{orgs:?}");
+}
+
+#[tokio::test]
+async fn voxanne_check_says_no_go_naming_the_scenario_when_bookings_fail() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    // A fault in the claim writer: every booking fails (the caller hears an apology).
+    assert!(app
+        .services
+        .booking
+        .writer()
+        .inject_fault(Box::new(|change| {
+            if matches!(change, voxanne::booking::ledger::Change::Book(_)) {
+                panic!("injected fault");
+            }
+        })));
+    let dir = tempfile::TempDir::new().unwrap();
+    let report_path = dir.path().join("report.json");
+    let out = {
+        let (app, report_path) = (app.clone(), report_path.clone());
+        tokio::task::spawn_blocking(move || check(&app, &report_path))
+            .await
+            .unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(said.contains("NO-GO"), "{said}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["go"], false);
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("basic") && reasons.contains("booking success"),
+        "{reasons}"
+    );
+}
