@@ -31,5 +31,6 @@ pub mod pii;
 pub mod search;
 pub mod startup;
 pub mod store;
+pub mod systemd;
 pub mod telemetry;
 pub mod vapi;

@@ -295,10 +295,27 @@ impl Application {
             health: s.health,
         });
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        // Under systemd: ready now; the watchdog is fed while the claim writer runs.
+        crate::systemd::notify("READY=1");
+        let watchdog = crate::systemd::watchdog_interval().map(|every| {
+            let booking = booking.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if booking.writer().is_running() {
+                        crate::systemd::notify("WATCHDOG=1");
+                    }
+                }
+            })
+        });
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(StartupError::Serve);
+        crate::systemd::notify("STOPPING=1");
+        if let Some(w) = watchdog {
+            w.abort();
+        }
         let _ = stop_worker.send(true);
         let _ = worker.await;
         for task in [admin, scheduled].into_iter().flatten() {

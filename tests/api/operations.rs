@@ -558,3 +558,47 @@ async fn voxanne_check_says_no_go_naming_the_scenario_when_bookings_fail() {
         "{reasons}"
     );
 }
+
+/// Under systemd (`Type=notify`): READY=1 once the server listens, WATCHDOG=1 while it runs,
+/// STOPPING=1 when it is told to stop.
+#[test]
+fn the_server_tells_systemd_it_is_ready_and_alive() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::TempDir::new().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(voxanne_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = Vec::new();
+    let mut buf = [0u8; 256];
+    while !(said.iter().any(|s| s == "READY=1") && said.iter().any(|s| s == "WATCHDOG=1")) {
+        let n = socket.recv(&mut buf).expect("systemd is told");
+        said.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    // READY comes before any watchdog ping, and after the listener is up.
+    assert_eq!(said[0], "READY=1");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().starts_with("voxanne listening on ")));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        let n = socket.recv(&mut buf).expect("systemd is told of the stop");
+        if &buf[..n] == b"STOPPING=1" {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+}
