@@ -342,7 +342,12 @@ fn serve(common: &Common, listen: Option<String>, demo: bool) -> Result<ExitCode
         let app = Application::build(settings.clone()).await.map_err(|e| e.to_string())?;
         let services = app.services().clone();
         let data_dir = settings.storage.data_dir.clone();
-        let base = format!("http://{}", app.local_addr());
+        let scheme = if settings.server.tls_cert_file.as_os_str().is_empty() {
+            "http"
+        } else {
+            "https"
+        };
+        let base = format!("{scheme}://{}", app.local_addr());
         if demo {
             let text = crate::demo::seed(&services, &data_dir, &base.replace("0.0.0.0", "127.0.0.1")).await.map_err(|e| e.to_string())?;
             println!("{text}");

@@ -113,6 +113,11 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<String>,
     /// Client addresses (or CIDRs) `GET /metrics` answers; others get 404.
     pub metrics_from: Vec<String>,
+    /// A PEM certificate chain: with `tls_key_file`, HTTPS is served directly on `listen`
+    /// (reloaded on SIGHUP). Empty: plain HTTP (loopback, or behind a reverse proxy).
+    pub tls_cert_file: PathBuf,
+    /// The certificate's PEM private key.
+    pub tls_key_file: PathBuf,
 }
 
 impl Default for ServerSettings {
@@ -125,6 +130,8 @@ impl Default for ServerSettings {
             max_in_flight: 1024,
             trusted_proxies: Vec::new(),
             metrics_from: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            tls_cert_file: PathBuf::new(),
+            tls_key_file: PathBuf::new(),
         }
     }
 }
@@ -517,6 +524,14 @@ impl Settings {
         self.server
             .metrics_networks()
             .map_err(|m| invalid("server.metrics_from", m))?;
+        if self.server.tls_cert_file.as_os_str().is_empty()
+            != self.server.tls_key_file.as_os_str().is_empty()
+        {
+            return Err(invalid(
+                "server.tls_key_file",
+                "give both tls_cert_file and tls_key_file, or neither",
+            ));
+        }
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(invalid("storage.data_dir", "must not be empty"));
         }

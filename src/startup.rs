@@ -39,6 +39,8 @@ pub enum StartupError {
     },
     #[error("server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Every long-lived service of a running appliance, without the listener: also what the
@@ -159,6 +161,8 @@ impl Services {
 /// A built appliance with its listener bound.
 pub struct Application {
     listener: TcpListener,
+    /// The certificate when HTTPS is served directly (`server.tls_cert_file`).
+    tls: Option<crate::http::tls::Certificate>,
     /// The operator's socket, bound with the listener (none if it could not be).
     admin: Option<tokio::net::UnixListener>,
     services: Services,
@@ -190,6 +194,15 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?;
+        let server = &services.settings.server;
+        let tls = if server.tls_cert_file.as_os_str().is_empty() {
+            None
+        } else {
+            Some(
+                crate::http::tls::Certificate::open(&server.tls_cert_file, &server.tls_key_file)
+                    .map_err(StartupError::Tls)?,
+            )
+        };
         let admin = match crate::admin::bind(&services.settings.storage.data_dir) {
             Ok(listener) => Some(listener),
             Err(e) => {
@@ -199,6 +212,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            tls,
             admin,
             services,
             local_addr,
@@ -294,7 +308,7 @@ impl Application {
             settings: s.settings,
             health: s.health,
         });
-        let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::router(state);
         // Under systemd: ready now; the watchdog is fed while the claim writer runs.
         crate::systemd::notify("READY=1");
         let watchdog = crate::systemd::watchdog_interval().map(|every| {
@@ -308,10 +322,15 @@ impl Application {
                 }
             })
         });
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartupError::Serve);
+        let served = match self.tls {
+            Some(certificate) => {
+                certificate.reload_on_hangup();
+                let listener = crate::http::tls::TlsListener::new(self.listener, &certificate)
+                    .map_err(StartupError::Serve)?;
+                serve_on(listener, app, shutdown).await
+            }
+            None => serve_on(self.listener, app, shutdown).await,
+        };
         crate::systemd::notify("STOPPING=1");
         if let Some(w) = watchdog {
             w.abort();
@@ -328,6 +347,26 @@ impl Application {
         kb.shutdown().await;
         served
     }
+}
+
+/// Serves `app` on `listener` (plain or TLS) until `shutdown` resolves.
+async fn serve_on<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    crate::http::tls::PeerAddr:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<crate::http::tls::PeerAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartupError::Serve)
 }
 
 /// Takes a backup into `[backup] dir` at start and every `every_hours`, keeping the newest

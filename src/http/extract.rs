@@ -114,8 +114,8 @@ impl FromRequestParts<AppState> for ClientAddr {
     ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
+            .get::<axum::extract::ConnectInfo<super::tls::PeerAddr>>()
+            .map(|c| c.0 .0.ip())
             .ok_or(ApiError::Internal)?;
         Ok(ClientAddr(client_address(
             peer,

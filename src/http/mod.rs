@@ -11,6 +11,7 @@ mod identity;
 mod kb;
 pub mod openapi;
 mod ops;
+pub mod tls;
 mod vapi;
 
 use std::sync::Arc;

@@ -602,3 +602,83 @@ fn the_server_tells_systemd_it_is_ready_and_alive() {
     }
     assert!(child.wait().unwrap().success());
 }
+
+/// A certificate and key for `localhost`, as PEM files in `dir`.
+fn certificate(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (c, k) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key_pair.serialize_pem()).unwrap();
+    (c, k, cert.pem())
+}
+
+/// HTTPS served directly: a real TLS request with a certificate made here, plain HTTP
+/// refused on that port, and a new certificate taken up on SIGHUP without a restart.
+#[tokio::test]
+async fn https_is_served_with_the_configured_certificate_and_reloaded_on_sighup() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::TempDir::new().unwrap();
+    let (cert, key, first_pem) = certificate(dir.path(), "first");
+    let mut child = Command::new(voxanne_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("VOXANNE_SERVER__TLS_CERT_FILE", &cert)
+        .env("VOXANNE_SERVER__TLS_KEY_FILE", &key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("voxanne listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(base.starts_with("https://"), "{base}");
+    let addr: std::net::SocketAddr = base.trim_start_matches("https://").parse().unwrap();
+    let client_trusting = |pem: &str| {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+            .resolve("localhost", addr)
+            .build()
+            .unwrap()
+    };
+    let url = format!("https://localhost:{}/healthz", addr.port());
+    let r = client_trusting(&first_pem).get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+
+    // A new certificate in the same files, then SIGHUP: new connections get it.
+    let (_, _, second_pem) = certificate(dir.path(), "second");
+    std::fs::copy(dir.path().join("second.crt"), &cert).unwrap();
+    std::fs::copy(dir.path().join("second.key"), &key).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let second = client_trusting(&second_pem);
+    eventually("the new certificate is served", || async {
+        second
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    assert!(client_trusting(&first_pem).get(&url).send().await.is_err());
+    let _ = child.kill();
+    let _ = child.wait();
+}
