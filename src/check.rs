@@ -11,7 +11,15 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// The scenarios, in the order they run.
-pub const SCENARIOS: &[&str] = &["basic", "concurrent", "isolation", "error-handling", "kb"];
+pub const SCENARIOS: &[&str] = &[
+    "basic",
+    "concurrent",
+    "isolation",
+    "error-handling",
+    "email",
+    "followup",
+    "kb",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -560,6 +568,155 @@ impl Checker {
         );
     }
 
+    async fn email(&mut self, a: &Clinic) {
+        let started = Instant::now();
+        let day = (chrono::Utc::now() + chrono::Duration::days(6))
+            .format("%Y-%m-%d")
+            .to_string();
+        self.bookings_expected += 1;
+        let booked = self
+            .send(reqwest::Method::POST, &format!("/api/orgs/{}/appointments", a.org), Some(&a.token),
+                Some(json!({"provider_id": a.provider, "service_id": a.service, "date": day, "time": "15:00",
+                            "patient": {"name": "Check Patient", "phone": "07911 123456", "email": "patient@check.invalid"}})))
+            .await;
+        let token = match booked {
+            Ok((201, v)) => {
+                self.bookings_made += 1;
+                Ok((
+                    v["id"].as_str().unwrap_or_default().to_string(),
+                    v["confirmation_token"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ))
+            }
+            Ok((s, _)) => Err(format!("HTTP {s}")),
+            Err(e) => Err(e),
+        };
+        let queued = match &token {
+            Ok((id, _)) => self
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/api/orgs/{}/outbox", a.org),
+                    Some(&a.token),
+                    None,
+                )
+                .await
+                .and_then(|(_, v)| {
+                    let found = v["jobs"].as_array().is_some_and(|jobs| {
+                        jobs.iter().any(|j| {
+                            j["kind"] == "confirmation_email" && j["appointment_id"] == id.as_str()
+                        })
+                    });
+                    if found {
+                        Ok(())
+                    } else {
+                        Err("no confirmation email queued".into())
+                    }
+                }),
+            Err(e) => Err(e.clone()),
+        };
+        self.record(
+            "email",
+            "a booking with an email queues its confirmation",
+            started,
+            queued,
+        );
+        let started = Instant::now();
+        let confirmed = match token {
+            Ok((id, token)) => {
+                let page = self
+                    .http
+                    .get(format!("{}/confirm/{token}", self.base))
+                    .send()
+                    .await;
+                match page {
+                    Ok(p) if p.status().as_u16() == 200 => self
+                        .send(
+                            reqwest::Method::GET,
+                            &format!("/api/orgs/{}/appointments/{id}", a.org),
+                            Some(&a.token),
+                            None,
+                        )
+                        .await
+                        .and_then(|(_, v)| {
+                            if v["status"] == "confirmed" {
+                                Ok(())
+                            } else {
+                                Err(format!("status {}", v["status"]))
+                            }
+                        }),
+                    Ok(p) => Err(format!("HTTP {}", p.status().as_u16())),
+                    Err(e) => Err(format!("no answer: {e}")),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.record(
+            "email",
+            "the confirmation link confirms",
+            started,
+            confirmed,
+        );
+    }
+
+    async fn followup(&mut self, a: &Clinic) {
+        let started = Instant::now();
+        let report = json!({"message": {
+            "type": "end-of-call-report",
+            "endedReason": "customer-ended-call",
+            "call": {"id": "check-followup"},
+            "customer": {"number": "+447911123456", "name": "Check Caller"},
+            "artifact": {"transcript": "AI: How can I help?\nUser: I'd like to know about rhinoplasty, I have to go.\nAI: Of course."},
+        }});
+        let r = match self
+            .send(
+                reqwest::Method::POST,
+                "/api/vapi",
+                Some(&a.agent_key),
+                Some(report),
+            )
+            .await
+        {
+            Ok((200, _)) => self
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/api/orgs/{}/followups", a.org),
+                    Some(&a.token),
+                    None,
+                )
+                .await
+                .and_then(|(_, v)| {
+                    let f = v["followups"]
+                        .as_array()
+                        .and_then(|l| l.iter().find(|f| f["call_id"] == "check-followup").cloned());
+                    match f {
+                        Some(f)
+                            if f["procedure"] == "Rhinoplasty"
+                                && f["body"]
+                                    .as_str()
+                                    .is_some_and(|b| b.contains("rhinoplasty-guide.pdf")) =>
+                        {
+                            Ok(())
+                        }
+                        Some(f) => Err(format!(
+                            "the follow-up is not the rhinoplasty guide ({})",
+                            f["status"]
+                        )),
+                        None => Err("no follow-up for a call that did not book".into()),
+                    }
+                }),
+            Ok((s, _)) => Err(format!("HTTP {s}")),
+            Err(e) => Err(e),
+        };
+        self.record(
+            "followup",
+            "a call that did not book gets the guide's text queued",
+            started,
+            r,
+        );
+    }
+
     async fn kb(&mut self, a: &Clinic) {
         let started = Instant::now();
         let (status, _) = self
@@ -663,6 +820,8 @@ pub async fn run(base: &str, data_dir: &Path, scenarios: &[&str], color: bool) -
                 "concurrent" => c.concurrent(a).await,
                 "isolation" => c.isolation(a, b).await,
                 "error-handling" => c.error_handling(a).await,
+                "email" => c.email(a).await,
+                "followup" => c.followup(a).await,
                 "kb" => c.kb(a).await,
                 _ => {}
             }

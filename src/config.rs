@@ -50,6 +50,23 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub pii: PiiSettings,
     pub backup: BackupSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long records that only grow are kept (pruned once a day).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days an unanswered question stays in the review list (0: for ever).
+    pub unanswered_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            unanswered_days: 365,
+        }
+    }
 }
 
 /// Scheduled backups, taken by the running server.

@@ -249,6 +249,12 @@ impl Application {
                 },
             ))
         });
+        let retention = {
+            let mut stopped = worker_stopped.clone();
+            tokio::spawn(retention(s.clone(), async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        };
         let scheduled = (!s.settings.backup.dir.as_os_str().is_empty()).then(|| {
             let mut stopped = worker_stopped.clone();
             tokio::spawn(scheduled_backups(s.clone(), async move {
@@ -337,7 +343,7 @@ impl Application {
         }
         let _ = stop_worker.send(true);
         let _ = worker.await;
-        for task in [admin, scheduled].into_iter().flatten() {
+        for task in [admin, scheduled, Some(retention)].into_iter().flatten() {
             let _ = task.await;
         }
         booking.shutdown().await;
@@ -346,6 +352,39 @@ impl Application {
         let _ = opening.await;
         kb.shutdown().await;
         served
+    }
+}
+
+/// Retention, at start and once a day: unanswered questions older than
+/// `[retention] unanswered_days`, and reminder jobs whose appointment start has passed (they
+/// would send nothing; kept otherwise while Twilio is off), go.
+async fn retention(s: Services, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let now = (s.clock)();
+        let days = s.settings.retention.unanswered_days;
+        if days > 0 {
+            match s
+                .kb
+                .prune_unanswered(now - chrono::Duration::days(days.into()))
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "old unanswered questions pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning unanswered questions failed"),
+            }
+        }
+        match s.booking.drop_past_reminders(now).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(removed = n, "reminder jobs of past appointments dropped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dropping past reminder jobs failed"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+        }
     }
 }
 

@@ -730,6 +730,42 @@ impl BookingService {
         }
     }
 
+    /// Drops reminder jobs whose appointment start has passed (they would send nothing),
+    /// through the claim writer like every outbox outcome; returns how many.
+    pub async fn drop_past_reminders(&self, now: DateTime<Utc>) -> Result<usize, BookingError> {
+        use crate::outbox::{due_bound, job_key, DeliveryRecord, JobKind, OutboxJob, Service};
+        let stale: Vec<OutboxJob> = self
+            .store
+            .read(move |r| {
+                Ok::<_, BookingError>(
+                    r.global_range(
+                        &crate::store::tables::OUTBOX,
+                        &due_bound(Service::Twilio, DateTime::<Utc>::MIN_UTC),
+                        &due_bound(Service::Twilio, DateTime::<Utc>::MAX_UTC),
+                        100_000,
+                    )?
+                    .into_iter()
+                    .map(|(_, j)| j)
+                    .filter(|j| matches!(j.kind, JobKind::Reminder { for_start, .. } if for_start < now))
+                    .collect(),
+                )
+            })
+            .await?;
+        let n = stale.len();
+        for job in stale {
+            self.writer
+                .submit(Change::Delivery(Box::new(DeliveryRecord {
+                    org: job.org_id,
+                    done_key: job_key(job.kind.service(), job.next_attempt_at, job.id),
+                    retry: None,
+                    calendar_sync: None,
+                    followup: None,
+                })))
+                .await?;
+        }
+        Ok(n)
+    }
+
     /// Records that an appointment happened or that the patient did not come.
     pub async fn set_outcome(
         &self,

@@ -171,6 +171,33 @@ async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking
         .unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(copy.get("/readyz", None).await.status(), StatusCode::OK);
+    // And the restored appliance passes the install check.
+    let report = restored.path().join("check.json");
+    let out = {
+        let (base, dir, report) = (
+            copy.base.clone(),
+            restored.path().to_path_buf(),
+            report.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            voxanne(&[
+                "check",
+                "--url",
+                &base,
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ])
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -515,6 +542,8 @@ async fn voxanne_check_says_go_on_a_healthy_appliance_and_leaves_nothing_behind(
         "concurrent",
         "isolation",
         "error-handling",
+        "email",
+        "followup",
         "kb",
         "cleanup",
     ] {
@@ -681,4 +710,89 @@ async fn https_is_served_with_the_configured_certificate_and_reloaded_on_sighup(
     assert!(client_trusting(&first_pem).get(&url).send().await.is_err());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Retention: old unanswered questions leave the review list, and reminder jobs for
+/// appointments already past leave the outbox (through the claim writer), so neither grows
+/// for ever.
+#[tokio::test]
+async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
+    use chrono::TimeZone;
+    let monday = chrono_tz::Europe::London
+        .with_ymd_and_hms(2026, 12, 7, 12, 0, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = voxanne::clock::ManualClock::new(monday);
+    let app = spawn_app_with_clock(clock.clock(), |_| {}).await;
+    let c = app.bookable_clinic("Clinic").await;
+    let org = &c.clinic.org_id;
+    let asked = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-r",
+            "tc-r",
+            "search_knowledge_base",
+            json!({"query": "do you validate parking tickets?"}),
+        )
+        .await;
+    assert_eq!(asked["answered"], false, "{asked}");
+    let unanswered = || async {
+        app.get(
+            &format!("/api/orgs/{org}/kb/unanswered"),
+            Some(&c.clinic.token),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["unanswered"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(unanswered().await, 1);
+    let kb = app.services.kb.clone();
+    // Newer than the cut-off: kept.
+    assert_eq!(
+        kb.prune_unanswered(chrono::Utc::now() - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(unanswered().await, 1);
+    assert_eq!(
+        kb.prune_unanswered(chrono::Utc::now() + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(unanswered().await, 0);
+
+    // A booking on Thursday queues its reminder; by Friday it is past and dropped.
+    let r = app
+        .post(&format!("/api/orgs/{org}/appointments"), Some(&c.clinic.token),
+            json!({"provider_id": c.smith, "service_id": c.service_id, "date": "2026-12-10", "time": "14:00",
+                   "patient": {"name": "Jane Doe", "phone": "07911 123456"}}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let reminders = || async {
+        let jobs: Value = app
+            .get(&format!("/api/orgs/{org}/outbox"), Some(&c.clinic.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["kind"] == "reminder")
+            .count()
+    };
+    assert_eq!(reminders().await, 1);
+    let booking = app.services.booking.clone();
+    assert_eq!(booking.drop_past_reminders(monday).await.unwrap(), 0);
+    assert_eq!(reminders().await, 1);
+    let friday = monday + chrono::Duration::days(4);
+    assert_eq!(booking.drop_past_reminders(friday).await.unwrap(), 1);
+    assert_eq!(reminders().await, 0);
 }
