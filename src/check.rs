@@ -130,6 +130,12 @@ impl Checker {
         Ok((status, body))
     }
 
+    /// A staff read.
+    async fn get(&mut self, path: &str, token: &str) -> Result<(u16, Value), String> {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
     /// One Vapi tool call; returns the result entry, timing it.
     async fn tool(
         &mut self,
@@ -302,12 +308,7 @@ impl Checker {
         if let Ok(id) = booked {
             let started = Instant::now();
             let r = self
-                .send(
-                    reqwest::Method::GET,
-                    &format!("/api/orgs/{}/appointments/{id}", a.org),
-                    Some(&a.token),
-                    None,
-                )
+                .get(&format!("/api/orgs/{}/appointments/{id}", a.org), &a.token)
                 .await
                 .and_then(|(s, v)| {
                     if s == 200 && v["source"] == "vapi" {
@@ -388,14 +389,12 @@ impl Checker {
         );
         let started = Instant::now();
         let r = self
-            .send(
-                reqwest::Method::GET,
+            .get(
                 &format!(
                     "/api/orgs/{}/appointments?provider_id={}",
                     a.org, a.provider
                 ),
-                Some(&a.token),
-                None,
+                &a.token,
             )
             .await
             .and_then(|(s, v)| {
@@ -595,12 +594,7 @@ impl Checker {
         };
         let queued = match &token {
             Ok((id, _)) => self
-                .send(
-                    reqwest::Method::GET,
-                    &format!("/api/orgs/{}/outbox", a.org),
-                    Some(&a.token),
-                    None,
-                )
+                .get(&format!("/api/orgs/{}/outbox", a.org), &a.token)
                 .await
                 .and_then(|(_, v)| {
                     let found = v["jobs"].as_array().is_some_and(|jobs| {
@@ -632,12 +626,7 @@ impl Checker {
                     .await;
                 match page {
                     Ok(p) if p.status().as_u16() == 200 => self
-                        .send(
-                            reqwest::Method::GET,
-                            &format!("/api/orgs/{}/appointments/{id}", a.org),
-                            Some(&a.token),
-                            None,
-                        )
+                        .get(&format!("/api/orgs/{}/appointments/{id}", a.org), &a.token)
                         .await
                         .and_then(|(_, v)| {
                             if v["status"] == "confirmed" {
@@ -679,12 +668,7 @@ impl Checker {
             .await
         {
             Ok((200, _)) => self
-                .send(
-                    reqwest::Method::GET,
-                    &format!("/api/orgs/{}/followups", a.org),
-                    Some(&a.token),
-                    None,
-                )
+                .get(&format!("/api/orgs/{}/followups", a.org), &a.token)
                 .await
                 .and_then(|(_, v)| {
                     let f = v["followups"]
