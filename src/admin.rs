@@ -5,7 +5,9 @@
 //!
 //! Requests: `{"command": "ping"}`, `{"command": "backup", "out": "/path/file.redb"}`,
 //! `{"command": "org_create", "name": …, "email": …, "timezone"?: …}`,
-//! `{"command": "org_delete", "org": …}`.
+//! `{"command": "org_delete", "org": …}`, `{"command": "audit_verify", "org"?: …}`,
+//! `{"command": "keys_rotate" | "keys_shred", "org": …}`,
+//! `{"command": "kb_put", "org": …, "title": …, "body": …, "source"?: …}`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,7 +74,9 @@ async fn answer(stream: UnixStream, services: &Services) {
     let _ = write.write_all(out.as_bytes()).await;
 }
 
-async fn handle(request: &Value, services: &Services) -> Value {
+/// Carries out one request with `services`: the server's own when it comes through the
+/// socket, or a command-line tool's when no server holds the database (the same code).
+pub async fn handle(request: &Value, services: &Services) -> Value {
     let text = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_string);
     match request.get("command").and_then(Value::as_str) {
         Some("ping") => json!({"ok": true}),
@@ -111,6 +115,70 @@ async fn handle(request: &Value, services: &Services) -> Value {
                 Ok(s) => {
                     json!({"ok": true, "org_id": s.org_id, "user_id": s.user_id, "password": password})
                 }
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            }
+        }
+        Some("audit_verify") => {
+            let orgs = match text("org") {
+                Some(raw) => match raw.parse::<crate::domain::OrgId>() {
+                    Ok(o) => vec![o],
+                    Err(_) => return json!({"ok": false, "error": "\"org\" is not an org id"}),
+                },
+                None => match services.identity.org_ids().await {
+                    Ok(all) => all,
+                    Err(e) => return json!({"ok": false, "error": e.to_string()}),
+                },
+            };
+            let mut results = Vec::new();
+            for org in orgs {
+                match services.audit.verify(org).await {
+                    Ok(v) => {
+                        let mut line = serde_json::to_value(&v).unwrap_or_default();
+                        line["org_id"] = json!(org);
+                        results.push(line);
+                    }
+                    Err(e) => return json!({"ok": false, "error": e.to_string()}),
+                }
+            }
+            json!({"ok": true, "results": results})
+        }
+        Some(command @ ("keys_rotate" | "keys_shred")) => {
+            let Some(org) = text("org").and_then(|o| o.parse::<crate::domain::OrgId>().ok()) else {
+                return json!({"ok": false, "error": "needs \"org\": an org id"});
+            };
+            let done = if command == "keys_shred" {
+                services
+                    .calls
+                    .shred(org)
+                    .await
+                    .map(|n| json!({"ok": true, "keys_destroyed": n}))
+            } else {
+                services
+                    .calls
+                    .rotate_keys(org)
+                    .await
+                    .map(|n| json!({"ok": true, "re_encrypted": n}))
+            };
+            done.unwrap_or_else(|e| json!({"ok": false, "error": e.to_string()}))
+        }
+        Some("kb_put") => {
+            let Some(org) = text("org").and_then(|o| o.parse::<crate::domain::OrgId>().ok()) else {
+                return json!({"ok": false, "error": "kb_put needs \"org\": an org id"});
+            };
+            let (Some(title), Some(body)) = (text("title"), text("body")) else {
+                return json!({"ok": false, "error": "kb_put needs \"title\" and \"body\""});
+            };
+            let caller = crate::auth::Caller {
+                org,
+                principal: crate::auth::Principal::System,
+                role: crate::domain::Role::Admin,
+            };
+            match services
+                .kb
+                .put_document(caller, None, &title, &body, Vec::new(), text("source"))
+                .await
+            {
+                Ok(d) => json!({"ok": true, "id": d.id, "chunks": d.chunks}),
                 Err(e) => json!({"ok": false, "error": e.to_string()}),
             }
         }

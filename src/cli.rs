@@ -377,34 +377,19 @@ fn init(common: &Common) -> Result<ExitCode, String> {
 }
 
 fn audit_verify(common: &Common, org: Option<String>) -> Result<ExitCode, String> {
-    let settings = load_settings(common, None)?;
-    let services = Services::open(&settings).map_err(|e| e.to_string())?;
-    runtime()?.block_on(async move {
-        let orgs = match org {
-            Some(raw) => vec![raw.parse().map_err(|e| format!("--org {e}"))?],
-            None => services
-                .identity
-                .org_ids()
-                .await
-                .map_err(|e| e.to_string())?,
-        };
-        let mut all_ok = true;
-        for org in orgs {
-            let v = services
-                .audit
-                .verify(org)
-                .await
-                .map_err(|e| e.to_string())?;
-            all_ok &= v.ok;
-            let mut line = serde_json::to_value(&v).map_err(|e| e.to_string())?;
-            line["org_id"] = serde_json::json!(org);
-            println!("{line}");
-        }
-        Ok(if all_ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        })
+    let answer = operate(
+        common,
+        serde_json::json!({"command": "audit_verify", "org": org}),
+    )?;
+    let mut all_ok = true;
+    for line in answer["results"].as_array().into_iter().flatten() {
+        all_ok &= line["ok"] == true;
+        println!("{line}");
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }
 
@@ -441,23 +426,20 @@ fn pii_detect() -> Result<ExitCode, String> {
 }
 
 fn keys(common: &Common, org: &str, shred: bool) -> Result<ExitCode, String> {
-    let settings = load_settings(common, None)?;
-    let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
-    let services = Services::open(&settings).map_err(|e| e.to_string())?;
-    runtime()?.block_on(async move {
-        if shred {
-            let n = services.calls.shred(org).await.map_err(|e| e.to_string())?;
-            println!("destroyed {n} data key version(s) of org {org}");
-        } else {
-            let n = services
-                .calls
-                .rotate_keys(org)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("new key version for org {org}; re-encrypted {n} record(s)");
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+    let command = if shred { "keys_shred" } else { "keys_rotate" };
+    let answer = operate(common, serde_json::json!({"command": command, "org": org}))?;
+    if shred {
+        println!(
+            "destroyed {} data key version(s) of org {org}",
+            answer["keys_destroyed"]
+        );
+    } else {
+        println!(
+            "new key version for org {org}; re-encrypted {} record(s)",
+            answer["re_encrypted"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(
@@ -514,6 +496,61 @@ fn model_install(common: &Common) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where an operator's command is carried out: by the server on this data dir, through its
+/// admin socket, or (no server) by this process on the file itself; the same code either way
+/// (`admin::handle`).
+enum Operator {
+    Server(PathBuf),
+    Local(Box<Services>),
+}
+
+impl Operator {
+    async fn open(settings: &crate::config::Settings) -> Result<Operator, String> {
+        let data_dir = settings.storage.data_dir.clone();
+        match crate::admin::request(&data_dir, &serde_json::json!({"command": "ping"})).await {
+            Some(_) => Ok(Operator::Server(data_dir)),
+            None => Ok(Operator::Local(Box::new(
+                Services::open(settings).map_err(|e| e.to_string())?,
+            ))),
+        }
+    }
+
+    /// Carries out `request`; `Err` with the reason when it was refused.
+    async fn call(&self, request: serde_json::Value) -> Result<serde_json::Value, String> {
+        let answer = match self {
+            Operator::Server(dir) => crate::admin::request(dir, &request)
+                .await
+                .unwrap_or_else(|| Err("the server stopped answering".into()))?,
+            Operator::Local(services) => crate::admin::handle(&request, services).await,
+        };
+        if answer["ok"] == true {
+            Ok(answer)
+        } else {
+            Err(answer["error"]
+                .as_str()
+                .unwrap_or("refused, no reason given")
+                .to_string())
+        }
+    }
+
+    async fn finish(self) {
+        if let Operator::Local(services) = self {
+            services.kb.shutdown().await;
+        }
+    }
+}
+
+/// Runs one operator request and prints nothing; the caller prints the answer.
+fn operate(common: &Common, request: serde_json::Value) -> Result<serde_json::Value, String> {
+    let settings = load_settings(common, None)?;
+    runtime()?.block_on(async move {
+        let operator = Operator::open(&settings).await?;
+        let answer = operator.call(request).await;
+        operator.finish().await;
+        answer
+    })
+}
+
 fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
@@ -536,33 +573,12 @@ fn backup(
         };
     }
     let out = out.ok_or("give --out FILE to take a backup, or --verify FILE to check one")?;
-    let settings = load_settings(common, None)?;
     // A relative path is the operator's, not the server's working directory.
     let out = std::path::absolute(&out).map_err(|e| format!("--out: {e}"))?;
-    let data_dir = settings.storage.data_dir.clone();
-    let answer = runtime()?.block_on(crate::admin::request(
-        &data_dir,
-        &serde_json::json!({"command": "backup", "out": out}),
-    ));
-    match answer {
-        Some(Ok(v)) if v["ok"] == true => {
-            print_json(&v["manifest"]);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Ok(v)) => Err(format!(
-            "backup failed: {}",
-            v["error"].as_str().unwrap_or("no reason given")
-        )),
-        Some(Err(e)) => Err(e),
-        // No server on this data dir: open the file directly.
-        None => {
-            let store = crate::store::Store::open(&data_dir).map_err(|e| e.to_string())?;
-            let manifest =
-                crate::backup::take(&store, &out, chrono::Utc::now()).map_err(|e| e.to_string())?;
-            print_json(&serde_json::to_value(manifest).unwrap_or_default());
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    let answer = operate(common, serde_json::json!({"command": "backup", "out": out}))
+        .map_err(|e| format!("backup failed: {e}"))?;
+    print_json(&answer["manifest"]);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn restore(common: &Common, file: &Path, master_key: Option<PathBuf>) -> Result<ExitCode, String> {
@@ -594,99 +610,33 @@ fn create_org(
     timezone: Option<String>,
     full_name: Option<String>,
 ) -> Result<ExitCode, String> {
-    let settings = load_settings(common, None)?;
-    // A server on this data dir holds the database: ask it through the admin socket.
-    let answer = runtime()?.block_on(crate::admin::request(
-        &settings.storage.data_dir,
-        &serde_json::json!({"command": "org_create", "name": name, "email": email,
+    let v = operate(
+        common,
+        serde_json::json!({"command": "org_create", "name": name, "email": email,
                             "timezone": timezone, "full_name": full_name}),
-    ));
-    match answer {
-        Some(Ok(v)) if v["ok"] == true => {
-            println!("org {} created", v["org_id"].as_str().unwrap_or(""));
-            println!(
-                "admin: {email} (user {})",
-                v["user_id"].as_str().unwrap_or("")
-            );
-            println!(
-                "one-time password: {}",
-                v["password"].as_str().unwrap_or("")
-            );
-            println!("Sign in with POST /api/auth/login and keep the password somewhere safe; it is not shown again.");
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(Ok(v)) => {
-            return Err(format!(
-                "org create failed: {}",
-                v["error"].as_str().unwrap_or("no reason given")
-            ))
-        }
-        Some(Err(e)) => return Err(e),
-        None => {}
-    }
-    let password = crate::identity::one_time_password();
-    let input = crate::identity::SignupInput::parse(
-        name,
-        email,
-        &password,
-        timezone.as_deref(),
-        full_name.as_deref(),
     )
-    .map_err(|e| match e {
-        crate::identity::IdentityError::Invalid(fields) => fields
-            .iter()
-            .map(|f| {
-                let flag = match f.field.as_str() {
-                    "clinic_name" => "name".to_string(),
-                    other => other.replace('_', "-"),
-                };
-                format!("--{flag} {}", f.message)
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    })?;
-    let services = Services::open(&settings).map_err(|e| e.to_string())?;
-    runtime()?.block_on(async move {
-        let session = services
-            .identity
-            .signup(input)
-            .await
-            .map_err(|e| e.to_string())?;
-        println!("org {} created", session.org_id);
-        println!("admin: {email} (user {})", session.user_id);
-        println!("one-time password: {password}");
-        println!("Sign in with POST /api/auth/login and keep the password somewhere safe; it is not shown again.");
-        Ok(ExitCode::SUCCESS)
-    })
+    .map_err(|e| format!("org create: {e}"))?;
+    println!("org {} created", v["org_id"].as_str().unwrap_or(""));
+    println!(
+        "admin: {email} (user {})",
+        v["user_id"].as_str().unwrap_or("")
+    );
+    println!(
+        "one-time password: {}",
+        v["password"].as_str().unwrap_or("")
+    );
+    println!("Sign in with POST /api/auth/login and keep the password somewhere safe; it is not shown again.");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn delete_org(common: &Common, org: &str) -> Result<ExitCode, String> {
-    let settings = load_settings(common, None)?;
-    let org: crate::domain::OrgId = org.parse().map_err(|e| format!("--org {e}"))?;
-    let answer = runtime()?.block_on(crate::admin::request(
-        &settings.storage.data_dir,
-        &serde_json::json!({"command": "org_delete", "org": org}),
-    ));
-    let (keys, removed) = match answer {
-        Some(Ok(v)) if v["ok"] == true => (
-            v["keys_destroyed"].as_u64().unwrap_or(0) as usize,
-            v["records_removed"].as_u64().unwrap_or(0) as usize,
-        ),
-        Some(Ok(v)) => {
-            return Err(format!(
-                "org delete failed: {}",
-                v["error"].as_str().unwrap_or("no reason given")
-            ))
-        }
-        Some(Err(e)) => return Err(e),
-        None => {
-            let services = Services::open(&settings).map_err(|e| e.to_string())?;
-            runtime()?.block_on(crate::admin::delete_org(&services, org))?
-        }
-    };
+    let answer = operate(
+        common,
+        serde_json::json!({"command": "org_delete", "org": org}),
+    )?;
     println!(
-        "org {org} deleted: {keys} data key version(s) destroyed, {removed} record(s) removed"
+        "org {org} deleted: {} data key version(s) destroyed, {} record(s) removed",
+        answer["keys_destroyed"], answer["records_removed"]
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -700,13 +650,8 @@ fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCo
         .filter(|p| p.extension().is_some_and(|x| x == "md" || x == "txt"))
         .collect();
     files.sort();
-    let services = Services::open(&settings).map_err(|e| e.to_string())?;
-    let caller = crate::auth::Caller {
-        org,
-        principal: crate::auth::Principal::System,
-        role: crate::domain::Role::Admin,
-    };
     runtime()?.block_on(async move {
+        let operator = Operator::open(&settings).await?;
         let total = files.len();
         let mut failed = 0;
         for (i, path) in files.iter().enumerate() {
@@ -725,22 +670,19 @@ fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCo
                         .map(|s| s.to_string_lossy().replace(['-', '_'], " "))
                         .unwrap_or_default()
                 });
-            let source = Some(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            let source = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let done = i + 1;
             let bar = "#".repeat(done * 30 / total.max(1));
-            match services
-                .kb
-                .put_document(caller, None, &title, &body, Vec::new(), source)
-                .await
-            {
+            let request = serde_json::json!({"command": "kb_put", "org": org, "title": title,
+                                             "body": body, "source": source});
+            match operator.call(request).await {
                 Ok(d) => eprintln!(
                     "[{bar:<30}] {done}/{total} {} ({} passages)",
                     path.display(),
-                    d.chunks
+                    d["chunks"]
                 ),
                 Err(e) => {
                     failed += 1;
@@ -748,7 +690,7 @@ fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCo
                 }
             }
         }
-        services.kb.shutdown().await;
+        operator.finish().await;
         println!(
             "imported {} of {total} file(s) into org {org}",
             total - failed

@@ -314,6 +314,91 @@ async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_s
         app.login("second@clinic.example", password).await.status(),
         StatusCode::OK
     );
+    // The offline tools work while the server runs: through the socket.
+    let dir = app.data_dir.clone();
+    let docs = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        docs.path().join("parking.md"),
+        "# Parking\nThe car park is on level two.",
+    )
+    .unwrap();
+    let org = {
+        let login: Value = app
+            .login("second@clinic.example", password)
+            .await
+            .json()
+            .await
+            .unwrap();
+        (
+            login["org_id"].as_str().unwrap().to_string(),
+            login["access_token"].as_str().unwrap().to_string(),
+        )
+    };
+    let outs = {
+        let (dir, docs, org_id) = (dir.clone(), docs.path().to_path_buf(), org.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let d = dir.to_str().unwrap();
+            vec![
+                voxanne(&["audit", "verify", "--data-dir", d]),
+                voxanne(&[
+                    "kb",
+                    "import",
+                    docs.to_str().unwrap(),
+                    "--org",
+                    &org_id,
+                    "--data-dir",
+                    d,
+                ]),
+                voxanne(&["keys", "rotate", "--org", &org_id, "--data-dir", d]),
+            ]
+        })
+        .await
+        .unwrap()
+    };
+    for out in &outs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(String::from_utf8_lossy(&outs[0].stdout).contains("\"ok\":true"));
+    let listed: Value = app
+        .get(&format!("/api/orgs/{}/kb/documents", org.0), Some(&org.1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["documents"][0]["title"], "Parking");
+    // Another user of the machine cannot use the socket (its mode is 0600): when the test
+    // runs as root, a client run as `nobody` is refused.
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root && std::path::Path::new("/usr/bin/python3").exists() {
+        let socket = app.data_dir.join("admin.sock");
+        let script = format!(
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('{}')\n  sys.exit(0)\nexcept PermissionError:\n  sys.exit(3)",
+            socket.display()
+        );
+        let status = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+                &script,
+            ])
+            .status()
+            .unwrap();
+        assert_eq!(
+            status.code(),
+            Some(3),
+            "a user without access to the data dir reached the socket"
+        );
+    }
     // A request that is not JSON gets an error line, and the socket keeps serving.
     let answer = voxanne::admin::request(&app.data_dir, &json!({"command": "nonsense"}))
         .await
