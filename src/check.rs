@@ -616,6 +616,48 @@ impl Checker {
             started,
             queued,
         );
+        // Delivered, or at least not failing: with SMTP configured the job leaves the queue;
+        // a job that has failed an attempt means the clinic's emails are not going out.
+        if let Ok((id, _)) = &token {
+            let started = Instant::now();
+            let mut outcome =
+                Err("the confirmation email is neither delivered nor tried".to_string());
+            for _ in 0..20 {
+                let jobs = self
+                    .get(&format!("/api/orgs/{}/outbox", a.org), &a.token)
+                    .await
+                    .map(|(_, v)| v["jobs"].as_array().cloned().unwrap_or_default());
+                let job = jobs.as_ref().ok().and_then(|jobs| {
+                    jobs.iter()
+                        .find(|j| {
+                            j["kind"] == "confirmation_email" && j["appointment_id"] == id.as_str()
+                        })
+                        .cloned()
+                });
+                match job {
+                    None => {
+                        outcome = Ok(());
+                        break;
+                    }
+                    Some(j) if j["attempts"].as_u64().unwrap_or(0) > 0 => {
+                        outcome = Err(format!(
+                            "the confirmation email could not be sent ({})",
+                            j["last_error"].as_str().unwrap_or("no reason")
+                        ));
+                        break;
+                    }
+                    // Queued and never tried: SMTP is switched off on this install.
+                    Some(_) => outcome = Ok(()),
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            self.record(
+                "email",
+                "the confirmation email is sent (or SMTP is off)",
+                started,
+                outcome,
+            );
+        }
         let started = Instant::now();
         let confirmed = match token {
             Ok((id, token)) => {

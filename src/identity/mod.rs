@@ -161,6 +161,9 @@ pub struct IdentityService {
     signup_throttle: LoginThrottle,
     signup_policy: crate::config::SignupPolicy,
     known: KnownCredentials,
+    /// Test hook: when set, the org scope stops refusing other orgs' tokens (so that
+    /// `voxanne check` can be shown to say NO-GO). Never set outside tests.
+    isolation_fault: std::sync::atomic::AtomicBool,
 }
 
 /// Credentials recently checked against the store, so most requests skip the read. Revoking
@@ -247,6 +250,7 @@ impl IdentityService {
             ),
             signup_policy: settings.signup,
             known: KnownCredentials::default(),
+            isolation_fault: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -282,6 +286,18 @@ impl IdentityService {
         }
         self.signup_throttle.record_failure(email, client, now);
         Ok(())
+    }
+
+    /// Test hook: breaks org isolation in this server (see `isolation_fault`).
+    #[doc(hidden)]
+    pub fn inject_isolation_fault(&self) {
+        self.isolation_fault
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn isolation_broken(&self) -> bool {
+        self.isolation_fault
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Creates a clinic and its first admin (from the public route once `admit_signup` has

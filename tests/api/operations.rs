@@ -881,3 +881,55 @@ async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
     assert_eq!(booking.drop_past_reminders(friday).await.unwrap(), 1);
     assert_eq!(reminders().await, 0);
 }
+
+/// The check's NO-GO names what is broken: an SMTP server that cannot be reached fails
+/// `email`; a server whose org isolation is broken (a test-only fault) fails `isolation`.
+#[tokio::test]
+async fn voxanne_check_says_no_go_naming_email_or_isolation_when_they_are_broken() {
+    for (fault, scenario) in [("smtp", "email"), ("isolation", "isolation")] {
+        let app = std::sync::Arc::new(
+            spawn_app_with(|s| {
+                if fault == "smtp" {
+                    s.smtp.enabled = true;
+                    s.smtp.host = "127.0.0.1".into();
+                    s.smtp.port = 1;
+                    s.smtp.tls = "none".into();
+                    s.smtp.from = "clinic@check.invalid".into();
+                }
+            })
+            .await,
+        );
+        if fault == "isolation" {
+            app.services.identity.inject_isolation_fault();
+        }
+        let dir = tempfile::TempDir::new().unwrap();
+        let report_path = dir.path().join("report.json");
+        let out = {
+            let (app, report_path) = (app.clone(), report_path.clone());
+            tokio::task::spawn_blocking(move || check(&app, &report_path))
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{fault}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+        let failed: Vec<&str> = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["ok"] == false)
+            .map(|s| s["scenario"].as_str().unwrap())
+            .collect();
+        assert!(
+            !failed.is_empty() && failed.iter().all(|s| *s == scenario),
+            "{fault}: {failed:?}"
+        );
+        assert!(report["reasons"]
+            .to_string()
+            .contains(&format!("{scenario}:")));
+    }
+}
