@@ -59,12 +59,16 @@ pub struct Settings {
 pub struct RetentionSettings {
     /// Days an unanswered question stays in the review list (0: for ever).
     pub unanswered_days: u32,
+    /// Days a booking's tool-call id is remembered, so a retried call finds its booking
+    /// (Vapi retries within seconds; 0: for ever).
+    pub tool_call_days: u32,
 }
 
 impl Default for RetentionSettings {
     fn default() -> Self {
         Self {
             unanswered_days: 365,
+            tool_call_days: 90,
         }
     }
 }

@@ -374,6 +374,15 @@ async fn retention(s: Services, shutdown: impl Future<Output = ()>) {
                 Err(e) => tracing::warn!(error = %e, "pruning unanswered questions failed"),
             }
         }
+        let tool_call_days = s.settings.retention.tool_call_days;
+        if tool_call_days > 0 {
+            let before = now - chrono::Duration::days(tool_call_days.into());
+            match s.booking.forget_old_tool_calls(before).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "old tool-call ids forgotten"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "forgetting old tool-call ids failed"),
+            }
+        }
         match s.booking.drop_past_reminders(now).await {
             Ok(n) if n > 0 => {
                 tracing::info!(removed = n, "reminder jobs of past appointments dropped")

@@ -72,6 +72,11 @@ pub enum Change {
     },
     /// The outbox worker's outcome for one job, with the appointment's calendar state.
     Delivery(Box<outbox::DeliveryRecord>),
+    /// Retention: tool-call ids whose bookings are old enough that Vapi will not retry them.
+    ForgetToolCalls {
+        org: OrgId,
+        tool_call_ids: Vec<String>,
+    },
 }
 
 /// What a committed change did.
@@ -297,6 +302,13 @@ pub fn apply_in(
             actor,
         } => set_outcome(w, &mut scope.slots, *org, *id, *status, actor, now),
         Change::Delivery(d) => record_delivery(w, d),
+        Change::ForgetToolCalls { org, tool_call_ids } => {
+            let mut o = w.org(*org);
+            for tc in tool_call_ids {
+                o.remove(&TOOL_CALL_EFFECTS, tc.as_bytes())?;
+            }
+            Ok(Effect::DeliveryRecorded)
+        }
     }
 }
 

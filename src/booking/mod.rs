@@ -766,6 +766,56 @@ impl BookingService {
         Ok(n)
     }
 
+    /// Retention: forgets the tool calls whose appointments were created before `before`
+    /// (their ids are time-ordered); Vapi retries a tool call within seconds, never months.
+    /// Through the claim writer, which owns the table. Returns how many went.
+    pub async fn forget_old_tool_calls(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<usize, BookingError> {
+        use crate::store::tables::{ORGS, TOOL_CALL_EFFECTS};
+        let cutoff_ms = before.timestamp_millis().max(0) as u64;
+        let old: Vec<(OrgId, Vec<String>)> = self
+            .store
+            .read(move |r| {
+                let mut out = Vec::new();
+                for (_, org) in r.global_scan(&ORGS, usize::MAX)? {
+                    let ids: Vec<String> = r
+                        .org(org.id)
+                        .scan(&TOOL_CALL_EFFECTS, &[], None, usize::MAX)?
+                        .into_iter()
+                        .filter(|(_, appointment)| {
+                            uuid::Uuid::from_u128(appointment.as_u128())
+                                .get_timestamp()
+                                .is_some_and(|t| {
+                                    let (secs, nanos) = t.to_unix();
+                                    secs * 1000 + u64::from(nanos / 1_000_000) < cutoff_ms
+                                })
+                        })
+                        .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+                        .collect();
+                    if !ids.is_empty() {
+                        out.push((org.id, ids));
+                    }
+                }
+                Ok::<_, BookingError>(out)
+            })
+            .await?;
+        let mut n = 0;
+        for (org, ids) in old {
+            for chunk in ids.chunks(1000) {
+                n += chunk.len();
+                self.writer
+                    .submit(Change::ForgetToolCalls {
+                        org,
+                        tool_call_ids: chunk.to_vec(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(n)
+    }
+
     /// Records that an appointment happened or that the patient did not come.
     pub async fn set_outcome(
         &self,

@@ -880,6 +880,48 @@ async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
     let friday = monday + chrono::Duration::days(4);
     assert_eq!(booking.drop_past_reminders(friday).await.unwrap(), 1);
     assert_eq!(reminders().await, 0);
+
+    // A booking's tool-call id is remembered for retries, and forgotten once it is old.
+    let booked = app
+        .vapi_tool(&c.agent_key, "call-tc", "tc-kept", "book_appointment",
+            json!({"appointment_date": "2026-12-11", "appointment_time": "2pm", "provider_name": "Dr Smith",
+                   "service": "rhinoplasty", "patient_name": "Jane Doe"}))
+        .await;
+    assert!(booked["appointment_id"].is_string(), "{booked}");
+    // Cancelling it keeps its tool call, so a late retry finds it instead of booking again.
+    let r = app
+        .post(
+            &format!(
+                "/api/orgs/{org}/appointments/{}/cancel",
+                booked["appointment_id"].as_str().unwrap()
+            ),
+            Some(&c.clinic.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let now = chrono::Utc::now();
+    assert_eq!(
+        booking
+            .forget_old_tool_calls(now - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        booking
+            .forget_old_tool_calls(now + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        booking
+            .forget_old_tool_calls(now + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// The check's NO-GO names what is broken: an SMTP server that cannot be reached fails
