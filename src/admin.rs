@@ -21,8 +21,8 @@ use crate::startup::Services;
 /// The socket's file name in the data dir.
 pub const SOCKET: &str = "admin.sock";
 
-/// Most bytes a request line may have.
-const MAX_REQUEST: usize = 64 * 1024;
+/// Most bytes a request line may have (a knowledge-base document travels in one).
+const MAX_REQUEST: usize = 4 * 1024 * 1024;
 
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET)
@@ -212,18 +212,34 @@ pub async fn delete_org(
     Ok((keys, removed))
 }
 
+/// Longest a request may wait for the server's answer (a backup of a large database takes
+/// a while; a server that never answers must not hang the operator's command).
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Sends one request to the server on `data_dir`; `None` when no server answers there.
 pub async fn request(data_dir: &Path, body: &Value) -> Option<Result<Value, String>> {
     let stream = UnixStream::connect(socket_path(data_dir)).await.ok()?;
+    let timeout = if body["command"] == "ping" {
+        std::time::Duration::from_secs(10)
+    } else {
+        ANSWER_TIMEOUT
+    };
+    match tokio::time::timeout(timeout, exchange(stream, body)).await {
+        Ok(answer) => Some(answer),
+        Err(_) => Some(Err("the server did not answer on its admin socket".into())),
+    }
+}
+
+async fn exchange(stream: UnixStream, body: &Value) -> Result<Value, String> {
     let (read, mut write) = stream.into_split();
     let mut line = body.to_string();
     line.push('\n');
     if write.write_all(line.as_bytes()).await.is_err() {
-        return Some(Err("the server closed the admin socket".into()));
+        return Err("the server closed the admin socket".into());
     }
     let mut answer = String::new();
     if BufReader::new(read).read_line(&mut answer).await.is_err() {
-        return Some(Err("the server closed the admin socket".into()));
+        return Err("the server closed the admin socket".into());
     }
-    Some(serde_json::from_str(&answer).map_err(|_| "the server's answer could not be read".into()))
+    serde_json::from_str(&answer).map_err(|_| "the server's answer could not be read".into())
 }

@@ -141,26 +141,45 @@ pub fn verify(file: &Path) -> Result<Verified, BackupError> {
         )));
     }
     let r = store.begin_read()?;
-    let orgs = r
-        .global_scan(&ORGS, usize::MAX)
-        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    let damaged = |e: StoreError| BackupError::Damaged(e.to_string());
+    let orgs = r.global_scan(&ORGS, usize::MAX).map_err(damaged)?;
+    // Every record is decoded, a batch at a time, so a large backup is read in little memory.
+    const BATCH: usize = 10_000;
     let mut appointments = 0u64;
     for (_, org) in &orgs {
         let o = r.org(org.id);
-        let v = crate::audit::verify(&o).map_err(|e| BackupError::Damaged(e.to_string()))?;
+        let v = crate::audit::verify(&o).map_err(damaged)?;
         if !v.ok {
             return Err(BackupError::Damaged(format!(
                 "the audit chain of org {} does not verify (first bad entry {:?})",
                 org.id, v.first_bad_seq
             )));
         }
-        appointments += o
-            .scan(&APPOINTMENTS, &[], None, usize::MAX)
-            .map_err(|e| BackupError::Damaged(e.to_string()))?
-            .len() as u64;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = o
+                .scan(&APPOINTMENTS, &[], after.as_deref(), BATCH)
+                .map_err(damaged)?;
+            appointments += page.len() as u64;
+            match page.last() {
+                Some((k, _)) if page.len() == BATCH => after = Some(k.clone()),
+                _ => break,
+            }
+        }
     }
-    r.global_scan(&OUTBOX, usize::MAX)
-        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    let mut from: Vec<u8> = Vec::new();
+    loop {
+        let page = r
+            .global_range(&OUTBOX, &from, &[0xff; 64], BATCH)
+            .map_err(damaged)?;
+        match page.last() {
+            Some((k, _)) if page.len() == BATCH => {
+                from = k.clone();
+                from.push(0);
+            }
+            _ => break,
+        }
+    }
     Ok(Verified {
         manifest_checked: manifest.is_some(),
         schema_version,
@@ -192,8 +211,33 @@ pub fn scheduled_name(now: DateTime<Utc>) -> String {
     format!("voxanne-{}.redb", now.format("%Y%m%dT%H%M%SZ"))
 }
 
-/// Removes scheduled backups (and their manifests) beyond the newest `keep`.
+/// When the newest scheduled backup in `dir` was taken (from its name), if any.
+pub fn newest_scheduled(dir: &Path) -> Option<DateTime<Utc>> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| {
+            let stamp = n
+                .strip_prefix("voxanne-")?
+                .strip_suffix(".redb")?
+                .to_string();
+            chrono::NaiveDateTime::parse_from_str(&stamp, "%Y%m%dT%H%M%SZ")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .max()
+}
+
+/// Removes scheduled backups (and their manifests) beyond the newest `keep`, and what a
+/// failed scheduled backup left half-written.
 pub fn prune(dir: &Path, keep: usize) -> Result<usize, BackupError> {
+    for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".voxanne-") && name.ends_with(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -147,7 +147,7 @@ impl Checker {
     ) -> Result<Value, String> {
         let body = json!({"message": {
             "type": "tool-calls",
-            "call": {"id": call_id, "customer": {"number": "+447911123456"}},
+            "call": {"id": call_id, "customer": {"number": "+447700900123"}},
             "toolCallList": [{"id": tool_id, "type": "function", "function": {"name": name, "arguments": args}}],
         }});
         let started = Instant::now();
@@ -327,7 +327,7 @@ impl Checker {
         for i in 0..5 {
             let body = json!({"message": {
                 "type": "tool-calls",
-                "call": {"id": format!("check-race-{i}"), "customer": {"number": format!("+44791112345{i}")}},
+                "call": {"id": format!("check-race-{i}"), "customer": {"number": format!("+44770090012{i}")}},
                 "toolCallList": [{"id": format!("check-race-tool-{i}"), "type": "function", "function": {"name": "book_appointment",
                     "arguments": {"appointment_date": "in 4 days", "appointment_time": "10am", "service": "rhinoplasty",
                                   "provider_name": a.provider_name, "patient_name": format!("Racer {i}")}}}],
@@ -364,10 +364,10 @@ impl Checker {
             let result = &answer["results"][0];
             if result["appointment_id"].is_string() {
                 booked += 1;
-            } else if result.get("error").is_some()
-                || result["result"]
-                    .as_str()
-                    .is_some_and(|s| s.contains("taken"))
+            } else if result["error"]
+                .as_str()
+                .or(result["result"].as_str())
+                .is_some_and(|s| s.contains("was just taken. I can offer"))
             {
                 offered += 1;
             }
@@ -515,10 +515,10 @@ impl Checker {
         let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
             ("malformed JSON is 400", self.http.post(format!("{}/api/orgs/{}/appointments", self.base, a.org)).bearer_auth(&a.token).header("content-type", "application/json").body("{\"provider_id\":"), 400),
             ("an unknown provider is 404", self.http.post(format!("{}/api/orgs/{}/appointments", self.base, a.org)).bearer_auth(&a.token)
-                .json(&json!({"provider_id": uuid::Uuid::new_v4(), "service_id": a.service, "date": soon, "time": "10:00", "patient": {"name": "X", "phone": "07911 123456"}})), 404),
+                .json(&json!({"provider_id": uuid::Uuid::new_v4(), "service_id": a.service, "date": soon, "time": "10:00", "patient": {"name": "X", "phone": "07700 900123"}})), 404),
             ("no credential is 401", self.http.get(format!("{}/api/orgs/{}/appointments", self.base, a.org)), 401),
             ("an out-of-range date is 422", self.http.post(format!("{}/api/orgs/{}/appointments", self.base, a.org)).bearer_auth(&a.token)
-                .json(&json!({"provider_id": a.provider, "service_id": a.service, "date": "9999-12-31", "time": "10:00", "patient": {"name": "X", "phone": "07911 123456"}})), 422),
+                .json(&json!({"provider_id": a.provider, "service_id": a.service, "date": "9999-12-31", "time": "10:00", "patient": {"name": "X", "phone": "07700 900123"}})), 422),
         ];
         for (name, request, expected) in cases {
             let started = Instant::now();
@@ -576,7 +576,7 @@ impl Checker {
         let booked = self
             .send(reqwest::Method::POST, &format!("/api/orgs/{}/appointments", a.org), Some(&a.token),
                 Some(json!({"provider_id": a.provider, "service_id": a.service, "date": day, "time": "15:00",
-                            "patient": {"name": "Check Patient", "phone": "07911 123456", "email": "patient@check.invalid"}})))
+                            "patient": {"name": "Check Patient", "phone": "07700 900123", "email": "patient@check.invalid"}})))
             .await;
         let token = match booked {
             Ok((201, v)) => {
@@ -697,7 +697,7 @@ impl Checker {
             "type": "end-of-call-report",
             "endedReason": "customer-ended-call",
             "call": {"id": "check-followup"},
-            "customer": {"number": "+447911123456", "name": "Check Caller"},
+            "customer": {"number": "+447700900123", "name": "Check Caller"},
             "artifact": {"transcript": "AI: How can I help?\nUser: I'd like to know about rhinoplasty, I have to go.\nAI: Of course."},
         }});
         let r = match self

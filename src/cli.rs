@@ -466,8 +466,13 @@ fn check(
             .collect()
     };
     let base = url.unwrap_or_else(|| {
+        let scheme = if settings.server.tls_cert_file.as_os_str().is_empty() {
+            "http"
+        } else {
+            "https"
+        };
         format!(
-            "http://{}",
+            "{scheme}://{}",
             settings.server.listen.replace("0.0.0.0", "127.0.0.1")
         )
     });

@@ -568,6 +568,12 @@ impl Settings {
         if !(1..=24 * 365).contains(&self.backup.every_hours) {
             return Err(invalid("backup.every_hours", "must be between 1 and 8760"));
         }
+        if self.retention.unanswered_days > 36_500 {
+            return Err(invalid("retention.unanswered_days", "is at most 36500"));
+        }
+        if self.retention.tool_call_days > 36_500 {
+            return Err(invalid("retention.tool_call_days", "is at most 36500"));
+        }
         if !(1..=1000).contains(&self.backup.keep) {
             return Err(invalid("backup.keep", "must be between 1 and 1000"));
         }

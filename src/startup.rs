@@ -422,6 +422,17 @@ where
 async fn scheduled_backups(s: Services, shutdown: impl Future<Output = ()>) {
     let every = std::time::Duration::from_secs(s.settings.backup.every_hours.max(1) * 3600);
     tokio::pin!(shutdown);
+    // A restart (or a crash loop) takes no backup while the newest is recent enough, so
+    // restarts never rotate the good backups out.
+    if let Some(newest) = crate::backup::newest_scheduled(&s.settings.backup.dir) {
+        let age = ((s.clock)() - newest).to_std().unwrap_or_default();
+        if age < every {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(every - age) => {}
+            }
+        }
+    }
     loop {
         let (store, dir, keep) = (
             s.store.clone(),

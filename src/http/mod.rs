@@ -201,7 +201,18 @@ async fn admit_and_finish(
                 .get::<MatchedPath>()
                 .map(|m| m.as_str().to_string())
                 .unwrap_or_else(|| "unmatched".into());
-            let method = req.method().as_str().to_string();
+            // Methods a client invents would each make a new series: they count as `other`.
+            let method = match *req.method() {
+                axum::http::Method::GET => "GET",
+                axum::http::Method::POST => "POST",
+                axum::http::Method::PUT => "PUT",
+                axum::http::Method::PATCH => "PATCH",
+                axum::http::Method::DELETE => "DELETE",
+                axum::http::Method::HEAD => "HEAD",
+                axum::http::Method::OPTIONS => "OPTIONS",
+                _ => "other",
+            }
+            .to_string();
             let mut response = next.run(req).await;
             let elapsed = started.elapsed();
             // How long the voice agent's answer took, for Vapi's call logs and proxies.

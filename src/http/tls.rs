@@ -21,6 +21,9 @@ use tokio_rustls::TlsAcceptor;
 
 /// Longest a client may take over its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most handshakes in progress at once; a connection beyond them is closed at once, so
+/// silent clients cannot use up the process's file descriptors.
+const MAX_HANDSHAKES: usize = 512;
 
 /// The peer of a connection, plain or TLS (what `ClientAddr` reads).
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +119,7 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(256);
         let current = certificate.current.clone();
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
@@ -129,9 +133,14 @@ impl TlsListener {
                 if tx.is_closed() {
                     break;
                 }
+                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
                 let acceptor = TlsAcceptor::from(current.load_full());
                 let tx = tx.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;

@@ -123,32 +123,49 @@ fn counts_of(db: &impl ReadableDatabase) -> Result<TableCounts, SnapshotError> {
 
 impl Store {
     /// Writes a copy of the database as of one moment to `out` while writers go on: the
-    /// copy is built beside `out`, checked table by table, made durable and renamed into
-    /// place, so `out` is either absent or whole.
+    /// copy is built beside `out`, checked table by table, made durable and linked into
+    /// place, so `out` is either absent or whole. An existing `out` is never replaced, and
+    /// a copy that fails half-way is removed.
     pub fn snapshot_to(&self, out: &Path) -> Result<TableCounts, SnapshotError> {
+        if out.exists() {
+            return Err(SnapshotError::Io {
+                path: out.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file is already there; backups never replace a file",
+                ),
+            });
+        }
         let file_name = out
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "backup.redb".into());
         let partial = out.with_file_name(format!(".{file_name}.partial"));
         let _ = std::fs::remove_file(&partial);
+        let result = self.copy_into(&partial, out);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result
+    }
+
+    fn copy_into(&self, partial: &Path, out: &Path) -> Result<TableCounts, SnapshotError> {
         let (global, tenant) = all_tables();
         let read = self.db.begin_read().map_err(engine)?;
         let mut copied = Vec::new();
         {
-            let copy = Database::create(&partial).map_err(engine)?;
+            let copy = Database::create(partial).map_err(engine)?;
             let write = copy.begin_write().map_err(engine)?;
             copy_tables!(read, write, global.clone(), copied);
             copy_tables!(read, write, tenant.clone(), copied);
             write.commit().map_err(engine)?;
         }
         drop(read);
-        let check = ReadOnlyDatabase::open(&partial).map_err(engine)?;
+        let check = ReadOnlyDatabase::open(partial).map_err(engine)?;
         let found = counts_of(&check)?;
         drop(check);
         for ((table, expected), (_, got)) in copied.iter().zip(found.0.iter()) {
             if expected != got {
-                let _ = std::fs::remove_file(&partial);
                 return Err(SnapshotError::Mismatch {
                     table: table.clone(),
                     expected: *expected,
@@ -156,11 +173,10 @@ impl Store {
                 });
             }
         }
-        std::fs::File::open(&partial)
+        std::fs::File::open(partial)
             .and_then(|f| f.sync_all())
-            .map_err(io(&partial))?;
-        std::fs::rename(&partial, out).map_err(io(out))?;
-        sync_dir_of(out)?;
+            .map_err(io(partial))?;
+        place_without_replacing(partial, out)?;
         Ok(TableCounts(copied))
     }
 }
@@ -196,17 +212,35 @@ impl ReadOnlyFile {
     }
 }
 
-/// Copies `from` to `to` durably (a restore's file copy): written beside `to`, synced,
-/// renamed.
+/// Moves a finished file into place only if nothing is there (a hard link fails when the
+/// target exists, unlike a rename), then makes the directory entry durable.
+fn place_without_replacing(partial: &Path, target: &Path) -> Result<(), SnapshotError> {
+    std::fs::hard_link(partial, target).map_err(io(target))?;
+    let _ = std::fs::remove_file(partial);
+    sync_dir_of(target)
+}
+
+/// Copies `from` to `to` durably (a restore's file copy): written beside `to` (mode 0600),
+/// synced, placed only if `to` does not exist by then.
 pub fn copy_file_durably(from: &Path, to: &Path) -> Result<(), SnapshotError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let partial = to.with_extension("partial");
-    {
+    let _ = std::fs::remove_file(&partial);
+    let result = (|| {
         let mut src = std::fs::File::open(from).map_err(io(from))?;
-        let mut dst = std::fs::File::create(&partial).map_err(io(&partial))?;
+        let mut dst = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(io(&partial))?;
         std::io::copy(&mut src, &mut dst).map_err(io(&partial))?;
         dst.flush().map_err(io(&partial))?;
         dst.sync_all().map_err(io(&partial))?;
+        place_without_replacing(&partial, to)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
     }
-    std::fs::rename(&partial, to).map_err(io(to))?;
-    sync_dir_of(to)
+    result
 }

@@ -226,6 +226,28 @@ async fn a_damaged_backup_fails_verification() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A backup never replaces a file: not another backup, not the live database.
+    let before = std::fs::read(&file).unwrap();
+    let live = app.data_dir.join("voxanne.redb");
+    for target in [file.clone(), live.clone()] {
+        let dir = app.data_dir.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            voxanne(&[
+                "backup",
+                "--out",
+                target.to_str().unwrap(),
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+        })
+        .await
+        .unwrap();
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(said.contains("never replace"), "{said}");
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
     // One byte changed in the middle: the manifest's hash no longer matches.
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
