@@ -297,10 +297,28 @@ impl Application {
             tracing::warn!(error = %e, "knowledge-base indexes will open on first use");
             Vec::new()
         });
-        let opening = tokio::spawn({
-            let kb = kb.clone();
-            async move { kb.open_all(&to_open).await }
-        });
+        // Supervised like the outbox worker: a panic while opening marks the part down in
+        // `/readyz`, and the opening starts again (clinics already open come from the cache).
+        let opening = tokio::spawn(crate::health::supervise(
+            s.health.clone(),
+            "kb_index_opener",
+            std::time::Duration::from_secs(1),
+            {
+                let kb = kb.clone();
+                let first = std::sync::Arc::new(std::sync::Mutex::new(Some(to_open)));
+                move || {
+                    let (kb, first) = (kb.clone(), first.clone());
+                    async move {
+                        let listed = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                        let orgs = match listed {
+                            Some(orgs) => orgs,
+                            None => kb.clinics_to_open().await.unwrap_or_default(),
+                        };
+                        kb.open_all(&orgs).await
+                    }
+                }
+            },
+        ));
         let state = AppState::new(AppServices {
             identity: s.identity,
             audit: s.audit,
