@@ -17,7 +17,7 @@ use crate::booking::records::{AppointmentRecord, AppointmentStatus};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::followup::records::{FollowUpOutcome, FollowUpStatus};
-use crate::followup::{Decision, FollowUpService};
+use crate::followup::Decision;
 use crate::store::tables::{APPOINTMENTS, CLINIC_SETTINGS, ORGS, OUTBOX, PROVIDERS, SERVICES};
 use crate::store::{Store, StoreError};
 use crate::vapi::speech::{say_date, say_time};
@@ -163,7 +163,7 @@ impl OutboxWorker {
                 JobKind::Reminder {
                     appointment_id,
                     for_start,
-                } => FollowUpService::decide_reminder(
+                } => crate::followup::due::decide_reminder(
                     r,
                     org,
                     appointment_id,
@@ -172,7 +172,7 @@ impl OutboxWorker {
                     now,
                     &from,
                 ),
-                _ => FollowUpService::decide(r, org, followup_id, now, &from),
+                _ => crate::followup::due::decide(r, org, followup_id, now, &from),
             })
             .await;
         let (to, from, body, record) = match decision {
