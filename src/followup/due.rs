@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::records::{
     FollowUpOutcome, FollowUpPurpose, FollowUpRecord, FollowUpStatus, LeadStatus,
 };
-use super::{catalogue, clinic_from, consent, message};
+use super::{catalogue, clinic_from, consent};
 use crate::domain::{OrgId, PhoneNumber};
 use crate::store::tables::{
     APPOINTMENTS, CLINIC_SETTINGS, FOLLOWUPS, LEADS, ORGS, SMS_LAST_SENT, SMS_OPT_OUTS,
@@ -33,6 +33,28 @@ pub enum Decision {
     Drop(FollowUpOutcome),
     /// The message no longer exists or was already decided.
     Gone,
+}
+
+/// The sender to text from now (the clinic's own, else the install's), or, when the clinic
+/// is in its quiet hours, the end of them.
+fn sender_unless_quiet(
+    clinic: &super::Clinic,
+    now: DateTime<Utc>,
+    install_from: &str,
+) -> Result<Option<String>, DateTime<Utc>> {
+    let quiet = consent::QuietHours::new(
+        &clinic.settings.quiet_hours_start,
+        &clinic.settings.quiet_hours_end,
+        clinic.tz,
+    );
+    if quiet.is_quiet(now) {
+        return Err(quiet.next_allowed(now));
+    }
+    Ok(clinic
+        .settings
+        .sms_from
+        .clone()
+        .or_else(|| Some(install_from.to_string()).filter(|s| !s.is_empty())))
 }
 
 /// The id of an appointment's reminder message for one start.
@@ -95,19 +117,10 @@ pub fn decide(
             }
         }
     }
-    let quiet = consent::QuietHours::new(
-        &clinic.settings.quiet_hours_start,
-        &clinic.settings.quiet_hours_end,
-        clinic.tz,
-    );
-    if quiet.is_quiet(now) {
-        return Ok(Decision::Defer(quiet.next_allowed(now)));
-    }
-    let from = clinic
-        .settings
-        .sms_from
-        .clone()
-        .or_else(|| Some(install_from.to_string()).filter(|s| !s.is_empty()));
+    let from = match sender_unless_quiet(&clinic, now, install_from) {
+        Ok(from) => from,
+        Err(until) => return Ok(Decision::Defer(until)),
+    };
     Ok(Decision::Send {
         to: f.to,
         from,
@@ -160,33 +173,17 @@ pub fn decide_reminder(
         crate::vapi::speech::say_date(local.date_naive()),
         crate::vapi::speech::say_time(local.time()),
     );
-    let measure = message::measure(&body);
-    let record = FollowUpRecord {
+    let mut record = FollowUpRecord::queued(
         id,
-        purpose: FollowUpPurpose::Reminder,
-        lead_id: None,
-        call_id: a.vapi_call_id.clone(),
-        appointment_id: Some(a.id),
-        channel: "sms".into(),
-        to: a.patient.phone.as_str().to_string(),
-        procedure: None,
-        template: "reminder".into(),
-        agent_name: catalogue::DEFAULT_AGENT.into(),
-        guide_link: None,
-        booking_link: None,
-        length: measure.length,
-        encoding: measure.encoding.to_string(),
-        segments: measure.segments,
-        body: body.clone(),
-        status: FollowUpStatus::Queued,
-        reason: None,
-        twilio_sid: None,
-        error_code: None,
-        error_message: None,
-        created_at: now,
-        updated_at: now,
-        sent_at: None,
-    };
+        FollowUpPurpose::Reminder,
+        a.patient.phone.as_str().to_string(),
+        body.clone(),
+        "reminder".into(),
+        catalogue::DEFAULT_AGENT.into(),
+        now,
+    );
+    record.call_id = a.vapi_call_id.clone();
+    record.appointment_id = Some(a.id);
     let suppress = |reason: String| {
         let mut outcome = FollowUpOutcome::new(id, FollowUpStatus::Suppressed, now);
         outcome.reason = Some(reason);
@@ -199,19 +196,10 @@ pub fn decide_reminder(
     if let Err(why) = a.patient.phone.sms_capable() {
         return suppress(format!("not sent: {why}"));
     }
-    let quiet = consent::QuietHours::new(
-        &clinic.settings.quiet_hours_start,
-        &clinic.settings.quiet_hours_end,
-        clinic.tz,
-    );
-    if quiet.is_quiet(now) {
-        return Ok(Decision::Defer(quiet.next_allowed(now)));
-    }
-    let from = clinic
-        .settings
-        .sms_from
-        .clone()
-        .or_else(|| Some(install_from.to_string()).filter(|s| !s.is_empty()));
+    let from = match sender_unless_quiet(&clinic, now, install_from) {
+        Ok(from) => from,
+        Err(until) => return Ok(Decision::Defer(until)),
+    };
     Ok(Decision::Send {
         to: record.to.clone(),
         from,

@@ -381,33 +381,20 @@ impl FollowUpService {
                             agent_name: Some(agent.clone()),
                         },
                     );
-                    let measure = message::measure(&body);
-                    let followup = FollowUpRecord {
-                        id: uuid::Uuid::now_v7(),
-                        purpose: FollowUpPurpose::CallFollowUp,
-                        lead_id: Some(lead.id),
-                        call_id: Some(ended.call_id.clone()),
-                        appointment_id: None,
-                        channel: "sms".into(),
-                        to: to.as_str().to_string(),
-                        procedure: Some(procedure.name.clone()),
-                        template: template_name,
-                        agent_name: agent,
-                        guide_link: Some(guide),
-                        booking_link,
-                        length: measure.length,
-                        encoding: measure.encoding.to_string(),
-                        segments: measure.segments,
+                    let mut followup = FollowUpRecord::queued(
+                        uuid::Uuid::now_v7(),
+                        FollowUpPurpose::CallFollowUp,
+                        to.as_str().to_string(),
                         body,
-                        status: FollowUpStatus::Queued,
-                        reason: None,
-                        twilio_sid: None,
-                        error_code: None,
-                        error_message: None,
-                        created_at: now,
-                        updated_at: now,
-                        sent_at: None,
-                    };
+                        template_name,
+                        agent,
+                        now,
+                    );
+                    followup.lead_id = Some(lead.id);
+                    followup.call_id = Some(ended.call_id.clone());
+                    followup.procedure = Some(procedure.name.clone());
+                    followup.guide_link = Some(guide);
+                    followup.booking_link = booking_link;
                     o.put(&FOLLOWUPS, followup.id.as_bytes(), &followup)?;
                     lead.followup_id = Some(followup.id);
                     audit::success(

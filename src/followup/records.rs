@@ -141,6 +141,48 @@ pub struct FollowUpRecord {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+impl FollowUpRecord {
+    /// A message ready to queue: `body` measured as SMS bills it, no context yet (the caller
+    /// sets the lead, call, appointment, procedure and links it has).
+    pub fn queued(
+        id: uuid::Uuid,
+        purpose: FollowUpPurpose,
+        to: String,
+        body: String,
+        template: String,
+        agent_name: String,
+        now: DateTime<Utc>,
+    ) -> FollowUpRecord {
+        let measure = super::message::measure(&body);
+        FollowUpRecord {
+            id,
+            purpose,
+            lead_id: None,
+            call_id: None,
+            appointment_id: None,
+            channel: "sms".into(),
+            to,
+            procedure: None,
+            template,
+            agent_name,
+            guide_link: None,
+            booking_link: None,
+            length: measure.length,
+            encoding: measure.encoding.to_string(),
+            segments: measure.segments,
+            body,
+            status: FollowUpStatus::Queued,
+            reason: None,
+            twilio_sid: None,
+            error_code: None,
+            error_message: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+        }
+    }
+}
+
 /// A number that asked not to be texted.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OptOutRecord {
