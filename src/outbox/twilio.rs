@@ -145,9 +145,26 @@ impl Twilio {
     }
 }
 
-/// Whether `signature` (the `X-Twilio-Signature` header) is Twilio's for this request: the
-/// base64 HMAC-SHA1, keyed with the auth token, of the full URL Twilio called followed by
-/// each POST parameter's name and value, sorted by name. Compared in constant time.
+/// The HMAC-SHA1, keyed with the auth token, of the full URL Twilio called followed by each
+/// POST parameter's name and value, sorted by name: what Twilio signs.
+fn signed_mac(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+) -> Option<Hmac<sha1::Sha1>> {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).ok()?;
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    Some(mac)
+}
+
+/// Whether `signature` (the `X-Twilio-Signature` header) is Twilio's for this request (the
+/// base64 of `signed_mac`), compared in constant time. An empty auth token signs nothing.
 pub fn signature_valid(
     auth_token: &str,
     url: &str,
@@ -160,31 +177,14 @@ pub fn signature_valid(
     let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
         return false;
     };
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()) else {
-        return false;
-    };
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    mac.verify_slice(&expected).is_ok()
+    signed_mac(auth_token, url, params).is_some_and(|mac| mac.verify_slice(&expected).is_ok())
 }
 
 /// The signature Twilio would send (for the loopback Twilio in tests, and tools).
 pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    signed_mac(auth_token, url, params)
+        .map(|mac| base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
