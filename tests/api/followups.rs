@@ -108,6 +108,25 @@ async fn list(app: &TestApp, c: &BookableClinic, what: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The test clinic's settings as `bookable_clinic` makes them, with quiet hours off (so a
+/// test texts whatever the hour it runs at) and `extra` on top.
+async fn texts_at_any_hour(app: &TestApp, c: &BookableClinic, extra: Value) {
+    let mut settings = json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30,
+                              "phone_region": "GB", "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"});
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/orgs/{}/settings", c.clinic.org_id),
+            Some(&c.clinic.token),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 async fn wait_for_texts(twilio: &MockServer, n: usize) -> Vec<Vec<(String, String)>> {
     eventually(&format!("{n} text(s) at Twilio"), || async {
         texts(twilio).await.len() >= n
@@ -121,17 +140,12 @@ async fn a_caller_who_asked_about_rhinoplasty_and_hung_up_is_texted_its_guide_on
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Harley Aesthetics").await;
-    let r = app
-        .request(
-            reqwest::Method::PUT,
-            &format!("/api/orgs/{}/settings", c.clinic.org_id),
-            Some(&c.clinic.token),
-            Some(json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30, "phone_region": "GB",
-                        "booking_link": "https://harley.example/book", "public_url": "https://harley.example",
-                        "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    texts_at_any_hour(
+        &app,
+        &c,
+        json!({"booking_link": "https://harley.example/book", "public_url": "https://harley.example"}),
+    )
+    .await;
 
     let started = std::time::Instant::now();
     end_call(
@@ -231,13 +245,7 @@ async fn a_call_that_booked_is_not_followed_up_and_a_later_booking_books_the_lea
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30, "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({})).await;
     // Booked during the call: no lead, no text.
     let booked = app
         .vapi_tool_from(&c.agent_key, CALLER, "call-booked", "tc-1", "book_appointment",
@@ -285,13 +293,7 @@ async fn liquid_rhinoplasty_gets_its_own_guide_and_a_call_without_a_procedure_is
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30, "quiet_hours_start": "00:00", "quiet_hours_end": "00:00", "followup_window_days": 0})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({"followup_window_days": 0})).await;
     end_call(
         &app,
         &c.agent_key,
@@ -322,13 +324,7 @@ async fn twilio_errors_retry_or_fail_with_twilios_code() {
     let twilio = twilio_fake(2, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00", "followup_window_days": 0})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({"followup_window_days": 0})).await;
     end_call(
         &app,
         &c.agent_key,
@@ -352,13 +348,7 @@ async fn twilio_errors_retry_or_fail_with_twilios_code() {
         .await;
     let app = spawn_app_with(|s| enable_twilio(s, &refusing)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({})).await;
     end_call(
         &app,
         &c.agent_key,
@@ -402,13 +392,7 @@ async fn status_callbacks_need_twilios_signature_and_stop_and_start_are_honoured
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00", "followup_window_days": 0})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({"followup_window_days": 0})).await;
     end_call(&app, &c.agent_key, report("call-1", "rhinoplasty", None)).await;
     wait_for_texts(&twilio, 1).await;
     eventually("sent", || async {
@@ -548,13 +532,7 @@ async fn texts_queued_while_twilio_is_off_are_sent_once_after_a_restart() {
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app().await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00", "followup_window_days": 0})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({"followup_window_days": 0})).await;
     for (i, procedure) in ["rhinoplasty", "facelift", "breast augmentation"]
         .iter()
         .enumerate()
@@ -916,13 +894,7 @@ async fn a_number_that_cannot_take_texts_is_not_texted_and_the_followup_says_why
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    app.request(
-        reqwest::Method::PUT,
-        &format!("/api/orgs/{}/settings", c.clinic.org_id),
-        Some(&c.clinic.token),
-        Some(json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})),
-    )
-    .await;
+    texts_at_any_hour(&app, &c, json!({})).await;
     // A possible UK mobile number from a range the numbering plan lists as unallocated.
     let mut r = report("call-unallocated", "a nose job", None);
     r["message"]["customer"]["number"] = json!("+447700900555");

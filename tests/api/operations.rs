@@ -13,6 +13,18 @@ fn voxanne(args: &[&str]) -> std::process::Output {
     Command::new(voxanne_bin()).args(args).output().unwrap()
 }
 
+/// Runs the command-line tool off the async threads, so the in-process server it talks to
+/// keeps serving meanwhile.
+async fn voxanne_serving(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        voxanne(&args)
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking() {
     let app = std::sync::Arc::new(spawn_app().await);
@@ -64,17 +76,14 @@ async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking
     let started = std::time::Instant::now();
     let out = {
         let (file, dir) = (file.clone(), data_dir.clone());
-        tokio::task::spawn_blocking(move || {
-            voxanne(&[
-                "backup",
-                "--out",
-                file.to_str().unwrap(),
-                "--data-dir",
-                dir.to_str().unwrap(),
-            ])
-        })
+        voxanne_serving(&[
+            "backup",
+            "--out",
+            file.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
         .await
-        .unwrap()
     };
     assert!(
         out.status.success(),
@@ -179,19 +188,16 @@ async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking
             restored.path().to_path_buf(),
             report.clone(),
         );
-        tokio::task::spawn_blocking(move || {
-            voxanne(&[
-                "check",
-                "--url",
-                &base,
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ])
-        })
+        voxanne_serving(&[
+            "check",
+            "--url",
+            &base,
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
         .await
-        .unwrap()
     };
     assert!(
         out.status.success(),
@@ -231,17 +237,14 @@ async fn a_damaged_backup_fails_verification() {
     let live = app.data_dir.join("voxanne.redb");
     for target in [file.clone(), live.clone()] {
         let dir = app.data_dir.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            voxanne(&[
-                "backup",
-                "--out",
-                target.to_str().unwrap(),
-                "--data-dir",
-                dir.to_str().unwrap(),
-            ])
-        })
-        .await
-        .unwrap();
+        let out = voxanne_serving(&[
+            "backup",
+            "--out",
+            target.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .await;
         assert!(!out.status.success());
         let said = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(said.contains("never replace"), "{said}");
@@ -308,20 +311,17 @@ async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_s
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let dir = app.data_dir.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        voxanne(&[
-            "org",
-            "create",
-            "--name",
-            "Second Clinic",
-            "--email",
-            "second@clinic.example",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-    })
-    .await
-    .unwrap();
+    let out = voxanne_serving(&[
+        "org",
+        "create",
+        "--name",
+        "Second Clinic",
+        "--email",
+        "second@clinic.example",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ])
+    .await;
     assert!(
         out.status.success(),
         "{}",
