@@ -2,21 +2,19 @@
 //! Aho-Corasick, and context words that raise a finding's confidence (Presidio's approach: a
 //! base score per pattern, +0.35 with context, floor 0.4, overlaps resolved by score).
 
-use std::collections::HashSet;
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
-use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
+use super::addresses::Addresses;
+use super::people::{Finding, People};
+use super::phones::Phones;
 use super::validators;
 use super::{Entity, EntityType};
-use crate::domain::PhoneNumber;
 
 const CONDITIONS: &str = include_str!("vocab/conditions.txt");
 const MEDICATIONS: &str = include_str!("vocab/medications.txt");
 const PROCEDURES: &str = include_str!("vocab/procedures.txt");
 const ALLERGENS: &str = include_str!("vocab/allergens.txt");
-const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
 
 /// How far before a match context words are looked for, in bytes.
 const CONTEXT_WINDOW: usize = 48;
@@ -48,15 +46,14 @@ enum Vocab {
 
 pub struct Detector {
     rules: Vec<Rule>,
-    phone: Regex,
+    phones: Phones,
+    addresses: Addresses,
+    people: People,
+    ipv6: Regex,
     date: Regex,
-    person_intro: Regex,
-    titled_name: Regex,
-    capitalised_pair: Regex,
     allergy_intro: Regex,
     vocab: AhoCorasick,
     vocab_kinds: Vec<Vocab>,
-    first_names: HashSet<String>,
 }
 
 fn terms(list: &str) -> impl Iterator<Item = &str> {
@@ -146,15 +143,6 @@ impl Detector {
                 validate: None,
                 context: &["postcode", "post code", "zip"],
             },
-            Rule {
-                kind: EntityType::Address,
-                regex: re(
-                    r"\b\d{1,4}[A-Za-z]?,? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Close|Court|Way|Place|Square|Crescent|Gardens|Terrace|Hill|Mews|Row|Walk|Park|Grove|Boulevard|Parade)\b",
-                ),
-                base: 0.65,
-                validate: None,
-                context: &["address", "live at", "lives at", "living at", "flat"],
-            },
         ];
         let mut patterns: Vec<String> = Vec::new();
         let mut vocab_kinds = Vec::new();
@@ -185,23 +173,20 @@ impl Detector {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("vocabulary automaton builds");
+        let addresses = Addresses::new();
+        let people = People::new(addresses.suffixes().clone());
         Detector {
             rules,
-            phone: re(r"(?:\+\d|\(\d|\b\d)[\d ().-]{7,17}\d\b"),
+            phones: Phones::new(),
+            addresses,
+            people,
+            ipv6: re(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{4,}"),
             date: re(
                 r"(?i)\b(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
             ),
-            person_intro: re(
-                r"(?i:my name is|my name's|name is|this is|i am|i'm|it's|patient is|calling for|speaking to|called) ((?-i:[A-Z][a-zA-Z'’-]+)(?: (?-i:[A-Z][a-zA-Z'’-]+)){0,2})",
-            ),
-            titled_name: re(
-                r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof)\.? (?:[A-Z][a-zA-Z'’-]+)(?: [A-Z][a-zA-Z'’-]+)?",
-            ),
-            capitalised_pair: re(r"\b([A-Z][a-z]+) ([A-Z][a-zA-Z'’-]+)\b"),
             allergy_intro: re(r"(?i)\b(?:allergic|allergy|allergies|reaction|react badly)\b"),
             vocab,
             vocab_kinds,
-            first_names: terms(FIRST_NAMES).map(str::to_lowercase).collect(),
         }
     }
 
@@ -215,7 +200,7 @@ impl Detector {
 
     fn detect_unmeasured(&self, text: &str, known: &Known) -> Vec<Entity> {
         let lower = text.to_ascii_lowercase();
-        let mut found: Vec<(EntityType, usize, usize, f32)> = Vec::new();
+        let mut found: Vec<Finding> = Vec::new();
         let context = |start: usize, words: &[&str]| {
             let mut from = start.saturating_sub(CONTEXT_WINDOW);
             while !lower.is_char_boundary(from) {
@@ -253,42 +238,9 @@ impl Detector {
                 ));
             }
         }
-        for m in self.phone.find_iter(text) {
-            let candidate = m.as_str().trim_end_matches([')', '.', '-', ' ']);
-            let parsed = [Region::GB, Region::US].into_iter().find_map(|region| {
-                PHONE_NUMBER_UTIL
-                    .parse(candidate, Some(region))
-                    .ok()
-                    .filter(|p| PHONE_NUMBER_UTIL.is_valid_number(p))
-            });
-            if let Some(p) = parsed {
-                let e164 = PhoneNumber::e164(&p);
-                let score = if known.phones.contains(&e164) {
-                    1.0
-                } else {
-                    boost(
-                        0.75,
-                        context(
-                            m.start(),
-                            &[
-                                "phone",
-                                "my number",
-                                "call me",
-                                "mobile",
-                                "reach me",
-                                "ring me",
-                            ],
-                        ),
-                    )
-                };
-                found.push((
-                    EntityType::Phone,
-                    m.start(),
-                    m.start() + candidate.len(),
-                    score,
-                ));
-            }
-        }
+        self.phones.find(text, &lower, &known.phones, &mut found);
+        self.addresses.find(text, &lower, &mut found);
+        self.ipv6(text, &mut found);
         for m in self.date.find_iter(text) {
             let dob = context(m.start(), &["born", "birth", "dob", "d.o.b", "birthday"]);
             let kind = if dob {
@@ -307,7 +259,7 @@ impl Detector {
                 .then((b.2 - b.1).cmp(&(a.2 - a.1)))
                 .then(a.1.cmp(&b.1))
         });
-        let mut kept: Vec<(EntityType, usize, usize, f32)> = Vec::new();
+        let mut kept: Vec<Finding> = Vec::new();
         for f in found {
             if kept.iter().all(|k| f.2 <= k.1 || f.1 >= k.2) {
                 kept.push(f);
@@ -336,13 +288,7 @@ impl Detector {
             .collect()
     }
 
-    fn people(
-        &self,
-        text: &str,
-        lower: &str,
-        known: &Known,
-        found: &mut Vec<(EntityType, usize, usize, f32)>,
-    ) {
+    fn people(&self, text: &str, lower: &str, known: &Known, found: &mut Vec<Finding>) {
         for name in known
             .names
             .iter()
@@ -362,40 +308,32 @@ impl Detector {
                 from = e;
             }
         }
-        for c in self.person_intro.captures_iter(text) {
-            if let Some(m) = c.get(1) {
-                let first = m.as_str().split(' ').next().unwrap_or("").to_lowercase();
-                let strong = c
-                    .get(0)
-                    .is_some_and(|w| w.as_str().to_lowercase().contains("name"));
-                let score = if strong {
-                    0.9
-                } else if self.first_names.contains(&first) {
-                    0.8
-                } else {
-                    0.45
-                };
-                found.push((EntityType::Person, m.start(), m.end(), score));
+        self.people.find(text, lower, found);
+    }
+
+    /// IPv6 addresses (std's parser decides; times like 10:30:00 are not addresses).
+    fn ipv6(&self, text: &str, found: &mut Vec<Finding>) {
+        if !text.contains(':') {
+            return;
+        }
+        for m in self.ipv6.find_iter(text) {
+            let s = m.start();
+            if text[..s]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == ':')
+            {
+                continue;
             }
-        }
-        for m in self.titled_name.find_iter(text) {
-            found.push((EntityType::Person, m.start(), m.end(), 0.7));
-        }
-        for c in self.capitalised_pair.captures_iter(text) {
-            if let (Some(all), Some(first)) = (c.get(0), c.get(1)) {
-                if self.first_names.contains(&first.as_str().to_lowercase()) {
-                    found.push((EntityType::Person, all.start(), all.end(), 0.65));
-                }
+            let candidate = m.as_str().trim_end_matches(['.', ':']);
+            let hex = candidate.chars().filter(char::is_ascii_hexdigit).count();
+            if hex >= 4 && candidate.parse::<std::net::Ipv6Addr>().is_ok() {
+                found.push((EntityType::IpAddress, s, s + candidate.len(), 0.85));
             }
         }
     }
 
-    fn vocabulary(
-        &self,
-        text: &str,
-        lower: &str,
-        found: &mut Vec<(EntityType, usize, usize, f32)>,
-    ) {
+    fn vocabulary(&self, text: &str, lower: &str, found: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
         let allergy_spans: Vec<usize> = self
             .allergy_intro
@@ -594,6 +532,170 @@ mod tests {
             "07911 123456"
         );
         assert_eq!(phone.start, 14);
+    }
+
+    fn found(text: &str, kind: EntityType) -> Vec<String> {
+        kinds(text)
+            .into_iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    #[test]
+    fn names_with_titles_initials_suffixes_and_in_signatures() {
+        let person = |t: &str| found(t, EntityType::Person);
+        assert_eq!(
+            person("Dr. Glen O'Connell MD called"),
+            ["Dr. Glen O'Connell MD"]
+        );
+        assert_eq!(
+            person("Contact Kathryn J. Jefferson today"),
+            ["Kathryn J. Jefferson"]
+        );
+        assert_eq!(person("I saw Mrs Hood yesterday"), ["Mrs Hood"]);
+        assert_eq!(person("Thanks,\nSian Woods"), ["Sian Woods"]);
+        assert_eq!(person("Was that you?\nAbdul"), ["Abdul"]);
+        assert_eq!(person("I think Sarah's appointment moved"), ["Sarah"]);
+        assert_eq!(
+            person("Mohammed Bowen-Simpson rang"),
+            ["Mohammed Bowen-Simpson"]
+        );
+        assert_eq!(person("Tell Derrick that I'm late"), ["Derrick"]);
+        // Speech-to-text in lower case: only after a lead-in or before "here".
+        assert_eq!(person("hi it's brad lynn here"), ["brad lynn"]);
+        assert_eq!(person("yes, alyssa speaking"), ["alyssa"]);
+        assert!(person("i'm on warfarin and i'm sorry").is_empty());
+    }
+
+    #[test]
+    fn a_name_that_is_an_ordinary_word_needs_context() {
+        let person = |t: &str| found(t, EntityType::Person);
+        assert!(person("Will you call me back?").is_empty());
+        assert!(person("Hope you are well. May I book for Monday?").is_empty());
+        assert!(person("Grace period is fine").is_empty());
+        assert_eq!(person("Yes this is Will Jones"), ["Will Jones"]);
+        assert_eq!(person("Thanks, Joshua King"), ["Joshua King"]);
+        // A street is not a person.
+        assert!(person("Is the Harley Street clinic open?").is_empty());
+        assert!(person("It's on Neil Oval near the station").is_empty());
+    }
+
+    #[test]
+    fn a_drug_or_treatment_name_is_not_a_person() {
+        let text = "Could Pamela call me back? It's about Allegra.";
+        assert_eq!(found(text, EntityType::Person), ["Pamela"]);
+        assert_eq!(found(text, EntityType::Medication), ["Allegra"]);
+        for t in [
+            "I'd like Juvederm on Friday",
+            "Is Restylane better than Sculptra?",
+            "I'm on Ozempic at the moment",
+            "Dysport or Xeomin, whichever",
+        ] {
+            assert!(found(t, EntityType::Person).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_in_every_written_form_with_extensions() {
+        for (text, number) in [
+            ("call (555) 555-0199 today", "(555) 555-0199"),
+            ("call 555-555-0199 today", "555-555-0199"),
+            ("call 555.555.0199 today", "555.555.0199"),
+            ("call +1-555-555-0199 today", "+1-555-555-0199"),
+            ("call 001-555-555-0199 today", "001-555-555-0199"),
+            ("call +44 (0)20 7946 0958 today", "+44 (0)20 7946 0958"),
+            ("call +44(0)1134960000 today", "+44(0)1134960000"),
+            ("call 07911 123456 today", "07911 123456"),
+            ("call 555-555-0199 x123 today", "555-555-0199 x123"),
+            ("call 555-555-0199 ext. 123 today", "555-555-0199 ext. 123"),
+            ("call (510)369-2606x909 today", "(510)369-2606x909"),
+            ("call 5555550199 today", "5555550199"),
+        ] {
+            assert_eq!(found(text, EntityType::Phone), [number], "{text}");
+        }
+        // A possible number from a range not yet allocated is still a phone number.
+        assert_eq!(
+            found("ring 07700 900123", EntityType::Phone),
+            ["07700 900123"]
+        );
+        // Look-alikes are left to their own rules.
+        assert!(found("My order reference is 401 234 5678", EntityType::Phone).is_empty());
+        assert!(found("ssn 123-45-6789", EntityType::Phone).is_empty());
+        assert!(found("on 12.03.2024 at 10.30", EntityType::Phone).is_empty());
+        assert!(found("from 172.31.94.157", EntityType::Phone).is_empty());
+        // A local number without an area code only where a phone is being talked about.
+        assert_eq!(
+            found("my number is 555 0199", EntityType::Phone),
+            ["555 0199"]
+        );
+        assert!(found("it costs 555 0199 points", EntityType::Phone).is_empty());
+    }
+
+    #[test]
+    fn addresses_are_one_span_across_commas_and_lines() {
+        let address = |t: &str| found(t, EntityType::Address);
+        assert_eq!(
+            address("Send it to 58683 Mitchell Parks Suite 907\nLake Laura, MT 87630 thanks"),
+            ["58683 Mitchell Parks Suite 907\nLake Laura, MT 87630"]
+        );
+        assert_eq!(
+            address("I live at 12 Baker Street, London W1U 6TE."),
+            ["12 Baker Street, London W1U 6TE"]
+        );
+        assert_eq!(
+            address("Flat 2\n14 Acacia Avenue\nReading\nRG1 4AB"),
+            ["Flat 2\n14 Acacia Avenue\nReading\nRG1 4AB"]
+        );
+        assert_eq!(
+            address("Studio 6\nNeil Oval\nPort Janet\nB7E 9EP"),
+            ["Studio 6\nNeil Oval\nPort Janet\nB7E 9EP"]
+        );
+        assert_eq!(
+            address("at 1600 Pennsylvania Avenue NW, Washington, DC 20500"),
+            ["1600 Pennsylvania Avenue NW, Washington, DC 20500"]
+        );
+        assert_eq!(
+            address("write to PO Box 123, Springfield, IL 62704"),
+            ["PO Box 123, Springfield, IL 62704"]
+        );
+        assert_eq!(
+            address("PSC 1234, Box 5678\nAPO AA 12345"),
+            ["PSC 1234, Box 5678\nAPO AA 12345"]
+        );
+        assert_eq!(
+            address("I'm at 5/97 Donna Bypass, West Kevin, NT, 8095."),
+            ["5/97 Donna Bypass, West Kevin, NT, 8095"]
+        );
+        assert!(address("It's on Baker Street").is_empty());
+    }
+
+    #[test]
+    fn grouped_cards_spaced_ibans_and_both_ip_versions() {
+        assert_eq!(
+            found("card 4111-1111-1111-1111", EntityType::CardNumber),
+            ["4111-1111-1111-1111"]
+        );
+        assert_eq!(
+            found("amex 3782 822463 10005", EntityType::CardNumber),
+            ["3782 822463 10005"]
+        );
+        assert_eq!(
+            found("iban DE89 3704 0044 0532 0130 00", EntityType::Iban),
+            ["DE89 3704 0044 0532 0130 00"]
+        );
+        assert_eq!(
+            found("from 2001:db8::8a2e:370:7334 today", EntityType::IpAddress),
+            ["2001:db8::8a2e:370:7334"]
+        );
+        assert_eq!(
+            found(
+                "from b6d3:1854:fc66:2a38:c486:9190:a15d:1150.",
+                EntityType::IpAddress
+            ),
+            ["b6d3:1854:fc66:2a38:c486:9190:a15d:1150"]
+        );
+        assert!(found("at 10:30:00 sharp", EntityType::IpAddress).is_empty());
     }
 
     #[test]

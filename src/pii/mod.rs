@@ -1,7 +1,10 @@
 //! Personal data in free text: finding it (patterns, validators, vocabularies, context),
 //! replacing it with placeholders, and picking out the sentences that carry clinical content.
 
+mod addresses;
 mod detector;
+mod people;
+mod phones;
 pub mod validators;
 
 use serde::{Deserialize, Serialize};

@@ -42,3 +42,84 @@ fn precision_and_recall_per_type_stay_above_their_floors() {
         });
     assert!(all.f1() >= 0.95, "micro F1 {:.2}", all.f1());
 }
+
+/// The generated sets (Faker values in our frames, `tests/pii_eval/generate.py`) scored the
+/// way the issue measures detectors: right type and IoU ≥ 0.5. `dev` is the set the rules were
+/// tuned on; `check` has frames written apart from them, so the two agreeing says the rules did
+/// not learn the first set's sentences. Floors sit a little under what this build reaches.
+#[test]
+fn the_generated_sets_stay_above_their_floors_and_agree() {
+    let detector = Detector::default();
+    let mut macros = Vec::new();
+    for name in ["dev", "check"] {
+        let scores = eval::evaluate_overlap(&detector, &eval::load(name));
+        println!("{name}\n{}", eval::report(&scores));
+        for (kind, s) in &scores {
+            let floor = match kind {
+                EntityType::Person | EntityType::Phone => 0.92,
+                EntityType::Address => 0.85,
+                _ => 0.97,
+            };
+            assert!(
+                s.f1() >= floor && s.precision() >= 0.9,
+                "{name} {}: F1 {:.3} (p {:.3}, r {:.3})",
+                kind.name(),
+                s.f1(),
+                s.precision(),
+                s.recall()
+            );
+        }
+        let m = eval::macro_f1(&scores);
+        assert!(m >= 0.96, "{name}: macro F1 {m:.3}");
+        macros.push(m);
+    }
+    assert!(
+        (macros[0] - macros[1]).abs() <= 0.03,
+        "dev {:.3} and check {:.3} disagree",
+        macros[0],
+        macros[1]
+    );
+}
+
+/// Prints what the detector got wrong on a generated set, for tuning:
+/// `PII_SHOW=dev:person cargo test --test api pii_quality::show -- --nocapture`.
+#[test]
+fn show() {
+    let Ok(what) = std::env::var("PII_SHOW") else {
+        return;
+    };
+    let (set, kind) = what.split_once(':').unwrap_or((what.as_str(), ""));
+    let detector = Detector::default();
+    let set = eval::load(set);
+    let scores = eval::evaluate_overlap(&detector, &set);
+    println!(
+        "{}macro F1 {:.3}",
+        eval::report(&scores),
+        eval::macro_f1(&scores)
+    );
+    let mut shown = 0;
+    for item in &set {
+        let j = eval::judge(&detector, item);
+        let chars: Vec<char> = item.text.chars().collect();
+        let span = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
+        for (label, list) in [("MISSED", &j.missed), ("WRONG", &j.wrong)] {
+            for (k, s, e) in list
+                .iter()
+                .filter(|f| kind.is_empty() || f.0.name() == kind)
+            {
+                if shown < 60 {
+                    println!("{label} {} {:?} in {:?}", k.name(), span(*s, *e), item.text);
+                    let found = detector.detect(&item.text, &voxanne::pii::Known::default());
+                    println!(
+                        "    found {:?}",
+                        found
+                            .iter()
+                            .map(|f| (f.kind.name(), f.text.as_str()))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                shown += 1;
+            }
+        }
+    }
+}

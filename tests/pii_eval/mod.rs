@@ -423,3 +423,119 @@ pub fn report(scores: &BTreeMap<EntityType, Score>) -> String {
     ));
     out
 }
+
+/// The types the generated sets label, in the order reports list them.
+pub const SCORED: [EntityType; 8] = [
+    EntityType::Person,
+    EntityType::Email,
+    EntityType::Phone,
+    EntityType::Address,
+    EntityType::CardNumber,
+    EntityType::Ssn,
+    EntityType::Iban,
+    EntityType::IpAddress,
+];
+
+/// One of the generated sets (`dev` or `check`, written by `generate.py`).
+pub fn load(name: &str) -> Vec<Labelled> {
+    let path = format!("{}/tests/pii_eval/{name}.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let spans = v["spans"]
+                .as_array()
+                .expect("spans")
+                .iter()
+                .map(|s| {
+                    let kind: EntityType =
+                        serde_json::from_value(s[0].clone()).expect("a known type");
+                    let at = |i: usize| s[i].as_u64().expect("an offset") as usize;
+                    (kind, at(1), at(2))
+                })
+                .collect();
+            Labelled {
+                text: v["text"].as_str().expect("text").to_string(),
+                spans,
+            }
+        })
+        .collect()
+}
+
+fn iou(a: (usize, usize), b: (usize, usize)) -> f64 {
+    let inter = a.1.min(b.1).saturating_sub(a.0.max(b.0));
+    let union = a.1.max(b.1) - a.0.min(b.0);
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// What one utterance's detections and labels come to under the overlap rule: a detection of
+/// a scored type is right when it has the label's type and overlaps one unmatched label by
+/// IoU ≥ 0.5 (each label matched once); detections of other types are not scored.
+pub struct Judged {
+    pub right: Vec<(EntityType, usize, usize)>,
+    pub wrong: Vec<(EntityType, usize, usize)>,
+    pub missed: Vec<(EntityType, usize, usize)>,
+}
+
+pub fn judge(detector: &Detector, item: &Labelled) -> Judged {
+    let found: Vec<(EntityType, usize, usize)> = detector
+        .detect(&item.text, &Known::default())
+        .into_iter()
+        .filter(|e| SCORED.contains(&e.kind))
+        .map(|e| (e.kind, e.start, e.end))
+        .collect();
+    let mut used = vec![false; item.spans.len()];
+    let mut judged = Judged {
+        right: Vec::new(),
+        wrong: Vec::new(),
+        missed: Vec::new(),
+    };
+    for f in found {
+        let hit = item
+            .spans
+            .iter()
+            .enumerate()
+            .position(|(i, l)| !used[i] && l.0 == f.0 && iou((l.1, l.2), (f.1, f.2)) >= 0.5);
+        match hit {
+            Some(i) => {
+                used[i] = true;
+                judged.right.push(f);
+            }
+            None => judged.wrong.push(f),
+        }
+    }
+    for (i, l) in item.spans.iter().enumerate() {
+        if !used[i] {
+            judged.missed.push(*l);
+        }
+    }
+    judged
+}
+
+/// Per-type scores over a set under the overlap rule (see `judge`).
+pub fn evaluate_overlap(detector: &Detector, set: &[Labelled]) -> BTreeMap<EntityType, Score> {
+    let mut scores: BTreeMap<EntityType, Score> =
+        SCORED.iter().map(|k| (*k, Score::default())).collect();
+    for item in set {
+        let j = judge(detector, item);
+        for f in j.right {
+            scores.entry(f.0).or_default().tp += 1;
+        }
+        for f in j.wrong {
+            scores.entry(f.0).or_default().fp += 1;
+        }
+        for l in j.missed {
+            scores.entry(l.0).or_default().fn_ += 1;
+        }
+    }
+    scores
+}
+
+/// The mean of the per-type F1 scores.
+pub fn macro_f1(scores: &BTreeMap<EntityType, Score>) -> f64 {
+    scores.values().map(Score::f1).sum::<f64>() / scores.len().max(1) as f64
+}

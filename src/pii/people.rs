@@ -1,0 +1,518 @@
+//! Finding people's names in free text: the US Census name lists (plus our own given names),
+//! titles, initials and suffixes, and the words around a name that say one is coming.
+//!
+//! Span convention: a title ("Dr.", "Mrs") and a suffix ("Jr.", "MD") belong to the name and
+//! are inside its span, as in "Dr. Glen O'Connell MD"; a possessive "'s" is outside it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::EntityType;
+
+const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
+const SURNAMES: &str = include_str!("vocab/surnames.txt");
+const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
+
+/// A finding before overlaps are resolved: type, byte start, byte end, score.
+pub(super) type Finding = (EntityType, usize, usize, f32);
+
+const TITLES: &[&str] = &[
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "sir",
+    "dame",
+];
+const SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv", "md", "dds", "phd", "dvm"];
+
+/// Words before a name strong enough to take a word that is in no name list, or one in
+/// lower case: "my name is …", "this is …".
+const STRONG_LEAD_INS: &[&str] = &[
+    "my name is",
+    "my name's",
+    "name is",
+    "name:",
+    "this is",
+    "i'm",
+    "i am",
+    "it's",
+];
+/// Words before a name that only a person follows: with the strong ones, they also take a
+/// lower-case name (speech-to-text output).
+const PERSON_LEAD_INS: &[&str] = &[
+    "speak to",
+    "speaking to",
+    "ask for",
+    "referred by",
+    "recommended by",
+    "dear",
+    "hello",
+    "hi",
+    "tell",
+    "ask",
+    "contact",
+];
+/// Other words a name often follows: a listed name after them is one.
+const WEAK_LEAD_INS: &[&str] = &[
+    "it is",
+    "call me",
+    "thanks",
+    "thank you",
+    "regards",
+    "sincerely",
+    "best",
+    "from:",
+    "patient:",
+    "patient",
+    "client",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "partner",
+    "with",
+    "for",
+    "--",
+];
+const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS];
+const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
+/// Words after a name that say it was one ("Derrick here", "Sarah speaking").
+const FOLLOW_ONS: &[&str] = &[" here", " speaking", " calling"];
+
+/// Street words that end a street far more often than they end a name ("Harley Street").
+const STREET_ONLY: &[&str] = &[
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Ln",
+    "Drive",
+    "Close",
+    "Way",
+    "Place",
+    "Square",
+    "Court",
+    "Crescent",
+    "Terrace",
+    "Gardens",
+    "Boulevard",
+    "Parkway",
+    "Highway",
+];
+
+/// A surname this frequent (rank in the Census list) is a name even when it is also an
+/// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
+const FREQUENT_SURNAME: u32 = 2000;
+
+pub(super) struct People {
+    first: HashSet<&'static str>,
+    /// Surname → its rank by frequency (0 is the most frequent).
+    last: HashMap<&'static str, u32>,
+    common: HashSet<&'static str>,
+    street_words: HashSet<&'static str>,
+}
+
+fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    start: usize,
+    /// End of the name part (before a possessive 's).
+    end: usize,
+    capitalised: bool,
+    /// A single capital letter, optionally followed by a full stop ("J.").
+    initial: bool,
+}
+
+/// Words: letters with inner apostrophes and hyphens; the byte range of each.
+fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !c.is_alphabetic() {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = chars.peek() {
+            if d.is_alphabetic() {
+                end = j + d.len_utf8();
+                chars.next();
+            } else if matches!(d, '\'' | '’' | '-') {
+                // Inner only: the next character must be a letter.
+                let after = text[j + d.len_utf8()..].chars().next();
+                if after.is_some_and(char::is_alphabetic) {
+                    chars.next();
+                } else {
+                    break;
+                }
+            } else {
+                break;
+            }
+        }
+        let mut name_end = end;
+        for tail in ["'s", "’s"] {
+            if text[i..end].ends_with(tail) && end - i > tail.len() + 1 {
+                name_end = end - tail.len();
+            }
+        }
+        let single = end - i == c.len_utf8();
+        let initial = single && c.is_uppercase() && bytes.get(end) == Some(&b'.')
+            || single && c.is_ascii_uppercase() && c != 'I' && c != 'A';
+        out.push(Word {
+            start: i,
+            end: name_end,
+            // An all-capitals word of two or more letters is an acronym ("AI", "SHA"), not a name.
+            capitalised: c.is_uppercase()
+                && (single || text[i..end].chars().any(char::is_lowercase)),
+            initial,
+        });
+    }
+    out
+}
+
+impl People {
+    pub(super) fn new(street_words: HashSet<&'static str>) -> Self {
+        People {
+            first: list(FIRST_NAMES).collect(),
+            last: list(SURNAMES).zip(0..).collect(),
+            common: list(COMMON_WORDS).collect(),
+            street_words,
+        }
+    }
+
+    /// Names in `text`; `lower` is its ASCII lower case (same byte offsets).
+    pub(super) fn find(&self, text: &str, lower: &str, found: &mut Vec<Finding>) {
+        let words = words(text);
+        let key = |w: &Word| -> &str { &lower[w.start..w.end] };
+        let is_title = |w: &Word| TITLES.contains(&key(w));
+        let is_suffix = |w: &Word| SUFFIXES.contains(&key(w).trim_end_matches('.'));
+        let in_list = |w: &Word, has: &dyn Fn(&str) -> bool| {
+            let k = key(w);
+            has(k) || (k.contains('-') && k.split('-').all(has))
+        };
+        let is_first = |w: &Word| in_list(w, &|k| self.first.contains(k));
+        let is_last =
+            |w: &Word| in_list(w, &|k| self.last.contains_key(k)) || key(w).contains('\'');
+        let frequent_surname = |w: &Word| {
+            self.last
+                .get(key(w))
+                .is_some_and(|&rank| rank < FREQUENT_SURNAME)
+        };
+        let is_common = |w: &Word| self.common.contains(key(w));
+        let is_street = |w: &Word| self.street_words.contains(&text[w.start..w.end]);
+        let street_only = |w: &Word| STREET_ONLY.contains(&&text[w.start..w.end]);
+        // What lies between two words: a name continues over spaces, and over a full stop
+        // only after a title or an initial ("Dr. Glen", "J. Jefferson").
+        let joined = |a: &Word, b: &Word| {
+            let gap = &text[a.end..b.start];
+            gap == " " || ((a.initial || is_title(a)) && (gap == ". " || gap == "."))
+        };
+        let before = |at: usize| {
+            let mut from = at.saturating_sub(24);
+            while !lower.is_char_boundary(from) {
+                from -= 1;
+            }
+            lower[from..at].trim_end_matches(|c: char| c.is_whitespace() || c == ',')
+        };
+        let lead_in = |at: usize, sets: &[&[&str]]| {
+            let b = before(at);
+            sets.iter().flat_map(|set| set.iter()).any(|l| {
+                b.ends_with(l)
+                    && b[..b.len() - l.len()]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| !c.is_alphanumeric())
+            })
+        };
+        let sentence_start = |at: usize| {
+            text[..at]
+                .trim_end_matches([' ', '"', '\''])
+                .chars()
+                .next_back()
+                .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | ':'))
+        };
+        let follow_on = |at: usize| FOLLOW_ONS.iter().any(|f| lower[at..].starts_with(f));
+        let line_start = |at: usize| {
+            text[..at]
+                .trim_end_matches([' ', '\t'])
+                .chars()
+                .next_back()
+                .is_none_or(|c| c == '\n')
+        };
+        let line_end = |at: usize| {
+            text[at..]
+                .trim_start_matches([' ', '\t', ',', '.'])
+                .chars()
+                .next()
+                .is_none_or(|c| c == '\n' || c == '\r')
+        };
+
+        let mut i = 0;
+        while i < words.len() {
+            let w = &words[i];
+            if !w.capitalised {
+                // Lower case: only straight after a lead-in or a title ("i'm brad lynn",
+                // "mrs smith"), or before "here" / "speaking".
+                let titled = is_title(w)
+                    && words.get(i + 1).is_some_and(|n| {
+                        joined(w, n)
+                            && !n.capitalised
+                            && (is_first(n) || frequent_surname(n))
+                            && !is_common(n)
+                    });
+                let given = is_first(w) && !is_common(w);
+                let after_name = |k: usize| {
+                    let mut j = k + 1;
+                    while j < words.len()
+                        && j < k + 3
+                        && joined(&words[j - 1], &words[j])
+                        && !words[j].capitalised
+                        && is_last(&words[j])
+                        && !is_common(&words[j])
+                    {
+                        j += 1;
+                    }
+                    j
+                };
+                if titled
+                    || (given
+                        && (lead_in(w.start, LOWER_CASE_LEAD_INS)
+                            || follow_on(words[after_name(i) - 1].end)))
+                {
+                    let from = if titled { i + 1 } else { i };
+                    let j = after_name(from);
+                    found.push((EntityType::Person, w.start, words[j - 1].end, 0.75));
+                    i = j;
+                    continue;
+                }
+                i += 1;
+                continue;
+            }
+            // The run of capitalised words joined to this one.
+            let mut run = vec![i];
+            while let Some(&k) = run.last() {
+                // Suffixes join even in capitals ("MD", "PhD").
+                if k + 1 < words.len()
+                    && (words[k + 1].capitalised || is_suffix(&words[k + 1]))
+                    && joined(&words[k], &words[k + 1])
+                {
+                    run.push(k + 1);
+                } else {
+                    break;
+                }
+            }
+            let run_end = *run.last().unwrap_or(&i);
+            let mut taken = None;
+            for (pos, &start) in run.iter().enumerate() {
+                if let Some(span) = self.name_at(
+                    &words,
+                    &run[pos..],
+                    NameTests {
+                        is_title: &is_title,
+                        is_suffix: &is_suffix,
+                        is_first: &is_first,
+                        is_last: &is_last,
+                        is_common: &is_common,
+                        is_street: &is_street,
+                        street_only: &street_only,
+                        frequent_surname: &frequent_surname,
+                    },
+                ) {
+                    let (s, e, strength) = span;
+                    let opening = sentence_start(words[start].start);
+                    let led = lead_in(words[start].start, ANY_LEAD_IN);
+                    let strong = lead_in(words[start].start, &[STRONG_LEAD_INS]);
+                    let followed = follow_on(e);
+                    let own_line = line_start(words[start].start) && line_end(e);
+                    let score = match strength {
+                        Strength::Titled | Strength::Full => {
+                            if led || followed {
+                                0.9
+                            } else {
+                                0.8
+                            }
+                        }
+                        Strength::FullCommon => {
+                            if led || followed || own_line || !opening {
+                                0.75
+                            } else {
+                                continue;
+                            }
+                        }
+                        // Title-case headings ("Booking Chain") look like these: only with a
+                        // lead-in or a follow-on.
+                        Strength::Surnamed => {
+                            if led || followed {
+                                0.75
+                            } else {
+                                continue;
+                            }
+                        }
+                        Strength::Given => {
+                            if strong {
+                                0.85
+                            } else if led || followed || own_line || !opening {
+                                0.7
+                            } else {
+                                continue;
+                            }
+                        }
+                        Strength::Surname | Strength::Unknown => {
+                            if strong {
+                                0.65
+                            } else {
+                                continue;
+                            }
+                        }
+                    };
+                    found.push((EntityType::Person, s, e, score));
+                    taken = Some(e);
+                    break;
+                }
+            }
+            i = match taken {
+                Some(e) => words
+                    .iter()
+                    .position(|w| w.start >= e)
+                    .unwrap_or(words.len()),
+                None => run_end + 1,
+            };
+        }
+    }
+
+    /// A name starting at the first of `run` (indexes into `words`): its byte span and how
+    /// sure the words alone make it.
+    fn name_at(
+        &self,
+        words: &[Word],
+        run: &[usize],
+        t: NameTests<'_>,
+    ) -> Option<(usize, usize, Strength)> {
+        let first = &words[run[0]];
+        let mut core = run;
+        let titled = (t.is_title)(first);
+        if titled {
+            core = &run[1..];
+        }
+        // Suffixes close a name; drop them from the core.
+        let mut suffix_end = None;
+        while core.len() > 1 && (t.is_suffix)(&words[core[core.len() - 1]]) {
+            suffix_end.get_or_insert(words[core[core.len() - 1]].end);
+            core = &core[..core.len() - 1];
+        }
+        let core: Vec<&Word> = core.iter().take(4).map(|&k| &words[k]).collect();
+        let head = core.first()?;
+        let span = |last: &Word, strength| {
+            let end = if suffix_end.is_some() && core.last().is_some_and(|l| l.start == last.start)
+            {
+                suffix_end.unwrap_or(last.end)
+            } else {
+                last.end
+            };
+            Some((first.start, end, strength))
+        };
+        if head.initial && !titled {
+            return None;
+        }
+        if titled {
+            if (t.is_common)(head) && !(t.is_first)(head) && !(t.is_last)(head) {
+                return None;
+            }
+            let last = core
+                .iter()
+                .take(3)
+                .rposition(|w| !(t.is_common)(w) || (t.is_last)(w))
+                .map(|k| core[k])?;
+            return span(last, Strength::Titled);
+        }
+        // Given name, optional middle names or initials, surname.
+        if core.len() >= 2 {
+            let middles_ok = |k: usize| {
+                core[1..k]
+                    .iter()
+                    .all(|m| m.initial || (t.is_first)(m) || (t.is_last)(m))
+            };
+            let surname = |w: &Word| {
+                !w.initial
+                    && !(t.street_only)(w)
+                    && (!(t.is_common)(w) || (t.frequent_surname)(w))
+                    && (!(t.is_street)(w) || (t.is_last)(w))
+            };
+            let k = (1..core.len())
+                .rev()
+                .find(|&k| surname(core[k]) && middles_ok(k))?;
+            let last = core[k];
+            let head_given = (t.is_first)(head);
+            let head_common = (t.is_common)(head);
+            if head_given && !head_common {
+                return span(last, Strength::Full);
+            }
+            if (t.is_last)(last) && !(t.is_common)(last) {
+                if head_given {
+                    return span(last, Strength::FullCommon);
+                }
+                if !head_common && !(t.is_street)(last) {
+                    return span(last, Strength::Surnamed);
+                }
+            }
+            return None;
+        }
+        if (t.is_first)(head) && !(t.is_common)(head) {
+            return span(head, Strength::Given);
+        }
+        if (t.is_common)(head) {
+            return None;
+        }
+        if (t.is_last)(head) {
+            return span(head, Strength::Surname);
+        }
+        span(head, Strength::Unknown)
+    }
+}
+
+type Test<'a> = &'a dyn Fn(&Word) -> bool;
+
+#[derive(Clone, Copy)]
+struct NameTests<'a> {
+    is_title: Test<'a>,
+    is_suffix: Test<'a>,
+    is_first: Test<'a>,
+    is_last: Test<'a>,
+    is_common: Test<'a>,
+    is_street: Test<'a>,
+    street_only: Test<'a>,
+    frequent_surname: Test<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Strength {
+    /// After a title: "Dr. Miller", "Mrs Jane Hood".
+    Titled,
+    /// A given name that is no ordinary word, then a surname: "Kathryn J. Jefferson".
+    Full,
+    /// A given name that is also an ordinary word, then a listed surname: "Will Jones".
+    FullCommon,
+    /// A word in no given-name list, then a listed surname: "Callum O'Sullivan".
+    Surnamed,
+    /// A given name alone: "Derrick".
+    Given,
+    /// A surname alone: "Jefferson".
+    Surname,
+    /// A capitalised word in no list.
+    Unknown,
+}

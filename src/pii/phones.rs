@@ -1,0 +1,184 @@
+//! Finding telephone numbers in the forms people write and say them: grouped with spaces,
+//! dashes, dots or brackets, with `+44 (0)` or `001` in front and `x123` / `ext. 123` behind,
+//! accepted when libphonenumber finds the number *possible* for its own country code, for the
+//! UK or for North America (a possible number has a real length; the *valid* test would drop
+//! real-format numbers from ranges not yet listed).
+
+use regex::Regex;
+use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
+
+use super::people::Finding;
+use super::EntityType;
+use crate::domain::PhoneNumber;
+
+/// Words before a number that say it is a telephone number.
+const CONTEXT: &[&str] = &[
+    "phone", "number", "call", "mobile", "cell", "reach", "ring", "tel", "text", "landline",
+    "contact", "fax",
+];
+
+/// Words before a number that say it is some other reference, unless a phone word is nearer.
+const NOT_A_PHONE: &[&str] = &[
+    "reference",
+    "ref",
+    "order",
+    "invoice",
+    "policy",
+    "tracking",
+    "account",
+    "booking",
+    "nhs",
+    "member",
+    "claim",
+    "serial",
+    "patient id",
+    "case",
+];
+
+pub(super) struct Phones {
+    candidate: Regex,
+    date_like: Regex,
+}
+
+/// What a candidate's shape says about where to read it.
+enum Shape {
+    /// `+CC …` or `00CC …`: its own country code.
+    International(String),
+    /// A leading trunk 0: a UK-style national number.
+    National,
+    /// 10 digits, or 11 starting with 1: North American.
+    NorthAmerican,
+    /// 7–8 digits with no area code: a local number, believed only with context.
+    Local,
+}
+
+fn shape(number: &str, digits: &str) -> Option<Shape> {
+    let t = number.trim_start_matches('(');
+    if let Some(rest) = t.strip_prefix('+') {
+        return Some(Shape::International(format!("+{rest}")));
+    }
+    if digits.starts_with("00") && digits.len() >= 10 {
+        return Some(Shape::International(format!("+{}", &digits[2..])));
+    }
+    if digits.starts_with('0') {
+        return (9..=11).contains(&digits.len()).then_some(Shape::National);
+    }
+    match digits.len() {
+        10 => Some(Shape::NorthAmerican),
+        11 if digits.starts_with('1') => Some(Shape::NorthAmerican),
+        7 | 8 => Some(Shape::Local),
+        _ => None,
+    }
+}
+
+impl Phones {
+    pub(super) fn new() -> Self {
+        let re = |p: &str| Regex::new(p).expect("built-in pattern compiles");
+        Phones {
+            candidate: re(
+                r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\(\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
+            ),
+            date_like: re(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$"),
+        }
+    }
+
+    /// Telephone numbers in `text`; `lower` is its ASCII lower case; `known` the caller's own
+    /// numbers (E.164), found with full confidence.
+    pub(super) fn find(&self, text: &str, lower: &str, known: &[String], found: &mut Vec<Finding>) {
+        if text.bytes().filter(u8::is_ascii_digit).count() < 7 {
+            return;
+        }
+        for c in self.candidate.captures_iter(text) {
+            let (Some(all), Some(n)) = (c.get(0), c.name("number")) else {
+                continue;
+            };
+            let start = all.start();
+            let number = n.as_str();
+            let end = if c.name("extension").is_some() {
+                all.end()
+            } else {
+                n.end()
+            };
+            if number.contains('(') != number.contains(')') && !number.starts_with("+44(0") {
+                continue;
+            }
+            if self.date_like.is_match(number) || is_ipv4(number) || looks_like_ssn(number) {
+                continue;
+            }
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            if !(7..=15).contains(&digits.len()) {
+                continue;
+            }
+            let Some(shape) = shape(number, &digits) else {
+                continue;
+            };
+            let cleaned = number.replace("(0)", "");
+            let parsed = match &shape {
+                Shape::International(n) => PHONE_NUMBER_UTIL
+                    .parse(n.replace("(0)", ""), None)
+                    .ok()
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                Shape::National => [Region::GB, Region::AU, Region::NZ, Region::IE]
+                    .into_iter()
+                    .filter_map(|r| PHONE_NUMBER_UTIL.parse(&cleaned, Some(r)).ok())
+                    .collect(),
+                Shape::NorthAmerican => PHONE_NUMBER_UTIL
+                    .parse(&cleaned, Some(Region::US))
+                    .ok()
+                    .into_iter()
+                    .collect(),
+                Shape::Local => Vec::new(),
+            };
+            let mut from = start.saturating_sub(40);
+            while !lower.is_char_boundary(from) {
+                from -= 1;
+            }
+            let window = &lower[from..start];
+            let nearest = |words: &[&str]| words.iter().filter_map(|w| window.rfind(w)).max();
+            let context = nearest(CONTEXT);
+            if nearest(NOT_A_PHONE) > context {
+                continue;
+            }
+            let context = context.is_some();
+            let score = if matches!(shape, Shape::Local) {
+                if !context {
+                    continue;
+                }
+                0.8
+            } else {
+                let Some(p) = parsed
+                    .iter()
+                    .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
+                else {
+                    continue;
+                };
+                if known.contains(&PhoneNumber::e164(p)) {
+                    1.0
+                } else {
+                    let base = if PHONE_NUMBER_UTIL.is_valid_number(p) {
+                        0.8
+                    } else {
+                        0.7
+                    };
+                    if context {
+                        (base + 0.35f32).min(1.0)
+                    } else {
+                        base
+                    }
+                }
+            };
+            found.push((EntityType::Phone, start, end, score));
+        }
+    }
+}
+
+fn is_ipv4(s: &str) -> bool {
+    s.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// `123-45-6789`: the US social security number's grouping, left to that rule.
+fn looks_like_ssn(s: &str) -> bool {
+    let groups: Vec<usize> = s.split(['-', ' ']).map(str::len).collect();
+    groups == [3, 2, 4]
+}
