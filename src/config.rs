@@ -51,6 +51,21 @@ pub struct Settings {
     pub pii: PiiSettings,
     pub backup: BackupSettings,
     pub retention: RetentionSettings,
+    pub console: ConsoleSettings,
+}
+
+/// The staff console (`/console/`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Minutes without a request after which a console session ends.
+    pub idle_minutes: u64,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self { idle_minutes: 30 }
+    }
 }
 
 /// How long records that only grow are kept (pruned once a day).
@@ -567,6 +582,9 @@ impl Settings {
         }
         if !(1..=24 * 365).contains(&self.backup.every_hours) {
             return Err(invalid("backup.every_hours", "must be between 1 and 8760"));
+        }
+        if !(1..=24 * 60).contains(&self.console.idle_minutes) {
+            return Err(invalid("console.idle_minutes", "is between 1 and 1440"));
         }
         if self.retention.unanswered_days > 36_500 {
             return Err(invalid("retention.unanswered_days", "is at most 36500"));

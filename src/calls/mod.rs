@@ -506,6 +506,23 @@ impl CallService {
             .await
     }
 
+    /// The most recent `limit` filed calls, newest first (by when they were filed).
+    pub async fn recent(&self, org: OrgId, limit: usize) -> Result<Vec<CallRecord>, CallError> {
+        self.store
+            .read(move |r| {
+                let mut all: Vec<CallRecord> = r
+                    .org(org)
+                    .scan(&CALLS, &[], None, 1_000_000)?
+                    .into_iter()
+                    .map(|(_, c)| c)
+                    .collect();
+                all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at));
+                all.truncate(limit);
+                Ok(all)
+            })
+            .await
+    }
+
     pub async fn contacts(
         &self,
         org: OrgId,

@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_appointment))
         .routes(routes!(cancel_appointment))
         .routes(routes!(reschedule_appointment))
+        .routes(routes!(confirm_appointment))
         .routes(routes!(complete_appointment))
         .routes(routes!(no_show_appointment))
         .routes(routes!(list_outbox))
@@ -892,6 +893,41 @@ async fn reschedule_appointment(
 }
 
 /// Records that the appointment happened, once its start has passed (admin, staff).
+/// Confirms an appointment on the patient's behalf (they confirmed by phone), as their
+/// confirmation link would: `pending` → `confirmed` through the claim writer; 409 when it is not
+/// pending (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/appointments/{appointment_id}/confirm",
+    tag = "appointments",
+    params(OrgPath, ("appointment_id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AppointmentView))
+)]
+async fn confirm_appointment(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<AppointmentView>, ApiError> {
+    scope.require(SET_UP)?;
+    let id = id
+        .parse::<AppointmentId>()
+        .map_err(|_| ApiError::NotFound)?;
+    let tz = state.booking.zone(scope.org).await?;
+    let current = state.booking.appointment(scope.org, id).await?;
+    if current.status != AppointmentStatus::Pending {
+        return Err(ApiError::Conflict(
+            "only a pending appointment can be confirmed".into(),
+        ));
+    }
+    match state.booking.confirm(current.confirmation_token).await? {
+        Some(a) => Ok(Json(AppointmentView::new(a, tz))),
+        None => Err(ApiError::Conflict(
+            "only a pending appointment can be confirmed".into(),
+        )),
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/api/orgs/{org}/appointments/{appointment_id}/complete",

@@ -17,6 +17,7 @@ use crate::domain::{PhoneNumber, Role};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_calls))
         .routes(routes!(get_call))
         .routes(routes!(contacts))
         .routes(routes!(list_notes))
@@ -56,6 +57,72 @@ struct CallView {
     /// How many of each kind of personal data the call held.
     entities: Vec<EntityCount>,
     contact_id: Option<uuid::Uuid>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CallListQuery {
+    /// At most this many calls (1–500, default 50).
+    limit: Option<usize>,
+}
+
+/// A filed call in a list: no transcript.
+#[derive(Serialize, ToSchema)]
+struct CallHeading {
+    call_id: String,
+    started_at: Option<String>,
+    ended_at: Option<String>,
+    ended_reason: Option<String>,
+    booked: bool,
+    summary_redacted: Option<String>,
+    entities: Vec<EntityCount>,
+    recorded_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CallList {
+    calls: Vec<CallHeading>,
+}
+
+/// The most recently filed calls, newest first, with their redacted summaries (admin, staff,
+/// clinician).
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/calls",
+    tag = "calls",
+    params(OrgPath, CallListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = CallList))
+)]
+async fn list_calls(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Query(q): Query<CallListQuery>,
+) -> Result<Json<CallList>, ApiError> {
+    scope.require(&[Role::Admin, Role::Staff, Role::Clinician])?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
+            "limit",
+            "is between 1 and 500",
+        )]));
+    }
+    let calls = state.calls.recent(scope.org, limit).await?;
+    Ok(Json(CallList {
+        calls: calls
+            .into_iter()
+            .map(|c| CallHeading {
+                call_id: c.call_id,
+                started_at: c.started_at,
+                ended_at: c.ended_at,
+                ended_reason: c.ended_reason,
+                booked: c.booked,
+                summary_redacted: c.summary_redacted,
+                entities: c.entities,
+                recorded_at: c.recorded_at,
+            })
+            .collect(),
+    }))
 }
 
 /// One filed call (admin, staff, clinician).

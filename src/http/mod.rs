@@ -4,6 +4,7 @@
 mod audit;
 pub mod booking;
 mod calls;
+mod console;
 pub mod error;
 pub mod extract;
 mod followups;
@@ -105,10 +106,17 @@ pub fn router(state: AppState) -> Router {
         state.settings.server.max_in_flight,
     ));
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
-    api.layer(axum::Extension(doc))
+    let idle = Duration::from_secs(state.settings.console.idle_minutes * 60);
+    let secure = state.settings.server.public_url.starts_with("https://")
+        || !state.settings.server.tls_cert_file.as_os_str().is_empty();
+    let api: Router = api
+        .layer(axum::Extension(doc))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(DefaultBodyLimit::max(max_body));
+    // The staff console's pages read and change data through the API router itself.
+    let pages = console::router(console::Api::new(api.clone()), idle, secure);
+    api.merge(pages)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -258,11 +266,14 @@ fn finish(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    if html {
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            header::HeaderValue::from_static("no-referrer"),
+        );
+    }
+    // A page that set its own policy (the console's) keeps it.
+    if html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             header::HeaderValue::from_static(

@@ -9,6 +9,8 @@ mod audit_chain;
 mod bad_input;
 mod booking_chain;
 mod config_cli;
+mod console;
+mod console_browser;
 mod crash;
 mod cross_org;
 mod hardening;

@@ -1,0 +1,97 @@
+//! The console's one way to the data: requests to the appliance's own JSON API, made in
+//! process (no socket) with the signed-in user's token, so every page gets the API's
+//! validation, roles, org isolation, audit entries and errors, and nothing else.
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::http::tls::PeerAddr;
+
+#[derive(Clone)]
+pub struct Api {
+    router: Router,
+}
+
+/// An API answer: its status and JSON body (`null` when it had none).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The API's error message, for the page to show.
+    pub fn message(&self) -> String {
+        self.body["message"]
+            .as_str()
+            .unwrap_or("something went wrong; try again")
+            .to_string()
+    }
+
+    /// Field errors of a 422 (`field: message`), if any.
+    pub fn field_errors(&self) -> Vec<String> {
+        self.body["details"]["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f["field"].as_str().unwrap_or(""),
+                    f["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+}
+
+impl Api {
+    pub fn new(router: Router) -> Self {
+        Api { router }
+    }
+
+    /// One request to the API as `token`'s user, from the browser's address.
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        peer: PeerAddr,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let Ok(mut request) = req.body(body) else {
+            return Answer {
+                status: StatusCode::BAD_REQUEST,
+                body: Value::Null,
+            };
+        };
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let Ok(response) = self.router.clone().oneshot(request).await;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 32 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+}

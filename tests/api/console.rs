@@ -1,0 +1,299 @@
+//! The staff console over plain HTTP: where `/` leads, the sign-in's cookies and CSRF token,
+//! forms refused without the session's token, pages never stored, sign-out, `Secure` cookies
+//! behind HTTPS. (The pages themselves are driven in a real browser in `console_browser`.)
+
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{redirect, Client, Response, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, spawn_app_with, Clinic, TestApp, PASSWORD};
+
+/// A browser without a cookie jar of its own: cookies are carried by hand, redirects not
+/// followed, so every answer can be looked at.
+pub struct Visitor {
+    client: Client,
+    base: String,
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Visitor {
+    pub fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            client: Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn remember(&mut self, r: &Response) {
+        for v in r.headers().get_all(SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.remember(&r);
+        r
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.remember(&r);
+        r
+    }
+
+    /// Sends the sign-in form with `csrf` (the login page's token, or not).
+    pub async fn submit_login(&mut self, csrf: &str, email: &str, password: &str) -> Response {
+        self.post(
+            "/console/login",
+            &[("csrf", csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs in through the form and returns the session's CSRF token (from the diary page).
+    pub async fn sign_in(&mut self, email: &str) -> String {
+        let page = self.get("/console/login").await.text().await.unwrap();
+        let token = csrf_of(&page);
+        let r = self.submit_login(&token, email, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()[LOCATION], "/console/");
+        csrf_of(&self.get("/console/").await.text().await.unwrap())
+    }
+}
+
+/// The value of the first hidden `csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+async fn harley() -> (TestApp, Clinic) {
+    let app = spawn_app().await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    (app, clinic)
+}
+
+async fn documents(app: &TestApp, clinic: &Clinic) -> Vec<Value> {
+    let r: Value = app
+        .get(
+            &format!("/api/orgs/{}/kb/documents", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    r["documents"].as_array().unwrap().clone()
+}
+
+fn cookie_line<'a>(r: &'a Response, name: &str) -> &'a str {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+#[tokio::test]
+async fn the_appliance_root_leads_to_the_console_and_the_console_to_sign_in() {
+    let app = spawn_app().await;
+    let mut v = Visitor::new(&app);
+    let r = v.get("/").await;
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()[LOCATION], "/console/");
+    let r = v.get("/console/").await;
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()[LOCATION], "/console/login");
+    let r = v.get("/console/login").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<label><span>Email</span><input type="email" name="email""#));
+    assert!(!html.contains("<script"));
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_no_page_is_stored() {
+    let (app, clinic) = harley().await;
+    let mut v = Visitor::new(&app);
+    let r = v.get("/console/login").await;
+    let login_cookie = cookie_line(&r, "voxanne_login").to_string();
+    assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Strict"));
+    let token = csrf_of(&r.text().await.unwrap());
+    let r = v.submit_login(&token, &clinic.email, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = cookie_line(&r, "voxanne_console");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(flag), "{session}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP here: {session}");
+    // The session cookie is an opaque id: not the API token.
+    assert!(!session.contains(&clinic.token));
+    let r = v.get("/console/").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Harley Aesthetics"));
+    assert!(
+        !html.contains(&clinic.token),
+        "the token never reaches the page"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_says_so_and_starts_no_session() {
+    let (app, clinic) = harley().await;
+    let mut v = Visitor::new(&app);
+    let token = csrf_of(&v.get("/console/login").await.text().await.unwrap());
+    let r = v
+        .submit_login(&token, &clinic.email, "not-the-password")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("That email and password do not match an account."));
+    assert!(v.cookies.iter().all(|(n, _)| n != "voxanne_console"));
+    assert!(v.get("/console/").await.status().is_redirection());
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_change_nothing() {
+    let (app, clinic) = harley().await;
+
+    // Sign-in without the login form's cookie.
+    let mut stranger = Visitor::new(&app);
+    let r = stranger
+        .submit_login("made-up", &clinic.email, PASSWORD)
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(stranger.cookies.iter().all(|(n, _)| n != "voxanne_console"));
+
+    // A signed-in browser, but a form that did not come from its pages.
+    let mut v = Visitor::new(&app);
+    let csrf = v.sign_in(&clinic.email).await;
+    for token in ["", "0000", &"f".repeat(64)] {
+        let r = v
+            .post(
+                "/console/kb",
+                &[
+                    ("csrf", token),
+                    ("title", "Forged"),
+                    ("body", "Forged text"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("nothing was changed"));
+    }
+    let docs = documents(&app, &clinic).await;
+    assert!(docs.is_empty());
+
+    // The page's own token works.
+    let r = v
+        .post(
+            "/console/kb",
+            &[
+                ("csrf", &csrf),
+                ("title", "Aftercare"),
+                ("body", "Keep the dressing dry for a week."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let docs = documents(&app, &clinic).await;
+    assert_eq!(docs[0]["title"], "Aftercare");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_for_good() {
+    let (app, clinic) = harley().await;
+    let mut v = Visitor::new(&app);
+    let csrf = v.sign_in(&clinic.email).await;
+    let kept = v.cookies.clone();
+    let r = v.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.headers()[LOCATION], "/console/login");
+    assert!(cookie_line(&r, "voxanne_console").contains("Max-Age=0"));
+    // Replaying the old cookie does not bring the session back.
+    v.cookies = kept;
+    let r = v.get("/console/").await;
+    assert_eq!(r.headers()[LOCATION], "/console/login");
+}
+
+#[tokio::test]
+async fn behind_https_the_cookies_are_secure() {
+    let app = spawn_app_with(|s| s.server.public_url = "https://clinic.example".into()).await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    let mut v = Visitor::new(&app);
+    let r = v.get("/console/login").await;
+    assert!(cookie_line(&r, "voxanne_login").contains("; Secure"));
+    let token = csrf_of(&r.text().await.unwrap());
+    let r = v.submit_login(&token, &clinic.email, PASSWORD).await;
+    assert!(cookie_line(&r, "voxanne_console").contains("; Secure"));
+}
+
+#[tokio::test]
+async fn a_clinical_note_page_is_never_stored_and_staff_are_refused_it() {
+    let (app, clinic) = harley().await;
+    let note_id = crate::console_browser::file_a_call_with_a_note(&app, &clinic).await;
+    let mut admin = Visitor::new(&app);
+    admin.sign_in(&clinic.email).await;
+    let r = admin.get(&format!("/console/notes/{note_id}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    assert!(r.text().await.unwrap().contains("warfarin"));
+
+    let (staff_email, _) = crate::console_browser::add_user(&app, &clinic, "staff").await;
+    let mut staff = Visitor::new(&app);
+    staff.sign_in(&staff_email).await;
+    let r = staff.get(&format!("/console/notes/{note_id}")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("warfarin"));
+    assert!(html.contains("ask the clinic's admin"));
+}

@@ -1,0 +1,385 @@
+//! The staff console in a real browser: Debian's headless Chromium driven through WebDriver
+//! (`chromedriver`, fantoccini) against the real server on 127.0.0.1. Sign in, the diary,
+//! booking from the day view, a slot taken under the receptionist's feet, the clinical note a
+//! clinician may open and reception may not (and the audit page showing the read), and one
+//! clinic never seeing another's data. Screenshots of the main pages are written to
+//! `target/tmp/console-screenshots/` (git-ignored) for a person to look at.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// A headless Chromium under its own chromedriver, ended with the test.
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> Browser {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian package chromium-driver; .ci/run installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    // chromedriver answers /status once it listens; bounded wait.
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if http
+            .get(format!("{url}/status"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "chromedriver did not start");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
+        }),
+    );
+    // chromedriver speaks plain HTTP on loopback.
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a Chromium session");
+    Browser { client, driver }
+}
+
+impl Browser {
+    async fn open(&self, app: &TestApp, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", app.base))
+            .await
+            .unwrap();
+    }
+
+    async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css} on the page"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap_or_else(|_| panic!("no link {text:?}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits (bounded) until the page has `css`.
+    async fn wait_for(&self, css: &str) {
+        if self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .is_err()
+        {
+            let url = self.client.current_url().await.map(|u| u.to_string());
+            panic!("{css} never appeared on {url:?}: {}", self.source().await);
+        }
+    }
+
+    async fn sign_in(&self, app: &TestApp, email: &str) {
+        self.client.delete_all_cookies().await.unwrap();
+        self.open(app, "/console/login").await;
+        self.fill("input[name=email]", email).await;
+        self.fill("input[name=password]", PASSWORD).await;
+        self.click("form.card button[type=submit]").await;
+        self.wait_for("header.top").await;
+    }
+
+    /// From the diary: "Book an appointment", the service, "Show free times"; the free time
+    /// the page has chosen (`provider|start`).
+    async fn free_times_for(&self, service_id: &str) -> String {
+        self.click_link("Book an appointment").await;
+        self.wait_for("select[name=service_id]").await;
+        self.client
+            .find(Locator::Css("select[name=service_id]"))
+            .await
+            .unwrap()
+            .select_by_value(service_id)
+            .await
+            .unwrap();
+        self.click("main form[method=get] button[type=submit]")
+            .await;
+        self.wait_for("input[name=slot]").await;
+        self.client
+            .find(Locator::Css("input[name=slot]:checked"))
+            .await
+            .unwrap()
+            .attr("value")
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// Adds a user with `role`; returns their email and id.
+pub async fn add_user(app: &TestApp, clinic: &Clinic, role: &str) -> (String, String) {
+    let email = format!("{role}-{}@clinic.example", uuid::Uuid::new_v4().simple());
+    let r = app
+        .post(
+            &format!("/api/orgs/{}/users", clinic.org_id),
+            Some(&clinic.token),
+            json!({"email": email, "password": PASSWORD, "role": role, "full_name": format!("A {role}")}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (email, id)
+}
+
+/// Files an end-of-call report whose transcript carries a clinical sentence; returns the id
+/// of the clinical note it left.
+pub async fn file_a_call_with_a_note(app: &TestApp, clinic: &Clinic) -> String {
+    let (_, key) = app.create_agent_key(clinic).await;
+    let mut report: Value = serde_json::from_str(include_str!(
+        "../fixtures/vapi/end-of-call-report.captured.json"
+    ))
+    .unwrap();
+    let call_id = format!("call-{}", uuid::Uuid::new_v4().simple());
+    let m = &mut report["message"];
+    m["call"]["id"] = json!(call_id);
+    m["artifact"]["transcript"] = json!(
+        "AI: Thank you for calling, how can I help?\nUser: I take warfarin every day, is a rhinoplasty safe?\nAI: A clinician will call you back."
+    );
+    m["analysis"]["summary"] =
+        json!("Caller asked whether rhinoplasty is safe with their medication.");
+    m["customer"]["number"] = json!("+447911123456");
+    let r = app.post("/api/vapi", Some(&key), report).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let notes: Value = app
+        .get(
+            &format!(
+                "/api/orgs/{}/clinical-notes?call_id={call_id}",
+                clinic.org_id
+            ),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    notes["clinical_notes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn reception_signs_in_sees_the_day_and_books_even_when_a_slot_is_taken_meanwhile() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let tomorrow = date_in(1);
+    let r = app
+        .book_via_rest(&c, &c.smith, &tomorrow, "10:00", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (reception, _) = add_user(&app, &c.clinic, "staff").await;
+
+    let b = browser().await;
+    b.sign_in(&app, &reception).await;
+    let page = b.source().await;
+    assert!(page.contains("Today, "), "the diary opens on today");
+    b.screenshot("diary-today").await;
+
+    // The next day, with the appointment booked through the API.
+    b.click_link("Later →").await;
+    b.wait_for("section.day").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("Jane Doe") && page.contains("10:00"),
+        "{page}"
+    );
+    assert!(page.contains("Dr Smith") && page.contains("pending"));
+    b.screenshot("diary-day").await;
+
+    // Book from the day view: service, the free times the rule engine offers, the patient.
+    let first_slot = b.free_times_for(&c.service_id).await;
+    b.fill("input[name=name]", "Priya Sharma").await;
+    b.fill("input[name=phone]", "07700 900456").await;
+    b.screenshot("book").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    b.wait_for("p.notice.done").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("Booked ") && page.contains("Priya Sharma"),
+        "{page}"
+    );
+    let listed = app.appointments(&c).await;
+    assert!(listed
+        .iter()
+        .any(|a| a["patient"]["name"] == "Priya Sharma" && a["source"] == "staff"));
+
+    // The conflict: the free time shown is taken by another booking before the form is sent.
+    let shown = b.free_times_for(&c.service_id).await;
+    assert_ne!(shown, first_slot, "the booked time is no longer offered");
+    let (provider, start) = shown.split_once('|').unwrap();
+    let r = app
+        .post(
+            &format!("/api/orgs/{}/appointments", c.clinic.org_id),
+            Some(&c.clinic.token),
+            json!({"provider_id": provider, "service_id": c.service_id, "start": start,
+                   "patient": {"name": "Someone Else", "phone": "07700 900789"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    b.fill("input[name=name]", "Oliver Grant").await;
+    b.fill("input[name=phone]", "07700 900321").await;
+    b.click("main form[method=post] button[type=submit]").await;
+    b.wait_for("p.notice.problem").await;
+    let page = b.source().await;
+    assert!(page.contains("That time has just been taken"), "{page}");
+    assert!(page.contains("Free times instead"));
+    b.screenshot("book-conflict").await;
+    // The alternatives keep the patient's details; booking one of them works.
+    b.click("main form[method=post] button[type=submit]").await;
+    b.wait_for("p.notice.done").await;
+    assert!(b.source().await.contains("Oliver Grant"));
+    let listed = app.appointments(&c).await;
+    let oliver = listed
+        .iter()
+        .find(|a| a["patient"]["name"] == "Oliver Grant")
+        .expect("booked from an alternative");
+    assert_ne!(oliver["start"].as_str(), Some(start));
+}
+
+#[tokio::test]
+async fn a_clinician_opens_a_note_reception_cannot_and_the_audit_page_shows_the_read() {
+    let app = spawn_app().await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    let note_id = file_a_call_with_a_note(&app, &clinic).await;
+    let (reception, _) = add_user(&app, &clinic, "staff").await;
+    let (clinician, clinician_id) = add_user(&app, &clinic, "clinician").await;
+
+    // Another clinic, with a call and a patient of its own.
+    let other = app.signup("Other Clinic", "admin@other.example").await;
+    let other_note = file_a_call_with_a_note(&app, &other).await;
+
+    let b = browser().await;
+    b.sign_in(&app, &reception).await;
+    b.click_link("Calls").await;
+    b.wait_for("main table").await;
+    b.screenshot("calls").await;
+    b.click("main table a").await;
+    b.wait_for("pre.transcript").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("[MEDICATION]"),
+        "the transcript is redacted: {page}"
+    );
+    assert!(!page.contains("warfarin"));
+    assert!(page.contains("Clinical notes are for clinicians"));
+    b.open(&app, &format!("/console/notes/{note_id}")).await;
+    let page = b.source().await;
+    assert!(page.contains("Your role cannot do this") && !page.contains("warfarin"));
+
+    b.sign_in(&app, &clinician).await;
+    b.click_link("Calls").await;
+    b.wait_for("main table").await;
+    b.click("main table a").await;
+    b.wait_for("pre.transcript").await;
+    b.click("main ul a").await;
+    b.wait_for("pre.note").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("warfarin"),
+        "the clinician reads the note: {page}"
+    );
+    b.screenshot("clinical-note").await;
+    // Another clinic's note, by its id: not there for this clinic.
+    b.open(&app, &format!("/console/notes/{other_note}")).await;
+    let page = b.source().await;
+    assert!(!page.contains("warfarin") && page.contains("It may have been removed"));
+
+    b.sign_in(&app, &clinic.email).await;
+    b.click_link("Audit log").await;
+    b.wait_for("main table").await;
+    let page = b.source().await;
+    assert!(page.contains("clinical note read"), "{page}");
+    assert!(page.contains(&format!("user:{clinician_id}")));
+    b.click("main form button[type=submit]").await;
+    b.wait_for("p.notice").await;
+    assert!(b.source().await.contains("The chain holds"));
+    b.screenshot("audit").await;
+
+    // Nothing of the other clinic anywhere in this clinic's pages.
+    for page in [
+        "/console/calls",
+        "/console/leads",
+        "/console/kb",
+        "/console/audit",
+        "/console/settings",
+    ] {
+        b.open(&app, page).await;
+        let html = b.source().await;
+        assert!(
+            !html.contains("Other Clinic") && !html.contains(&other.org_id),
+            "{page}"
+        );
+    }
+    b.screenshot("settings").await;
+}
