@@ -251,7 +251,19 @@ impl Detector {
             found.push((kind, m.start(), m.end(), if dob { 0.95 } else { 0.6 }));
         }
         self.people(text, &lower, known, &mut found);
+        let before_vocabulary = found.len();
         self.vocabulary(text, &lower, &mut found);
+        // A drug, condition or treatment is never a person ("it's Allegra"), whatever the
+        // lead-in; only a name the caller is known by outranks it.
+        let clinical: Vec<(usize, usize)> = found[before_vocabulary..]
+            .iter()
+            .map(|f| (f.1, f.2))
+            .collect();
+        found.retain(|f| {
+            f.0 != EntityType::Person
+                || f.3 >= 1.0
+                || !clinical.iter().any(|&(s, e)| f.1 < e && s < f.2)
+        });
 
         // Highest score first, then longest; keep what does not overlap what is kept.
         found.sort_by(|a, b| {
@@ -317,15 +329,22 @@ impl Detector {
             return;
         }
         for m in self.ipv6.find_iter(text) {
-            let s = m.start();
+            let mut s = m.start();
+            let mut candidate = m.as_str();
+            // "IP:2001:db8::1": the label's colon is not part of the address (a leading "::"
+            // is).
+            if candidate.starts_with(':') && !candidate.starts_with("::") {
+                s += 1;
+                candidate = &candidate[1..];
+            }
             if text[..s]
                 .chars()
                 .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == ':')
+                .is_some_and(|c| c.is_ascii_hexdigit() || c == '.')
             {
                 continue;
             }
-            let candidate = m.as_str().trim_end_matches(['.', ':']);
+            let candidate = candidate.trim_end_matches(['.', ':']);
             let hex = candidate.chars().filter(char::is_ascii_hexdigit).count();
             if hex >= 4 && candidate.parse::<std::net::Ipv6Addr>().is_ok() {
                 found.push((EntityType::IpAddress, s, s + candidate.len(), 0.85));
@@ -696,6 +715,64 @@ mod tests {
             ["b6d3:1854:fc66:2a38:c486:9190:a15d:1150"]
         );
         assert!(found("at 10:30:00 sharp", EntityType::IpAddress).is_empty());
+    }
+
+    #[test]
+    fn an_address_or_number_stops_where_it_ends() {
+        let text = "It's 12 Baker Street, 07911 123456 is my mobile";
+        assert_eq!(found(text, EntityType::Address), ["12 Baker Street"]);
+        assert_eq!(found(text, EntityType::Phone), ["07911 123456"]);
+        let text = "I'm at 12 Baker Street. Thanks Sarah, OK";
+        assert_eq!(found(text, EntityType::Address), ["12 Baker Street"]);
+        assert_eq!(
+            found("I live at 12 Baker Street.", EntityType::Address),
+            ["12 Baker Street"]
+        );
+        assert_eq!(
+            found("I live at 12 Baker St. in town", EntityType::Address),
+            ["12 Baker St."]
+        );
+        assert_eq!(
+            found("Call me on 07911 123456. 2 pm is best", EntityType::Phone),
+            ["07911 123456"]
+        );
+        assert_eq!(
+            found("I'm 45 07911 123456", EntityType::Phone),
+            ["07911 123456"]
+        );
+        assert!(found("Parking is on Level 3 Car Park", EntityType::Address).is_empty());
+        // Times and ranges are not local numbers, whatever word they sit in.
+        for t in [
+            "Is the clinic open during 9.00 - 17.30?",
+            "Can you call me back 10.30 - 11.30?",
+            "the cancellation fee is 1500 2000",
+        ] {
+            assert!(found(t, EntityType::Phone).is_empty(), "{t}");
+        }
+        assert_eq!(
+            found("IP:2001:db8::1 was blocked", EntityType::IpAddress),
+            ["2001:db8::1"]
+        );
+    }
+
+    #[test]
+    fn names_end_where_they_end_and_places_and_drugs_are_not_names() {
+        let person = |t: &str| found(t, EntityType::Person);
+        assert_eq!(person("Tell Derrick I called"), ["Derrick"]);
+        assert_eq!(person("Thanks John I'll ring you"), ["John"]);
+        for t in [
+            "it's Allegra",
+            "this is Allegra",
+            "I'm on Yasmin",
+            "Is the Chelsea clinic open?",
+            "Is the Victoria branch open?",
+            "I'm in Kent this week",
+        ] {
+            assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+        }
+        // A long run of names is read a window at a time, each name found once.
+        let many = "Sarah Jones and ".repeat(500);
+        assert_eq!(person(&many).len(), 500);
     }
 
     #[test]

@@ -110,6 +110,10 @@ const STREET_ONLY: &[&str] = &[
     "Highway",
 ];
 
+/// Most words looked at for one name (title, given names, initials, surname, suffix): long
+/// runs of capitalised words are read a window at a time.
+const MAX_RUN: usize = 8;
+
 /// A surname this frequent (rank in the Census list) is a name even when it is also an
 /// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
 const FREQUENT_SURNAME: u32 = 2000;
@@ -177,8 +181,12 @@ fn words(text: &str) -> Vec<Word> {
             start: i,
             end: name_end,
             // An all-capitals word of two or more letters is an acronym ("AI", "SHA"), not a name.
+            // A contraction ("I'll", "Don't") is not a name either.
             capitalised: c.is_uppercase()
-                && (single || text[i..end].chars().any(char::is_lowercase)),
+                && (single || text[i..end].chars().any(char::is_lowercase))
+                && !text[i..name_end]
+                    .split_once(['\'', '’'])
+                    .is_some_and(|(_, after)| after.starts_with(char::is_lowercase)),
             initial,
         });
     }
@@ -206,8 +214,13 @@ impl People {
             has(k) || (k.contains('-') && k.split('-').all(has))
         };
         let is_first = |w: &Word| in_list(w, &|k| self.first.contains(k));
-        let is_last =
-            |w: &Word| in_list(w, &|k| self.last.contains_key(k)) || key(w).contains('\'');
+        // O'Connell, D'Angelo: a capital after the apostrophe (not "I'll").
+        let is_last = |w: &Word| {
+            in_list(w, &|k| self.last.contains_key(k))
+                || text[w.start..w.end]
+                    .split_once(['\'', '’'])
+                    .is_some_and(|(_, after)| after.starts_with(char::is_uppercase))
+        };
         let frequent_surname = |w: &Word| {
             self.last
                 .get(key(w))
@@ -245,6 +258,16 @@ impl People {
                 .chars()
                 .next_back()
                 .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | ':'))
+        };
+        let after_place_word = |at: usize| {
+            let b = lower[..at].trim_end();
+            ["the", "in", "at", "near", "to"].iter().any(|p| {
+                b.ends_with(p)
+                    && b[..b.len() - p.len()]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| !c.is_alphanumeric())
+            })
         };
         let follow_on = |at: usize| FOLLOW_ONS.iter().any(|f| lower[at..].starts_with(f));
         let line_start = |at: usize| {
@@ -306,6 +329,9 @@ impl People {
             // The run of capitalised words joined to this one.
             let mut run = vec![i];
             while let Some(&k) = run.last() {
+                if run.len() == MAX_RUN {
+                    break;
+                }
                 // Suffixes join even in capitals ("MD", "PhD").
                 if k + 1 < words.len()
                     && (words[k + 1].capitalised || is_suffix(&words[k + 1]))
@@ -363,6 +389,8 @@ impl People {
                                 continue;
                             }
                         }
+                        // "the Chelsea clinic", "I'm in Kent": a place, not a person.
+                        Strength::Given if after_place_word(words[start].start) => continue,
                         Strength::Given => {
                             if strong {
                                 0.85
@@ -386,10 +414,7 @@ impl People {
                 }
             }
             i = match taken {
-                Some(e) => words
-                    .iter()
-                    .position(|w| w.start >= e)
-                    .unwrap_or(words.len()),
+                Some(e) => i + words[i..].partition_point(|w| w.start < e),
                 None => run_end + 1,
             };
         }
@@ -453,9 +478,15 @@ impl People {
                     && (!(t.is_common)(w) || (t.frequent_surname)(w))
                     && (!(t.is_street)(w) || (t.is_last)(w))
             };
-            let k = (1..core.len())
+            let Some(k) = (1..core.len())
                 .rev()
-                .find(|&k| surname(core[k]) && middles_ok(k))?;
+                .find(|&k| surname(core[k]) && middles_ok(k))
+            else {
+                // No surname after it ("Tell Derrick I called"): the given name alone, unless
+                // the next word makes it a street ("Neil Oval").
+                return ((t.is_first)(head) && !(t.is_common)(head) && !(t.is_street)(core[1]))
+                    .then_some((first.start, head.end, Strength::Given));
+            };
             let last = core[k];
             let head_given = (t.is_first)(head);
             let head_common = (t.is_common)(head);

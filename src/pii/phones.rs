@@ -13,8 +13,20 @@ use crate::domain::PhoneNumber;
 
 /// Words before a number that say it is a telephone number.
 const CONTEXT: &[&str] = &[
-    "phone", "number", "call", "mobile", "cell", "reach", "ring", "tel", "text", "landline",
-    "contact", "fax",
+    "phone",
+    "telephone",
+    "cellphone",
+    "number",
+    "call",
+    "mobile",
+    "cell",
+    "reach",
+    "ring",
+    "tel",
+    "text",
+    "landline",
+    "contact",
+    "fax",
 ];
 
 /// Words before a number that say it is some other reference, unless a phone word is nearer.
@@ -38,6 +50,7 @@ const NOT_A_PHONE: &[&str] = &[
 pub(super) struct Phones {
     candidate: Regex,
     date_like: Regex,
+    local: Regex,
 }
 
 /// What a candidate's shape says about where to read it.
@@ -79,6 +92,7 @@ impl Phones {
                 r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\(\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
             ),
             date_like: re(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$"),
+            local: re(r"^\d{3,4}[ -]?\d{4}$"),
         }
     }
 
@@ -92,85 +106,138 @@ impl Phones {
             let (Some(all), Some(n)) = (c.get(0), c.name("number")) else {
                 continue;
             };
-            let start = all.start();
-            let number = n.as_str();
-            let end = if c.name("extension").is_some() {
+            // The candidate can run into the sentence after it ("123456. 2 pm") or start with
+            // another number ("I'm 45 07911 …"): try it whole, then without a group at either
+            // end, and keep the longest piece that is a number.
+            let pieces = pieces(n.as_str());
+            let Some((from, to, score)) = pieces.into_iter().find_map(|(from, to)| {
+                self.score(&n.as_str()[from..to], n.start() + from, lower, known)
+                    .map(|score| (from, to, score))
+            }) else {
+                continue;
+            };
+            let start = n.start() + from;
+            let whole = to == n.as_str().len();
+            let end = if whole && c.name("extension").is_some() {
                 all.end()
             } else {
-                n.end()
-            };
-            if number.contains('(') != number.contains(')') && !number.starts_with("+44(0") {
-                continue;
-            }
-            if self.date_like.is_match(number) || is_ipv4(number) || looks_like_ssn(number) {
-                continue;
-            }
-            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-            if !(7..=15).contains(&digits.len()) {
-                continue;
-            }
-            let Some(shape) = shape(number, &digits) else {
-                continue;
-            };
-            let cleaned = number.replace("(0)", "");
-            let parsed = match &shape {
-                Shape::International(n) => PHONE_NUMBER_UTIL
-                    .parse(n.replace("(0)", ""), None)
-                    .ok()
-                    .into_iter()
-                    .collect::<Vec<_>>(),
-                Shape::National => [Region::GB, Region::AU, Region::NZ, Region::IE]
-                    .into_iter()
-                    .filter_map(|r| PHONE_NUMBER_UTIL.parse(&cleaned, Some(r)).ok())
-                    .collect(),
-                Shape::NorthAmerican => PHONE_NUMBER_UTIL
-                    .parse(&cleaned, Some(Region::US))
-                    .ok()
-                    .into_iter()
-                    .collect(),
-                Shape::Local => Vec::new(),
-            };
-            let mut from = start.saturating_sub(40);
-            while !lower.is_char_boundary(from) {
-                from -= 1;
-            }
-            let window = &lower[from..start];
-            let nearest = |words: &[&str]| words.iter().filter_map(|w| window.rfind(w)).max();
-            let context = nearest(CONTEXT);
-            if nearest(NOT_A_PHONE) > context {
-                continue;
-            }
-            let context = context.is_some();
-            let score = if matches!(shape, Shape::Local) {
-                if !context {
-                    continue;
-                }
-                0.8
-            } else {
-                let Some(p) = parsed
-                    .iter()
-                    .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
-                else {
-                    continue;
-                };
-                if known.contains(&PhoneNumber::e164(p)) {
-                    1.0
-                } else {
-                    let base = if PHONE_NUMBER_UTIL.is_valid_number(p) {
-                        0.8
-                    } else {
-                        0.7
-                    };
-                    if context {
-                        (base + 0.35f32).min(1.0)
-                    } else {
-                        base
-                    }
-                }
+                n.start() + to
             };
             found.push((EntityType::Phone, start, end, score));
         }
     }
+
+    /// How sure a candidate (without extension) at `start` is a telephone number, if it is one.
+    fn score(&self, number: &str, start: usize, lower: &str, known: &[String]) -> Option<f32> {
+        if number.contains('(') != number.contains(')') && !number.starts_with("+44(0") {
+            return None;
+        }
+        if self.date_like.is_match(number) || is_ipv4(number) || looks_like_ssn(number) {
+            return None;
+        }
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        if !(7..=15).contains(&digits.len()) {
+            return None;
+        }
+        let shape = shape(number, &digits)?;
+        let mut from = start.saturating_sub(40);
+        while !lower.is_char_boundary(from) {
+            from -= 1;
+        }
+        let window = &lower[from..start];
+        let context = nearest_word(window, CONTEXT);
+        if nearest_word(window, NOT_A_PHONE) > context {
+            return None;
+        }
+        let context = context.is_some();
+        if matches!(shape, Shape::Local) {
+            // Only the shapes a local number is written in ("555 0199"), and only where a
+            // phone is being talked about.
+            return (context && self.local.is_match(number)).then_some(0.8);
+        }
+        let cleaned = number.replace("(0)", "");
+        let parsed: Vec<_> = match &shape {
+            Shape::International(n) => PHONE_NUMBER_UTIL
+                .parse(n.replace("(0)", ""), None)
+                .ok()
+                .into_iter()
+                .collect(),
+            Shape::National => [Region::GB, Region::AU, Region::NZ, Region::IE]
+                .into_iter()
+                .filter_map(|r| PHONE_NUMBER_UTIL.parse(&cleaned, Some(r)).ok())
+                .collect(),
+            Shape::NorthAmerican => PHONE_NUMBER_UTIL
+                .parse(&cleaned, Some(Region::US))
+                .ok()
+                .into_iter()
+                .collect(),
+            Shape::Local => Vec::new(),
+        };
+        let p = parsed
+            .iter()
+            .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))?;
+        if known.contains(&PhoneNumber::e164(p)) {
+            return Some(1.0);
+        }
+        let base = if PHONE_NUMBER_UTIL.is_valid_number(p) {
+            0.8
+        } else {
+            0.7
+        };
+        Some(if context {
+            (base + 0.35f32).min(1.0)
+        } else {
+            base
+        })
+    }
+}
+
+/// The byte ranges of `candidate` worth trying, longest first: the whole; cut at a full stop
+/// that ends a sentence ("123456. 2 pm"); and without a short leading group of at most three
+/// digits ("I'm 45 07911 …"). Long groups are never dropped, so a card number's digits are not
+/// taken apart into a phone number.
+fn pieces(candidate: &str) -> Vec<(usize, usize)> {
+    let mut ends = vec![candidate.len()];
+    if let Some(stop) = candidate.find(". ") {
+        ends.push(stop);
+    }
+    let mut starts = vec![0];
+    if let Some(space) = candidate.find(' ') {
+        let lead = &candidate[..space];
+        if lead.len() <= 3 && lead.bytes().all(|b| b.is_ascii_digit()) {
+            starts.push(space + 1);
+        }
+    }
+    let mut out = Vec::new();
+    for &end in &ends {
+        for &start in &starts {
+            if start < end {
+                let piece = candidate[start..end].trim_end_matches(['.', '-', ' ']);
+                if piece.ends_with(|c: char| c.is_ascii_digit()) {
+                    out.push((start, start + piece.len()));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
+    out.dedup();
+    out
+}
+
+/// Where the last of `words` stands in `window` as a word of its own (not inside "during").
+fn nearest_word(window: &str, words: &[&str]) -> Option<usize> {
+    words
+        .iter()
+        .flat_map(|w| {
+            window.match_indices(w).filter_map(move |(i, _)| {
+                let before = window[..i].chars().next_back();
+                let after = window[i + w.len()..].chars().next();
+                let bounded = before.is_none_or(|c| !c.is_alphanumeric())
+                    && after.is_none_or(|c| !c.is_alphabetic() || c == 's');
+                bounded.then_some(i)
+            })
+        })
+        .max()
 }
 
 fn is_ipv4(s: &str) -> bool {
