@@ -288,6 +288,10 @@ pub struct GoogleCalendarSettings {
     pub enabled: bool,
     pub base_url: String,
     pub token_url: String,
+    /// Google's consent page, where a clinic's admin connects the clinic's own calendar.
+    pub auth_url: String,
+    /// Where a clinic's refresh token is revoked when the admin disconnects.
+    pub revoke_url: String,
     pub client_id: String,
     pub client_secret: Secret,
     pub refresh_token: Secret,
@@ -300,6 +304,8 @@ impl Default for GoogleCalendarSettings {
             enabled: false,
             base_url: "https://www.googleapis.com/calendar/v3".into(),
             token_url: "https://oauth2.googleapis.com/token".into(),
+            auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            revoke_url: "https://oauth2.googleapis.com/revoke".into(),
             client_id: String::new(),
             client_secret: Secret::default(),
             refresh_token: Secret::default(),

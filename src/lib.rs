@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod booking;
+pub mod calendar;
 pub mod calls;
 pub mod check;
 pub mod cli;

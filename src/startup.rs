@@ -63,6 +63,12 @@ pub struct Services {
     pub followups: Arc<crate::followup::FollowUpService>,
     /// Where every service reads the time.
     pub clock: crate::clock::Clock,
+    /// Clinics' own Google Calendar connections.
+    pub calendar: Arc<crate::calendar::CalendarService>,
+    /// The Google Calendar client, shared by the connections and the outbox worker.
+    pub google: Arc<crate::outbox::google::GoogleCalendar>,
+    /// The master key's vault (the outbox opens clinics' calendar tokens with it).
+    pub vault: Arc<Vault>,
 }
 
 impl Services {
@@ -100,9 +106,22 @@ impl Services {
         };
         let detector = Arc::new(Detector::new(&extra));
         let indexes = MemoryIndexes::build(&store)?;
+        let google = Arc::new(crate::outbox::google::GoogleCalendar::new(
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .unwrap_or_default(),
+            settings.google_calendar.clone(),
+        ));
+        let calendar = Arc::new(crate::calendar::CalendarService::new(
+            store.clone(),
+            vault.clone(),
+            google.clone(),
+            &settings.server.public_url,
+        ));
         let calls = Arc::new(CallService::new(
             store.clone(),
-            vault,
+            vault.clone(),
             detector.clone(),
             indexes.phones.clone(),
         ));
@@ -150,6 +169,9 @@ impl Services {
             kb,
             calls,
             outbox_wake,
+            calendar,
+            google,
+            vault,
             identity: Arc::new(identity),
             store,
             settings: Arc::new(settings.clone()),
@@ -267,11 +289,13 @@ impl Application {
             "outbox_worker",
             std::time::Duration::from_secs(1),
             {
-                let (store, settings, wake, clock) = (
+                let (store, settings, wake, clock, google, vault) = (
                     s.store.clone(),
                     s.settings.clone(),
                     s.outbox_wake.clone(),
                     s.clock.clone(),
+                    s.google.clone(),
+                    s.vault.clone(),
                 );
                 let ledger: Arc<dyn crate::outbox::DeliveryLedger> =
                     Arc::new(s.booking.writer().clone());
@@ -282,6 +306,8 @@ impl Application {
                         wake.clone(),
                         ledger.clone(),
                         clock.clone(),
+                        google.clone(),
+                        vault.clone(),
                     );
                     let mut stopped = worker_stopped.clone();
                     worker.run(async move {
@@ -327,6 +353,7 @@ impl Application {
             calls: s.calls,
             kb: s.kb,
             followups: s.followups,
+            calendar: s.calendar,
             store: s.store,
             trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
             settings: s.settings,

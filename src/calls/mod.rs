@@ -624,6 +624,7 @@ impl CallService {
                     o.put(&SECURE_IDENTIFIERS, &k, &s)?;
                     count += 1;
                 }
+                count += crate::calendar::reseal_in(&vault, &mut o, &now)?;
                 audit::success(
                     &mut o,
                     "system:cli",

@@ -64,6 +64,8 @@ pub enum ApiError {
         alternatives: serde_json::Value,
     },
     Unavailable,
+    /// 502: a service the appliance relies on (Google) refused or could not be reached.
+    Upstream(String),
     Internal,
 }
 
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::SlotTaken { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::Refused { .. } => "invalid",
             ApiError::SlotTaken { .. } => "slot_taken",
             ApiError::Unavailable => "unavailable",
+            ApiError::Upstream(_) => "upstream",
             ApiError::Internal => "internal",
         }
     }
@@ -114,6 +118,7 @@ impl ApiError {
             ApiError::Refused { message, .. } => (*message).to_string(),
             ApiError::SlotTaken { .. } => "that time was just taken".into(),
             ApiError::Unavailable => "temporarily unavailable; try again".into(),
+            ApiError::Upstream(m) => m.clone(),
             ApiError::Internal => "internal error".into(),
         }
     }

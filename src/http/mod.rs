@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod booking;
+mod calendar;
 mod calls;
 mod console;
 pub mod error;
@@ -67,6 +68,7 @@ pub struct AppServices {
     pub calls: Arc<crate::calls::CallService>,
     pub kb: Arc<crate::search::KnowledgeBase>,
     pub followups: Arc<crate::followup::FollowUpService>,
+    pub calendar: Arc<crate::calendar::CalendarService>,
     pub store: Store,
     pub settings: Arc<Settings>,
     pub health: Arc<crate::health::Health>,
@@ -81,6 +83,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(identity::router())
         .merge(audit::router())
         .merge(booking::router())
+        .merge(calendar::router())
         .merge(calls::router())
         .merge(kb::router())
         .merge(followups::router())

@@ -27,6 +27,8 @@ const FAILED_AFTER: u32 = 5;
 
 enum Delivery {
     Done,
+    /// Nothing to deliver to: the clinic has no calendar connected and the install has none.
+    NotConfigured,
     Retry(String),
     /// Not yet, without counting an attempt (quiet hours).
     Defer(DateTime<Utc>),
@@ -35,7 +37,8 @@ enum Delivery {
 pub struct OutboxWorker {
     store: Store,
     settings: Arc<Settings>,
-    google: GoogleCalendar,
+    google: Arc<GoogleCalendar>,
+    vault: Arc<crate::crypto::Vault>,
     mailer: Mailer,
     twilio: Twilio,
     wake: Arc<Notify>,
@@ -51,23 +54,29 @@ struct Context {
     provider_name: String,
     service_name: Option<String>,
     calendar_id: Option<String>,
+    /// The clinic's own Google credentials, when it has connected its calendar.
+    credentials: Option<super::google::Credentials>,
 }
 
 impl OutboxWorker {
-    /// `ledger` records each outcome (the claim writer: the only writer of appointments).
+    /// `ledger` records each outcome (the claim writer: the only writer of appointments);
+    /// `google` is shared with the clinics' calendar connections, `vault` opens their tokens.
     pub fn new(
         store: Store,
         settings: Arc<Settings>,
         wake: Arc<Notify>,
         ledger: Arc<dyn super::DeliveryLedger>,
         clock: Clock,
+        google: Arc<GoogleCalendar>,
+        vault: Arc<crate::crypto::Vault>,
     ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap_or_default();
         Self {
-            google: GoogleCalendar::new(http.clone(), settings.google_calendar.clone()),
+            google,
+            vault,
             twilio: Twilio::new(http, settings.twilio.clone(), &settings.server.public_url),
             mailer: Mailer::new(&settings.smtp),
             store,
@@ -226,6 +235,7 @@ impl OutboxWorker {
             | JobKind::CalendarDelete { appointment_id } => (job.org_id, *appointment_id),
             JobKind::Sms { .. } | JobKind::Reminder { .. } => return Ok(None),
         };
+        let vault = self.vault.clone();
         self.store
             .read(move |r| {
                 let o = r.org(org);
@@ -246,6 +256,8 @@ impl OutboxWorker {
                 let calendar_id = o
                     .get(&CLINIC_SETTINGS, b"settings")?
                     .and_then(|s| s.calendar_id);
+                // A token that cannot be opened (keys shredded) counts as no connection.
+                let credentials = crate::calendar::credentials_in(&vault, &o).unwrap_or(None);
                 Ok(Some(Context {
                     tz: org_record.timezone.parse().unwrap_or(chrono_tz::UTC),
                     clinic_name: org_record.name,
@@ -253,6 +265,7 @@ impl OutboxWorker {
                     provider_name,
                     service_name,
                     calendar_id,
+                    credentials,
                 }))
             })
             .await
@@ -269,6 +282,10 @@ impl OutboxWorker {
             .calendar_id
             .clone()
             .unwrap_or_else(|| self.settings.google_calendar.calendar_id.clone());
+        let credentials = ctx
+            .credentials
+            .clone()
+            .or_else(|| self.google.install_credentials());
         let result = match &job.kind {
             JobKind::ConfirmationEmail { .. } => {
                 let Some(to) = a.patient.email.clone() else {
@@ -303,6 +320,9 @@ impl OutboxWorker {
                 if !a.status.is_active() {
                     return Delivery::Done;
                 }
+                let Some(creds) = &credentials else {
+                    return Delivery::NotConfigured;
+                };
                 let tz = ctx.tz.name();
                 let event = json!({
                     "id": event_id(a.id),
@@ -312,15 +332,18 @@ impl OutboxWorker {
                     "end": {"dateTime": a.end.with_timezone(&ctx.tz).to_rfc3339(), "timeZone": tz},
                 });
                 self.google
-                    .upsert(&calendar_id, &event_id(a.id), &event)
+                    .upsert(creds, &calendar_id, &event_id(a.id), &event)
                     .await
                     .map_err(|f| f.0)
             }
-            JobKind::CalendarDelete { .. } => self
-                .google
-                .delete(&calendar_id, &event_id(a.id))
-                .await
-                .map_err(|f| f.0),
+            JobKind::CalendarDelete { .. } => match &credentials {
+                Some(creds) => self
+                    .google
+                    .delete(creds, &calendar_id, &event_id(a.id))
+                    .await
+                    .map_err(|f| f.0),
+                None => return Delivery::NotConfigured,
+            },
             JobKind::Sms { .. } | JobKind::Reminder { .. } => return Delivery::Done,
         };
         match result {
@@ -351,6 +374,7 @@ impl OutboxWorker {
         };
         let label = match &outcome {
             Delivery::Done => "delivered",
+            Delivery::NotConfigured => "not_configured",
             Delivery::Retry(_) => "retry",
             Delivery::Defer(_) => "deferred",
         };
@@ -362,6 +386,7 @@ impl OutboxWorker {
         .increment(1);
         let (update, appointment_state) = match outcome {
             Delivery::Done => (None, sync_state("synced")),
+            Delivery::NotConfigured => (None, sync_state("not_configured")),
             Delivery::Defer(until) => {
                 let mut j = job.clone();
                 j.next_attempt_at = until;

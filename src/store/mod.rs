@@ -23,7 +23,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 10;
+pub const SCHEMA_VERSION: u64 = 11;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -278,6 +278,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "create lead, follow-up, procedure and SMS consent tables",
         apply: |w| create_tables(w, &tables::followup_global(), &tables::followup_tenant()),
+    },
+    Migration {
+        version: 11,
+        name: "create the table of clinics' own Google Calendar connections",
+        apply: |w| create_tables(w, &[], &tables::calendar_tenant()),
     },
 ];
 
@@ -625,12 +630,7 @@ impl Store {
         let mut w = self.begin_write()?;
         let mut removed = 0;
         let prefix = org.as_u128();
-        let tenant = tables::identity_and_audit_tenant()
-            .into_iter()
-            .chain(tables::booking_tenant())
-            .chain(tables::calls_tenant())
-            .chain(tables::kb_tenant())
-            .chain(tables::followup_tenant());
+        let tenant = tables::all_tenant();
         for def in tenant {
             removed += w.with_tenant(def, |t| {
                 let keys: Vec<Vec<u8>> = t

@@ -97,18 +97,7 @@ macro_rules! count_tables {
 
 /// Every table of the current schema, in a fixed order.
 fn all_tables() -> (Vec<tables::GlobalDef>, Vec<tables::TenantDef>) {
-    let mut global = Vec::new();
-    global.extend(tables::identity_and_audit_global());
-    global.extend(tables::booking_global());
-    global.extend(tables::outbox_global());
-    global.extend(tables::followup_global());
-    let mut tenant = Vec::new();
-    tenant.extend(tables::identity_and_audit_tenant());
-    tenant.extend(tables::booking_tenant());
-    tenant.extend(tables::calls_tenant());
-    tenant.extend(tables::kb_tenant());
-    tenant.extend(tables::followup_tenant());
-    (global, tenant)
+    (tables::all_global(), tables::all_tenant())
 }
 
 /// Counts every table's entries in an open database.

@@ -94,6 +94,7 @@ super::codec::stored_as_json!(
     uuid::Uuid,
     ClinicalNoteRecord,
     SecureIdentifierRecord,
+    crate::calendar::GoogleConnection,
     WrappedKey,
     KeyHead,
     KbDocument,
@@ -312,6 +313,36 @@ pub(crate) fn followup_tenant() -> [TenantDef; 9] {
     ]
 }
 
+/// A clinic's own Google Calendar connection (key `google`): its refresh token, sealed.
+pub const GOOGLE_CONNECTIONS: TenantTable<crate::calendar::GoogleConnection> =
+    TenantTable::new("google_connections_v1");
+
+pub(crate) fn calendar_tenant() -> [TenantDef; 1] {
+    [GOOGLE_CONNECTIONS.def()]
+}
+
 pub(crate) fn followup_global() -> [GlobalDef; 1] {
     [TWILIO_MESSAGES.def()]
+}
+
+/// Every tenant table of the current schema (deleting an org, backups).
+pub(crate) fn all_tenant() -> Vec<TenantDef> {
+    let mut tenant = Vec::new();
+    tenant.extend(identity_and_audit_tenant());
+    tenant.extend(booking_tenant());
+    tenant.extend(calls_tenant());
+    tenant.extend(kb_tenant());
+    tenant.extend(followup_tenant());
+    tenant.extend(calendar_tenant());
+    tenant
+}
+
+/// Every global table of the current schema.
+pub(crate) fn all_global() -> Vec<GlobalDef> {
+    let mut global = Vec::new();
+    global.extend(identity_and_audit_global());
+    global.extend(booking_global());
+    global.extend(outbox_global());
+    global.extend(followup_global());
+    global
 }

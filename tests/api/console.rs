@@ -297,3 +297,76 @@ async fn a_clinical_note_page_is_never_stored_and_staff_are_refused_it() {
     assert!(!html.contains("warfarin"));
     assert!(html.contains("ask the clinic's admin"));
 }
+
+#[tokio::test]
+async fn a_calendar_connection_can_only_be_finished_by_the_admin_who_started_it() {
+    let app = spawn_app_with(|s| {
+        s.google_calendar.client_id = "oauth-client".into();
+        s.google_calendar.auth_url = "https://accounts.example/auth".into();
+    })
+    .await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    let other = app.signup("Other Clinic", "admin@other.example").await;
+    let (_, staff) = app.add_user_token(&clinic, "staff").await;
+    let (_, second_admin) = app.add_user_token(&clinic, "admin").await;
+    let start = |token: String, org: String| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/orgs/{org}/calendar/google/authorize"),
+                Some(&token),
+                serde_json::json!({}),
+            )
+            .await
+        }
+    };
+    // Reception cannot start one.
+    let r = start(staff, clinic.org_id.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = start(clinic.token.clone(), clinic.org_id.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let url = r.json::<Value>().await.unwrap()["authorization_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        url.starts_with("https://accounts.example/auth?response_type=code&client_id=oauth-client")
+    );
+    let state = url.split("state=").nth(1).unwrap().to_string();
+    // Neither another admin of the clinic nor another clinic's admin can use its state (the
+    // code is never sent to Google for them).
+    for (org, token) in [
+        (clinic.org_id.clone(), second_admin.clone()),
+        (other.org_id.clone(), other.token.clone()),
+    ] {
+        let r = app
+            .post(
+                &format!("/api/orgs/{org}/calendar/google/callback"),
+                Some(&token),
+                serde_json::json!({"code": "stolen", "state": state}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+    }
+    let status: Value = app
+        .get(
+            &format!("/api/orgs/{}/calendar/google", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["connected"], false);
+    assert_eq!(status["available"], true);
+
+    // Google saying no comes back as a page that changes nothing.
+    let mut v = Visitor::new(&app);
+    let r = v
+        .get("/console/calendar/callback?error=access_denied&state=x")
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("nothing has changed"));
+}

@@ -383,3 +383,207 @@ async fn a_clinician_opens_a_note_reception_cannot_and_the_audit_page_shows_the_
     }
     b.screenshot("settings").await;
 }
+
+/// How many requests the fake received at `path`.
+async fn requests_to(server: &wiremock::MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
+}
+
+/// Google's consent page, played by the fake: checks what the appliance asked for and sends
+/// the browser back to the appliance with a code and the same state.
+struct ConsentPage {
+    app_base: String,
+    expected_redirect: String,
+}
+
+impl wiremock::Respond for ConsentPage {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let q: std::collections::HashMap<String, String> =
+            request.url.query_pairs().into_owned().collect();
+        let asked_right = q.get("client_id").map(String::as_str) == Some("harley-oauth-client")
+            && q.get("response_type").map(String::as_str) == Some("code")
+            && q.get("access_type").map(String::as_str) == Some("offline")
+            && q.get("scope")
+                .is_some_and(|s| s.contains("https://www.googleapis.com/auth/calendar"))
+            && q.get("redirect_uri") == Some(&self.expected_redirect);
+        if !asked_right {
+            return wiremock::ResponseTemplate::new(400)
+                .set_body_string("bad authorization request");
+        }
+        let state = q.get("state").cloned().unwrap_or_default();
+        wiremock::ResponseTemplate::new(302).insert_header(
+            "location",
+            format!(
+                "{}/console/calendar/callback?code=auth-code-1&state={state}&scope=calendar",
+                self.app_base
+            ),
+        )
+    }
+}
+
+#[tokio::test]
+async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_the_chosen_calendar()
+{
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let google = MockServer::start().await;
+    let public_url = "http://voxanne.harley.example";
+    let g = google.uri();
+    let app = spawn_app_with(|s| {
+        s.server.public_url = public_url.into();
+        s.google_calendar.enabled = false; // no install-wide calendar: only clinics' own
+        s.google_calendar.client_id = "harley-oauth-client".into();
+        s.google_calendar.client_secret = voxanne::config::Secret::new("harley-oauth-secret");
+        s.google_calendar.base_url = g.clone();
+        s.google_calendar.token_url = format!("{g}/token");
+        s.google_calendar.auth_url = format!("{g}/o/oauth2/v2/auth");
+        s.google_calendar.revoke_url = format!("{g}/revoke");
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/o/oauth2/v2/auth"))
+        .respond_with(ConsentPage {
+            app_base: app.base.clone(),
+            expected_redirect: format!("{public_url}/console/calendar/callback"),
+        })
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=auth-code-1"))
+        .and(body_string_contains("client_secret=harley-oauth-secret"))
+        .and(body_string_contains("redirect_uri=http%3A%2F%2Fvoxanne.harley.example%2Fconsole%2Fcalendar%2Fcallback"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-first", "refresh_token": "rt-harley-secret", "expires_in": 3600, "token_type": "Bearer"
+        })))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=rt-harley-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "at-harley", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&google)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/me/calendarList"))
+        .and(header("authorization", "Bearer at-harley"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": [
+            {"id": "front-desk@group.calendar.google.com", "summary": "Front desk", "primary": true},
+            {"id": "dr-smith@group.calendar.google.com", "summary": "Dr Smith's diary"}
+        ]})))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/calendars/dr-smith%40group.calendar.google.com/events",
+        ))
+        .and(header("authorization", "Bearer at-harley"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "confirmed"})))
+        .mount(&google)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .and(body_string_contains("token=rt-harley-secret"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&google)
+        .await;
+
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    // Another clinic on the same appliance that connects nothing.
+    let other = app.bookable_clinic("Other Clinic").await;
+
+    let b = browser().await;
+    b.sign_in(&app, &c.clinic.email).await;
+    b.click_link("Settings").await;
+    b.wait_for("main section").await;
+    b.click_link("Google Calendar connection").await;
+    b.wait_for("main a.button").await;
+    b.screenshot("calendar-not-connected").await;
+    b.click_link("Connect Google Calendar").await;
+    // Google's consent page (the fake) sends the browser straight back.
+    b.wait_for("main form button[type=submit]").await;
+    assert!(b.source().await.contains("Google has allowed access"));
+    b.click("main form button[type=submit]").await;
+    b.wait_for("p.notice.done").await;
+    let page = b.source().await;
+    assert!(page.contains("Google Calendar connected"), "{page}");
+    assert!(page.contains("Front desk") && page.contains("Dr Smith's diary"));
+    b.click("input[value='dr-smith@group.calendar.google.com']")
+        .await;
+    b.click("main form.card button[type=submit]").await;
+    b.wait_for("p.notice.done").await;
+    assert!(b
+        .source()
+        .await
+        .contains("New appointments will go to that calendar"));
+    b.screenshot("calendar-connected").await;
+
+    // The clinic's refresh token is kept sealed: not in the database file as written.
+    let file = std::fs::read(app.data_dir.join("voxanne.redb")).unwrap();
+    assert!(
+        !file.windows(16).any(|w| w == b"rt-harley-secret"),
+        "the refresh token is on disk in the clear"
+    );
+
+    // A booking reaches the chosen calendar with the clinic's own credentials.
+    let tomorrow = date_in(1);
+    let r = app
+        .book_via_rest(&c, &c.smith, &tomorrow, "11:00", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::outbox::eventually("the event at the clinic's chosen calendar", || async {
+        app.appointment(&c, &id).await["calendar_sync"] == "synced"
+    })
+    .await;
+    let inserted = requests_to(
+        &google,
+        "/calendars/dr-smith%40group.calendar.google.com/events",
+    )
+    .await;
+    assert_eq!(inserted, 1);
+
+    // The other clinic has no calendar and the install none: its booking says so.
+    let r = app
+        .book_via_rest(&other, &other.smith, &tomorrow, "11:00", None)
+        .await;
+    let other_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::outbox::eventually(
+        "the other clinic's booking marked not configured",
+        || async { app.appointment(&other, &other_id).await["calendar_sync"] == "not_configured" },
+    )
+    .await;
+
+    // Disconnect: revoked at Google, forgotten here.
+    b.open(&app, "/console/calendar").await;
+    b.click("form.inline button.danger").await;
+    b.wait_for("p.notice.done").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("Google has withdrawn the appliance's access"),
+        "{page}"
+    );
+    assert!(page.contains("Connect Google Calendar"));
+    let revoked = requests_to(&google, "/revoke").await;
+    assert_eq!(revoked, 1);
+    let actions = app.audit_actions(&c.clinic).await;
+    assert!(actions.contains(&"google_calendar_connected".to_string()));
+    assert!(actions.contains(&"google_calendar_disconnected".to_string()));
+}

@@ -197,6 +197,15 @@ impl TestApp {
         )
     }
 
+    /// The actions of the clinic's audit chain, in order.
+    pub async fn audit_actions(&self, clinic: &Clinic) -> Vec<String> {
+        self.audit_entries(clinic)
+            .await
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub async fn audit_entries(&self, clinic: &Clinic) -> Vec<Value> {
         let r = self
             .get(

@@ -4,6 +4,7 @@
 //! roles, org isolation, validation and audit trail are the API's own.
 
 mod api;
+mod calendar;
 mod office;
 mod session;
 mod views;
@@ -69,6 +70,7 @@ pub fn router(api: Api, idle: Duration, secure: bool) -> Router {
             post(appointment_action),
         )
         .merge(office::routes())
+        .merge(calendar::routes())
         .with_state(console)
 }
 
@@ -267,7 +269,7 @@ fn peer_of(extensions: &axum::http::Extensions) -> Option<PeerAddr> {
 
 /// A browser that sends `Origin` or `Referer` must name this appliance (a second check after
 /// the CSRF token and the `SameSite=Strict` cookie).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -288,7 +290,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refused_form() -> Response {
+pub(super) fn refused_form() -> Response {
     page(
         StatusCode::FORBIDDEN,
         "This form has expired",
