@@ -24,6 +24,8 @@ const TOKEN_KIND: &str = "google_refresh_token";
 const KEY: &[u8] = b"google";
 /// How long an admin has between "Connect" and coming back from Google.
 const STATE_LIFETIME: Duration = Duration::from_secs(600);
+/// Connection attempts a clinic may have open at once.
+const OPEN_PER_CLINIC: usize = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GoogleConnection {
@@ -104,8 +106,16 @@ impl CalendarService {
             .ok_or(CalendarError::NotConfigured)?;
         let mut pending = self.pending();
         pending.retain(|_, p| p.since.elapsed() < STATE_LIFETIME);
-        if pending.len() > 10_000 {
-            pending.clear();
+        // At most a few attempts open per clinic: one clinic's clicks never push out another's.
+        let theirs: Vec<(String, Instant)> = pending
+            .iter()
+            .filter(|(_, p)| p.org == caller.org)
+            .map(|(k, p)| (k.clone(), p.since))
+            .collect();
+        if theirs.len() >= OPEN_PER_CLINIC {
+            if let Some((oldest, _)) = theirs.iter().min_by_key(|(_, since)| *since) {
+                pending.remove(oldest);
+            }
         }
         pending.insert(
             state,

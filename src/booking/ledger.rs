@@ -60,8 +60,10 @@ pub enum Change {
         actor: String,
         tool_call_id: Option<String>,
     },
+    /// `pending` → `confirmed`: by the patient's link (`actor` None), or by staff for them.
     Confirm {
         token: String,
+        actor: Option<String>,
     },
     /// The appointment happened (`Completed`) or the patient did not come (`NoShow`).
     Outcome {
@@ -294,7 +296,7 @@ pub fn apply_in(
             tool_call_id.as_deref(),
             now,
         ),
-        Change::Confirm { token } => confirm(w, token, now),
+        Change::Confirm { token, actor } => confirm(w, token, actor.as_deref(), now),
         Change::Outcome {
             org,
             id,
@@ -687,7 +689,12 @@ fn reschedule(
     Ok(Effect::Rescheduled(Box::new(moved)))
 }
 
-fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect, BookingError> {
+fn confirm(
+    w: &mut StoreWrite,
+    token: &str,
+    actor: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Effect, BookingError> {
     let route = match ConfirmationToken::route(token) {
         Some(route) => Some(route),
         None => w
@@ -712,7 +719,7 @@ fn confirm(w: &mut StoreWrite, token: &str, now: DateTime<Utc>) -> Result<Effect
     org.put(&APPOINTMENTS, &a.id.as_bytes(), &a)?;
     audit::success(
         &mut org,
-        "patient:confirmation_link",
+        actor.unwrap_or("patient:confirmation_link"),
         "appointment_confirmed",
         format!("appointment:{}", a.id),
         now,

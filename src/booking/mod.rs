@@ -869,10 +869,19 @@ impl BookingService {
     /// Confirms by the link's token: `Some(appointment)` the first time, `None` when the token
     /// is unknown or already used.
     pub async fn confirm(&self, token: String) -> Result<Option<AppointmentRecord>, BookingError> {
+        self.confirm_as(token, None).await
+    }
+
+    /// `confirm`, recorded as done by `actor` (staff confirming for the patient).
+    pub async fn confirm_as(
+        &self,
+        token: String,
+        actor: Option<String>,
+    ) -> Result<Option<AppointmentRecord>, BookingError> {
         if token.len() > 100 {
             return Ok(None);
         }
-        match self.writer.submit(Change::Confirm { token }).await? {
+        match self.writer.submit(Change::Confirm { token, actor }).await? {
             Effect::Confirmed(a) => Ok(Some(*a)),
             _ => Ok(None),
         }

@@ -169,7 +169,7 @@ struct ProviderView {
     id: ProviderId,
     name: String,
     service_ids: Vec<ServiceId>,
-    /// Day name (`monday` …) → opening windows `[["09:00", "17:00"], …]`.
+    /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`.
     #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
     weekly_hours: serde_json::Map<String, serde_json::Value>,
     #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
@@ -356,7 +356,7 @@ struct ProviderBody {
     name: String,
     #[serde(default)]
     service_ids: Vec<String>,
-    /// Day name (`monday` …) → opening windows `[["09:00", "17:00"], …]`.
+    /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`.
     #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
     weekly_hours: DayWindows,
     #[serde(default)]
@@ -892,7 +892,6 @@ async fn reschedule_appointment(
     Ok(Json(AppointmentView::new(a, tz)))
 }
 
-/// Records that the appointment happened, once its start has passed (admin, staff).
 /// Confirms an appointment on the patient's behalf (they confirmed by phone), as their
 /// confirmation link would: `pending` → `confirmed` through the claim writer; 409 when it is not
 /// pending (admin, staff).
@@ -920,7 +919,11 @@ async fn confirm_appointment(
             "only a pending appointment can be confirmed".into(),
         ));
     }
-    match state.booking.confirm(current.confirmation_token).await? {
+    match state
+        .booking
+        .confirm_as(current.confirmation_token, Some(scope.caller.actor()))
+        .await?
+    {
         Some(a) => Ok(Json(AppointmentView::new(a, tz))),
         None => Err(ApiError::Conflict(
             "only a pending appointment can be confirmed".into(),
@@ -928,6 +931,7 @@ async fn confirm_appointment(
     }
 }
 
+/// Records that the appointment happened, once its start has passed (admin, staff).
 #[utoipa::path(
     post,
     path = "/api/orgs/{org}/appointments/{appointment_id}/complete",

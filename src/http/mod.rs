@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
     ));
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let idle = Duration::from_secs(state.settings.console.idle_minutes * 60);
+    let state_public_url = state.settings.server.public_url.clone();
     let secure = state.settings.server.public_url.starts_with("https://")
         || !state.settings.server.tls_cert_file.as_os_str().is_empty();
     let api: Router = api
@@ -118,7 +119,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body));
     // The staff console's pages read and change data through the API router itself.
-    let pages = console::router(console::Api::new(api.clone()), idle, secure);
+    let pages = console::router(
+        console::Api::new(api.clone()),
+        idle,
+        secure,
+        &state_public_url,
+    );
     api.merge(pages)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

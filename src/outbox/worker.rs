@@ -27,8 +27,6 @@ const FAILED_AFTER: u32 = 5;
 
 enum Delivery {
     Done,
-    /// Nothing to deliver to: the clinic has no calendar connected and the install has none.
-    NotConfigured,
     Retry(String),
     /// Not yet, without counting an attempt (quiet hours).
     Defer(DateTime<Utc>),
@@ -54,8 +52,9 @@ struct Context {
     provider_name: String,
     service_name: Option<String>,
     calendar_id: Option<String>,
-    /// The clinic's own Google credentials, when it has connected its calendar.
-    credentials: Option<super::google::Credentials>,
+    /// The clinic's own Google credentials, when it has connected its calendar (an error when
+    /// its token cannot be opened: never a reason to use someone else's account).
+    credentials: Result<Option<super::google::Credentials>, ()>,
 }
 
 impl OutboxWorker {
@@ -256,8 +255,7 @@ impl OutboxWorker {
                 let calendar_id = o
                     .get(&CLINIC_SETTINGS, b"settings")?
                     .and_then(|s| s.calendar_id);
-                // A token that cannot be opened (keys shredded) counts as no connection.
-                let credentials = crate::calendar::credentials_in(&vault, &o).unwrap_or(None);
+                let credentials = crate::calendar::credentials_in(&vault, &o).map_err(|_| ());
                 Ok(Some(Context {
                     tz: org_record.timezone.parse().unwrap_or(chrono_tz::UTC),
                     clinic_name: org_record.name,
@@ -282,10 +280,14 @@ impl OutboxWorker {
             .calendar_id
             .clone()
             .unwrap_or_else(|| self.settings.google_calendar.calendar_id.clone());
-        let credentials = ctx
-            .credentials
-            .clone()
-            .or_else(|| self.google.install_credentials());
+        // The clinic's own calendar, else the install's; with neither, calendar jobs wait
+        // (queued and visible) until one is connected or the install's is switched on.
+        let credentials = match &ctx.credentials {
+            Ok(Some(own)) => Ok(own.clone()),
+            Ok(None) => self.google.install_credentials().ok_or(()),
+            Err(()) => return Delivery::Retry("calendar_token_unreadable".into()),
+        };
+        let later = (self.clock)() + chrono::Duration::minutes(10);
         let result = match &job.kind {
             JobKind::ConfirmationEmail { .. } => {
                 let Some(to) = a.patient.email.clone() else {
@@ -320,8 +322,8 @@ impl OutboxWorker {
                 if !a.status.is_active() {
                     return Delivery::Done;
                 }
-                let Some(creds) = &credentials else {
-                    return Delivery::NotConfigured;
+                let Ok(creds) = &credentials else {
+                    return Delivery::Defer(later);
                 };
                 let tz = ctx.tz.name();
                 let event = json!({
@@ -337,12 +339,12 @@ impl OutboxWorker {
                     .map_err(|f| f.0)
             }
             JobKind::CalendarDelete { .. } => match &credentials {
-                Some(creds) => self
+                Ok(creds) => self
                     .google
                     .delete(creds, &calendar_id, &event_id(a.id))
                     .await
                     .map_err(|f| f.0),
-                None => return Delivery::NotConfigured,
+                Err(()) => return Delivery::Defer(later),
             },
             JobKind::Sms { .. } | JobKind::Reminder { .. } => return Delivery::Done,
         };
@@ -374,7 +376,6 @@ impl OutboxWorker {
         };
         let label = match &outcome {
             Delivery::Done => "delivered",
-            Delivery::NotConfigured => "not_configured",
             Delivery::Retry(_) => "retry",
             Delivery::Defer(_) => "deferred",
         };
@@ -386,7 +387,6 @@ impl OutboxWorker {
         .increment(1);
         let (update, appointment_state) = match outcome {
             Delivery::Done => (None, sync_state("synced")),
-            Delivery::NotConfigured => (None, sync_state("not_configured")),
             Delivery::Defer(until) => {
                 let mut j = job.clone();
                 j.next_attempt_at = until;

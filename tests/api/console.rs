@@ -370,3 +370,162 @@ async fn a_calendar_connection_can_only_be_finished_by_the_admin_who_started_it(
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("nothing has changed"));
 }
+
+#[tokio::test]
+async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_the_staff_member() {
+    let (app, clinic) = harley().await;
+    let org = clinic.org_id.clone();
+    let mut v = Visitor::new(&app);
+    let csrf = v.sign_in(&clinic.email).await;
+    let r = v
+        .post(
+            "/console/settings/services",
+            &[
+                ("csrf", &csrf),
+                ("name", "Consultation"),
+                ("duration_minutes", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let services: Value = app
+        .get(&format!("/api/orgs/{org}/services"), Some(&clinic.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let service = services["services"][0]["id"].as_str().unwrap().to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("name".into(), "Dr Lee".into()),
+        (format!("service:{service}"), "on".into()),
+    ];
+    for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+        form.push((format!("{day}:from"), "09:00".into()));
+        form.push((format!("{day}:to"), "17:00".into()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = v.post("/console/settings/providers", &pairs).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = v.get("/console/settings").await.text().await.unwrap();
+    assert!(page.contains("Provider added."), "{page}");
+    let providers: Value = app
+        .get(&format!("/api/orgs/{org}/providers"), Some(&clinic.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lee = &providers["providers"][0];
+    assert_eq!(lee["name"], "Dr Lee");
+    assert_eq!(
+        lee["weekly_hours"]["mon"],
+        serde_json::json!([["09:00", "17:00"]])
+    );
+
+    // A staff member confirms a pending appointment for the patient: the audit names them.
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments"),
+            Some(&clinic.token),
+            serde_json::json!({"provider_id": lee["id"], "service_id": service,
+                "date": crate::helpers::date_in(2), "time": "10:00",
+                "patient": {"name": "Jane Doe", "phone": "07911 123456"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = v
+        .post(
+            &format!("/console/appointments/{id}/confirm"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let entries = app.audit_entries(&clinic).await;
+    let confirmed = entries
+        .iter()
+        .find(|e| e["action"] == "appointment_confirmed")
+        .expect("the confirmation is audited");
+    assert_eq!(confirmed["actor"], format!("user:{}", clinic.user_id));
+    // A second confirm is refused and says why.
+    let r = v
+        .post(
+            &format!("/console/appointments/{id}/confirm"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("only a pending appointment can be confirmed"));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_console_sign_ins_are_counted_per_client() {
+    let app = spawn_app_with(|s| {
+        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        s.auth.login_max_failures_per_client = 3;
+    })
+    .await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    let client = Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Each sign-in through the proxy: the form's cookie and token, the client's address.
+    let sign_in = |from: &'static str, email: String, password: &'static str| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move {
+            let page = client
+                .get(format!("{base}/console/login"))
+                .header("x-forwarded-for", from)
+                .send()
+                .await
+                .unwrap();
+            let cookie = page.headers()[SET_COOKIE].to_str().unwrap().to_string();
+            let cookie = cookie.split(';').next().unwrap().to_string();
+            let token = csrf_of(&page.text().await.unwrap());
+            client
+                .post(format!("{base}/console/login"))
+                .header("x-forwarded-for", from)
+                .header(COOKIE, cookie)
+                .header("origin", "https://clinic.example")
+                .header("x-forwarded-host", "clinic.example")
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("email", &email),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for n in 0..4 {
+        let status = sign_in("203.0.113.7", format!("guess{n}@nowhere.example"), "wrong").await;
+        assert!(matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        ));
+    }
+    assert_eq!(
+        sign_in("203.0.113.7", clinic.email.clone(), PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing client is locked out"
+    );
+    // Another client behind the same proxy signs in (and the proxy's own host is accepted as
+    // the forms' origin).
+    assert_eq!(
+        sign_in("198.51.100.20", clinic.email.clone(), PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -130,6 +130,18 @@ impl Browser {
         }
     }
 
+    /// Waits (bounded) until the page says `text` (after a click that leaves a page with the
+    /// same elements, an element alone would be found on the old page).
+    async fn wait_for_text(&self, text: &str) {
+        for _ in 0..200 {
+            if self.source().await.contains(text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page never said {text:?}: {}", self.source().await);
+    }
+
     async fn sign_in(&self, app: &TestApp, email: &str) {
         self.client.delete_all_cookies().await.unwrap();
         self.open(app, "/console/login").await;
@@ -261,7 +273,7 @@ async fn reception_signs_in_sees_the_day_and_books_even_when_a_slot_is_taken_mea
     b.fill("input[name=phone]", "07700 900456").await;
     b.screenshot("book").await;
     b.click("main form[method=post] button[type=submit]").await;
-    b.wait_for("p.notice.done").await;
+    b.wait_for_text("Booked ").await;
     let page = b.source().await;
     assert!(
         page.contains("Booked ") && page.contains("Priya Sharma"),
@@ -288,14 +300,14 @@ async fn reception_signs_in_sees_the_day_and_books_even_when_a_slot_is_taken_mea
     b.fill("input[name=name]", "Oliver Grant").await;
     b.fill("input[name=phone]", "07700 900321").await;
     b.click("main form[method=post] button[type=submit]").await;
-    b.wait_for("p.notice.problem").await;
+    b.wait_for_text("That time has just been taken").await;
     let page = b.source().await;
     assert!(page.contains("That time has just been taken"), "{page}");
     assert!(page.contains("Free times instead"));
     b.screenshot("book-conflict").await;
     // The alternatives keep the patient's details; booking one of them works.
     b.click("main form[method=post] button[type=submit]").await;
-    b.wait_for("p.notice.done").await;
+    b.wait_for_text("Booked ").await;
     assert!(b.source().await.contains("Oliver Grant"));
     let listed = app.appointments(&c).await;
     let oliver = listed
@@ -303,6 +315,13 @@ async fn reception_signs_in_sees_the_day_and_books_even_when_a_slot_is_taken_mea
         .find(|a| a["patient"]["name"] == "Oliver Grant")
         .expect("booked from an alternative");
     assert_ne!(oliver["start"].as_str(), Some(start));
+
+    // The same day on a tablet held upright: everything still on the page, nothing hidden.
+    b.client.set_window_size(820, 1180).await.unwrap();
+    b.click_link("Diary").await;
+    b.wait_for("section.day").await;
+    assert!(b.source().await.contains("Sign out"));
+    b.screenshot("diary-tablet").await;
 }
 
 #[tokio::test]
@@ -362,7 +381,7 @@ async fn a_clinician_opens_a_note_reception_cannot_and_the_audit_page_shows_the_
     assert!(page.contains("clinical note read"), "{page}");
     assert!(page.contains(&format!("user:{clinician_id}")));
     b.click("main form button[type=submit]").await;
-    b.wait_for("p.notice").await;
+    b.wait_for_text("The chain holds").await;
     assert!(b.source().await.contains("The chain holds"));
     b.screenshot("audit").await;
 
@@ -515,14 +534,14 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
     b.wait_for("main form button[type=submit]").await;
     assert!(b.source().await.contains("Google has allowed access"));
     b.click("main form button[type=submit]").await;
-    b.wait_for("p.notice.done").await;
+    b.wait_for_text("Google Calendar connected").await;
     let page = b.source().await;
-    assert!(page.contains("Google Calendar connected"), "{page}");
     assert!(page.contains("Front desk") && page.contains("Dr Smith's diary"));
     b.click("input[value='dr-smith@group.calendar.google.com']")
         .await;
     b.click("main form.card button[type=submit]").await;
-    b.wait_for("p.notice.done").await;
+    b.wait_for_text("New appointments will go to that calendar")
+        .await;
     assert!(b
         .source()
         .await
@@ -536,8 +555,18 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
         "the refresh token is on disk in the clear"
     );
 
-    // A booking reaches the chosen calendar with the clinic's own credentials.
+    // The other clinic books first: it has no calendar and the install none, so its calendar
+    // job waits, queued and visible, instead of going anywhere.
     let tomorrow = date_in(1);
+    let r = app
+        .book_via_rest(&other, &other.smith, &tomorrow, "11:00", None)
+        .await;
+    let other_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A booking reaches the chosen calendar with the clinic's own credentials.
     let r = app
         .book_via_rest(&c, &c.smith, &tomorrow, "11:00", None)
         .await;
@@ -550,31 +579,39 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
         app.appointment(&c, &id).await["calendar_sync"] == "synced"
     })
     .await;
-    let inserted = requests_to(
-        &google,
-        "/calendars/dr-smith%40group.calendar.google.com/events",
-    )
-    .await;
-    assert_eq!(inserted, 1);
-
-    // The other clinic has no calendar and the install none: its booking says so.
-    let r = app
-        .book_via_rest(&other, &other.smith, &tomorrow, "11:00", None)
-        .await;
-    let other_id = r.json::<Value>().await.unwrap()["id"]
+    assert_eq!(
+        requests_to(
+            &google,
+            "/calendars/dr-smith%40group.calendar.google.com/events"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.appointment(&other, &other_id).await["calendar_sync"],
+        "pending"
+    );
+    let queue = serde_json::json!({"jobs": app.outbox_jobs(&other.clinic).await});
+    let waiting = queue["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "calendar_upsert" && j["appointment_id"] == other_id.as_str())
+        .expect("the other clinic's calendar job is still queued");
+    assert_eq!(waiting["attempts"], 0);
+    // Looked at (it was due before the first clinic's) and put off, not failed.
+    let next: chrono::DateTime<chrono::Utc> = waiting["next_attempt_at"]
         .as_str()
         .unwrap()
-        .to_string();
-    crate::outbox::eventually(
-        "the other clinic's booking marked not configured",
-        || async { app.appointment(&other, &other_id).await["calendar_sync"] == "not_configured" },
-    )
-    .await;
+        .parse()
+        .unwrap();
+    assert!(next > chrono::Utc::now() + chrono::Duration::minutes(5));
 
     // Disconnect: revoked at Google, forgotten here.
     b.open(&app, "/console/calendar").await;
     b.click("form.inline button.danger").await;
-    b.wait_for("p.notice.done").await;
+    b.wait_for_text("Google has withdrawn the appliance's access")
+        .await;
     let page = b.source().await;
     assert!(
         page.contains("Google has withdrawn the appliance's access"),

@@ -197,6 +197,20 @@ impl TestApp {
         )
     }
 
+    /// The clinic's outbox jobs (`GET …/outbox`).
+    pub async fn outbox_jobs(&self, clinic: &Clinic) -> Vec<Value> {
+        let r: Value = self
+            .get(
+                &format!("/api/orgs/{}/outbox", clinic.org_id),
+                Some(&clinic.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        r["jobs"].as_array().unwrap().clone()
+    }
+
     /// The actions of the clinic's audit chain, in order.
     pub async fn audit_actions(&self, clinic: &Clinic) -> Vec<String> {
         self.audit_entries(clinic)

@@ -167,15 +167,7 @@ async fn a_calendar_outage_neither_fails_the_booking_nor_loses_the_event() {
         attempts, 4,
         "three failures, then the insert that succeeded"
     );
-    let queued: Value = app
-        .get(
-            &format!("/api/orgs/{}/outbox", c.clinic.org_id),
-            Some(&c.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let queued = serde_json::json!({"jobs": app.outbox_jobs(&c.clinic).await});
     let kinds: Vec<&str> = queued["jobs"]
         .as_array()
         .unwrap()
@@ -197,15 +189,7 @@ async fn a_disabled_service_leaves_its_jobs_queued_and_visible() {
     let c = app.bookable_clinic("Clinic").await;
     app.book_via_rest(&c, &c.smith, &date_in(3), "11:00", None)
         .await;
-    let queued: Value = app
-        .get(
-            &format!("/api/orgs/{}/outbox", c.clinic.org_id),
-            Some(&c.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let queued = serde_json::json!({"jobs": app.outbox_jobs(&c.clinic).await});
     let kinds: Vec<&str> = queued["jobs"]
         .as_array()
         .unwrap()
@@ -217,15 +201,7 @@ async fn a_disabled_service_leaves_its_jobs_queued_and_visible() {
     assert_eq!(kinds.len(), 2);
     assert!(kinds.contains(&"confirmation_email") && kinds.contains(&"calendar_upsert"));
     let other = app.bookable_clinic("Other").await;
-    let theirs: Value = app
-        .get(
-            &format!("/api/orgs/{}/outbox", other.clinic.org_id),
-            Some(&other.clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs = serde_json::json!({"jobs": app.outbox_jobs(&other.clinic).await});
     assert!(
         theirs["jobs"].as_array().unwrap().is_empty(),
         "no other org's jobs"

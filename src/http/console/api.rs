@@ -4,12 +4,30 @@
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::http::tls::PeerAddr;
+
+/// Where the browser's request came from, passed on with each API call so the API sees the
+/// same client: its address, and the `X-Forwarded-For` a trusted proxy added (the API believes
+/// it only from `server.trusted_proxies`, as for any request).
+#[derive(Clone)]
+pub struct Browser {
+    peer: PeerAddr,
+    forwarded_for: Vec<HeaderValue>,
+}
+
+impl Browser {
+    pub fn new(peer: PeerAddr, headers: &HeaderMap) -> Browser {
+        Browser {
+            peer,
+            forwarded_for: headers.get_all("x-forwarded-for").iter().cloned().collect(),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Api {
@@ -57,16 +75,19 @@ impl Api {
         Api { router }
     }
 
-    /// One request to the API as `token`'s user, from the browser's address.
+    /// One request to the API as `token`'s user, from the browser.
     pub async fn call(
         &self,
         method: Method,
         uri: &str,
         token: Option<&str>,
         body: Option<Value>,
-        peer: PeerAddr,
+        browser: &Browser,
     ) -> Answer {
         let mut req = Request::builder().method(method).uri(uri);
+        for hop in &browser.forwarded_for {
+            req = req.header("x-forwarded-for", hop.clone());
+        }
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
@@ -83,7 +104,7 @@ impl Api {
                 body: Value::Null,
             };
         };
-        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ConnectInfo(browser.peer));
         let Ok(response) = self.router.clone().oneshot(request).await;
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 32 * 1024 * 1024)

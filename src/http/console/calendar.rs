@@ -17,7 +17,7 @@ use maud::html;
 use serde_json::{json, Value};
 
 use super::views::{button_form, csrf_field, page, Notice};
-use super::{same_origin, Console, Posted, Signed};
+use super::{Console, Posted, Signed};
 
 pub(super) fn routes() -> Router<std::sync::Arc<Console>> {
     Router::new()
@@ -63,7 +63,7 @@ async fn calendar(s: Signed) -> Response {
         html! {
             @if connected {
                 p { "The clinic's own Google Calendar is connected (since "
-                    (super::views::when(status.body["connected_at"].as_str().unwrap_or(""))) "). New and changed appointments are written to the calendar chosen below." }
+                    (super::views::when(status.body["connected_at"].as_str().unwrap_or(""), s.timezone)) "). New and changed appointments are written to the calendar chosen below." }
                 @if let Some(p) = listing_problem { p.notice.problem role="alert" { (p) " Try again in a minute; if it goes on, disconnect and connect again." } }
                 @if !calendars.is_empty() {
                     form.card method="post" action="/console/calendar/select" {
@@ -148,7 +148,9 @@ async fn finish(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !same_origin(&headers) {
+    // No CSRF token can ride on Google's way back, so the browser must name the origin, and
+    // it must be ours; the API then checks the state was issued to this admin.
+    if s.console.origin_is_ours(&headers) != Some(true) {
         return super::refused_form();
     }
     let body = json!({
@@ -203,6 +205,14 @@ async fn disconnect(Posted { s, .. }: Posted) -> Response {
         .await;
     if !a.ok() {
         return s.after("/console/calendar", Notice::Problem(a.message()));
+    }
+    // The calendar chosen from the clinic's account means nothing to the install's account.
+    let path = format!("/api/orgs/{}/settings", s.org());
+    let current = s.get(&path).await;
+    if current.ok() && !current.body["calendar_id"].is_null() {
+        let mut settings = current.body;
+        settings["calendar_id"] = Value::Null;
+        s.call(Method::PUT, &path, Some(settings)).await;
     }
     let notice = if a.body["revoked"] == true {
         "Disconnected; Google has withdrawn the appliance's access."

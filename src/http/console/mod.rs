@@ -23,6 +23,7 @@ use maud::html;
 use serde_json::{json, Value};
 
 pub use api::Api;
+use api::Browser;
 use session::{Session, Sessions};
 use views::{button_form, csrf_field, field, page, select, status_badge, Notice, Viewer};
 
@@ -37,6 +38,8 @@ pub struct Console {
     sessions: Sessions,
     /// Cookies carry `Secure` (the appliance is reached over HTTPS).
     secure: bool,
+    /// `server.public_url`'s host: forms from there are ours.
+    public_host: Option<String>,
     /// One-shot messages for the next page a session sees.
     notices: std::sync::Mutex<HashMap<String, Notice>>,
 }
@@ -46,11 +49,12 @@ type Peer = ConnectInfo<PeerAddr>;
 type Fields = Form<HashMap<String, String>>;
 
 /// The console's routes, reading through `api` (the API router, in process).
-pub fn router(api: Api, idle: Duration, secure: bool) -> Router {
+pub fn router(api: Api, idle: Duration, secure: bool, public_url: &str) -> Router {
     let console = Arc::new(Console {
         api,
         sessions: Sessions::new(idle),
         secure,
+        public_host: host_of(public_url).map(str::to_string),
         notices: std::sync::Mutex::new(HashMap::new()),
     });
     Router::new()
@@ -89,7 +93,7 @@ async fn stylesheet() -> Response {
 pub(super) struct Signed {
     console: Arc<Console>,
     session: Session,
-    peer: PeerAddr,
+    browser: Browser,
     clinic: String,
     timezone: chrono_tz::Tz,
 }
@@ -101,12 +105,13 @@ impl Signed {
         headers: &HeaderMap,
         peer: PeerAddr,
     ) -> Result<Signed, Response> {
+        let browser = Browser::new(peer, headers);
         let Some(session) = console.sessions.find(headers) else {
             return Err(Redirect::to("/console/login").into_response());
         };
         let me = console
             .api
-            .call(Method::GET, "/api/me", Some(&session.token), None, peer)
+            .call(Method::GET, "/api/me", Some(&session.token), None, &browser)
             .await;
         if me.status == StatusCode::UNAUTHORIZED {
             console.sessions.end(&session.id);
@@ -120,7 +125,7 @@ impl Signed {
         Ok(Signed {
             console: console.clone(),
             session,
-            peer,
+            browser,
             clinic,
             timezone,
         })
@@ -135,7 +140,7 @@ impl Signed {
     ) -> Result<Signed, Response> {
         let signed = Signed::from(console, headers, peer).await?;
         let given = form.get("csrf").map(String::as_str).unwrap_or("");
-        if !session::same_token(given, &signed.session.csrf) || !same_origin(headers) {
+        if !session::same_token(given, &signed.session.csrf) || !console.same_origin(headers) {
             return Err(refused_form());
         }
         Ok(signed)
@@ -147,6 +152,13 @@ impl Signed {
 
     fn org(&self) -> String {
         self.session.org.to_string()
+    }
+
+    /// The clinic's day (YYYY-MM-DD) of an RFC 3339 time, whatever offset it was given in.
+    fn day_of(&self, rfc3339: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| t.with_timezone(&self.timezone).date_naive().to_string())
+            .unwrap_or_default()
     }
 
     fn viewer(&self) -> Viewer<'_> {
@@ -164,7 +176,7 @@ impl Signed {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> api::Answer {
         self.console
             .api
-            .call(method, path, Some(&self.session.token), body, self.peer)
+            .call(method, path, Some(&self.session.token), body, &self.browser)
             .await
     }
 
@@ -267,26 +279,44 @@ fn peer_of(extensions: &axum::http::Extensions) -> Option<PeerAddr> {
     extensions.get::<ConnectInfo<PeerAddr>>().map(|c| c.0)
 }
 
-/// A browser that sends `Origin` or `Referer` must name this appliance (a second check after
-/// the CSRF token and the `SameSite=Strict` cookie).
-pub(super) fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let from = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|h| h.to_str().ok());
-    match from {
-        None => true,
-        Some(url) => {
-            let rest = url
-                .strip_prefix("https://")
-                .or_else(|| url.strip_prefix("http://"))
-                .unwrap_or("");
-            rest.split('/').next() == Some(host)
-        }
+/// The host part of an `http(s)://host[:port]/…` URL.
+fn host_of(url: &str) -> Option<&str> {
+    url.strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .and_then(|rest| rest.split('/').next())
+        .filter(|h| !h.is_empty())
+}
+
+impl Console {
+    /// Where a form came from, by `Origin` (or `Referer`): this appliance as the browser
+    /// reached it (`Host`, or `X-Forwarded-Host` from a proxy in front), or as
+    /// `server.public_url` names it. `None` when the browser said neither.
+    fn origin_is_ours(&self, headers: &HeaderMap) -> Option<bool> {
+        let from = headers
+            .get(header::ORIGIN)
+            .or_else(|| headers.get(header::REFERER))
+            .and_then(|h| h.to_str().ok())?;
+        let Some(from) = host_of(from) else {
+            return Some(false);
+        };
+        let named = |name: header::HeaderName| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|h| h.to_str().ok())
+                .any(|h| h.split(',').any(|h| h.trim() == from))
+        };
+        Some(
+            named(header::HOST)
+                || named(header::HeaderName::from_static("x-forwarded-host"))
+                || self.public_host.as_deref() == Some(from),
+        )
+    }
+
+    /// A form is refused when the browser names another site as its origin (a second check
+    /// after the CSRF token and the `SameSite=Strict` cookie).
+    pub(super) fn same_origin(&self, headers: &HeaderMap) -> bool {
+        self.origin_is_ours(headers) != Some(false)
     }
 }
 
@@ -350,7 +380,10 @@ async fn login(
     let email = form.get("email").cloned().unwrap_or_default();
     let expected = session::cookie(&headers, session::LOGIN_COOKIE).unwrap_or_default();
     let given = form.get("csrf").map(String::as_str).unwrap_or("");
-    if expected.is_empty() || !session::same_token(given, &expected) || !same_origin(&headers) {
+    if expected.is_empty()
+        || !session::same_token(given, &expected)
+        || !console.same_origin(&headers)
+    {
         return login_form(
             &console,
             StatusCode::FORBIDDEN,
@@ -365,7 +398,7 @@ async fn login(
             "/api/auth/login",
             None,
             Some(json!({"email": email, "password": form.get("password").cloned().unwrap_or_default()})),
-            peer,
+            &Browser::new(peer, &headers),
         )
         .await;
     if !answer.ok() {
@@ -477,10 +510,11 @@ fn today_in(tz: chrono_tz::Tz) -> NaiveDate {
 }
 
 /// The first instant of `day` in `tz`, RFC 3339 (UTC).
+/// (Where a clock change skips midnight, the day starts at the first hour that exists.)
 fn day_start(day: NaiveDate, tz: chrono_tz::Tz) -> String {
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
+    (0..4)
+        .filter_map(|h| day.and_hms_opt(h, 0, 0))
+        .find_map(|t| tz.from_local_datetime(&t).earliest())
         .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339())
         .unwrap_or_default()
 }
@@ -502,7 +536,8 @@ async fn diary(Query(q): Query<HashMap<String, String>>, s: Signed) -> Response 
     let day = q
         .get("date")
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .filter(|d| (*d - today).num_days().abs() < 3660)
+        // The API's window for dates (800 days ahead, ten years back).
+        .filter(|d| (-3650..=800).contains(&(*d - today).num_days()))
         .unwrap_or(today);
     let week = q.get("view").is_some_and(|v| v == "week");
     let (first, days) = if week {
@@ -684,7 +719,7 @@ async fn booking_form(
                         @let value = format!("{}|{}", slot["provider_id"].as_str().unwrap_or(""), slot["start"].as_str().unwrap_or(""));
                         label.slot {
                             input type="radio" name="slot" value=(value) required checked[(chosen_start.is_empty() && i == 0) || slot["start"].as_str() == Some(chosen_start)];
-                            (views::when(slot["start"].as_str().unwrap_or(""))) " · " (Directory::name(&dir.providers, &slot["provider_id"]))
+                            (views::when(slot["start"].as_str().unwrap_or(""), s.timezone)) " · " (Directory::name(&dir.providers, &slot["provider_id"]))
                         }
                     }
                 }
@@ -748,12 +783,12 @@ async fn book(Posted { s, form }: Posted) -> Response {
         .await;
     match answer.status {
         StatusCode::CREATED => {
-            let day = start.get(..10).unwrap_or("");
+            let day = s.day_of(&start);
             s.after(
                 &format!("/console/?date={day}"),
                 Notice::Done(format!(
                     "Booked {} for {}.",
-                    views::when(&start),
+                    views::when(&start, s.timezone),
                     get("name")
                 )),
             )
@@ -825,10 +860,7 @@ async fn appointment_action(
     if !answer.ok() {
         return s.problem(&answer, "The appointment was not changed");
     }
-    let day = answer.body["start"]
-        .as_str()
-        .and_then(|t| t.get(..10))
-        .unwrap_or("");
+    let day = s.day_of(answer.body["start"].as_str().unwrap_or(""));
     s.after(&format!("/console/?date={day}"), Notice::Done(done.into()))
 }
 
@@ -863,15 +895,13 @@ async fn reschedule_form(
         .get("date")
         .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
         .cloned()
-        .unwrap_or_else(|| {
-            appt["start"]
-                .as_str()
-                .and_then(|t| t.get(..10))
-                .unwrap_or("")
-                .to_string()
-        });
-    let mut slots = alternatives.clone();
-    if alternatives.is_empty() {
+        .unwrap_or_else(|| s.day_of(appt["start"].as_str().unwrap_or("")));
+    // Rescheduling keeps the provider: alternatives with another provider are not offered.
+    let mut slots: Vec<Value> = alternatives
+        .into_iter()
+        .filter(|a| a["provider_id"] == appt["provider_id"])
+        .collect();
+    if slots.is_empty() {
         if let Some(service) = appt["service_id"].as_str() {
             let path = format!(
                 "/api/orgs/{org}/availability?service_id={}&provider_id={}&date={}&days=1",
@@ -886,7 +916,7 @@ async fn reschedule_form(
         }
     }
     let body = html! {
-        p { "Now: " strong { (views::when(appt["start"].as_str().unwrap_or(""))) } " for " (appt["patient"]["name"].as_str().unwrap_or("")) "." }
+        p { "Now: " strong { (views::when(appt["start"].as_str().unwrap_or(""), s.timezone)) } " for " (appt["patient"]["name"].as_str().unwrap_or("")) "." }
         form.card method="get" action={"/console/appointments/" (id) "/reschedule"} {
             (field("Day", "date", "date", &date, true))
             button type="submit" { "Show free times" }
@@ -899,7 +929,7 @@ async fn reschedule_form(
                 @for (i, slot) in slots.iter().enumerate() {
                     label.slot {
                         input type="radio" name="start" value=(slot["start"].as_str().unwrap_or("")) required checked[i == 0];
-                        (views::when(slot["start"].as_str().unwrap_or("")))
+                        (views::when(slot["start"].as_str().unwrap_or(""), s.timezone))
                     }
                 }
             }
@@ -924,10 +954,10 @@ async fn reschedule(Path(id): Path<String>, Posted { s, form }: Posted) -> Respo
         .await;
     match answer.status {
         s2 if s2.is_success() => s.after(
-            &format!("/console/?date={}", start.get(..10).unwrap_or("")),
-            Notice::Done(format!("Moved to {}.", views::when(&start))),
+            &format!("/console/?date={}", s.day_of(&start)),
+            Notice::Done(format!("Moved to {}.", views::when(&start, s.timezone))),
         ),
-        StatusCode::CONFLICT => {
+        StatusCode::CONFLICT if answer.body["error"] == "slot_taken" => {
             let alternatives = answer.body["details"]["alternatives"]
                 .as_array()
                 .cloned()

@@ -69,7 +69,7 @@ async fn calls(s: Signed) -> Response {
                     tbody {
                         @for call in &list {
                             tr {
-                                td { a href={"/console/calls/" (query_encode(text(call, "call_id")))} { (super::views::when(call["ended_at"].as_str().unwrap_or(text(call, "recorded_at")))) } }
+                                td { a href={"/console/calls/" (query_encode(text(call, "call_id")))} { (super::views::when(call["ended_at"].as_str().unwrap_or(text(call, "recorded_at")), s.timezone)) } }
                                 td { (call["summary_redacted"].as_str().unwrap_or("—")) }
                                 td { (entity_counts(&call["entities"])) }
                                 td { @if call["booked"] == true { "Yes" } @else { "No" } }
@@ -126,7 +126,7 @@ async fn call(Path(call_id): Path<String>, s: Signed) -> Response {
         "Call",
         html! {
             dl {
-                dt { "Ended" } dd { (super::views::when(call["ended_at"].as_str().unwrap_or(""))) }
+                dt { "Ended" } dd { (super::views::when(call["ended_at"].as_str().unwrap_or(""), s.timezone)) }
                 dt { "Why it ended" } dd { (call["ended_reason"].as_str().unwrap_or("—")) }
                 dt { "Booked during the call" } dd { @if call["booked"] == true { "Yes" } @else { "No" } }
                 dt { "Personal data found" } dd { (entity_counts(&call["entities"])) }
@@ -141,7 +141,7 @@ async fn call(Path(call_id): Path<String>, s: Signed) -> Response {
                 Some(list) if list.is_empty() => p { "This call left no clinical note." },
                 Some(list) => ul {
                     @for n in &list {
-                        li { a href={"/console/notes/" (text(n, "id"))} { "Open the note of " (super::views::when(text(n, "created_at"))) } " (opening it is recorded in the audit log)" }
+                        li { a href={"/console/notes/" (text(n, "id"))} { "Open the note of " (super::views::when(text(n, "created_at"), s.timezone)) } " (opening it is recorded in the audit log)" }
                     }
                 },
             }
@@ -166,7 +166,7 @@ async fn note(Path(id): Path<String>, s: Signed) -> Response {
         "Clinical note",
         html! {
             p.hint { "Your reading of this note has been recorded in the audit log. This page is not kept by the browser." }
-            p { "From call " a href={"/console/calls/" (query_encode(text(&n, "call_id")))} { (text(&n, "call_id")) } ", " (super::views::when(text(&n, "created_at"))) "." }
+            p { "From call " a href={"/console/calls/" (query_encode(text(&n, "call_id")))} { (text(&n, "call_id")) } ", " (super::views::when(text(&n, "created_at"), s.timezone)) "." }
             pre.note { (text(&n, "text")) }
         },
     )
@@ -218,7 +218,7 @@ async fn leads(Query(q): Params, s: Signed) -> Response {
                         @for l in &leads {
                             @let fu = followups.iter().find(|f| f["lead_id"] == l["id"]);
                             tr {
-                                td { (super::views::when(text(l, "created_at"))) }
+                                td { (super::views::when(text(l, "created_at"), s.timezone)) }
                                 td { (l["name"].as_str().unwrap_or("—")) br; small { (l["phone"].as_str().unwrap_or("")) } }
                                 td { (l["procedure"].as_str().unwrap_or("—")) }
                                 td { @match fu { Some(f) => { (status_badge(text(f, "status"))) @if let Some(r) = f["reason"].as_str() { br; small { (r) } } }, None => "—" } }
@@ -350,7 +350,7 @@ async fn kb(Query(q): Params, s: Signed) -> Response {
                     h2 id="unanswered" { "Questions the agent could not answer" }
                     ul {
                         @for u in &unanswered {
-                            li { (text(u, "question_redacted")) " — " small { (super::views::when(text(u, "at"))) } }
+                            li { (text(u, "question_redacted")) " — " small { (super::views::when(text(u, "at"), s.timezone)) } }
                         }
                     }
                 }
@@ -501,14 +501,15 @@ const SETTING_FIELDS: [(&str, &str, &str); 10] = [
     ),
 ];
 
-const DAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
+/// The rule engine's weekday keys, and how the form names them.
+const DAYS: [(&str, &str); 7] = [
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
 ];
 
 async fn settings(Query(q): Params, s: Signed) -> Response {
@@ -571,7 +572,7 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                         p { "Weekly hours: " (hours_text(&p["weekly_hours"])) }
                         p { "Breaks: " (hours_text(&p["breaks"])) }
                         @let off = p["time_off"].as_array().cloned().unwrap_or_default();
-                        @if !off.is_empty() { p { "Time off: " @for t in &off { (super::views::when(text(t, "start"))) " – " (super::views::when(text(t, "end"))) "; " } } }
+                        @if !off.is_empty() { p { "Time off: " @for t in &off { (super::views::when(text(t, "start"), s.timezone)) " – " (super::views::when(text(t, "end"), s.timezone)) "; " } } }
                         form.card method="post" action={"/console/settings/providers/" (text(p, "id")) "/time-off"} {
                             (csrf_field(&csrf))
                             (field("Time off from", "start", "datetime-local", "", true))
@@ -593,11 +594,12 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                     }
                     fieldset {
                         legend { "Weekly hours (leave a day empty when they do not work)" }
-                        @for d in DAYS {
+                        @for (i, (d, day)) in DAYS.iter().enumerate() {
+                            @let weekday = i < 5;
                             div.day-hours {
-                                span { (d) }
-                                label { span.visually-hidden { (d) " from" } input type="time" name={(d) ":from"} value=[if DAYS[..5].contains(&d) { Some("09:00") } else { None }]; }
-                                label { span.visually-hidden { (d) " until" } input type="time" name={(d) ":to"} value=[if DAYS[..5].contains(&d) { Some("17:00") } else { None }]; }
+                                span { (day) }
+                                label { span.visually-hidden { (day) " from" } input type="time" name={(d) ":from"} value=[weekday.then_some("09:00")]; }
+                                label { span.visually-hidden { (day) " until" } input type="time" name={(d) ":to"} value=[weekday.then_some("17:00")]; }
                             }
                         }
                     }
@@ -609,7 +611,7 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                 ul {
                     @for k in &keys {
                         li {
-                            (text(k, "name")) " — made " (super::views::when(text(k, "created_at")))
+                            (text(k, "name")) " — made " (super::views::when(text(k, "created_at"), s.timezone))
                             @if k["revoked_at"].is_null() { " " (button_form(&format!("/console/settings/agent-keys/{}/revoke", text(k, "id")), &csrf, "Revoke", "danger")) }
                             @else { " (revoked)" }
                         }
@@ -690,7 +692,9 @@ async fn settings_save(Posted { s, form }: Posted) -> Response {
             continue;
         };
         cfg[name] = match (kind, v) {
+            // An emptied optional field clears it; an emptied number or text keeps its value.
             (_, "") if cfg[name].is_null() || matches!(kind, "url" | "tel") => Value::Null,
+            (_, "") => continue,
             ("number", v) => v
                 .parse::<i64>()
                 .map(Value::from)
@@ -764,7 +768,7 @@ async fn provider_add(Posted { s, form }: Posted) -> Response {
         .filter_map(|k| k.strip_prefix("service:"))
         .collect();
     let mut hours = serde_json::Map::new();
-    for d in DAYS {
+    for (d, _) in DAYS {
         let from = form
             .get(&format!("{d}:from"))
             .map(|v| v.trim())
@@ -927,7 +931,7 @@ async fn audit(Query(q): Params, s: Signed) -> Response {
                     @for e in &entries {
                         tr {
                             td { (e["seq"]) }
-                            td { (super::views::when(text(e, "at"))) }
+                            td { (super::views::when(text(e, "at"), s.timezone)) }
                             td { (text(e, "actor")) }
                             td { (text(e, "action").replace('_', " ")) }
                             td { (text(e, "target")) }

@@ -127,10 +127,10 @@ pub fn clock(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
-/// `Tue 1 Dec, 09:30` of an RFC 3339 time.
-pub fn when(rfc3339: &str) -> String {
+/// `Tue 1 Dec, 09:30` of an RFC 3339 time, in the clinic's zone.
+pub fn when(rfc3339: &str, tz: chrono_tz::Tz) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.format("%a %-d %b, %H:%M").to_string())
+        .map(|t| t.with_timezone(&tz).format("%a %-d %b, %H:%M").to_string())
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
