@@ -404,6 +404,8 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         form.push((format!("{day}:from"), "09:00".into()));
         form.push((format!("{day}:to"), "17:00".into()));
     }
+    form.push(("break:from".into(), "12:30".into()));
+    form.push(("break:to".into(), "13:15".into()));
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let r = v.post("/console/settings/providers", &pairs).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -417,6 +419,10 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         .unwrap();
     let lee = &providers["providers"][0];
     assert_eq!(lee["name"], "Dr Lee");
+    assert_eq!(
+        lee["breaks"]["sun"],
+        serde_json::json!([["12:30", "13:15"]])
+    );
     assert_eq!(
         lee["weekly_hours"]["mon"],
         serde_json::json!([["09:00", "17:00"]])

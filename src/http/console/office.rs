@@ -603,6 +603,13 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                             }
                         }
                     }
+                    fieldset {
+                        legend { "Daily break on working days (optional)" }
+                        div.day-hours {
+                            label { span { "From" } input type="time" name="break:from"; }
+                            label { span { "Until" } input type="time" name="break:to"; }
+                        }
+                    }
                     button type="submit" { "Add provider" }
                 }
             }
@@ -767,7 +774,10 @@ async fn provider_add(Posted { s, form }: Posted) -> Response {
         .keys()
         .filter_map(|k| k.strip_prefix("service:"))
         .collect();
+    let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
+    let daily_break = (field("break:from"), field("break:to"));
     let mut hours = serde_json::Map::new();
+    let mut breaks = serde_json::Map::new();
     for (d, _) in DAYS {
         let from = form
             .get(&format!("{d}:from"))
@@ -776,12 +786,16 @@ async fn provider_add(Posted { s, form }: Posted) -> Response {
         let to = form.get(&format!("{d}:to")).map(|v| v.trim()).unwrap_or("");
         if !from.is_empty() && !to.is_empty() {
             hours.insert(d.to_string(), json!([[from, to]]));
+            if !daily_break.0.is_empty() && !daily_break.1.is_empty() {
+                breaks.insert(d.to_string(), json!([[daily_break.0, daily_break.1]]));
+            }
         }
     }
     let body = json!({
         "name": form.get("name").cloned().unwrap_or_default(),
         "service_ids": services,
         "weekly_hours": hours,
+        "breaks": breaks,
     });
     let answer = s
         .call(
