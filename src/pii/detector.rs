@@ -595,6 +595,12 @@ mod tests {
         assert!(person("Grace period is fine").is_empty());
         assert_eq!(person("Yes this is Will Jones"), ["Will Jones"]);
         assert_eq!(person("Thanks, Joshua King"), ["Joshua King"]);
+        assert_eq!(person("My sister Hope might come too"), ["Hope"]);
+        assert_eq!(person("Grace Kelly booked for Tuesday."), ["Grace Kelly"]);
+        assert!(person("Mark my appointment as urgent please").is_empty());
+        assert!(person("May I speak to someone about prices?").is_empty());
+        // A given name opening a sentence that goes on in lower case.
+        assert_eq!(person("Robert called about his appointment."), ["Robert"]);
         // A street is not a person.
         assert!(person("Is the Harley Street clinic open?").is_empty());
         assert!(person("It's on Neil Oval near the station").is_empty());

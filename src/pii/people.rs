@@ -77,9 +77,48 @@ const WEAK_LEAD_INS: &[&str] = &[
     "mother",
     "father",
     "partner",
+    "sister",
+    "brother",
+    "friend",
+    "mum",
+    "mom",
+    "dad",
+    "niece",
+    "nephew",
+    "aunt",
+    "uncle",
+    "cousin",
+    "boyfriend",
+    "girlfriend",
+    "colleague",
     "with",
     "for",
     "--",
+];
+/// Words about a person that take even a given name that is also an ordinary word ("my sister
+/// Hope").
+const KIN: &[&str] = &[
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "partner",
+    "sister",
+    "brother",
+    "friend",
+    "mum",
+    "mom",
+    "dad",
+    "niece",
+    "nephew",
+    "aunt",
+    "uncle",
+    "cousin",
+    "boyfriend",
+    "girlfriend",
+    "colleague",
 ];
 const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS];
 const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
@@ -259,6 +298,12 @@ impl People {
                 .next_back()
                 .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | ':'))
         };
+        let before_verb = |at: usize| {
+            let rest = &text[at..];
+            rest.starts_with(' ')
+                && rest[1..].starts_with(|c: char| c.is_ascii_lowercase())
+                && !lower[at + 1..].starts_with("and ")
+        };
         let after_place_word = |at: usize| {
             let b = lower[..at].trim_end();
             ["the", "in", "at", "near", "to"].iter().any(|p| {
@@ -380,6 +425,14 @@ impl People {
                                 continue;
                             }
                         }
+                        Strength::FullCommonFrequent => 0.75,
+                        Strength::CommonGiven => {
+                            if lead_in(words[start].start, &[STRONG_LEAD_INS, KIN]) {
+                                0.7
+                            } else {
+                                continue;
+                            }
+                        }
                         // Title-case headings ("Booking Chain") look like these: only with a
                         // lead-in or a follow-on.
                         Strength::Surnamed => {
@@ -396,6 +449,10 @@ impl People {
                                 0.85
                             } else if led || followed || own_line || !opening {
                                 0.7
+                            } else if before_verb(e) {
+                                // "Robert called about …": a sentence that starts with a given
+                                // name and goes on in lower case.
+                                0.6
                             } else {
                                 continue;
                             }
@@ -494,6 +551,9 @@ impl People {
                 return span(last, Strength::Full);
             }
             if (t.is_last)(last) && !(t.is_common)(last) {
+                if head_given && (t.frequent_surname)(last) && !(t.is_street)(last) {
+                    return span(last, Strength::FullCommonFrequent);
+                }
                 if head_given {
                     return span(last, Strength::FullCommon);
                 }
@@ -507,7 +567,7 @@ impl People {
             return span(head, Strength::Given);
         }
         if (t.is_common)(head) {
-            return None;
+            return (t.is_first)(head).then_some((first.start, head.end, Strength::CommonGiven));
         }
         if (t.is_last)(head) {
             return span(head, Strength::Surname);
@@ -538,6 +598,10 @@ enum Strength {
     Full,
     /// A given name that is also an ordinary word, then a listed surname: "Will Jones".
     FullCommon,
+    /// As `FullCommon` with a frequent surname that is no street word: "Grace Kelly".
+    FullCommonFrequent,
+    /// A given name that is also an ordinary word, alone: "Hope" (after "my sister").
+    CommonGiven,
     /// A word in no given-name list, then a listed surname: "Callum O'Sullivan".
     Surnamed,
     /// A given name alone: "Derrick".
