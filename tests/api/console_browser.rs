@@ -591,10 +591,8 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
         app.appointment(&other, &other_id).await["calendar_sync"],
         "pending"
     );
-    let queue = serde_json::json!({"jobs": app.outbox_jobs(&other.clinic).await});
-    let waiting = queue["jobs"]
-        .as_array()
-        .unwrap()
+    let queue = app.outbox_jobs(&other.clinic).await;
+    let waiting = queue
         .iter()
         .find(|j| j["kind"] == "calendar_upsert" && j["appointment_id"] == other_id.as_str())
         .expect("the other clinic's calendar job is still queued");
