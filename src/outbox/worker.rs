@@ -281,13 +281,30 @@ impl OutboxWorker {
             .clone()
             .unwrap_or_else(|| self.settings.google_calendar.calendar_id.clone());
         // The clinic's own calendar, else the install's; with neither, calendar jobs wait
-        // (queued and visible) until one is connected or the install's is switched on.
-        let credentials = match &ctx.credentials {
-            Ok(Some(own)) => Ok(own.clone()),
-            Ok(None) => self.google.install_credentials().ok_or(()),
-            Err(()) => return Delivery::Retry("calendar_token_unreadable".into()),
+        // (queued and visible) until one is connected or the install's is switched on. A
+        // clinic token that cannot be opened fails calendar jobs only (never falls back).
+        enum Calendar {
+            Use(super::google::Credentials),
+            Wait,
+            Unreadable,
+        }
+        let calendar = match &ctx.credentials {
+            Ok(Some(own)) => Calendar::Use(own.clone()),
+            Ok(None) => match self.google.install_credentials() {
+                Some(install) => Calendar::Use(install),
+                None => Calendar::Wait,
+            },
+            Err(()) => Calendar::Unreadable,
         };
         let later = (self.clock)() + chrono::Duration::minutes(10);
+        let credentials = match (&job.kind, calendar) {
+            (
+                JobKind::CalendarUpsert { .. } | JobKind::CalendarDelete { .. },
+                Calendar::Unreadable,
+            ) => return Delivery::Retry("calendar_token_unreadable".into()),
+            (_, Calendar::Use(c)) => Ok(c),
+            (_, _) => Err(()),
+        };
         let result = match &job.kind {
             JobKind::ConfirmationEmail { .. } => {
                 let Some(to) = a.patient.email.clone() else {

@@ -601,6 +601,19 @@ mod tests {
         assert!(person("May I speak to someone about prices?").is_empty());
         // A given name opening a sentence that goes on in lower case.
         assert_eq!(person("Robert called about his appointment."), ["Robert"]);
+        for t in [
+            "In London we have two clinics.",
+            "It's June 3rd, 2025",
+            "Major bruising is rare.",
+            "Patience is needed after a facelift.",
+            "Olive oil helps the skin",
+        ] {
+            assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+        }
+        assert_eq!(
+            found("It's June 3rd, 2025", EntityType::Date),
+            ["June 3rd, 2025"]
+        );
         // A street is not a person.
         assert!(person("Is the Harley Street clinic open?").is_empty());
         assert!(person("It's on Neil Oval near the station").is_empty());

@@ -121,6 +121,84 @@ const KIN: &[&str] = &[
     "colleague",
 ];
 const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS];
+/// Lead-ins that name the speaker outright.
+const NAME_LEAD_INS: &[&str] = &["my name is", "my name's", "name is", "name:", "call me"];
+/// Months, days and feasts that are also given names: always capitalised, rarely a person.
+const CALENDAR_WORDS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "easter",
+    "christmas",
+];
+/// Words that, after a given name opening a sentence, make it the subject of a sentence about
+/// a person ("Robert called …"); besides these, any word ending in "-ed".
+const PERSON_VERBS: &[&str] = &[
+    "is",
+    "was",
+    "has",
+    "had",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "says",
+    "said",
+    "wants",
+    "needs",
+    "asked",
+    "asks",
+    "rang",
+    "rings",
+    "came",
+    "comes",
+    "left",
+    "told",
+    "called",
+    "calls",
+    "phoned",
+    "emailed",
+    "texted",
+    "booked",
+    "cancelled",
+    "wanted",
+    "needed",
+    "thinks",
+    "thought",
+    "knows",
+    "knew",
+    "saw",
+    "sees",
+    "went",
+    "goes",
+    "is",
+    "isn't",
+    "wasn't",
+    "won't",
+    "can't",
+    "hasn't",
+    "didn't",
+    "doesn't",
+    "also",
+    "just",
+];
 const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
 /// Words after a name that say it was one ("Derrick here", "Sarah speaking").
 const FOLLOW_ONS: &[&str] = &[" here", " speaking", " calling"];
@@ -299,10 +377,17 @@ impl People {
                 .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | ':'))
         };
         let before_verb = |at: usize| {
-            let rest = &text[at..];
-            rest.starts_with(' ')
-                && rest[1..].starts_with(|c: char| c.is_ascii_lowercase())
-                && !lower[at + 1..].starts_with("and ")
+            let Some(rest) = lower[at..].strip_prefix(' ') else {
+                return false;
+            };
+            if !text[at + 1..].starts_with(|c: char| c.is_ascii_lowercase()) {
+                return false;
+            }
+            let next: &str = rest
+                .split(|c: char| !(c.is_ascii_alphabetic() || c == '\''))
+                .next()
+                .unwrap_or("");
+            PERSON_VERBS.contains(&next) || (next.len() > 3 && next.ends_with("ed"))
         };
         let after_place_word = |at: usize| {
             let b = lower[..at].trim_end();
@@ -425,9 +510,23 @@ impl People {
                                 continue;
                             }
                         }
-                        Strength::FullCommonFrequent => 0.75,
+                        // At a sentence's opening only before a verb, and never "Will …"/"May …"
+                        // ("In London we…", "Will Jordan clinic…").
+                        Strength::FullCommonFrequent => {
+                            let modal = ["will", "may", "can"].contains(&key(&words[start]));
+                            if led || followed || own_line || !opening || (!modal && before_verb(e))
+                            {
+                                0.75
+                            } else {
+                                continue;
+                            }
+                        }
+                        // A name that is also a month, a day or a word needs a kinship word or
+                        // "my name is" ("my sister Hope"; not "it's June").
                         Strength::CommonGiven => {
-                            if lead_in(words[start].start, &[STRONG_LEAD_INS, KIN]) {
+                            if !CALENDAR_WORDS.contains(&key(&words[start]))
+                                && lead_in(words[start].start, &[NAME_LEAD_INS, KIN])
+                            {
                                 0.7
                             } else {
                                 continue;

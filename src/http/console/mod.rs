@@ -536,8 +536,9 @@ async fn diary(Query(q): Query<HashMap<String, String>>, s: Signed) -> Response 
     let day = q
         .get("date")
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        // The API's window for dates (800 days ahead, ten years back).
-        .filter(|d| (-3650..=800).contains(&(*d - today).num_days()))
+        // Inside the API's window for dates (800 days ahead, ten years back), a week's end
+        // included.
+        .filter(|d| (-3650..=790).contains(&(*d - today).num_days()))
         .unwrap_or(today);
     let week = q.get("view").is_some_and(|v| v == "week");
     let (first, days) = if week {
@@ -962,10 +963,12 @@ async fn reschedule(Path(id): Path<String>, Posted { s, form }: Posted) -> Respo
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            // Free times on the day that was tried, if no alternative is with this provider.
+            let tried = HashMap::from([("date".to_string(), s.day_of(&start))]);
             reschedule_form(
                 &s,
                 &id,
-                &HashMap::new(),
+                &tried,
                 StatusCode::CONFLICT,
                 Some(Notice::Problem(
                     "That time has just been taken. Choose one of these instead.".into(),
