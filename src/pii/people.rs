@@ -124,29 +124,11 @@ const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_IN
 /// Lead-ins that name the speaker outright.
 const NAME_LEAD_INS: &[&str] = &["my name is", "my name's", "name is", "name:", "call me"];
 /// Months, days and feasts that are also given names: always capitalised, rarely a person.
-const CALENDAR_WORDS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "easter",
-    "christmas",
-];
+fn calendar_word(word: &str) -> bool {
+    word.parse::<chrono::Month>().is_ok()
+        || word.parse::<chrono::Weekday>().is_ok()
+        || matches!(word, "easter" | "christmas")
+}
 /// Words that, after a given name opening a sentence, make it the subject of a sentence about
 /// a person ("Robert called …"); besides these, any word ending in "-ed".
 const PERSON_VERBS: &[&str] = &[
@@ -524,7 +506,7 @@ impl People {
                         // A name that is also a month, a day or a word needs a kinship word or
                         // "my name is" ("my sister Hope"; not "it's June").
                         Strength::CommonGiven => {
-                            if !CALENDAR_WORDS.contains(&key(&words[start]))
+                            if !calendar_word(key(&words[start]))
                                 && lead_in(words[start].start, &[NAME_LEAD_INS, KIN])
                             {
                                 0.7
