@@ -535,3 +535,23 @@ async fn behind_a_trusted_proxy_console_sign_ins_are_counted_per_client() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn the_week_view_shows_seven_days_and_an_empty_clinic_says_what_to_do() {
+    let (app, clinic) = harley().await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&clinic.email).await;
+    let html = v
+        .get("/console/?view=week&date=2026-12-02")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Week of Monday 30 November 2026"), "{html}");
+    assert_eq!(html.matches(r#"<section class="day""#).count(), 7);
+    assert!(html.contains("No providers yet. An admin adds them under Settings."));
+    // A date outside what the API takes falls back to today rather than failing.
+    let r = v.get("/console/?date=9999-12-31").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Today, "));
+}

@@ -924,6 +924,19 @@ async fn audit(Query(q): Params, s: Signed) -> Response {
     let mut entries = page.body["entries"].as_array().cloned().unwrap_or_default();
     entries.reverse();
     let verify = q.contains_key("verify");
+    // Who each `user:<id>` is, for people reading the log (the entry keeps the id).
+    let people: HashMap<String, String> = s.get(&format!("/api/orgs/{org}/users")).await.body
+        ["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            (
+                format!("user:{}", text(u, "user_id")),
+                text(u, "email").to_string(),
+            )
+        })
+        .collect();
     s.page(
         StatusCode::OK,
         "Audit log",
@@ -946,7 +959,12 @@ async fn audit(Query(q): Params, s: Signed) -> Response {
                         tr {
                             td { (e["seq"]) }
                             td { (super::views::when(text(e, "at"), s.timezone)) }
-                            td { (text(e, "actor")) }
+                            td {
+                                @match people.get(text(e, "actor")) {
+                                    Some(email) => { (email) br; small { (text(e, "actor")) } },
+                                    None => (text(e, "actor")),
+                                }
+                            }
                             td { (text(e, "action").replace('_', " ")) }
                             td { (text(e, "target")) }
                             td { (status_badge(text(e, "outcome"))) }
