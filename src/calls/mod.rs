@@ -17,8 +17,8 @@ use crate::crypto::{CryptoError, Sealed, Vault};
 use crate::domain::{OrgId, PhoneNumber};
 use crate::pii::{self, Detector, Entity, EntityType, Known, Route};
 use crate::store::tables::{
-    APPOINTMENTS, CALLS, CLINICAL_NOTES, CONTACTS, CONTACTS_BY_EMAIL, CONTACTS_BY_PHONE,
-    SECURE_IDENTIFIERS,
+    call_recency_key, APPOINTMENTS, CALLS, CALLS_BY_RECENCY, CLINICAL_NOTES, CONTACTS,
+    CONTACTS_BY_EMAIL, CONTACTS_BY_PHONE, SECURE_IDENTIFIERS,
 };
 use crate::store::{Store, StoreError};
 
@@ -484,6 +484,12 @@ impl CallService {
                     recorded_at: now.clone(),
                 };
                 o.put(&CALLS, call_key, &record)?;
+                let filed = Utc::now();
+                o.put(
+                    &CALLS_BY_RECENCY,
+                    &call_recency_key(filed, &record.call_id),
+                    &filed,
+                )?;
                 audit::success(
                     &mut o,
                     "system:call_intake",
@@ -506,19 +512,20 @@ impl CallService {
             .await
     }
 
-    /// The most recent `limit` filed calls, newest first (by when they were filed).
+    /// The most recent `limit` filed calls, newest first (by when they were filed), read
+    /// through the recency index.
     pub async fn recent(&self, org: OrgId, limit: usize) -> Result<Vec<CallRecord>, CallError> {
         self.store
             .read(move |r| {
-                let mut all: Vec<CallRecord> = r
-                    .org(org)
-                    .scan(&CALLS, &[], None, 1_000_000)?
-                    .into_iter()
-                    .map(|(_, c)| c)
-                    .collect();
-                all.sort_by(|a, b| b.recorded_at.cmp(&a.recorded_at));
-                all.truncate(limit);
-                Ok(all)
+                let o = r.org(org);
+                let mut calls = Vec::new();
+                for (key, _) in o.scan(&CALLS_BY_RECENCY, &[], None, limit)? {
+                    let call_id = key.get(8..).unwrap_or_default();
+                    if let Some(call) = o.get(&CALLS, call_id)? {
+                        calls.push(call);
+                    }
+                }
+                Ok(calls)
             })
             .await
     }

@@ -23,7 +23,7 @@ use tables::{GlobalTable, TenantTable};
 pub const DATABASE_FILE: &str = "voxanne.redb";
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 11;
+pub const SCHEMA_VERSION: u64 = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -284,12 +284,19 @@ const MIGRATIONS: &[Migration] = &[
         name: "create the table of clinics' own Google Calendar connections",
         apply: |w| create_tables(w, &[], &tables::calendar_tenant()),
     },
+    Migration {
+        version: 12,
+        name: "index filed calls by when they were filed",
+        apply: index_calls_by_recency,
+    },
 ];
 
-/// Schema 6: every org's audit head moves from its own table to key `head` of the log.
-fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
-    let old = tables::AUDIT_HEAD_BEFORE_6.def();
-    let heads: Vec<(u128, Vec<u8>, Vec<u8>)> = w.with_tenant(old, |t| {
+/// One row of a tenant table, raw: (org, local key, stored bytes).
+type RawRow = (u128, Vec<u8>, Vec<u8>);
+
+/// Every row of a tenant table, raw, for migrations.
+fn every_row(w: &mut StoreWrite, def: tables::TenantDef) -> Result<Vec<RawRow>> {
+    w.with_tenant(def, |t| {
         let mut rows = Vec::new();
         for item in t.iter()? {
             let (k, v) = item?;
@@ -297,7 +304,40 @@ fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
             rows.push((org, key.to_vec(), v.value().to_vec()));
         }
         Ok(rows)
-    })?;
+    })
+}
+
+/// Schema 12: every filed call gets its entry in the recency index.
+fn index_calls_by_recency(w: &mut StoreWrite) -> Result<()> {
+    use crate::store::codec::Stored;
+    let calls = every_row(w, tables::CALLS.def())?;
+    w.with_tenant(tables::CALLS_BY_RECENCY.def(), |index| {
+        for (org, _, bytes) in &calls {
+            let call =
+                crate::calls::CallRecord::from_bytes(bytes).map_err(|e| StoreError::Codec {
+                    table: tables::CALLS.name(),
+                    line: e.line,
+                    column: e.column,
+                })?;
+            let at = chrono::DateTime::parse_from_rfc3339(&call.recorded_at)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_default();
+            let key = tables::call_recency_key(at, &call.call_id);
+            let value = at.to_bytes().map_err(|e| StoreError::Codec {
+                table: tables::CALLS_BY_RECENCY.name(),
+                line: e.line,
+                column: e.column,
+            })?;
+            index.insert((*org, key.as_slice()), value.as_slice())?;
+        }
+        Ok(())
+    })
+}
+
+/// Schema 6: every org's audit head moves from its own table to key `head` of the log.
+fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
+    let old = tables::AUDIT_HEAD_BEFORE_6.def();
+    let heads = every_row(w, old)?;
     w.with_tenant(tables::AUDIT_HEAD.def(), |log| {
         for (org, key, value) in &heads {
             log.insert((*org, key.as_slice()), value.as_slice())?;

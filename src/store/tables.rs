@@ -226,6 +226,23 @@ pub(crate) fn outbox_global() -> [GlobalDef; 1] {
     [OUTBOX.def()]
 }
 
+/// Filed calls, newest first: (u64::MAX − filing time in µs, big-endian) + call id → when
+/// filed. Lists read the latest calls without reading every transcript.
+pub const CALLS_BY_RECENCY: TenantTable<chrono::DateTime<chrono::Utc>> =
+    TenantTable::new("calls_by_recency_v1");
+
+/// The `CALLS_BY_RECENCY` key of a call filed at `at`.
+pub fn call_recency_key(at: chrono::DateTime<chrono::Utc>, call_id: &str) -> Vec<u8> {
+    let micros = u64::try_from(at.timestamp_micros()).unwrap_or(0);
+    let mut key = (u64::MAX - micros).to_be_bytes().to_vec();
+    key.extend_from_slice(call_id.as_bytes());
+    key
+}
+
+pub(crate) fn calls_index_tenant() -> [TenantDef; 1] {
+    [CALLS_BY_RECENCY.def()]
+}
+
 pub(crate) fn calls_tenant() -> [TenantDef; 8] {
     [
         CALLS.def(),
@@ -331,6 +348,7 @@ pub(crate) fn all_tenant() -> Vec<TenantDef> {
     tenant.extend(identity_and_audit_tenant());
     tenant.extend(booking_tenant());
     tenant.extend(calls_tenant());
+    tenant.extend(calls_index_tenant());
     tenant.extend(kb_tenant());
     tenant.extend(followup_tenant());
     tenant.extend(calendar_tenant());

@@ -555,3 +555,71 @@ async fn the_week_view_shows_seven_days_and_an_empty_clinic_says_what_to_do() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("Today, "));
 }
+
+#[tokio::test]
+async fn the_calls_list_is_newest_first_and_an_older_file_gets_its_index_at_start() {
+    let (app, clinic) = harley().await;
+    let (_, key) = app.create_agent_key(&clinic).await;
+    let mut filed = Vec::new();
+    for n in 0..3 {
+        let mut report: Value = serde_json::from_str(include_str!(
+            "../fixtures/vapi/end-of-call-report.captured.json"
+        ))
+        .unwrap();
+        let call_id = format!("call-order-{n}");
+        report["message"]["call"]["id"] = serde_json::json!(call_id);
+        let r = app.post("/api/vapi", Some(&key), report).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        filed.push(call_id);
+    }
+    let newest_first: Vec<String> = filed.iter().rev().cloned().collect();
+    assert_eq!(listed_calls(&app, &clinic, 50).await, newest_first);
+    assert_eq!(listed_calls(&app, &clinic, 2).await, newest_first[..2]);
+    let r = app
+        .get(
+            &format!("/api/orgs/{}/calls?limit=0", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The same file as schema 11 wrote it (no recency index): the index is built at start.
+    let tmp = app.stop().await.unwrap();
+    const INDEX: redb::TableDefinition<(u128, &[u8]), &[u8]> =
+        redb::TableDefinition::new("calls_by_recency_v1");
+    const META: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("meta_v1");
+    {
+        let db = redb::Database::open(tmp.path().join("voxanne.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.delete_table(INDEX).unwrap();
+        tx.open_table(META)
+            .unwrap()
+            .insert(b"schema_version".as_slice(), b"11".as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let app = crate::helpers::spawn_app_in(tmp.path(), |_| {}).await;
+    let mut after: Vec<String> = listed_calls(&app, &clinic, 50).await;
+    after.sort();
+    let mut all = filed.clone();
+    all.sort();
+    assert_eq!(after, all);
+}
+
+async fn listed_calls(app: &TestApp, clinic: &Clinic, limit: u32) -> Vec<String> {
+    let r: Value = app
+        .get(
+            &format!("/api/orgs/{}/calls?limit={limit}", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    r["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap().to_string())
+        .collect()
+}
