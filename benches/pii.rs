@@ -17,7 +17,11 @@ fn detect(c: &mut Criterion) {
     let set = eval::generate(600);
     println!("{}", eval::report(&eval::evaluate(&detector, &set)));
     let dev = eval::load("dev");
-    for (name, labelled) in [("dev", &dev), ("check", &eval::load("check"))] {
+    for (name, labelled) in [
+        ("dev", &dev),
+        ("check", &eval::load("check")),
+        ("third", &eval::load("third")),
+    ] {
         let scores = eval::evaluate_overlap(&detector, labelled);
         println!(
             "{name} (IoU >= 0.5)\n{}macro F1 {:.3}\n",

@@ -46,12 +46,12 @@ fn precision_and_recall_per_type_stay_above_their_floors() {
 /// The generated sets (Faker values in our frames, `tests/pii_eval/generate.py`) scored the
 /// way the issue measures detectors: right type and IoU ≥ 0.5. `dev` is the set the rules were
 /// tuned on; `check` has frames written apart from them, so the two agreeing says the rules did
-/// not learn the first set's sentences. Floors sit a little under what this build reaches.
+/// not learn the first set's sentences; `third` was written after the rules were done. Floors sit a little under what this build reaches.
 #[test]
 fn the_generated_sets_stay_above_their_floors_and_agree() {
     let detector = Detector::default();
     let mut macros = Vec::new();
-    for name in ["dev", "check"] {
+    for name in ["dev", "check", "third"] {
         let scores = eval::evaluate_overlap(&detector, &eval::load(name));
         println!("{name}\n{}", eval::report(&scores));
         for (kind, s) in &scores {
@@ -73,12 +73,10 @@ fn the_generated_sets_stay_above_their_floors_and_agree() {
         assert!(m >= 0.96, "{name}: macro F1 {m:.3}");
         macros.push(m);
     }
-    assert!(
-        (macros[0] - macros[1]).abs() <= 0.03,
-        "dev {:.3} and check {:.3} disagree",
-        macros[0],
-        macros[1]
-    );
+    let (low, high) = macros
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), m| (l.min(*m), h.max(*m)));
+    assert!(high - low <= 0.03, "the sets disagree: {macros:?}");
 }
 
 /// Prints what the detector got wrong on a generated set, for tuning:

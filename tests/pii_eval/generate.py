@@ -4,7 +4,7 @@
 Values come from Faker (PyPI `faker`, several English locales); the sentence frames are
 ours, and the two sets share none: `dev.jsonl` is the set the rules are tuned on,
 `check.jsonl` (other frames, other seed, another locale mix) only tells whether the tuning
-overfitted the first. Each line is {"text": ..., "spans": [[type, start, end], ...]} with
+overfitted the first; `third.jsonl` (frames written after the rules were done) was scored once. Each line is {"text": ..., "spans": [[type, start, end], ...]} with
 offsets in characters (Python string indices = Unicode scalar values, as the detector counts).
 
 Labelled types: person, email, phone, address, card_number, ssn, iban, ip_address. Clinical
@@ -202,6 +202,33 @@ CHECK_FRAMES = [
 ]
 
 
+# A third set's frames, written after the rules were done and scored once, never tuned on.
+THIRD_FRAMES = [
+    "Morning! {person} again, just confirming my slot on {day}.",
+    "so basically my GP said to ring you, I'm {person}",
+    "could you update the file, new mobile {phone}",
+    "I'm moving next month, the new place is {address}, please note it.",
+    "Put it under {person}, thanks.",
+    "The booking was for {first}, not me.",
+    "email's {email}, all lower case",
+    "My card's {card_number}, can you take the deposit now?",
+    "Here's my social: {ssn}",
+    "Transfer it to {iban} please.",
+    "The app keeps failing from {ip_address}.",
+    "{person} booked {clinical} for next week, can she move it?",
+    "Is {clinical} OK alongside {clinical}?",
+    "We'd love {clinical} before the wedding in {ordinary}.",
+    "Hi there,\nPlease can {person} have a call back on {phone}?\nMany thanks",
+    "Surname? It's {person}.",
+    "Ref: appointment for {person}\nTel: {phone}\nAddr: {address}",
+    "Hiya, {first} here, got your text",
+    "Please stop sending post to {address}.",
+    "Forward the invoice to {email} and cc {person2}.",
+    "Patient {person}, DOB on file, prefers texts to {phone}.",
+    "{person2} will drive me home after {clinical}.",
+]
+
+
 def render(frame, vals, lower):
     b = Builder()
     rest = frame
@@ -250,3 +277,4 @@ def write(name, rows):
 if __name__ == "__main__":
     write("dev.jsonl", build(DEV_FRAMES, ["en_US", "en_GB", "en_CA", "en_AU"], 1501, 3000))
     write("check.jsonl", build(CHECK_FRAMES, ["en_US", "en_GB", "en_NZ", "en_CA"], 7919, 2000))
+    write("third.jsonl", build(THIRD_FRAMES, ["en_US", "en_GB", "en_CA"], 4243, 1000))
