@@ -517,6 +517,22 @@ impl BookingService {
         Ok(saved)
     }
 
+    /// Replaces a provider's weekly hours and breaks (appointments already booked stay; new
+    /// ones follow the new hours).
+    pub async fn set_hours(
+        &self,
+        caller: Caller,
+        provider: ProviderId,
+        weekly_hours: WeeklyHours,
+        breaks: WeeklyHours,
+    ) -> Result<ProviderRecord, BookingError> {
+        self.change_provider(caller, provider, "provider_hours_changed", move |p| {
+            p.weekly_hours = weekly_hours;
+            p.breaks = breaks;
+        })
+        .await
+    }
+
     /// Adds time off. Goes through the claim writer's transaction order like any write, so a
     /// claim committed after it sees it.
     pub async fn add_time_off(
@@ -533,18 +549,33 @@ impl BookingService {
                 "must be after start",
             )]));
         }
+        self.change_provider(caller, provider, "time_off_added", move |p| {
+            p.time_off.push(TimeOffRecord { start, end, reason })
+        })
+        .await
+    }
+
+    /// One change to a provider's record, audited as `action`, in one write; the clinic's
+    /// cached set-up is dropped after it.
+    async fn change_provider(
+        &self,
+        caller: Caller,
+        provider: ProviderId,
+        action: &'static str,
+        change: impl FnOnce(&mut ProviderRecord) + Send + 'static,
+    ) -> Result<ProviderRecord, BookingError> {
         self.store
             .write(move |w| {
                 let mut org = w.org(caller.org);
                 let mut p = org
                     .get(&PROVIDERS, &provider.as_bytes())?
                     .ok_or(BookingError::NotFound)?;
-                p.time_off.push(TimeOffRecord { start, end, reason });
+                change(&mut p);
                 org.put(&PROVIDERS, &provider.as_bytes(), &p)?;
                 audit::success(
                     &mut org,
                     caller.actor(),
-                    "time_off_added",
+                    action,
                     format!("provider:{provider}"),
                     Utc::now(),
                 )?;

@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_provider, list_providers))
         .routes(routes!(get_provider))
         .routes(routes!(add_time_off))
+        .routes(routes!(set_hours))
         .routes(routes!(availability))
         .routes(routes!(create_appointment, list_appointments))
         .routes(routes!(get_appointment))
@@ -502,6 +503,50 @@ async fn add_time_off(
         .add_time_off(scope.caller, provider, start, end, b.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(ProviderView::new(p, tz))))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct HoursBody {
+    /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`; a day left out is not
+    /// worked.
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    weekly_hours: DayWindows,
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    breaks: DayWindows,
+}
+
+/// Replaces a provider's weekly hours and breaks; booked appointments stay (admin, staff).
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/providers/{provider_id}/hours",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = HoursBody,
+    responses((status = 200, body = ProviderView))
+)]
+async fn set_hours(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<HoursBody>,
+) -> Result<Json<ProviderView>, ApiError> {
+    scope.require(SET_UP)?;
+    let provider: ProviderId = path_id(&id)?;
+    let tz = state.booking.zone(scope.org).await?;
+    let mut v = Validation::new();
+    let hours = v.check("weekly_hours", weekly("weekly_hours", &b.weekly_hours));
+    let breaks = v.check("breaks", weekly("breaks", &b.breaks));
+    v.finish().map_err(ApiError::Invalid)?;
+    let (Some(hours), Some(breaks)) = (hours, breaks) else {
+        return Err(ApiError::Internal);
+    };
+    let p = state
+        .booking
+        .set_hours(scope.caller, provider, hours, breaks)
+        .await?;
+    Ok(Json(ProviderView::new(p, tz)))
 }
 
 #[derive(Deserialize, IntoParams)]

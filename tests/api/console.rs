@@ -428,6 +428,38 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         serde_json::json!([["09:00", "17:00"]])
     );
 
+    // The hours are edited on the same page: Monday only now, no break.
+    let lee_id = lee["id"].as_str().unwrap().to_string();
+    let r = v
+        .post(
+            &format!("/console/settings/providers/{lee_id}/hours"),
+            &[("csrf", &csrf), ("mon:from", "10:00"), ("mon:to", "14:00")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let after: Value = app
+        .get(
+            &format!("/api/orgs/{org}/providers/{lee_id}"),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["weekly_hours"],
+        serde_json::json!({"mon": [["10:00", "14:00"]]})
+    );
+    assert_eq!(after["breaks"], serde_json::json!({}));
+    // Back to every day, nine to five, with the break, for the booking below.
+    let r = v
+        .post(
+            &format!("/console/settings/providers/{lee_id}/hours"),
+            &pairs,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
     // A staff member confirms a pending appointment for the patient: the audit names them.
     let r = app
         .post(

@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<std::sync::Arc<Console>> {
             "/console/settings/providers/{id}/time-off",
             post(time_off_add),
         )
+        .route("/console/settings/providers/{id}/hours", post(hours_save))
         .route("/console/settings/agent-keys", post(agent_key_add))
         .route(
             "/console/settings/agent-keys/{id}/revoke",
@@ -573,6 +574,11 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                         p { "Breaks: " (hours_text(&p["breaks"])) }
                         @let off = p["time_off"].as_array().cloned().unwrap_or_default();
                         @if !off.is_empty() { p { "Time off: " @for t in &off { (super::views::when(text(t, "start"), s.timezone)) " – " (super::views::when(text(t, "end"), s.timezone)) "; " } } }
+                        form.card method="post" action={"/console/settings/providers/" (text(p, "id")) "/hours"} {
+                            (csrf_field(&csrf))
+                            (hours_fields(&p["weekly_hours"], &p["breaks"]))
+                            button type="submit" { "Save hours" }
+                        }
                         form.card method="post" action={"/console/settings/providers/" (text(p, "id")) "/time-off"} {
                             (csrf_field(&csrf))
                             (field("Time off from", "start", "datetime-local", "", true))
@@ -592,24 +598,7 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
                             label.check { input type="checkbox" name={"service:" (text(sv, "id"))} value="on"; (text(sv, "name")) }
                         }
                     }
-                    fieldset {
-                        legend { "Weekly hours (leave a day empty when they do not work)" }
-                        @for (i, (d, day)) in DAYS.iter().enumerate() {
-                            @let weekday = i < 5;
-                            div.day-hours {
-                                span { (day) }
-                                label { span.visually-hidden { (day) " from" } input type="time" name={(d) ":from"} value=[weekday.then_some("09:00")]; }
-                                label { span.visually-hidden { (day) " until" } input type="time" name={(d) ":to"} value=[weekday.then_some("17:00")]; }
-                            }
-                        }
-                    }
-                    fieldset {
-                        legend { "Daily break on working days (optional)" }
-                        div.day-hours {
-                            label { span { "From" } input type="time" name="break:from"; }
-                            label { span { "Until" } input type="time" name="break:to"; }
-                        }
-                    }
+                    (hours_fields(&Value::Null, &Value::Null))
                     button type="submit" { "Add provider" }
                 }
             }
@@ -657,6 +646,55 @@ async fn settings(Query(q): Params, s: Signed) -> Response {
             p { a href="/console/calendar" { "Google Calendar connection" } }
         },
     )
+}
+
+/// The weekly-hours and daily-break fields of a provider form: the provider's current hours
+/// (one window a day), or for a new provider nine to five on weekdays.
+fn hours_fields(hours: &Value, breaks: &Value) -> maud::Markup {
+    let window = |v: &Value, d: &str, i: usize| v[d][0][i].as_str().map(str::to_string);
+    let new = hours.is_null();
+    let first_break = DAYS
+        .iter()
+        .find_map(|(d, _)| window(breaks, d, 0).zip(window(breaks, d, 1)));
+    html! {
+        fieldset {
+            legend { "Weekly hours (leave a day empty when they do not work)" }
+            @for (i, (d, day)) in DAYS.iter().enumerate() {
+                @let from = if new { (i < 5).then(|| "09:00".to_string()) } else { window(hours, d, 0) };
+                @let to = if new { (i < 5).then(|| "17:00".to_string()) } else { window(hours, d, 1) };
+                div.day-hours {
+                    span { (day) }
+                    label { span.visually-hidden { (day) " from" } input type="time" name={(d) ":from"} value=[from]; }
+                    label { span.visually-hidden { (day) " until" } input type="time" name={(d) ":to"} value=[to]; }
+                }
+            }
+        }
+        fieldset {
+            legend { "Daily break on working days (optional)" }
+            div.day-hours {
+                label { span { "From" } input type="time" name="break:from" value=[first_break.as_ref().map(|b| b.0.clone())]; }
+                label { span { "Until" } input type="time" name="break:to" value=[first_break.as_ref().map(|b| b.1.clone())]; }
+            }
+        }
+    }
+}
+
+/// The hours and breaks a provider form gives, as the API takes them.
+fn hours_from_form(form: &HashMap<String, String>) -> (Value, Value) {
+    let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
+    let daily_break = (field("break:from"), field("break:to"));
+    let mut hours = serde_json::Map::new();
+    let mut breaks = serde_json::Map::new();
+    for (d, _) in DAYS {
+        let (from, to) = (field(&format!("{d}:from")), field(&format!("{d}:to")));
+        if !from.is_empty() && !to.is_empty() {
+            hours.insert(d.to_string(), json!([[from, to]]));
+            if !daily_break.0.is_empty() && !daily_break.1.is_empty() {
+                breaks.insert(d.to_string(), json!([[daily_break.0, daily_break.1]]));
+            }
+        }
+    }
+    (Value::Object(hours), Value::Object(breaks))
 }
 
 fn hours_text(v: &Value) -> String {
@@ -774,23 +812,7 @@ async fn provider_add(Posted { s, form }: Posted) -> Response {
         .keys()
         .filter_map(|k| k.strip_prefix("service:"))
         .collect();
-    let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or("");
-    let daily_break = (field("break:from"), field("break:to"));
-    let mut hours = serde_json::Map::new();
-    let mut breaks = serde_json::Map::new();
-    for (d, _) in DAYS {
-        let from = form
-            .get(&format!("{d}:from"))
-            .map(|v| v.trim())
-            .unwrap_or("");
-        let to = form.get(&format!("{d}:to")).map(|v| v.trim()).unwrap_or("");
-        if !from.is_empty() && !to.is_empty() {
-            hours.insert(d.to_string(), json!([[from, to]]));
-            if !daily_break.0.is_empty() && !daily_break.1.is_empty() {
-                breaks.insert(d.to_string(), json!([[daily_break.0, daily_break.1]]));
-            }
-        }
-    }
+    let (hours, breaks) = hours_from_form(&form);
     let body = json!({
         "name": form.get("name").cloned().unwrap_or_default(),
         "service_ids": services,
@@ -805,6 +827,22 @@ async fn provider_add(Posted { s, form }: Posted) -> Response {
         )
         .await;
     settled(&s, answer, "Provider added.")
+}
+
+async fn hours_save(Path(id): Path<String>, Posted { s, form }: Posted) -> Response {
+    let (hours, breaks) = hours_from_form(&form);
+    let answer = s
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/orgs/{}/providers/{}/hours",
+                s.org(),
+                query_encode(&id)
+            ),
+            Some(json!({ "weekly_hours": hours, "breaks": breaks })),
+        )
+        .await;
+    settled(&s, answer, "Hours saved; new bookings follow them.")
 }
 
 async fn time_off_add(Path(id): Path<String>, Posted { s, form }: Posted) -> Response {
