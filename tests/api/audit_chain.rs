@@ -20,15 +20,7 @@ async fn clinic_with_history() -> (tempfile::TempDir, Clinic) {
     let clinic = app.signup("Clinic", "admin@clinic.example").await;
     app.add_user_token(&clinic, "staff").await; // user_added + login
     app.create_agent_key(&clinic).await;
-    let v: Value = app
-        .get(
-            &format!("/api/orgs/{}/audit/verify", clinic.org_id),
-            Some(&clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.audit_verify(&clinic).await;
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["entries"], 4);
     (app.stop().await.unwrap(), clinic)

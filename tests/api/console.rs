@@ -655,3 +655,37 @@ async fn listed_calls(app: &TestApp, clinic: &Clinic, limit: u32) -> Vec<String>
         .map(|c| c["call_id"].as_str().unwrap().to_string())
         .collect()
 }
+
+#[tokio::test]
+async fn the_audit_log_pages_from_the_newest_entry_back() {
+    let (app, clinic) = harley().await;
+    // 150 more entries: each document added is audited.
+    for _ in 0..150 {
+        let r = app
+            .post(
+                &format!("/api/orgs/{}/kb/documents", clinic.org_id),
+                Some(&clinic.token),
+                serde_json::json!({"title": "Aftercare", "body": "Keep it dry."}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let verified = app.audit_verify(&clinic).await;
+    let total = verified["entries"].as_u64().unwrap() as usize;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&clinic.email).await;
+    let total = total + 1; // the console sign-in itself
+    let first = v.get("/console/audit").await.text().await.unwrap();
+    assert!(
+        first.contains(&format!("Entries {}–{total} of {total}", total - 99)),
+        "{first}"
+    );
+    assert!(first.contains("Older →") && !first.contains("← Newer"));
+    // Fewer than 200 entries: the second page is the last, from the first entry.
+    let last = v.get("/console/audit?page=1").await.text().await.unwrap();
+    assert!(last.contains(&format!("Entries 1–{} of {total}", total - 100)));
+    assert!(last.contains("← Newer") && !last.contains("Older →"));
+    // A page past the end shows the last one.
+    let end = v.get("/console/audit?page=99").await.text().await.unwrap();
+    assert!(end.contains("Entries 1–") && end.contains("← Newer") && !end.contains("Older →"));
+}

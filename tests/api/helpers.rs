@@ -197,6 +197,18 @@ impl TestApp {
         )
     }
 
+    /// What `GET …/audit/verify` says of the clinic's chain.
+    pub async fn audit_verify(&self, clinic: &Clinic) -> Value {
+        self.get(
+            &format!("/api/orgs/{}/audit/verify", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
+
     /// The clinic's outbox jobs (`GET …/outbox`).
     pub async fn outbox_jobs(&self, clinic: &Clinic) -> Vec<Value> {
         let r: Value = self

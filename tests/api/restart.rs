@@ -41,15 +41,7 @@ async fn data_tokens_and_keys_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = app
-        .get(
-            &format!("/api/orgs/{}/audit/verify", clinic.org_id),
-            Some(&clinic.token),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app.audit_verify(&clinic).await;
     assert_eq!(v["ok"], true);
     app.stop().await;
     drop(tmp);

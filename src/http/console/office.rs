@@ -955,9 +955,20 @@ async fn audit(Query(q): Params, s: Signed) -> Response {
         return s.problem(&verification, "Audit log");
     }
     let total = verification.body["entries"].as_u64().unwrap_or(0);
-    let after = total.saturating_sub(100);
+    // Newest first, a hundred a page: page 0 is the latest hundred.
+    let pages = total.div_ceil(100).max(1);
+    let at = q
+        .get("page")
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(pages - 1);
+    let upper = total - (at * 100).min(total);
+    let after = upper.saturating_sub(100);
+    let limit = (upper - after).max(1);
     let page = s
-        .get(&format!("/api/orgs/{org}/audit?after={after}&limit=100"))
+        .get(&format!(
+            "/api/orgs/{org}/audit?after={after}&limit={limit}"
+        ))
         .await;
     let mut entries = page.body["entries"].as_array().cloned().unwrap_or_default();
     entries.reverse();
@@ -982,6 +993,11 @@ async fn audit(Query(q): Params, s: Signed) -> Response {
             form.inline method="get" action="/console/audit" {
                 input type="hidden" name="verify" value="1";
                 button type="submit" { "Verify chain" }
+            }
+            nav.pager aria-label="Pages" {
+                @if at > 0 { a href={"/console/audit?page=" (at - 1)} { "← Newer" } }
+                span { "Entries " (after + 1) "–" (upper) " of " (total) }
+                @if at + 1 < pages { a href={"/console/audit?page=" (at + 1)} { "Older →" } }
             }
             @if verify {
                 @if verification.body["ok"] == true {
