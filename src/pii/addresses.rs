@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 use regex::Regex;
 
+use super::detector::re;
+
 use super::people::Finding;
 use super::EntityType;
 
@@ -66,7 +68,6 @@ impl Addresses {
         let sep = r"(?:\s*,\s*|\s*\n\s*|[ \t]+)";
         let town = r"[A-Z][a-zA-Z'’-]*\.?(?:[ \t]+[A-Z][a-zA-Z'’-]*\.?){0,3}";
         let unit = r"(?:Flat|Apartment|Apt\.?|Unit|Suite|Ste\.?|Studio|Room|Floor|Level)";
-        let re = |p: &str| Regex::new(p).expect("built-in pattern compiles");
         Addresses {
             street: re(&format!(
                 r"(?P<unit>\b{unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>\b\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?\b|\s*,?\s*#\s?\d+[A-Za-z]?\b)?"

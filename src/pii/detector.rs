@@ -62,7 +62,9 @@ fn terms(list: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
-fn re(pattern: &str) -> Regex {
+/// One of the detector's own patterns (constants, compiled once at start; the unit tests
+/// build every one).
+pub(super) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
 

@@ -5,6 +5,8 @@
 //! real-format numbers from ranges not yet listed).
 
 use regex::Regex;
+
+use super::detector::re;
 use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
 use super::people::Finding;
@@ -86,7 +88,6 @@ fn shape(number: &str, digits: &str) -> Option<Shape> {
 
 impl Phones {
     pub(super) fn new() -> Self {
-        let re = |p: &str| Regex::new(p).expect("built-in pattern compiles");
         Phones {
             candidate: re(
                 r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\(\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
