@@ -99,7 +99,7 @@ impl CalendarService {
     /// Google's consent page for `caller`'s clinic; the state it carries is theirs alone.
     pub fn authorize(&self, caller: Caller) -> Result<String, CalendarError> {
         let user = caller.user_id().ok_or(CalendarError::BadState)?;
-        let state = random_state();
+        let state = crate::domain::random_secret(24);
         let url = self
             .google
             .authorization_url(&self.redirect_uri, &state)
@@ -290,11 +290,4 @@ pub fn credentials_in(
     Ok(Some(Credentials::clinic(
         String::from_utf8_lossy(&plain).into_owned(),
     )))
-}
-
-fn random_state() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }

@@ -481,7 +481,7 @@ impl BookingService {
             weekly_hours: input.weekly_hours,
             breaks: input.breaks,
             time_off: Vec::new(),
-            feed_token: ledger_token(),
+            feed_token: crate::domain::random_secret(24),
             created_at: stamp(self.now()),
         };
         let saved = record.clone();
@@ -1035,14 +1035,6 @@ impl BookingService {
             })
             .await
     }
-}
-
-fn ledger_token() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn clinic_view(r: &StoreRead, org: OrgId) -> Result<ClinicView, BookingError> {

@@ -12,6 +12,16 @@ pub use phone::PhoneNumber;
 pub use role::Role;
 pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
 
+/// A secret to hand out (feed links, session ids, CSRF and OAuth states): `bytes` from the
+/// operating system's generator, URL-safe base64 without padding.
+pub fn random_secret(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
 /// One field that failed validation, with a message safe to show (it never repeats the input).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {

@@ -235,6 +235,11 @@ impl OutboxWorker {
             JobKind::Sms { .. } | JobKind::Reminder { .. } => return Ok(None),
         };
         let vault = self.vault.clone();
+        // Only a calendar job opens the clinic's Google token.
+        let calendar = matches!(
+            job.kind,
+            JobKind::CalendarUpsert { .. } | JobKind::CalendarDelete { .. }
+        );
         self.store
             .read(move |r| {
                 let o = r.org(org);
@@ -255,7 +260,11 @@ impl OutboxWorker {
                 let calendar_id = o
                     .get(&CLINIC_SETTINGS, b"settings")?
                     .and_then(|s| s.calendar_id);
-                let credentials = crate::calendar::credentials_in(&vault, &o).map_err(|_| ());
+                let credentials = if calendar {
+                    crate::calendar::credentials_in(&vault, &o).map_err(|_| ())
+                } else {
+                    Ok(None)
+                };
                 Ok(Some(Context {
                     tz: org_record.timezone.parse().unwrap_or(chrono_tz::UTC),
                     clinic_name: org_record.name,

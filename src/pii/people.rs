@@ -57,7 +57,8 @@ const PERSON_LEAD_INS: &[&str] = &[
     "ask",
     "contact",
 ];
-/// Other words a name often follows: a listed name after them is one.
+/// Other words a name often follows (besides the kinship words below): a listed name after
+/// them is one.
 const WEAK_LEAD_INS: &[&str] = &[
     "it is",
     "call me",
@@ -70,27 +71,6 @@ const WEAK_LEAD_INS: &[&str] = &[
     "patient:",
     "patient",
     "client",
-    "wife",
-    "husband",
-    "son",
-    "daughter",
-    "mother",
-    "father",
-    "partner",
-    "sister",
-    "brother",
-    "friend",
-    "mum",
-    "mom",
-    "dad",
-    "niece",
-    "nephew",
-    "aunt",
-    "uncle",
-    "cousin",
-    "boyfriend",
-    "girlfriend",
-    "colleague",
     "with",
     "for",
     "--",
@@ -120,7 +100,7 @@ const KIN: &[&str] = &[
     "girlfriend",
     "colleague",
 ];
-const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS];
+const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS, KIN];
 /// Lead-ins that name the speaker outright.
 const NAME_LEAD_INS: &[&str] = &["my name is", "my name's", "name is", "name:", "call me"];
 /// Months, days and feasts that are also given names: always capitalised, rarely a person.

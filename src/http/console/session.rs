@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap, HeaderValue};
-use rand::RngCore;
 
 use crate::domain::{OrgId, Role};
 
@@ -36,11 +35,9 @@ pub struct Sessions {
     inner: Mutex<HashMap<String, Session>>,
 }
 
-/// 32 random bytes, hex.
+/// A session id or CSRF token: 32 random bytes.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    crate::domain::random_secret(32)
 }
 
 /// Equal without telling by its timing where two tokens differ.
