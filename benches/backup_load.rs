@@ -17,12 +17,12 @@ use voxanne::booking::records::{
     AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken, Patient,
 };
 use voxanne::booking::schedule::WeeklyHours;
+use voxanne::booking::tables::APPOINTMENTS;
 use voxanne::booking::{NewProvider, NewService};
 use voxanne::config::Settings;
 use voxanne::domain::{AppointmentId, PhoneNumber, ProviderId, Role};
 use voxanne::identity::SignupInput;
 use voxanne::startup::Services;
-use voxanne::store::tables::APPOINTMENTS;
 
 const CLIENTS: usize = 8;
 

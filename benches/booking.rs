@@ -19,6 +19,7 @@ use voxanne::booking::schedule::WeeklyHours;
 use voxanne::booking::{local_instant, NewProvider, NewService};
 use voxanne::config::Settings;
 use voxanne::domain::{OrgId, PhoneNumber, ProviderId, Role, ServiceId};
+use voxanne::followup::records::LeadsFollowBookings;
 use voxanne::identity::SignupInput;
 use voxanne::startup::Services;
 
@@ -171,7 +172,7 @@ fn claims(c: &mut Criterion) {
     c.bench_function("claim_1_per_durable_commit", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots());
+            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
             let effect = ledger::apply_in(
                 &mut w,
                 &mut scope,
@@ -188,7 +189,7 @@ fn claims(c: &mut Criterion) {
         b.iter(|| {
             // As the claim writer does: one transaction scope (set-up reads, pending slots).
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots());
+            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
             for _ in 0..64 {
                 ledger::apply_in(
                     &mut w,
@@ -209,7 +210,7 @@ fn busy_provider(c: &mut Criterion) {
     let f = fixture(&rt, 1);
     for chunk in 0..20 {
         let mut w = f.services.store.begin_write().unwrap();
-        let mut scope = ledger::TransactionScope::new(f.slots());
+        let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
         for i in 0..500 {
             ledger::apply_in(
                 &mut w,
@@ -227,7 +228,7 @@ fn busy_provider(c: &mut Criterion) {
     c.bench_function("conflict_check_with_10k_appointments", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots());
+            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
             let refused = ledger::apply_in(&mut w, &mut scope, &taken, Utc::now());
             assert!(refused.is_err());
             drop(w);

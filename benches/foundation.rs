@@ -80,7 +80,7 @@ fn authenticate(c: &mut Criterion) {
 /// change (fsync-bound).
 fn audit_append_durable(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = voxanne::store::Store::open(dir.path()).unwrap();
+    let store = voxanne::schema::open_store(dir.path()).unwrap();
     let org = OrgId::new_random();
     c.bench_function("audit_append_durable_commit", |b| {
         b.iter(|| {

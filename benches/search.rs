@@ -20,9 +20,9 @@ use voxanne::domain::OrgId;
 use voxanne::pii::Detector;
 use voxanne::search::embed::{cosine, Embedder, DIMENSIONS};
 use voxanne::search::fulltext::{IndexedPassage, OrgIndex};
+use voxanne::search::tables::{KB_CHUNKS, KB_STATE, KB_VECTORS};
 use voxanne::search::vector::VectorIndex;
 use voxanne::search::{chunk_key, KbChunk, KbState, KnowledgeBase};
-use voxanne::store::tables::{KB_CHUNKS, KB_STATE, KB_VECTORS};
 use voxanne::store::Store;
 
 const WORDS: &[&str] = &[
@@ -195,7 +195,7 @@ fn hybrid(n: usize, vectors: &[Vec<f32>], texts: &[String], queries: &[Vec<f32>]
     let embedder = Arc::new(Embedder::load(&dir).unwrap());
     let data = tempfile::tempdir().unwrap();
     let org = OrgId::from_u128(0x5EED);
-    let store = Store::open(data.path()).unwrap();
+    let store = voxanne::schema::open_store(data.path()).unwrap();
     {
         let w = store.begin_write().unwrap();
         let mut o = w.org(org);

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::startup::Services;
+use crate::services::Services;
 
 /// The socket's file name in the data dir.
 pub const SOCKET: &str = "admin.sock";
@@ -154,7 +154,6 @@ pub async fn handle(request: &Value, services: &Services) -> Value {
                     .map(|n| json!({"ok": true, "keys_destroyed": n}))
             } else {
                 services
-                    .calls
                     .rotate_keys(org)
                     .await
                     .map(|n| json!({"ok": true, "re_encrypted": n}))
@@ -186,7 +185,7 @@ pub async fn handle(request: &Value, services: &Services) -> Value {
             let Some(org) = text("org").and_then(|o| o.parse::<crate::domain::OrgId>().ok()) else {
                 return json!({"ok": false, "error": "org_delete needs \"org\": an org id"});
             };
-            match delete_org(services, org).await {
+            match services.delete_org(org).await {
                 Ok((keys, records)) => {
                     json!({"ok": true, "keys_destroyed": keys, "records_removed": records})
                 }
@@ -195,21 +194,6 @@ pub async fn handle(request: &Value, services: &Services) -> Value {
         }
         _ => json!({"ok": false, "error": "unknown command"}),
     }
-}
-
-/// Deletes an org: its data keys are destroyed first (crypto-shredding), then every record
-/// of it. Returns how many key versions and records went.
-pub async fn delete_org(
-    services: &Services,
-    org: crate::domain::OrgId,
-) -> Result<(usize, usize), String> {
-    let keys = services.calls.shred(org).await.map_err(|e| e.to_string())?;
-    let store = services.store.clone();
-    let removed = tokio::task::spawn_blocking(move || store.purge_org(org))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok((keys, removed))
 }
 
 /// Longest a request may wait for the server's answer (a backup of a large database takes

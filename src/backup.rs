@@ -10,11 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::booking::tables::APPOINTMENTS;
+use crate::identity::tables::ORGS;
+use crate::outbox::OUTBOX;
+use crate::schema::{SCHEMA, SCHEMA_VERSION};
 use crate::store::snapshot::{
     copy_file_durably, sync_dir_of, ReadOnlyFile, SnapshotError, TableCounts,
 };
-use crate::store::tables::{APPOINTMENTS, ORGS, OUTBOX};
-use crate::store::{Store, StoreError, DATABASE_FILE, SCHEMA_VERSION};
+use crate::store::OrgReads;
+use crate::store::{Store, StoreError, DATABASE_FILE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -123,7 +127,7 @@ pub fn verify(file: &Path) -> Result<Verified, BackupError> {
             ));
         }
     }
-    let (store, counts) = ReadOnlyFile::open(file)
+    let (store, counts) = ReadOnlyFile::open(file, &SCHEMA)
         .map_err(|e| BackupError::Damaged(format!("the file cannot be opened: {e}")))?;
     if let Some(m) = &manifest {
         if m.tables != counts {

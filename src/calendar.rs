@@ -15,8 +15,15 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::auth::Caller;
 use crate::crypto::{CryptoError, Sealed, Vault};
 use crate::domain::{OrgId, UserId};
-use crate::outbox::google::{CalendarEntry, Credentials, GoogleCalendar};
-use crate::store::tables::GOOGLE_CONNECTIONS;
+use crate::integrations::google::{CalendarEntry, Credentials, GoogleCalendar};
+use crate::store::tables::TenantTable;
+
+crate::store::codec::stored_as_json!(GoogleConnection);
+
+/// A clinic's own Google Calendar connection (key `google`): its refresh token, sealed.
+pub const GOOGLE_CONNECTIONS: TenantTable<GoogleConnection> =
+    TenantTable::new("google_connections_v1");
+use crate::store::OrgReads;
 use crate::store::{OrgRead, OrgWrite, Store, StoreError};
 
 /// The sealed record's kind (bound into the ciphertext with org and key).
@@ -63,6 +70,8 @@ struct Pending {
     org: OrgId,
     user: UserId,
     since: Instant,
+    /// The PKCE verifier the consent page was asked with (RFC 7636).
+    verifier: String,
 }
 
 pub struct CalendarService {
@@ -100,9 +109,11 @@ impl CalendarService {
     pub fn authorize(&self, caller: Caller) -> Result<String, CalendarError> {
         let user = caller.user_id().ok_or(CalendarError::BadState)?;
         let state = crate::domain::random_secret(24);
+        // 32 random bytes: a 43-character verifier, RFC 7636's recommended size.
+        let verifier = crate::domain::random_secret(32);
         let url = self
             .google
-            .authorization_url(&self.redirect_uri, &state)
+            .authorization_url(&self.redirect_uri, &state, &verifier)
             .ok_or(CalendarError::NotConfigured)?;
         let mut pending = self.pending();
         pending.retain(|_, p| p.since.elapsed() < STATE_LIFETIME);
@@ -123,6 +134,7 @@ impl CalendarService {
                 org: caller.org,
                 user,
                 since: Instant::now(),
+                verifier,
             },
         );
         Ok(url)
@@ -136,7 +148,7 @@ impl CalendarService {
         code: &str,
         state: &str,
     ) -> Result<(), CalendarError> {
-        let ours = {
+        let verifier = {
             let mut pending = self.pending();
             match pending.remove(state) {
                 Some(p)
@@ -144,22 +156,19 @@ impl CalendarService {
                         && p.org == caller.org
                         && Some(p.user) == caller.user_id() =>
                 {
-                    true
+                    p.verifier
                 }
                 Some(p) => {
                     // Not this caller's: it stays for its owner.
                     pending.insert(state.to_string(), p);
-                    false
+                    return Err(CalendarError::BadState);
                 }
-                None => false,
+                None => return Err(CalendarError::BadState),
             }
         };
-        if !ours {
-            return Err(CalendarError::BadState);
-        }
         let refresh_token = self
             .google
-            .exchange_code(code, &self.redirect_uri)
+            .exchange_code(code, &self.redirect_uri, &verifier)
             .await
             .map_err(|f| CalendarError::Google(f.0))?;
         let vault = self.vault.clone();
@@ -203,7 +212,7 @@ impl CalendarService {
         Ok(ConnectionStatus {
             available: self
                 .google
-                .authorization_url(&self.redirect_uri, "-")
+                .authorization_url(&self.redirect_uri, "-", "-")
                 .is_some(),
             connected: connection.is_some(),
             connected_at: connection.map(|c| c.connected_at),

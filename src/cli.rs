@@ -476,7 +476,10 @@ fn check(
             settings.server.listen.replace("0.0.0.0", "127.0.0.1")
         )
     });
-    let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let color = colour_wanted(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let result = runtime()?.block_on(crate::check::run(
         &base,
         &settings.storage.data_dir,
@@ -706,4 +709,23 @@ fn kb_import(common: &Common, dir: &std::path::Path, org: &str) -> Result<ExitCo
             ExitCode::from(1)
         })
     })
+}
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty
+/// (no-color.org).
+fn colour_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_turns_the_checks_colour_off() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+    }
 }

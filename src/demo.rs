@@ -9,7 +9,7 @@ use crate::booking::schedule::WeeklyHours;
 use crate::booking::{BookingError, NewProvider, NewService};
 use crate::domain::Role;
 use crate::identity::{IdentityError, SignupInput};
-use crate::startup::Services;
+use crate::services::Services;
 
 /// Where the demo clinic's credentials are written (mode 0600) on first start.
 pub const CREDENTIALS_FILE: &str = "demo-credentials.txt";

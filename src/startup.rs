@@ -7,178 +7,10 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::audit::AuditTrail;
-use crate::auth::tokens::{load_or_create_signing_key, TokenAuthority};
-use crate::booking::BookingService;
-use crate::booking::MemoryIndexes;
-use crate::calls::CallService;
 use crate::config::Settings;
-use crate::crypto::{CryptoError, Vault};
+use crate::delivery::OutboxWorker;
 use crate::http::{self, AppServices, AppState};
-use crate::identity::IdentityService;
-use crate::outbox::OutboxWorker;
-use crate::pii::Detector;
-use crate::search::KnowledgeBase;
-use crate::store::Store;
-use crate::vapi::VoiceAgent;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error(transparent)]
-    Token(#[from] crate::auth::tokens::TokenError),
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    #[error("{0}")]
-    Identity(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("server stopped with an error: {0}")]
-    Serve(std::io::Error),
-    #[error("TLS: {0}")]
-    Tls(String),
-}
-
-/// Every long-lived service of a running appliance, without the listener: also what the
-/// command-line tools build to work on a data dir.
-#[derive(Clone)]
-pub struct Services {
-    pub store: Store,
-    pub identity: Arc<IdentityService>,
-    pub audit: AuditTrail,
-    pub booking: Arc<BookingService>,
-    pub voice: Arc<VoiceAgent>,
-    pub calls: Arc<CallService>,
-    pub kb: Arc<KnowledgeBase>,
-    /// Woken after booking commits; the outbox worker waits on it.
-    pub outbox_wake: Arc<tokio::sync::Notify>,
-    pub settings: Arc<Settings>,
-    /// Which long-running parts are up (readiness, restarts).
-    pub health: Arc<crate::health::Health>,
-    /// Leads, follow-up texts, the procedure catalogue and SMS consent.
-    pub followups: Arc<crate::followup::FollowUpService>,
-    /// Where every service reads the time.
-    pub clock: crate::clock::Clock,
-    /// Clinics' own Google Calendar connections.
-    pub calendar: Arc<crate::calendar::CalendarService>,
-    /// The Google Calendar client, shared by the connections and the outbox worker.
-    pub google: Arc<crate::outbox::google::GoogleCalendar>,
-    /// The master key's vault (the outbox opens clinics' calendar tokens with it).
-    pub vault: Arc<Vault>,
-}
-
-impl Services {
-    pub fn open(settings: &Settings) -> Result<Services, StartupError> {
-        Self::open_with_clock(settings, crate::clock::system())
-    }
-
-    /// As `open`, with the clock every service reads (tests set the time of day).
-    pub fn open_with_clock(
-        settings: &Settings,
-        clock: crate::clock::Clock,
-    ) -> Result<Services, StartupError> {
-        crate::observe::handle();
-        let data_dir = &settings.storage.data_dir;
-        let store = Store::open(data_dir)?;
-        let key = load_or_create_signing_key(data_dir)?;
-        let tokens =
-            TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);
-        let identity = IdentityService::new(store.clone(), tokens, &settings.auth)
-            .map_err(|e| StartupError::Identity(format!("identity service: {e}")))?;
-        let vault = Arc::new(Vault::load_or_create(&settings.crypto.master_key_file)?);
-        let mut w = store.begin_write()?;
-        vault.check_against(&mut w)?;
-        w.commit()?;
-        let extra = if settings.pii.extra_terms_file.as_os_str().is_empty() {
-            Vec::new()
-        } else {
-            let path = &settings.pii.extra_terms_file;
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                StartupError::Identity(format!("pii.extra_terms_file {}: {e}", path.display()))
-            })?;
-            crate::pii::read_extra_terms(&text).map_err(|e| {
-                StartupError::Identity(format!("pii.extra_terms_file {}: {e}", path.display()))
-            })?
-        };
-        let detector = Arc::new(Detector::new(&extra));
-        let indexes = MemoryIndexes::build(&store)?;
-        let google = Arc::new(crate::outbox::google::GoogleCalendar::new(
-            reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .build()
-                .unwrap_or_default(),
-            settings.google_calendar.clone(),
-        ));
-        let calendar = Arc::new(crate::calendar::CalendarService::new(
-            store.clone(),
-            vault.clone(),
-            google.clone(),
-            &settings.server.public_url,
-        ));
-        let calls = Arc::new(CallService::new(
-            store.clone(),
-            vault.clone(),
-            detector.clone(),
-            indexes.phones.clone(),
-        ));
-        let model_dir = &settings.search.model_dir;
-        let embedder = if crate::search::embed::Embedder::present(model_dir) {
-            let e = crate::search::embed::Embedder::load(model_dir)
-                .map_err(|e| StartupError::Identity(e.to_string()))?;
-            Some(Arc::new(e))
-        } else {
-            tracing::warn!(dir = %model_dir.display(), "no embedding model installed: knowledge-base answers use full-text search only (run .ci/fetch-model.sh)");
-            None
-        };
-        let kb = Arc::new(KnowledgeBase::new(
-            store.clone(),
-            data_dir.clone(),
-            settings.search.clone(),
-            detector,
-            embedder,
-        ));
-        let outbox_wake = Arc::new(tokio::sync::Notify::new());
-        let followups = Arc::new(crate::followup::FollowUpService::new(
-            store.clone(),
-            clock.clone(),
-            outbox_wake.clone(),
-            indexes.phones.clone(),
-            settings.server.public_url.clone(),
-        ));
-        let booking = Arc::new(BookingService::new(
-            store.clone(),
-            outbox_wake.clone(),
-            indexes,
-            clock.clone(),
-        ));
-        Ok(Services {
-            audit: AuditTrail::new(store.clone()),
-            booking: booking.clone(),
-            voice: Arc::new(VoiceAgent::new(
-                booking,
-                calls.clone(),
-                kb.clone(),
-                followups.clone(),
-            )),
-            followups,
-            clock,
-            kb,
-            calls,
-            outbox_wake,
-            calendar,
-            google,
-            vault,
-            identity: Arc::new(identity),
-            store,
-            settings: Arc::new(settings.clone()),
-            health: Arc::default(),
-        })
-    }
-}
+pub use crate::services::{Services, StartupError};
 
 /// A built appliance with its listener bound.
 pub struct Application {
@@ -373,6 +205,15 @@ impl Application {
                 }
             })
         });
+        // Histogram samples are folded into their buckets on a schedule, not only when
+        // `/metrics` is read: an appliance nobody scrapes keeps no growing list of samples.
+        let metrics_upkeep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                crate::metrics::upkeep();
+            }
+        });
         let served = match self.tls {
             Some(certificate) => {
                 certificate.reload_on_hangup();
@@ -386,6 +227,7 @@ impl Application {
         if let Some(w) = watchdog {
             w.abort();
         }
+        metrics_upkeep.abort();
         let _ = stop_worker.send(true);
         let _ = worker.await;
         for task in [admin, scheduled, Some(retention)].into_iter().flatten() {

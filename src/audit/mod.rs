@@ -6,8 +6,29 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::OrgId;
-use crate::store::tables::{AUDIT_HEAD, AUDIT_LOG};
+use crate::store::tables::TenantTable;
+use crate::store::OrgReads;
 use crate::store::{OrgRead, OrgWrite, StoreError};
+
+crate::store::codec::stored_as_json!(AuditHead);
+
+/// The audit chain, keyed by sequence number (8 big-endian bytes; every sequence number is
+/// below 2^56, so every entry's key starts with a zero byte).
+pub const AUDIT_LOG: TenantTable<AuditEntry> = TenantTable::new("audit_log_v1");
+/// The audit chain's head (single key `head`), which lets verification notice a cut-off
+/// tail. It lives in the chain's own table, where `head` sorts right after the newest entry:
+/// an append rewrites one leaf of one B-tree instead of two (schema 6).
+pub const AUDIT_HEAD: TenantTable<AuditHead> = TenantTable::new("audit_log_v1");
+/// Where the head was kept before schema 6; only the migration to 6 reads it.
+pub(crate) const AUDIT_HEAD_BEFORE_6: TenantTable<AuditHead> = TenantTable::new("audit_head_v1");
+
+/// Schema 6: every org's audit head moves from its own table to key `head` of the log.
+pub(crate) fn move_heads_into_the_log(w: &mut crate::store::StoreWrite) -> Result<(), StoreError> {
+    let old = AUDIT_HEAD_BEFORE_6.def();
+    let heads = w.every_row(old)?;
+    w.put_rows(AUDIT_HEAD.def(), &heads)?;
+    w.delete_table(old)
+}
 
 /// The `prev_hash` of the first entry of every chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

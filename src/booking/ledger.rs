@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
+use super::followers::BookingFollowers;
 use super::records::{
     AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken,
     Patient, ProviderRecord, ServiceRecord,
@@ -15,17 +16,13 @@ use super::schedule::{Interval, Policy, ProviderCalendar, Shape};
 use super::slot_index::{PendingSlots, SlotIndex};
 use super::{org_zone, BookingError};
 use crate::audit;
-use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
-use crate::outbox::{self, JobKind};
-use crate::store::tables::{
+use crate::booking::tables::{
     APPOINTMENTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS, PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
 };
+use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
+use crate::outbox::{self, JobKind};
+use crate::store::OrgReads;
 use crate::store::{OrgWrite, StoreWrite};
-
-/// Longest an appointment plus its buffers can reach before and after its start; bounds the
-/// slot-index walks for conflicts.
-pub const MAX_LEAD: i64 = 4 * 60;
-pub const MAX_TAIL: i64 = 16 * 60;
 
 /// A booking request, validated at the edge.
 #[derive(Debug, Clone)]
@@ -79,6 +76,11 @@ pub enum Change {
         org: OrgId,
         tool_call_ids: Vec<String>,
     },
+    /// Deleting a clinic: every record of it goes in the writer's transaction, so its
+    /// appointments leave through the one path that keeps the in-memory indexes true.
+    DeleteOrg {
+        org: OrgId,
+    },
 }
 
 /// What a committed change did.
@@ -96,6 +98,11 @@ pub enum Effect {
     ConfirmUnknown,
     ConfirmAlreadyUsed,
     DeliveryRecorded,
+    /// The clinic and this many records of it are gone.
+    OrgDeleted {
+        org: OrgId,
+        removed: usize,
+    },
 }
 
 /// The set-up records a transaction's claims decide with, each decoded once per transaction.
@@ -115,7 +122,7 @@ struct SetupReads {
 #[derive(Clone, Copy)]
 struct ReminderRule {
     hours: u32,
-    quiet: crate::followup::consent::QuietHours,
+    quiet: crate::domain::QuietHours,
 }
 
 impl ReminderRule {
@@ -155,14 +162,14 @@ impl SetupReads {
             .org(org)
             .get(&CLINIC_SETTINGS, b"settings")?
             .unwrap_or_default();
-        let tz = org_zone(w.global_get(&crate::store::tables::ORGS, &org.as_bytes())?)?;
+        let tz = org_zone(w.global_get(&crate::identity::tables::ORGS, &org.as_bytes())?)?;
         let clinic = (settings.policy(), tz);
         self.clinics.insert(org, clinic);
         self.reminders.insert(
             org,
             (settings.reminder_hours_before > 0).then(|| ReminderRule {
                 hours: settings.reminder_hours_before,
-                quiet: crate::followup::consent::QuietHours::new(
+                quiet: crate::domain::QuietHours::new(
                     &settings.quiet_hours_start,
                     &settings.quiet_hours_end,
                     tz,
@@ -217,13 +224,16 @@ fn queue_reminder(
 pub struct TransactionScope<'a> {
     reads: SetupReads,
     slots: PendingSlots<'a>,
+    followers: &'a dyn BookingFollowers,
 }
 
 impl<'a> TransactionScope<'a> {
-    pub fn new(index: &'a SlotIndex) -> Self {
+    /// `followers` are told of each booking inside the transaction.
+    pub fn new(index: &'a SlotIndex, followers: &'a dyn BookingFollowers) -> Self {
         TransactionScope {
             reads: SetupReads::default(),
             slots: PendingSlots::new(index),
+            followers,
         }
     }
 
@@ -311,6 +321,12 @@ pub fn apply_in(
             }
             Ok(Effect::DeliveryRecorded)
         }
+        Change::DeleteOrg { org } => {
+            // What this transaction read of the clinic's set-up is gone with it.
+            scope.reads = SetupReads::default();
+            let removed = w.purge_org(*org)?;
+            Ok(Effect::OrgDeleted { org: *org, removed })
+        }
     }
 }
 
@@ -325,12 +341,8 @@ fn set_outcome(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
-    use crate::calls::ContactRecord;
-    use crate::store::tables::{CONTACTS, CONTACTS_BY_PHONE};
     let mut org = w.org(org_id);
-    let mut a = org
-        .get(&APPOINTMENTS, &id.as_bytes())?
-        .ok_or(BookingError::NotFound)?;
+    let mut a = org.require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)?;
     if a.status == status {
         return Ok(Effect::OutcomeSet(Box::new(a)));
     }
@@ -345,20 +357,7 @@ fn set_outcome(
     a.updated_at = stamp(now);
     org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
     let action = if status == AppointmentStatus::NoShow {
-        let phone = a.patient.phone.as_str().as_bytes();
-        let mut contact = match org.get(&CONTACTS_BY_PHONE, phone)? {
-            Some(cid) => org.get(&CONTACTS, cid.as_bytes())?.unwrap_or_default(),
-            None => ContactRecord::default(),
-        };
-        if contact.id.is_nil() {
-            contact.id = uuid::Uuid::new_v4();
-            contact.phone = Some(a.patient.phone.as_str().to_string());
-            contact.name = Some(a.patient.name.clone());
-        }
-        contact.no_shows += 1;
-        contact.updated_at = stamp(now);
-        org.put(&CONTACTS, contact.id.as_bytes(), &contact)?;
-        org.put(&CONTACTS_BY_PHONE, phone, &contact.id)?;
+        crate::calls::count_no_show(&mut org, &a.patient.phone, &a.patient.name, &stamp(now))?;
         "appointment_no_show"
     } else {
         "appointment_completed"
@@ -539,7 +538,9 @@ fn book(
         now,
     )?;
     // A lead for this number (a caller who rang and did not book) is now booked.
-    crate::followup::records::mark_lead_booked(&mut org, record.patient.phone.as_str(), now)?;
+    scope
+        .followers
+        .booked(&mut org, &record.patient.phone, now)?;
     queue_reminder(w, &mut scope.reads, &record, now)?;
     Ok(Effect::Booked {
         appointment: Box::new(record),
@@ -571,9 +572,7 @@ fn cancel(
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
     let mut org = w.org(org_id);
-    let mut a = org
-        .get(&APPOINTMENTS, &id.as_bytes())?
-        .ok_or(BookingError::NotFound)?;
+    let mut a = org.require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)?;
     if a.status == AppointmentStatus::Cancelled {
         return Ok(Effect::Cancelled(Box::new(a)));
     }
@@ -617,15 +616,11 @@ fn reschedule(
     let org = w.org(org_id);
     if let Some(tc) = tool_call_id {
         if org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())?.is_some() {
-            let a = org
-                .get(&APPOINTMENTS, &id.as_bytes())?
-                .ok_or(BookingError::NotFound)?;
+            let a = org.require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)?;
             return Ok(Effect::Rescheduled(Box::new(a)));
         }
     }
-    let a = org
-        .get(&APPOINTMENTS, &id.as_bytes())?
-        .ok_or(BookingError::NotFound)?;
+    let a = org.require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)?;
     if !a.status.is_active() {
         return Err(BookingError::NotActive);
     }

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::booking::tables::APPOINTMENTS;
 use crate::domain::{AppointmentId, OrgId};
+use crate::store::OrgReads;
+use crate::store::{OrgWrite, StoreError};
 
 type ByNumber = HashMap<String, Vec<AppointmentId>>;
 
@@ -49,6 +52,31 @@ impl PhoneIndex {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// Forgets every number of a deleted org.
+    pub fn forget_org(&self, org: OrgId) {
+        let mut orgs = self.orgs.write().unwrap_or_else(|p| p.into_inner());
+        orgs.remove(&org);
+    }
+}
+
+/// Filing a call asks whether the caller's number booked on that call.
+impl crate::calls::CallBookings for PhoneIndex {
+    fn booked_on_call(
+        &self,
+        o: &OrgWrite<'_>,
+        phone: &str,
+        call_id: &str,
+    ) -> Result<bool, StoreError> {
+        for id in self.ids(o.org_id(), phone) {
+            if o.get(&APPOINTMENTS, &id.as_bytes())?
+                .is_some_and(|a| a.vapi_call_id.as_deref() == Some(call_id))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
 #[cfg(test)]
@@ -57,8 +85,7 @@ pub(crate) mod tests {
     use crate::booking::records::{AppointmentRecord, AppointmentStatus, BookingSource, Patient};
     use crate::domain::{PhoneNumber, ProviderId};
     use crate::identity::records::OrgRecord;
-    use crate::store::tables::{APPOINTMENTS, ORGS};
-    use crate::store::Store;
+    use crate::identity::tables::ORGS;
 
     pub(crate) fn appointment(org: OrgId, phone: &PhoneNumber) -> AppointmentRecord {
         let start = "2027-05-03T09:00:00Z".parse().unwrap();
@@ -94,7 +121,7 @@ pub(crate) mod tests {
     #[test]
     fn the_index_built_at_start_holds_every_stored_appointment_by_org_and_number() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::schema::open_store(dir.path()).unwrap();
         let (a, b) = (OrgId::new_random(), OrgId::new_random());
         let one = PhoneNumber::parse("+447400100001", "GB").unwrap();
         let two = PhoneNumber::parse("+447400100002", "GB").unwrap();

@@ -131,6 +131,17 @@ pub enum AppointmentStatus {
 }
 
 impl AppointmentStatus {
+    /// The status as the API writes it (`no_show`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AppointmentStatus::Pending => "pending",
+            AppointmentStatus::Confirmed => "confirmed",
+            AppointmentStatus::Cancelled => "cancelled",
+            AppointmentStatus::Completed => "completed",
+            AppointmentStatus::NoShow => "no_show",
+        }
+    }
+
     /// Whether the appointment holds its slot.
     pub fn is_active(&self) -> bool {
         matches!(

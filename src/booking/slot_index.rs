@@ -9,7 +9,6 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::ledger::{MAX_LEAD, MAX_TAIL};
 use super::records::{AppointmentRecord, SlotEntry};
 use super::schedule::Interval;
 use crate::domain::{AppointmentId, OrgId, ProviderId};
@@ -17,6 +16,11 @@ use crate::domain::{AppointmentId, OrgId, ProviderId};
 /// One provider's active appointments by (start, id), each with the span it occupies
 /// (buffers included).
 type ProviderSlots = BTreeMap<(DateTime<Utc>, AppointmentId), Interval>;
+
+/// Longest an appointment plus its buffers can reach before and after its start, in minutes;
+/// bounds the slot-index walks for conflicts.
+pub const MAX_LEAD: i64 = 4 * 60;
+pub const MAX_TAIL: i64 = 16 * 60;
 
 /// Sorts before every appointment id: with a start time, the bound of a range of starts.
 const LOWEST_ID: AppointmentId = AppointmentId::LOWEST;
@@ -44,6 +48,11 @@ enum SlotChange {
 }
 
 impl SlotIndex {
+    /// Forgets every slot of a deleted org.
+    pub fn forget_org(&self, org: OrgId) {
+        self.write().remove(&org);
+    }
+
     /// Adds an appointment read from the store at start, if it holds its slot (pending or
     /// confirmed).
     pub fn add_stored(&self, a: &AppointmentRecord) {

@@ -13,6 +13,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
+use super::followers::BookingFollowers;
 use super::ledger::{self, Change, Effect};
 use super::BookingError;
 use super::MemoryIndexes;
@@ -79,6 +80,7 @@ impl ClaimWriter {
         clock: Clock,
         committed: Arc<tokio::sync::Notify>,
         indexes: MemoryIndexes,
+        followers: Arc<dyn BookingFollowers>,
     ) -> ClaimWriter {
         let (tx, mut rx) = mpsc::channel::<Message>(4096);
         let counters = Arc::new(Counters::default());
@@ -88,6 +90,7 @@ impl ClaimWriter {
             clock,
             counters: counters.clone(),
             indexes,
+            followers,
             fault: fault.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -239,6 +242,7 @@ struct WriterParts {
     clock: Clock,
     counters: Arc<Counters>,
     indexes: MemoryIndexes,
+    followers: Arc<dyn BookingFollowers>,
     fault: Arc<OnceLock<FaultHook>>,
 }
 
@@ -248,6 +252,7 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
         clock,
         counters,
         indexes,
+        followers,
         fault,
     } = parts;
     let started = Instant::now();
@@ -264,7 +269,7 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut failed = false;
-    let mut scope = ledger::TransactionScope::new(&indexes.slots);
+    let mut scope = ledger::TransactionScope::new(&indexes.slots, followers.as_ref());
     for (at, job) in batch.iter().enumerate() {
         // The transaction and scope are dropped (aborted) when a change panics, so nothing
         // it half-wrote is kept.
@@ -309,20 +314,24 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
     counters
         .commit_micros
         .fetch_add(commit.as_micros() as u64, Ordering::Relaxed);
-    metrics::histogram!(crate::observe::CLAIM_BATCH).record(batch.len() as f64);
-    metrics::histogram!(crate::observe::CLAIM_COMMIT).record(commit.as_secs_f64());
+    metrics::histogram!(crate::metrics::CLAIM_BATCH).record(batch.len() as f64);
+    metrics::histogram!(crate::metrics::CLAIM_COMMIT).record(commit.as_secs_f64());
     scope.committed();
     for result in &results {
-        if let Ok(Effect::Booked {
-            appointment,
-            replayed: false,
-        }) = result
-        {
-            indexes.phones.add(
+        match result {
+            Ok(Effect::Booked {
+                appointment,
+                replayed: false,
+            }) => indexes.phones.add(
                 appointment.org_id,
                 appointment.patient.phone.as_str(),
                 appointment.id,
-            );
+            ),
+            Ok(Effect::OrgDeleted { org, .. }) => {
+                indexes.phones.forget_org(*org);
+                indexes.slots.forget_org(*org);
+            }
+            _ => {}
         }
     }
     for (job, result) in batch.drain(..).zip(results) {

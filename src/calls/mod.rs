@@ -3,6 +3,8 @@
 //! and the call keeps only the redacted transcript and summary with per-type counts — all in
 //! one write transaction, once per call however often the report is delivered.
 
+pub mod tables;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -12,15 +14,15 @@ use serde_json::Value;
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::auth::Caller;
-use crate::booking::phone_index::PhoneIndex;
+use crate::calls::tables::{
+    call_recency_key, CALLS, CALLS_BY_RECENCY, CLINICAL_NOTES, CONTACTS, CONTACTS_BY_EMAIL,
+    CONTACTS_BY_PHONE, SECURE_IDENTIFIERS,
+};
 use crate::crypto::{CryptoError, Sealed, Vault};
 use crate::domain::{OrgId, PhoneNumber};
 use crate::pii::{self, Detector, Entity, EntityType, Known, Route};
-use crate::store::tables::{
-    call_recency_key, APPOINTMENTS, CALLS, CALLS_BY_RECENCY, CLINICAL_NOTES, CONTACTS,
-    CONTACTS_BY_EMAIL, CONTACTS_BY_PHONE, SECURE_IDENTIFIERS,
-};
-use crate::store::{Store, StoreError};
+use crate::store::OrgReads;
+use crate::store::{OrgWrite, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -68,6 +70,31 @@ pub struct ContactRecord {
     /// Appointments this person did not come to.
     #[serde(default)]
     pub no_shows: u32,
+}
+
+/// Counts a missed appointment on the patient's contact (made from the appointment's name
+/// and number when the clinic has none yet), inside the caller's transaction. The claim
+/// writer calls it when staff mark a no-show; contacts have no other writer than this domain.
+pub fn count_no_show(
+    org: &mut OrgWrite<'_>,
+    phone: &PhoneNumber,
+    name: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    let key = phone.as_str().as_bytes();
+    let mut contact = match org.get(&CONTACTS_BY_PHONE, key)? {
+        Some(cid) => org.get(&CONTACTS, cid.as_bytes())?.unwrap_or_default(),
+        None => ContactRecord::default(),
+    };
+    if contact.id.is_nil() {
+        contact.id = uuid::Uuid::new_v4();
+        contact.phone = Some(phone.as_str().to_string());
+        contact.name = Some(name.to_string());
+    }
+    contact.no_shows += 1;
+    contact.updated_at = now.to_string();
+    org.put(&CONTACTS, contact.id.as_bytes(), &contact)?;
+    org.put(&CONTACTS_BY_PHONE, key, &contact.id)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,7 +191,19 @@ pub struct CallService {
     store: Store,
     vault: Arc<Vault>,
     detector: Arc<Detector>,
-    phones: Arc<PhoneIndex>,
+    bookings: Arc<dyn CallBookings>,
+}
+
+/// What the calls domain asks of the booking domain when filing a call, inside the filing's
+/// transaction: was an appointment for this number booked on this call? (The booking domain
+/// implements it; calls does not read appointments itself.)
+pub trait CallBookings: Send + Sync {
+    fn booked_on_call(
+        &self,
+        o: &OrgWrite<'_>,
+        phone: &str,
+        call_id: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 fn first_of(entities: &[Entity], kind: EntityType) -> Option<String> {
@@ -382,13 +421,13 @@ impl CallService {
         store: Store,
         vault: Arc<Vault>,
         detector: Arc<Detector>,
-        phones: Arc<PhoneIndex>,
+        bookings: Arc<dyn CallBookings>,
     ) -> Self {
         Self {
             store,
             vault,
             detector,
-            phones,
+            bookings,
         }
     }
 
@@ -415,7 +454,7 @@ impl CallService {
         let summary = report.summary.clone().unwrap_or_default();
         let in_summary = self.detector.detect(&summary, &known);
         let vault = self.vault.clone();
-        let phones = self.phones.clone();
+        let bookings = self.bookings.clone();
         let region = phone_region.to_string();
         self.store
             .write(move |w| {
@@ -454,18 +493,7 @@ impl CallService {
 
                 // Was something booked on this call?
                 let booked = match &phone {
-                    Some(p) => {
-                        let mut any = false;
-                        for id in phones.ids(org, p) {
-                            if o.get(&APPOINTMENTS, &id.as_bytes())?.is_some_and(|a| {
-                                a.vapi_call_id.as_deref() == Some(report.call_id.as_str())
-                            }) {
-                                any = true;
-                                break;
-                            }
-                        }
-                        any
-                    }
+                    Some(p) => bookings.booked_on_call(&o, p, &report.call_id)?,
                     None => false,
                 };
                 let record = CallRecord {
@@ -506,8 +534,7 @@ impl CallService {
         self.store
             .read(move |r| {
                 r.org(org)
-                    .get(&CALLS, call_id.as_bytes())?
-                    .ok_or(CallError::NotFound)
+                    .require(&CALLS, call_id.as_bytes(), CallError::NotFound)
             })
             .await
     }
@@ -582,9 +609,7 @@ impl CallService {
             .store
             .write(move |w| {
                 let mut o = w.org(caller.org);
-                let note = o
-                    .get(&CLINICAL_NOTES, id.as_bytes())?
-                    .ok_or(CallError::NotFound)?;
+                let note = o.require(&CLINICAL_NOTES, id.as_bytes(), CallError::NotFound)?;
                 let plain = vault.open_in(&o, NOTE_KIND, &id.to_string(), &note.sealed);
                 let outcome = if plain.is_ok() {
                     Outcome::Success
@@ -609,41 +634,6 @@ impl CallService {
         Ok((note, String::from_utf8_lossy(&plain?).into_owned()))
     }
 
-    /// Starts a new key version for the org and re-encrypts its notes and identifiers.
-    pub async fn rotate_keys(&self, org: OrgId) -> Result<usize, CallError> {
-        let vault = self.vault.clone();
-        self.store
-            .write(move |w| {
-                let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-                let mut o = w.org(org);
-                vault.new_version(&mut o, &now)?;
-                let mut count = 0;
-                for (k, mut n) in o.scan(&CLINICAL_NOTES, &[], None, usize::MAX)? {
-                    let plain = vault.open_in(&o, NOTE_KIND, &n.id.to_string(), &n.sealed)?;
-                    n.sealed = vault.seal(&mut o, NOTE_KIND, &n.id.to_string(), &plain, &now)?;
-                    o.put(&CLINICAL_NOTES, &k, &n)?;
-                    count += 1;
-                }
-                for (k, mut s) in o.scan(&SECURE_IDENTIFIERS, &[], None, usize::MAX)? {
-                    let plain = vault.open_in(&o, IDENTIFIER_KIND, &s.id.to_string(), &s.sealed)?;
-                    s.sealed =
-                        vault.seal(&mut o, IDENTIFIER_KIND, &s.id.to_string(), &plain, &now)?;
-                    o.put(&SECURE_IDENTIFIERS, &k, &s)?;
-                    count += 1;
-                }
-                count += crate::calendar::reseal_in(&vault, &mut o, &now)?;
-                audit::success(
-                    &mut o,
-                    "system:cli",
-                    "keys_rotated",
-                    format!("org:{org}"),
-                    Utc::now(),
-                )?;
-                Ok::<_, CallError>(count)
-            })
-            .await
-    }
-
     /// Crypto-shreds the org: destroys its data keys so its notes and identifiers can never be
     /// read again.
     pub async fn shred(&self, org: OrgId) -> Result<usize, CallError> {
@@ -663,4 +653,23 @@ impl CallService {
             })
             .await
     }
+}
+
+/// Seals the org's clinical notes and identifiers again under its current key version, in
+/// the key rotation's transaction; returns how many.
+pub fn reseal_in(vault: &Vault, o: &mut OrgWrite<'_>, now: &str) -> Result<usize, CallError> {
+    let mut count = 0;
+    for (k, mut n) in o.scan(&CLINICAL_NOTES, &[], None, usize::MAX)? {
+        let plain = vault.open_in(o, NOTE_KIND, &n.id.to_string(), &n.sealed)?;
+        n.sealed = vault.seal(o, NOTE_KIND, &n.id.to_string(), &plain, now)?;
+        o.put(&CLINICAL_NOTES, &k, &n)?;
+        count += 1;
+    }
+    for (k, mut s) in o.scan(&SECURE_IDENTIFIERS, &[], None, usize::MAX)? {
+        let plain = vault.open_in(o, IDENTIFIER_KIND, &s.id.to_string(), &s.sealed)?;
+        s.sealed = vault.seal(o, IDENTIFIER_KIND, &s.id.to_string(), &plain, now)?;
+        o.put(&SECURE_IDENTIFIERS, &k, &s)?;
+        count += 1;
+    }
+    Ok(count)
 }

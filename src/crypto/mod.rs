@@ -15,8 +15,16 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::OrgId;
-use crate::store::tables::{META, ORG_KEYS};
+use crate::store::tables::{TenantTable, META};
+use crate::store::OrgReads;
 use crate::store::{OrgRead, OrgWrite, StoreError, StoreWrite};
+
+crate::store::codec::stored_as_json!(WrappedKey, KeyHead);
+
+/// The org's wrapped data keys, keyed by version (4 big-endian bytes).
+pub const ORG_KEYS: TenantTable<WrappedKey> = TenantTable::new("org_keys_v1");
+/// The org's current key version (single key `current`).
+pub const ORG_KEY_HEAD: TenantTable<KeyHead> = TenantTable::new("org_key_head_v1");
 
 /// A data key is retired after this many encryptions, far below GCM's 2^32 random-nonce limit.
 pub const ROTATE_AFTER: u64 = 1 << 30;
@@ -210,9 +218,7 @@ impl Vault {
 
     /// Starts a new key version for the org (the first one, or a rotation).
     pub fn new_version(&self, w: &mut OrgWrite<'_>, now: &str) -> Result<u32, CryptoError> {
-        let version = w
-            .get(&crate::store::tables::ORG_KEY_HEAD, KEY_HEAD)?
-            .map_or(1, |h| h.version + 1);
+        let version = w.get(&ORG_KEY_HEAD, KEY_HEAD)?.map_or(1, |h| h.version + 1);
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
         let sealed = self.seal_with(
@@ -232,11 +238,7 @@ impl Vault {
                 created_at: now.to_string(),
             },
         )?;
-        w.put(
-            &crate::store::tables::ORG_KEY_HEAD,
-            KEY_HEAD,
-            &KeyHead { version },
-        )?;
+        w.put(&ORG_KEY_HEAD, KEY_HEAD, &KeyHead { version })?;
         Ok(version)
     }
 
@@ -250,7 +252,7 @@ impl Vault {
         plain: &[u8],
         now: &str,
     ) -> Result<Sealed, CryptoError> {
-        let version = match w.get(&crate::store::tables::ORG_KEY_HEAD, KEY_HEAD)? {
+        let version = match w.get(&ORG_KEY_HEAD, KEY_HEAD)? {
             Some(h) => h.version,
             None => self.new_version(w, now)?,
         };
@@ -324,7 +326,7 @@ impl Vault {
         for (k, _) in &versions {
             w.remove(&ORG_KEYS, k)?;
         }
-        w.remove(&crate::store::tables::ORG_KEY_HEAD, KEY_HEAD)?;
+        w.remove(&ORG_KEY_HEAD, KEY_HEAD)?;
         self.unwrapped
             .lock()
             .unwrap_or_else(|p| p.into_inner())

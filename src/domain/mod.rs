@@ -3,12 +3,14 @@
 mod email;
 mod ids;
 pub mod phone;
+mod quiet_hours;
 mod role;
 mod text;
 
 pub use email::Email;
 pub use ids::{AgentKeyId, AppointmentId, OrgId, ProviderId, ServiceId, UserId};
 pub use phone::PhoneNumber;
+pub use quiet_hours::QuietHours;
 pub use role::Role;
 pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
 

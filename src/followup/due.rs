@@ -9,11 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use super::records::{
     FollowUpOutcome, FollowUpPurpose, FollowUpRecord, FollowUpStatus, LeadStatus,
 };
-use super::{catalogue, clinic_from, consent};
+use super::{catalogue, clinic_from};
+use crate::booking::tables::{APPOINTMENTS, CLINIC_SETTINGS};
 use crate::domain::{OrgId, PhoneNumber};
-use crate::store::tables::{
-    APPOINTMENTS, CLINIC_SETTINGS, FOLLOWUPS, LEADS, ORGS, SMS_LAST_SENT, SMS_OPT_OUTS,
-};
+use crate::followup::records::{FOLLOWUPS, LEADS, SMS_LAST_SENT, SMS_OPT_OUTS};
+use crate::identity::tables::ORGS;
+use crate::store::OrgReads;
 use crate::store::{StoreError, StoreRead};
 
 /// What to do with a message that has fallen due.
@@ -42,7 +43,7 @@ fn sender_unless_quiet(
     now: DateTime<Utc>,
     install_from: &str,
 ) -> Result<Option<String>, DateTime<Utc>> {
-    let quiet = consent::QuietHours::new(
+    let quiet = crate::domain::QuietHours::new(
         &clinic.settings.quiet_hours_start,
         &clinic.settings.quiet_hours_end,
         clinic.tz,
@@ -141,7 +142,7 @@ pub fn decide_reminder(
     now: DateTime<Utc>,
     install_from: &str,
 ) -> Result<Decision, StoreError> {
-    use crate::store::tables::{PROVIDERS, SERVICES};
+    use crate::booking::tables::{PROVIDERS, SERVICES};
     let o = r.org(org);
     if o.get(&FOLLOWUPS, id.as_bytes())?.is_some() {
         return Ok(Decision::Gone);
@@ -170,8 +171,8 @@ pub fn decide_reminder(
         if clinic.name.is_empty() { "the clinic" } else { &clinic.name },
         service.as_deref().unwrap_or("appointment"),
         provider,
-        crate::vapi::speech::say_date(local.date_naive()),
-        crate::vapi::speech::say_time(local.time()),
+        crate::speech::say_date(local.date_naive()),
+        crate::speech::say_time(local.time()),
     );
     let mut record = FollowUpRecord::queued(
         id,

@@ -2,11 +2,10 @@
 //! they asked about is known they are texted its guide and a way to book (the seeds' "Task 2"),
 //! once per call however the end of the call is reported; the clinic's procedure catalogue,
 //! SMS consent (opt-outs, quiet hours, one follow-up per number per window) and the leads'
-//! progress. Messages travel through the durable outbox (`outbox::twilio`); what decides a
+//! progress. Messages travel through the durable outbox (`integrations::twilio`); what decides a
 //! message when it falls due is here (`decide`).
 
 pub mod catalogue;
-pub mod consent;
 pub mod due;
 pub mod message;
 pub mod records;
@@ -21,13 +20,16 @@ use chrono_tz::Tz;
 use crate::audit;
 use crate::booking::phone_index::PhoneIndex;
 use crate::booking::records::ClinicSettings;
+use crate::booking::tables::{APPOINTMENTS, CLINIC_SETTINGS};
 use crate::clock::Clock;
 use crate::domain::{FieldError, OrgId, PhoneNumber, Validation};
-use crate::outbox::{self, JobKind};
-use crate::store::tables::{
-    APPOINTMENTS, CLINIC_SETTINGS, FOLLOWUPS, FOLLOWUP_STATE, LEADS, LEADS_BY_CALL, LEADS_BY_PHONE,
-    ORGS, PROCEDURES, SMS_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
+use crate::followup::records::{
+    FOLLOWUPS, FOLLOWUP_STATE, LEADS, LEADS_BY_CALL, LEADS_BY_PHONE, PROCEDURES, SMS_OPT_OUTS,
+    SMS_TEXTED, TWILIO_MESSAGES,
 };
+use crate::identity::tables::ORGS;
+use crate::outbox::{self, JobKind};
+use crate::store::OrgReads;
 use crate::store::{OrgRead, OrgWrite, Store, StoreError};
 use records::{
     FollowUpPurpose, FollowUpRecord, FollowUpStatus, LeadRecord, LeadStatus, OptOutRecord,
@@ -460,8 +462,7 @@ impl FollowUpService {
         self.store
             .read(move |r| {
                 r.org(org)
-                    .get(&LEADS, id.as_bytes())?
-                    .ok_or(FollowUpError::NotFound)
+                    .require(&LEADS, id.as_bytes(), FollowUpError::NotFound)
             })
             .await
     }
@@ -477,9 +478,7 @@ impl FollowUpService {
         self.store
             .write(move |w| {
                 let mut o = w.org(org);
-                let mut lead = o
-                    .get(&LEADS, id.as_bytes())?
-                    .ok_or(FollowUpError::NotFound)?;
+                let mut lead = o.require(&LEADS, id.as_bytes(), FollowUpError::NotFound)?;
                 lead.status = status;
                 lead.updated_at = now;
                 o.put(&LEADS, id.as_bytes(), &lead)?;

@@ -1,16 +1,53 @@
 //! The stored shapes of leads, follow-up messages, the procedure catalogue and SMS consent,
-//! and the few table-level steps other writers share (the outbox records a delivery's outcome
-//! and the booking ledger marks a lead booked, each inside its own transaction).
+//! the tables that hold them, and the few table-level steps other writers share (the outbox
+//! records a delivery's outcome and the booking ledger marks a lead booked, each inside its
+//! own transaction).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
 use crate::domain::OrgId;
-use crate::store::tables::{
-    FOLLOWUPS, LEADS, LEADS_BY_PHONE, SMS_LAST_SENT, SMS_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
-};
+use crate::store::tables::{GlobalTable, TenantTable};
+use crate::store::OrgReads;
 use crate::store::{OrgWrite, StoreError, StoreWrite};
+
+// ---- the follow-up tables, beside the records they hold ----
+
+crate::store::codec::stored_as_json!(
+    ProcedureRecord,
+    LeadRecord,
+    FollowUpRecord,
+    OptOutRecord,
+    MessageIndexEntry,
+);
+
+/// A clinic's procedure catalogue, keyed by procedure id.
+pub const PROCEDURES: TenantTable<ProcedureRecord> = TenantTable::new("procedures_v1");
+/// Per-clinic follow-up state; key `catalogue` exists once the catalogue has been written
+/// (before that, a clinic has the appliance's default catalogue).
+pub const FOLLOWUP_STATE: TenantTable<serde_json::Value> = TenantTable::new("followup_state_v1");
+/// Leads, keyed by lead id (time-ordered).
+pub const LEADS: TenantTable<LeadRecord> = TenantTable::new("leads_v1");
+/// Call id → its lead: one lead per call however often the end of a call is reported.
+pub const LEADS_BY_CALL: TenantTable<uuid::Uuid> = TenantTable::new("leads_by_call_v1");
+/// Caller number (E.164) → their latest lead.
+pub const LEADS_BY_PHONE: TenantTable<uuid::Uuid> = TenantTable::new("leads_by_phone_v1");
+/// Follow-up messages, keyed by id (time-ordered).
+pub const FOLLOWUPS: TenantTable<FollowUpRecord> = TenantTable::new("followups_v1");
+/// Numbers (E.164) that asked not to be texted.
+pub const SMS_OPT_OUTS: TenantTable<OptOutRecord> = TenantTable::new("sms_opt_outs_v1");
+/// Number (E.164) → when a follow-up last went to it (the one-per-window rule).
+pub const SMS_LAST_SENT: TenantTable<chrono::DateTime<chrono::Utc>> =
+    TenantTable::new("sms_last_sent_v1");
+/// Number (E.164) → when this clinic last texted it anything (a reply to the install's shared
+/// sender is routed to the clinics that texted the number).
+pub const SMS_TEXTED: TenantTable<chrono::DateTime<chrono::Utc>> =
+    TenantTable::new("sms_texted_v1");
+/// Twilio message sid → the org and follow-up it carries (status callbacks name only the sid).
+pub const TWILIO_MESSAGES: GlobalTable<MessageIndexEntry> = GlobalTable::new("twilio_messages_v1");
+
+// ---- the records ----
 
 /// One procedure of a clinic's catalogue: the words that name it and what a follow-up sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -236,6 +273,12 @@ impl FollowUpOutcome {
 /// Records a delivery outcome: the follow-up's state, Twilio's sid (so status callbacks find
 /// it), the number's last-texted time, an opt-out Twilio reported, the audit entry; a sent
 /// call follow-up marks its lead `contacted`.
+impl crate::outbox::DeliveryEffect for FollowUpOutcome {
+    fn apply(&self, w: &mut StoreWrite, org: OrgId) -> Result<(), StoreError> {
+        apply(w, org, self)
+    }
+}
+
 pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), StoreError> {
     let mut ow = w.org(org);
     if let Some(new) = &o.record {
@@ -329,6 +372,21 @@ pub fn opt_out(
 
 /// A booking for `phone` (E.164) turns that number's open lead into `booked`, inside the
 /// booking's transaction.
+/// Leads follow bookings: a booking for a number marks its open lead booked, in the booking's
+/// transaction (the claim writer is told of this at start).
+pub struct LeadsFollowBookings;
+
+impl crate::booking::followers::BookingFollowers for LeadsFollowBookings {
+    fn booked(
+        &self,
+        org: &mut OrgWrite<'_>,
+        phone: &crate::domain::PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        mark_lead_booked(org, phone.as_str(), now)
+    }
+}
+
 pub fn mark_lead_booked(
     o: &mut OrgWrite<'_>,
     phone: &str,

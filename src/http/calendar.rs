@@ -16,7 +16,7 @@ use super::openapi::OrgPath;
 use super::AppState;
 use crate::calendar::{CalendarError, ConnectionStatus};
 use crate::domain::Role;
-use crate::outbox::google::CalendarEntry;
+use crate::integrations::google::CalendarEntry;
 
 const ADMIN: &[Role] = &[Role::Admin];
 

@@ -432,7 +432,7 @@ fn signed_form(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if crate::outbox::twilio::signature_valid(
+    if crate::integrations::twilio::signature_valid(
         state.settings.twilio.auth_token.expose(),
         &url,
         &params,

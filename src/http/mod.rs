@@ -241,8 +241,8 @@ async fn admit_and_finish(
                     response.headers_mut().insert("server-timing", v);
                 }
             }
-            crate::observe::time(
-                crate::observe::HTTP_REQUEST,
+            crate::metrics::time(
+                crate::metrics::HTTP_REQUEST,
                 &[
                     ("method", method),
                     ("route", route),

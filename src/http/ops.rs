@@ -47,7 +47,7 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::observe::handle().render(),
+        crate::metrics::handle().render(),
     )
         .into_response())
 }
@@ -55,8 +55,8 @@ async fn metrics(
 /// The state read when metrics are scraped: the writer's totals, the outbox per service, the
 /// parts, the last backup.
 async fn scrape_time_state(state: &AppState) {
+    use crate::outbox::OUTBOX;
     use crate::outbox::{due_bound, OutboxJob, Service};
-    use crate::store::tables::OUTBOX;
     let w = state.booking.writer().stats();
     metrics::counter!("voxanne_claim_batches_total").absolute(w.batches);
     metrics::counter!("voxanne_claims_total").absolute(w.changes);

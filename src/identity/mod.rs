@@ -2,6 +2,7 @@
 //! credential into an authenticated `Caller`.
 
 pub mod records;
+pub mod tables;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -19,7 +20,8 @@ use crate::domain::{
     AgentKeyId, ClinicName, Email, FieldError, FullName, KeyName, OrgId, Password, Role,
     TimeZoneName, UserId, Validation,
 };
-use crate::store::tables::{AGENT_KEYS, AGENT_KEY_INDEX, LOGIN_EMAILS, ORGS, USERS};
+use crate::identity::tables::{AGENT_KEYS, AGENT_KEY_INDEX, LOGIN_EMAILS, ORGS, USERS};
+use crate::store::OrgReads;
 use crate::store::{Store, StoreError, StoreWrite};
 use records::{AgentKeyIndexEntry, AgentKeyRecord, EmailIndexEntry, OrgRecord, UserRecord};
 
@@ -499,10 +501,11 @@ impl IdentityService {
         let user_id = caller.user_id().ok_or(IdentityError::NotFound)?;
         self.store
             .read(move |r| {
-                let user = r
-                    .org(caller.org)
-                    .get(&USERS, &user_id.as_bytes())?
-                    .ok_or(IdentityError::NotFound)?;
+                let user = r.org(caller.org).require(
+                    &USERS,
+                    &user_id.as_bytes(),
+                    IdentityError::NotFound,
+                )?;
                 let org = r
                     .global_get(&ORGS, &caller.org.as_bytes())?
                     .ok_or(IdentityError::NotFound)?;
@@ -558,9 +561,7 @@ impl IdentityService {
         self.store
             .write(move |w| {
                 let mut org = w.org(caller.org);
-                let user = org
-                    .get(&USERS, &user_id.as_bytes())?
-                    .ok_or(IdentityError::NotFound)?;
+                let user = org.require(&USERS, &user_id.as_bytes(), IdentityError::NotFound)?;
                 org.remove(&USERS, &user_id.as_bytes())?;
                 audit::success(
                     &mut org,

@@ -1,21 +1,20 @@
-//! The durable outbox: jobs for external services (confirmation email, calendar sync) are
-//! written in the same transaction as the booking change that causes them, then delivered by
-//! a background worker with exponential backoff and jitter. A slow or failing provider never
-//! slows or fails a booking; a disabled one leaves its jobs queued and visible.
+//! The durable outbox queue: jobs for outside services (confirmation email, calendar sync,
+//! texts) are written in the same transaction as the change that causes them, and each
+//! delivery's outcome is recorded back (the worker that delivers them is `crate::delivery`).
+//! A slow or failing provider never slows or fails a booking; a disabled one leaves its jobs
+//! queued and visible.
 
-pub mod google;
-pub mod smtp;
-pub mod twilio;
-mod worker;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AppointmentId, OrgId};
-use crate::store::tables::OUTBOX;
+use crate::store::tables::GlobalTable;
 use crate::store::{StoreError, StoreWrite};
 
-pub use worker::OutboxWorker;
+/// Outbox jobs for external services, keyed `service ‖ next attempt ‖ job id`.
+pub const OUTBOX: GlobalTable<OutboxJob> = GlobalTable::new("outbox_v1");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -87,7 +86,7 @@ pub fn job_key(service: Service, next_attempt_at: DateTime<Utc>, id: uuid::Uuid)
 /// Every job of `service` due before `t` sorts before this key.
 pub fn due_bound(service: Service, t: DateTime<Utc>) -> Vec<u8> {
     let mut k = vec![service.tag()];
-    k.extend_from_slice(&crate::booking::keys::instant_bytes(t));
+    k.extend_from_slice(&crate::store::keys::instant_bytes(t));
     k
 }
 
@@ -269,8 +268,15 @@ pub struct DeliveryRecord {
     pub retry: Option<OutboxJob>,
     /// The appointment whose calendar state is now this ("synced", "failed").
     pub calendar_sync: Option<(AppointmentId, &'static str)>,
-    /// What became of a text message.
-    pub followup: Option<crate::followup::records::FollowUpOutcome>,
+    /// What the delivery means to the domain that queued the job (what became of a text
+    /// message), written in the same transaction.
+    pub effect: Option<Arc<dyn DeliveryEffect>>,
+}
+
+/// A domain's record of what a delivery meant, applied inside the transaction that records
+/// the delivery, so the outbox needs to know no domain.
+pub trait DeliveryEffect: std::fmt::Debug + Send + Sync {
+    fn apply(&self, w: &mut StoreWrite, org: OrgId) -> Result<(), StoreError>;
 }
 
 /// The outbox half of a delivery record, inside the caller's transaction.
@@ -283,8 +289,8 @@ pub fn requeue(w: &mut StoreWrite, d: &DeliveryRecord) -> Result<(), StoreError>
             j,
         )?;
     }
-    if let Some(outcome) = &d.followup {
-        crate::followup::records::apply(w, d.org, outcome)?;
+    if let Some(effect) = &d.effect {
+        effect.apply(w, d.org)?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use regex::Regex;
 
-use super::detector::re;
+use super::pattern::re;
 
 use super::people::Finding;
 use super::EntityType;

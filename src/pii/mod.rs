@@ -3,6 +3,7 @@
 
 mod addresses;
 mod detector;
+mod pattern;
 mod people;
 mod phones;
 pub mod validators;

@@ -6,7 +6,7 @@
 
 use regex::Regex;
 
-use super::detector::re;
+use super::pattern::re;
 use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
 use super::people::Finding;

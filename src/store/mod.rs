@@ -1,8 +1,10 @@
-//! The redb file: opening and migrating it, and the transaction handles (global and
-//! org-scoped) through which every read and write goes. Nothing outside this module builds a key
-//! that includes an org id.
+//! The redb file: opening it and running a schema's migrations, and the transaction handles
+//! (global and org-scoped) through which every read and write goes. Nothing outside this
+//! module builds a key that includes an org id, and nothing in it knows a domain: the tables
+//! and migrations come from the schema it is opened with (`crate::schema`).
 
 pub mod codec;
+pub mod keys;
 pub mod snapshot;
 pub mod tables;
 
@@ -17,13 +19,10 @@ use redb::{
 };
 
 use crate::domain::OrgId;
-use tables::{GlobalTable, TenantTable};
+use tables::{GlobalTable, Schema, TenantTable};
 
 /// The file name of the database inside the data dir.
 pub const DATABASE_FILE: &str = "voxanne.redb";
-
-/// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,11 +99,13 @@ fn decode<V: Stored>(table: &'static str, bytes: &[u8]) -> Result<V> {
 pub struct Store {
     db: Arc<Database>,
     path: Arc<Path>,
+    schema: &'static Schema,
 }
 
 impl Store {
-    /// Opens (or creates) `voxanne.redb` in `data_dir` and runs pending migrations.
-    pub fn open(data_dir: &Path) -> Result<Store> {
+    /// Opens (or creates) `voxanne.redb` in `data_dir` and runs the schema's pending
+    /// migrations. Files written by a newer schema are refused.
+    pub fn open(data_dir: &Path, schema: &'static Schema) -> Result<Store> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
@@ -114,6 +115,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             path: path.into(),
+            schema,
         };
         store.migrate()?;
         Ok(store)
@@ -121,6 +123,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The schema this store was opened with.
+    pub fn schema(&self) -> &'static Schema {
+        self.schema
     }
 
     /// Applies every migration step newer than the file's schema version, in order, in one
@@ -132,13 +139,11 @@ impl Store {
             .global_get(&tables::META, b"schema_version")?
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                found,
-                known: SCHEMA_VERSION,
-            });
+        let known = self.schema.version();
+        if found > known {
+            return Err(StoreError::NewerSchema { found, known });
         }
-        for step in MIGRATIONS.iter().filter(|m| m.version > found) {
+        for step in self.schema.migrations.iter().filter(|m| m.version > found) {
             (step.apply)(&mut w)?;
             w.global_put(
                 &tables::META,
@@ -174,7 +179,7 @@ impl Store {
 
     /// A write transaction with durable (fsync'd) commit.
     pub fn begin_write(&self) -> Result<StoreWrite> {
-        Ok(StoreWrite::new(self.db.begin_write()?))
+        Ok(StoreWrite::new(self.db.begin_write()?, self.schema))
     }
 
     /// Runs `f` in a read transaction on a blocking thread.
@@ -213,152 +218,47 @@ impl Store {
     }
 }
 
-struct Migration {
-    version: u64,
-    name: &'static str,
-    apply: fn(&mut StoreWrite) -> Result<()>,
-}
-
-/// Ordered schema steps. Append only; never edit a released step.
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "create identity and audit tables",
-        apply: |w| {
-            create_tables(
-                w,
-                &tables::identity_and_audit_global(),
-                &tables::identity_and_audit_tenant_at_1(),
-            )
-        },
-    },
-    Migration {
-        version: 2,
-        name: "create booking tables",
-        apply: |w| create_tables(w, &tables::booking_global(), &tables::booking_tenant_at_2()),
-    },
-    Migration {
-        version: 3,
-        name: "create the outbox",
-        apply: |w| create_tables(w, &tables::outbox_global(), &[]),
-    },
-    Migration {
-        version: 4,
-        name: "create call, contact, clinical-note and key tables",
-        apply: |w| create_tables(w, &[], &tables::calls_tenant()),
-    },
-    Migration {
-        version: 5,
-        name: "create knowledge-base tables",
-        apply: |w| create_tables(w, &[], &tables::kb_tenant()),
-    },
-    Migration {
-        version: 6,
-        name: "keep each audit chain's head in the chain's own table",
-        apply: move_audit_heads_into_the_log,
-    },
-    Migration {
-        version: 7,
-        name: "drop the stored phone index (kept in memory, built from the appointments)",
-        apply: |w| w.delete_table(tables::APPOINTMENTS_BY_PHONE_BEFORE_7.def()),
-    },
-    Migration {
-        version: 8,
-        // Nothing to rewrite: older JSON records keep reading. The version moves so that an
-        // older build, which reads only JSON, refuses the file instead of misreading it.
-        name: "appointments, audit entries and outbox jobs are written in compact layouts",
-        apply: |_| Ok(()),
-    },
-    Migration {
-        version: 9,
-        name: "drop the stored slot index (kept in memory, built from the appointments)",
-        apply: |w| w.delete_table(tables::APPOINTMENT_SLOTS_BEFORE_9.def()),
-    },
-    Migration {
-        version: 10,
-        name: "create lead, follow-up, procedure and SMS consent tables",
-        apply: |w| create_tables(w, &tables::followup_global(), &tables::followup_tenant()),
-    },
-    Migration {
-        version: 11,
-        name: "create the table of clinics' own Google Calendar connections",
-        apply: |w| create_tables(w, &[], &tables::calendar_tenant()),
-    },
-    Migration {
-        version: 12,
-        name: "index filed calls by when they were filed",
-        apply: index_calls_by_recency,
-    },
-];
-
 /// One row of a tenant table, raw: (org, local key, stored bytes).
-type RawRow = (u128, Vec<u8>, Vec<u8>);
+pub type RawRow = (u128, Vec<u8>, Vec<u8>);
 
-/// Every row of a tenant table, raw, for migrations.
-fn every_row(w: &mut StoreWrite, def: tables::TenantDef) -> Result<Vec<RawRow>> {
-    w.with_tenant(def, |t| {
-        let mut rows = Vec::new();
-        for item in t.iter()? {
-            let (k, v) = item?;
-            let (org, key) = k.value();
-            rows.push((org, key.to_vec(), v.value().to_vec()));
+impl StoreWrite {
+    /// Every row of a tenant table, raw, for migrations.
+    pub fn every_row(&mut self, def: tables::TenantDef) -> Result<Vec<RawRow>> {
+        self.with_tenant(def, |t| {
+            let mut rows = Vec::new();
+            for item in t.iter()? {
+                let (k, v) = item?;
+                let (org, key) = k.value();
+                rows.push((org, key.to_vec(), v.value().to_vec()));
+            }
+            Ok(rows)
+        })
+    }
+
+    /// Writes raw rows into a tenant table (migrations only).
+    pub fn put_rows(&mut self, def: tables::TenantDef, rows: &[RawRow]) -> Result<()> {
+        self.with_tenant(def, |t| {
+            for (org, key, value) in rows {
+                t.insert((*org, key.as_slice()), value.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Creates tables that do not exist yet (migrations only).
+    pub fn create_tables(
+        &mut self,
+        global: &[tables::GlobalDef],
+        tenant: &[tables::TenantDef],
+    ) -> Result<()> {
+        for def in global {
+            self.with_global(*def, |_| Ok(()))?;
         }
-        Ok(rows)
-    })
-}
-
-/// Schema 12: every filed call gets its entry in the recency index.
-fn index_calls_by_recency(w: &mut StoreWrite) -> Result<()> {
-    use crate::store::codec::Stored;
-    let calls = every_row(w, tables::CALLS.def())?;
-    w.with_tenant(tables::CALLS_BY_RECENCY.def(), |index| {
-        for (org, _, bytes) in &calls {
-            let call =
-                crate::calls::CallRecord::from_bytes(bytes).map_err(|e| StoreError::Codec {
-                    table: tables::CALLS.name(),
-                    line: e.line,
-                    column: e.column,
-                })?;
-            let at = chrono::DateTime::parse_from_rfc3339(&call.recorded_at)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .unwrap_or_default();
-            let key = tables::call_recency_key(at, &call.call_id);
-            let value = at.to_bytes().map_err(|e| StoreError::Codec {
-                table: tables::CALLS_BY_RECENCY.name(),
-                line: e.line,
-                column: e.column,
-            })?;
-            index.insert((*org, key.as_slice()), value.as_slice())?;
+        for def in tenant {
+            self.with_tenant(*def, |_| Ok(()))?;
         }
         Ok(())
-    })
-}
-
-/// Schema 6: every org's audit head moves from its own table to key `head` of the log.
-fn move_audit_heads_into_the_log(w: &mut StoreWrite) -> Result<()> {
-    let old = tables::AUDIT_HEAD_BEFORE_6.def();
-    let heads = every_row(w, old)?;
-    w.with_tenant(tables::AUDIT_HEAD.def(), |log| {
-        for (org, key, value) in &heads {
-            log.insert((*org, key.as_slice()), value.as_slice())?;
-        }
-        Ok(())
-    })?;
-    w.delete_table(old)
-}
-
-fn create_tables(
-    w: &mut StoreWrite,
-    global: &[tables::GlobalDef],
-    tenant: &[tables::TenantDef],
-) -> Result<()> {
-    for def in global {
-        w.with_global(*def, |_| Ok(()))?;
     }
-    for def in tenant {
-        w.with_tenant(*def, |_| Ok(()))?;
-    }
-    Ok(())
 }
 
 // ---- shared read helpers over any readable tenant or global table ---------------------------
@@ -492,18 +392,45 @@ pub struct OrgRead<'a> {
     txn: &'a ReadTransaction,
 }
 
-impl OrgRead<'_> {
-    pub fn org_id(&self) -> OrgId {
+/// Reads of one org's records, alike in a read transaction (`OrgRead`) and a write
+/// transaction (`OrgWrite`): code that only reads takes `&impl OrgReads`.
+pub trait OrgReads {
+    /// The org every key of this handle belongs to.
+    fn org_id(&self) -> OrgId;
+
+    fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>>;
+
+    /// Records whose local key starts with `prefix`, in key order, after `after` if given.
+    fn scan<V: Stored>(
+        &self,
+        table: &TenantTable<V>,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>>;
+
+    /// A record that must be there: `missing` (the caller's "not found") when it is not.
+    fn require<V: Stored, E: From<StoreError>>(
+        &self,
+        table: &TenantTable<V>,
+        key: &[u8],
+        missing: E,
+    ) -> std::result::Result<V, E> {
+        self.get(table, key)?.ok_or(missing)
+    }
+}
+
+impl OrgReads for OrgRead<'_> {
+    fn org_id(&self) -> OrgId {
         self.org
     }
 
-    pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
+    fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
         let t = self.txn.open_table(table.def())?;
         tenant_get(&t, table.name(), self.org.as_u128(), key)
     }
 
-    /// Records whose local key starts with `prefix`, in key order, after `after` if given.
-    pub fn scan<V: Stored>(
+    fn scan<V: Stored>(
         &self,
         table: &TenantTable<V>,
         prefix: &[u8],
@@ -561,15 +488,17 @@ fn with_open<'txn, K: redb::Key + 'static, R>(
 /// One write transaction. Dropped without `commit`, it writes nothing.
 pub struct StoreWrite {
     cell: WriteCell,
+    schema: &'static Schema,
 }
 
 impl StoreWrite {
-    fn new(txn: WriteTransaction) -> StoreWrite {
+    fn new(txn: WriteTransaction, schema: &'static Schema) -> StoreWrite {
         StoreWrite {
             cell: WriteCell::new(txn, |_| OpenTables {
                 tenant: RefCell::new(Vec::new()),
                 global: RefCell::new(Vec::new()),
             }),
+            schema,
         }
     }
 
@@ -596,7 +525,7 @@ impl StoreWrite {
     }
 
     /// Deletes a table (migrations only); the open handles are closed first.
-    fn delete_table(&mut self, def: tables::TenantDef) -> Result<()> {
+    pub fn delete_table(&mut self, def: tables::TenantDef) -> Result<()> {
         self.cell.with_dependent(|txn, open| {
             open.tenant.borrow_mut().clear();
             open.global.borrow_mut().clear();
@@ -663,16 +592,27 @@ impl StoreWrite {
 }
 
 impl Store {
-    /// Removes every record of `org`: all its keys in every tenant table, its org record, and
-    /// the global index entries that point at it. One transaction; returns how many entries
-    /// went. (Encrypted data should be crypto-shredded first.)
+    /// Removes every record of `org` in a write transaction of its own. This is the store's
+    /// level: with services running, a clinic is deleted through the claim writer, which
+    /// also forgets it in memory.
     pub fn purge_org(&self, org: OrgId) -> Result<usize> {
         let mut w = self.begin_write()?;
+        let removed = w.purge_org(org)?;
+        w.commit()?;
+        Ok(removed)
+    }
+}
+
+impl StoreWrite {
+    /// Removes every record of `org` in this transaction: all its keys in every tenant table
+    /// of the schema and the global entries that point at it. Returns how many entries went.
+    /// (Encrypted data should be crypto-shredded first; in-memory indexes are the caller's.)
+    pub fn purge_org(&mut self, org: OrgId) -> Result<usize> {
+        let schema = self.schema;
         let mut removed = 0;
         let prefix = org.as_u128();
-        let tenant = tables::all_tenant();
-        for def in tenant {
-            removed += w.with_tenant(def, |t| {
+        for def in (schema.tenant)() {
+            removed += self.with_tenant(def, |t| {
                 let keys: Vec<Vec<u8>> = t
                     .range::<(u128, &[u8])>((Bound::Included((prefix, &[][..])), Bound::Unbounded))?
                     .map_while(|item| match item {
@@ -687,14 +627,7 @@ impl Store {
                 Ok(keys.len())
             })?;
         }
-        removed += w.global_remove(&tables::ORGS, &org.as_bytes())? as usize;
-        removed += w.global_retain(&tables::LOGIN_EMAILS, |e| e.org_id != org)?;
-        removed += w.global_retain(&tables::AGENT_KEY_INDEX, |e| e.org_id != org)?;
-        removed += w.global_retain(&tables::CONFIRMATION_TOKENS, |e| e.org_id != org)?;
-        removed += w.global_retain(&tables::FEED_TOKENS, |e| e.0 != org)?;
-        removed += w.global_retain(&tables::OUTBOX, |j| j.org_id != org)?;
-        removed += w.global_retain(&tables::TWILIO_MESSAGES, |m| m.org_id != org)?;
-        w.commit()?;
+        removed += (schema.forget_org_globals)(self, org)?;
         Ok(removed)
     }
 }
@@ -705,18 +638,18 @@ pub struct OrgWrite<'a> {
     w: &'a StoreWrite,
 }
 
-impl OrgWrite<'_> {
-    pub fn org_id(&self) -> OrgId {
+impl OrgReads for OrgWrite<'_> {
+    fn org_id(&self) -> OrgId {
         self.org
     }
 
-    pub fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
+    fn get<V: Stored>(&self, table: &TenantTable<V>, key: &[u8]) -> Result<Option<V>> {
         let org = self.org.as_u128();
         self.w
             .with_tenant(table.def(), |t| tenant_get(t, table.name(), org, key))
     }
 
-    pub fn scan<V: Stored>(
+    fn scan<V: Stored>(
         &self,
         table: &TenantTable<V>,
         prefix: &[u8],
@@ -728,7 +661,9 @@ impl OrgWrite<'_> {
             tenant_scan(t, table.name(), org, prefix, after, limit)
         })
     }
+}
 
+impl OrgWrite<'_> {
     pub fn put<V: Stored>(&mut self, table: &TenantTable<V>, key: &[u8], value: &V) -> Result<()> {
         let bytes = encode(table.name(), value)?;
         let org = self.org.as_u128();

@@ -9,7 +9,8 @@ use redb::{
     Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableError,
 };
 
-use super::{tables, Store, StoreError, StoreRead};
+use super::tables::{self, Schema};
+use super::{Store, StoreError, StoreRead};
 
 /// What a copy holds: each table's name and number of entries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -95,14 +96,14 @@ macro_rules! count_tables {
     };
 }
 
-/// Every table of the current schema, in a fixed order.
-fn all_tables() -> (Vec<tables::GlobalDef>, Vec<tables::TenantDef>) {
-    (tables::all_global(), tables::all_tenant())
+/// Every table of a schema, in a fixed order.
+fn all_tables(schema: &Schema) -> (Vec<tables::GlobalDef>, Vec<tables::TenantDef>) {
+    ((schema.global)(), (schema.tenant)())
 }
 
 /// Counts every table's entries in an open database.
-fn counts_of(db: &impl ReadableDatabase) -> Result<TableCounts, SnapshotError> {
-    let (global, tenant) = all_tables();
+fn counts_of(db: &impl ReadableDatabase, schema: &Schema) -> Result<TableCounts, SnapshotError> {
+    let (global, tenant) = all_tables(schema);
     let read = db.begin_read().map_err(engine)?;
     let mut counts = Vec::new();
     count_tables!(read, global, counts);
@@ -139,7 +140,7 @@ impl Store {
     }
 
     fn copy_into(&self, partial: &Path, out: &Path) -> Result<TableCounts, SnapshotError> {
-        let (global, tenant) = all_tables();
+        let (global, tenant) = all_tables(self.schema);
         let read = self.db.begin_read().map_err(engine)?;
         let mut copied = Vec::new();
         {
@@ -151,7 +152,7 @@ impl Store {
         }
         drop(read);
         let check = ReadOnlyDatabase::open(partial).map_err(engine)?;
-        let found = counts_of(&check)?;
+        let found = counts_of(&check, self.schema)?;
         drop(check);
         for ((table, expected), (_, got)) in copied.iter().zip(found.0.iter()) {
             if expected != got {
@@ -177,12 +178,16 @@ pub struct ReadOnlyFile {
 }
 
 impl ReadOnlyFile {
-    pub fn open(path: &Path) -> Result<(ReadOnlyFile, TableCounts), SnapshotError> {
+    /// Opens a copy and counts the entries of every table `schema` names.
+    pub fn open(
+        path: &Path,
+        schema: &Schema,
+    ) -> Result<(ReadOnlyFile, TableCounts), SnapshotError> {
         let db = ReadOnlyDatabase::open(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => SnapshotError::Store(StoreError::InUse),
             other => engine(other),
         })?;
-        let counts = counts_of(&db)?;
+        let counts = counts_of(&db, schema)?;
         Ok((ReadOnlyFile { db }, counts))
     }
 

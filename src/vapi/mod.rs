@@ -3,7 +3,6 @@
 //! speakable sentence (plus structured fields), never an HTTP error.
 
 pub mod envelope;
-pub mod speech;
 mod tools;
 
 use std::collections::{HashMap, VecDeque};
@@ -223,8 +222,8 @@ impl VoiceAgent {
         let started = std::time::Instant::now();
         let answer = tools::run(&self.booking, &self.calls, &self.kb, caller, tool, call).await;
         metrics::histogram!(
-            crate::observe::TOOL_CALL,
-            "tool" => crate::observe::tool_label(&tool.name),
+            crate::metrics::TOOL_CALL,
+            "tool" => crate::metrics::tool_label(&tool.name),
             "outcome" => if answer.ok { "ok" } else { "error" },
         )
         .record(started.elapsed().as_secs_f64());

@@ -7,7 +7,6 @@ use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
 use super::envelope::{CallContext, ToolCall};
-use super::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 use super::ToolAnswer;
 use crate::auth::Caller;
 use crate::booking::intake::{self, AppointmentFields, DurationInput};
@@ -19,6 +18,7 @@ use crate::booking::{
     local_instant, AppointmentFilter, BookingError, BookingService, ClinicView, Slot,
 };
 use crate::domain::{AppointmentId, FieldError, PhoneNumber, ProviderId};
+use crate::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 
 const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
 

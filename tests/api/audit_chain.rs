@@ -6,9 +6,9 @@ use std::process::Command;
 use redb::{ReadableTable, TableDefinition};
 use reqwest::StatusCode;
 use serde_json::Value;
+use voxanne::audit::AUDIT_LOG;
 use voxanne::audit::{AuditEntry, Outcome};
 use voxanne::store::codec::Stored;
-use voxanne::store::tables::AUDIT_LOG;
 
 use crate::helpers::*;
 

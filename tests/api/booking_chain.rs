@@ -393,8 +393,9 @@ async fn the_confirmation_link_confirms_once() {
 #[tokio::test]
 async fn a_confirmation_link_issued_before_tokens_carried_their_route_still_confirms() {
     use voxanne::booking::records::{AppointmentRecord, ConfirmationIndexEntry};
+    use voxanne::booking::tables::{APPOINTMENTS, CONFIRMATION_TOKENS};
     use voxanne::domain::{AppointmentId, OrgId};
-    use voxanne::store::tables::{APPOINTMENTS, CONFIRMATION_TOKENS};
+    use voxanne::store::OrgReads;
 
     let app = spawn_app().await;
     let c = app.bookable_clinic("Clinic").await;
@@ -411,7 +412,7 @@ async fn a_confirmation_link_issued_before_tokens_carried_their_route_still_conf
     let id: AppointmentId = a["id"].as_str().unwrap().parse().unwrap();
     let legacy = "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6".to_string();
     {
-        let store = voxanne::store::Store::open(tmp.path()).unwrap();
+        let store = voxanne::schema::open_store(tmp.path()).unwrap();
         let mut w = store.begin_write().unwrap();
         let mut o = w.org(org);
         let mut record: AppointmentRecord = o.get(&APPOINTMENTS, &id.as_bytes()).unwrap().unwrap();

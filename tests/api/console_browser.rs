@@ -430,7 +430,9 @@ impl wiremock::Respond for ConsentPage {
             && q.get("access_type").map(String::as_str) == Some("offline")
             && q.get("scope")
                 .is_some_and(|s| s.contains("https://www.googleapis.com/auth/calendar"))
-            && q.get("redirect_uri") == Some(&self.expected_redirect);
+            && q.get("redirect_uri") == Some(&self.expected_redirect)
+            && q.get("code_challenge_method").map(String::as_str) == Some("S256")
+            && q.get("code_challenge").is_some_and(|c| c.len() == 43);
         if !asked_right {
             return wiremock::ResponseTemplate::new(400)
                 .set_body_string("bad authorization request");
@@ -547,6 +549,34 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
         .await
         .contains("New appointments will go to that calendar"));
     b.screenshot("calendar-connected").await;
+
+    // PKCE: the code was exchanged with the verifier whose S256 challenge the consent page saw.
+    let requests = google.received_requests().await.unwrap();
+    let challenge = requests
+        .iter()
+        .find(|r| r.url.path() == "/o/oauth2/v2/auth")
+        .and_then(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "code_challenge")
+                .map(|(_, v)| v.into_owned())
+        })
+        .expect("the consent page was asked with a PKCE challenge");
+    let verifier = requests
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .flat_map(|r| {
+            form_urlencoded::parse(&r.body)
+                .into_owned()
+                .collect::<Vec<_>>()
+        })
+        .find(|(k, _)| k == "code_verifier")
+        .map(|(_, v)| v)
+        .expect("the code exchange sent a PKCE verifier");
+    assert_eq!(
+        voxanne::integrations::google::pkce_challenge(&verifier),
+        challenge
+    );
 
     // The clinic's refresh token is kept sealed: not in the database file as written.
     let file = std::fs::read(app.data_dir.join("voxanne.redb")).unwrap();

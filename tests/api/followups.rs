@@ -375,7 +375,7 @@ fn signed(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let signature = voxanne::outbox::twilio::sign(token, &url, &owned);
+    let signature = voxanne::integrations::twilio::sign(token, &url, &owned);
     app.client
         .post(format!("{}{path}", app.base))
         .header("x-twilio-signature", signature)

@@ -16,6 +16,7 @@ mod cross_org;
 mod hardening;
 mod identity_handshake;
 mod knowledge_base;
+mod layering;
 mod one_write_path;
 mod openapi;
 mod operations;

@@ -134,3 +134,66 @@ async fn the_in_memory_indexes_always_equal_a_rebuild_from_the_file() {
     .await;
     assert_indexes_match_a_rebuild(&app, 0, 0, "after the calendar outcomes");
 }
+
+/// Deleting a clinic while the server runs (the operator's `org delete`, through the admin
+/// socket) goes through the claim writer: nothing of the clinic stays in the in-memory slot
+/// and phone indexes or the cached set-up views, and the other clinic keeps all of its own.
+#[tokio::test]
+async fn deleting_a_clinic_leaves_nothing_of_it_in_memory_and_spares_the_other() {
+    let app = spawn_app().await;
+    let doomed = app.bookable_clinic("Doomed Clinic").await;
+    let kept = app.bookable_clinic("Kept Clinic").await;
+    let day = date_in(3);
+    for c in [&doomed, &kept] {
+        let r = app.book_via_rest(c, &c.smith, &day, "09:00", None).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // Availability reads (and caches) the clinic's set-up view.
+        let r = app
+            .get(
+                &format!(
+                    "/api/orgs/{}/availability?date={day}&service_id={}",
+                    c.clinic.org_id, c.service_id
+                ),
+                Some(&c.clinic.token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let org = |c: &BookableClinic| c.clinic.org_id.parse::<voxanne::domain::OrgId>().unwrap();
+    let booking = &app.services.booking;
+    assert!(booking.remembers(org(&doomed)) && booking.remembers(org(&kept)));
+
+    // The command talks to this server's admin socket: run it off the test's runtime thread.
+    let mut command = std::process::Command::new(voxanne_bin());
+    command
+        .args(["org", "delete", "--yes", "--org", &doomed.clinic.org_id])
+        .arg("--data-dir")
+        .arg(&app.data_dir);
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert!(
+        !booking.remembers(org(&doomed)),
+        "the deleted clinic is still in memory"
+    );
+    assert!(booking.remembers(org(&kept)));
+    assert_indexes_match_a_rebuild(&app, 0, 0, "after deleting a clinic");
+    // The kept clinic's booking still holds its slot; the deleted clinic is gone.
+    let r = app
+        .book_via_rest(&kept, &kept.smith, &day, "09:00", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Its admin's token finds no one any more.
+    let me = app
+        .get("/api/me", Some(&doomed.clinic.token))
+        .await
+        .status();
+    assert!(me.is_client_error(), "{me}");
+}

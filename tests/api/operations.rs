@@ -505,6 +505,27 @@ async fn metrics_time_tools_and_count_bookings_without_personal_data() {
     );
 }
 
+/// The recorder keeps each histogram sample until it is folded into its buckets; a running
+/// server folds them on a schedule, so an appliance nobody scrapes does not grow with every
+/// request. Here nothing reads `/metrics`, and the upkeep still runs.
+#[tokio::test]
+async fn a_server_nobody_scrapes_still_folds_its_metric_samples() {
+    let app = spawn_app().await;
+    for _ in 0..20 {
+        assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    }
+    let before = voxanne::metrics::upkeeps();
+    let deadline = voxanne::metrics::UPKEEP_EVERY * 5;
+    let ran = tokio::time::timeout(deadline, async {
+        while voxanne::metrics::upkeeps() <= before {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(ran.is_ok(), "no metrics upkeep within {deadline:?}");
+}
+
 /// A first run: `serve --demo` seeds a clinic with documents and prints requests that work
 /// as printed, the knowledge-base question answered from the clinic's own document.
 #[tokio::test]

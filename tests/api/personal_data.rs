@@ -8,7 +8,7 @@ use std::process::Command;
 use redb::{ReadableTable, TableDefinition};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use voxanne::store::tables::CLINICAL_NOTES;
+use voxanne::calls::tables::CLINICAL_NOTES;
 
 use crate::helpers::*;
 

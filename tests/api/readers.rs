@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
 use voxanne::pii::{Detector, Known};
+use voxanne::speech::{resolve_date, resolve_time};
 use voxanne::vapi::envelope;
-use voxanne::vapi::speech::{resolve_date, resolve_time};
 
 fn runner() -> TestRunner {
     TestRunner::new(Config {

@@ -7,9 +7,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use voxanne::audit::AuditHead;
+use voxanne::audit::AUDIT_HEAD;
 use voxanne::domain::OrgId;
-use voxanne::store::tables::AUDIT_HEAD;
-use voxanne::store::Store;
+use voxanne::store::OrgReads;
 
 fn org_pair() -> impl Strategy<Value = (u128, u128)> {
     prop_oneof![
@@ -34,7 +34,7 @@ type Model = BTreeMap<Vec<u8>, u64>;
 #[test]
 fn an_org_handle_never_sees_or_touches_another_orgs_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = voxanne::schema::open_store(dir.path()).unwrap();
     let mut runner = TestRunner::new(Config::with_cases(96));
     let strategy = (
         org_pair(),
@@ -120,7 +120,7 @@ fn an_org_handle_never_sees_or_touches_another_orgs_keys() {
 #[test]
 fn purging_an_org_removes_exactly_its_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = voxanne::schema::open_store(dir.path()).unwrap();
     let mut runner = TestRunner::new(Config::with_cases(24));
     runner
         .run(

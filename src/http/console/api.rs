@@ -9,6 +9,9 @@ use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use serde::Deserialize;
+
+use crate::http::booking::SlotView;
 use crate::http::tls::PeerAddr;
 
 /// Where the browser's request came from, passed on with each API call so the API sees the
@@ -45,12 +48,27 @@ impl Answer {
         self.status.is_success()
     }
 
+    /// A successful answer read as the API's own view type (the one it serialised and
+    /// documents), so a renamed field breaks the build, not a page. `None` for an error
+    /// answer or a body of another shape.
+    pub fn read<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        if !self.ok() {
+            return None;
+        }
+        T::deserialize(&self.body).ok()
+    }
+
     /// The API's error message, for the page to show.
     pub fn message(&self) -> String {
         self.body["message"]
             .as_str()
             .unwrap_or("something went wrong; try again")
             .to_string()
+    }
+
+    /// The free times a conflict answer offers instead (`details.alternatives`).
+    pub fn alternatives(&self) -> Vec<SlotView> {
+        Vec::<SlotView>::deserialize(&self.body["details"]["alternatives"]).unwrap_or_default()
     }
 
     /// Field errors of a 422 (`field: message`), if any.

@@ -55,16 +55,33 @@ pub fn handle() -> &'static PrometheusHandle {
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
         // Another recorder already installed (a test harness): ours still renders, empty.
-        let _ = metrics::set_global_recorder(recorder);
+        let _ = ::metrics::set_global_recorder(recorder);
         handle
     })
 }
 
+/// How often a running server folds recorded histogram samples into their buckets.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(2);
+
+static UPKEEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Folds every histogram's recorded samples into its buckets (the recorder otherwise keeps
+/// each sample until `/metrics` is next rendered).
+pub fn upkeep() {
+    handle().run_upkeep();
+    UPKEEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many upkeeps this process has run.
+pub fn upkeeps() -> u64 {
+    UPKEEPS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Times `elapsed` into histogram `name` with `labels`.
 pub fn time(name: &'static str, labels: &[(&'static str, String)], elapsed: Duration) {
-    let labels: Vec<metrics::Label> = labels
+    let labels: Vec<::metrics::Label> = labels
         .iter()
-        .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+        .map(|(k, v)| ::metrics::Label::new(*k, v.clone()))
         .collect();
-    metrics::histogram!(name, labels).record(elapsed.as_secs_f64());
+    ::metrics::histogram!(name, labels).record(elapsed.as_secs_f64());
 }

@@ -3,6 +3,7 @@
 //! (409 → patch), patch and delete, and the account's calendar list, against configurable URLs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,9 +18,13 @@ pub struct SyncFailure(pub String);
 pub struct GoogleCalendar {
     http: reqwest::Client,
     settings: GoogleCalendarSettings,
-    /// Access tokens by the SHA-256 of the refresh token they came from.
-    tokens: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// Access tokens by the SHA-256 of the refresh token they came from, each behind a lock
+    /// of its own: one clinic's refresh waits for no other clinic's network call.
+    tokens: std::sync::Mutex<HashMap<[u8; 32], CachedToken>>,
 }
+
+/// One credential's access token and when it stops being used, if it has one yet.
+type CachedToken = Arc<Mutex<Option<(String, Instant)>>>;
 
 /// Whose Google credentials a call uses: the install's (config) or a clinic's own.
 #[derive(Clone)]
@@ -46,6 +51,28 @@ pub struct CalendarEntry {
     pub primary: bool,
 }
 
+/// What stays itself in a path segment: letters, digits and `-._~` (RFC 3986's unreserved
+/// characters); everything else (`/`, `@`, `#`, `?`, `%`, spaces, non-ASCII) is
+/// percent-encoded, as Google's own clients encode a calendar id.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// RFC 7636's S256 challenge of a verifier: BASE64URL(SHA-256(verifier)), no padding.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// One path segment, encoded so that no calendar or event id can change the path's shape.
+fn path_segment(raw: &str) -> String {
+    percent_encoding::utf8_percent_encode(raw, SEGMENT).to_string()
+}
+
 fn failure(what: &str, status: Option<reqwest::StatusCode>) -> SyncFailure {
     SyncFailure(match status {
         Some(s) => format!("{what}_http_{}", s.as_u16()),
@@ -58,7 +85,7 @@ impl GoogleCalendar {
         Self {
             http,
             settings,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -75,9 +102,21 @@ impl GoogleCalendar {
         })
     }
 
+    /// The entry of one credential (made empty on first use).
+    fn token_slot(&self, creds: &Credentials) -> CachedToken {
+        let mut all = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() > 10_000 {
+            all.clear();
+        }
+        all.entry(creds.key()).or_default().clone()
+    }
+
     async fn access_token(&self, creds: &Credentials) -> Result<String, SyncFailure> {
-        let mut cached = self.tokens.lock().await;
-        if let Some((token, until)) = cached.get(&creds.key()) {
+        let slot = self.token_slot(creds);
+        // Held across this credential's refresh only: concurrent jobs of the same clinic wait
+        // for the one refresh instead of making their own.
+        let mut cached = slot.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
             if Instant::now() < *until {
                 return Ok(token.clone());
             }
@@ -98,16 +137,10 @@ impl GoogleCalendar {
             .unwrap_or(3600)
             .saturating_sub(60)
             .max(30);
-        if cached.len() > 10_000 {
-            cached.clear();
-        }
-        cached.insert(
-            creds.key(),
-            (
-                token.clone(),
-                Instant::now() + Duration::from_secs(lifetime),
-            ),
-        );
+        *cached = Some((
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime),
+        ));
         Ok(token)
     }
 
@@ -130,13 +163,20 @@ impl GoogleCalendar {
 
     async fn forget_token_on_401(&self, creds: &Credentials, status: reqwest::StatusCode) {
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            self.tokens.lock().await.remove(&creds.key());
+            *self.token_slot(creds).lock().await = None;
         }
     }
 
     /// Google's consent page for this install's OAuth client, coming back to `redirect_uri`
     /// with `state`; offline access, so the answer carries a refresh token.
-    pub fn authorization_url(&self, redirect_uri: &str, state: &str) -> Option<String> {
+    /// The code is bound to `pkce_verifier` (RFC 7636, S256): only who holds the verifier
+    /// can exchange it.
+    pub fn authorization_url(
+        &self,
+        redirect_uri: &str,
+        state: &str,
+        pkce_verifier: &str,
+    ) -> Option<String> {
         if self.settings.client_id.is_empty() {
             return None;
         }
@@ -148,15 +188,19 @@ impl GoogleCalendar {
             .append_pair("scope", "https://www.googleapis.com/auth/calendar")
             .append_pair("access_type", "offline")
             .append_pair("prompt", "consent")
-            .append_pair("state", state);
+            .append_pair("state", state)
+            .append_pair("code_challenge", &pkce_challenge(pkce_verifier))
+            .append_pair("code_challenge_method", "S256");
         Some(url.to_string())
     }
 
-    /// Exchanges an authorization code for the clinic's refresh token.
+    /// Exchanges an authorization code (with the PKCE verifier its consent page was asked
+    /// with) for the clinic's refresh token.
     pub async fn exchange_code(
         &self,
         code: &str,
         redirect_uri: &str,
+        pkce_verifier: &str,
     ) -> Result<String, SyncFailure> {
         let form = [
             ("grant_type", "authorization_code"),
@@ -164,6 +208,7 @@ impl GoogleCalendar {
             ("client_id", self.settings.client_id.as_str()),
             ("client_secret", self.settings.client_secret.expose()),
             ("redirect_uri", redirect_uri),
+            ("code_verifier", pkce_verifier),
         ];
         let body = self.token_grant(&form, "code").await?;
         body["refresh_token"]
@@ -212,7 +257,10 @@ impl GoogleCalendar {
     /// Revokes a clinic's refresh token at Google (a token Google no longer knows counts as
     /// revoked).
     pub async fn revoke(&self, creds: &Credentials) -> Result<(), SyncFailure> {
-        self.tokens.lock().await.remove(&creds.key());
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&creds.key());
         let r = self
             .http
             .post(&self.settings.revoke_url)
@@ -229,11 +277,7 @@ impl GoogleCalendar {
 
     fn events_url(&self, calendar_id: &str) -> String {
         let base = self.settings.base_url.trim_end_matches('/');
-        let cal = calendar_id
-            .replace('/', "%2F")
-            .replace('@', "%40")
-            .replace('#', "%23");
-        format!("{base}/calendars/{cal}/events")
+        format!("{base}/calendars/{}/events", path_segment(calendar_id))
     }
 
     /// Inserts the event with our id; if it exists already (a retry, or a reschedule), patches it.
@@ -264,7 +308,7 @@ impl GoogleCalendar {
         }
         let r = self
             .http
-            .patch(format!("{url}/{event_id}"))
+            .patch(format!("{url}/{}", path_segment(event_id)))
             .bearer_auth(&token)
             .json(event)
             .send()
@@ -286,7 +330,11 @@ impl GoogleCalendar {
         event_id: &str,
     ) -> Result<(), SyncFailure> {
         let token = self.access_token(creds).await?;
-        let url = format!("{}/{event_id}", self.events_url(calendar_id));
+        let url = format!(
+            "{}/{}",
+            self.events_url(calendar_id),
+            path_segment(event_id)
+        );
         let r = self
             .http
             .delete(url)
@@ -301,5 +349,29 @@ impl GoogleCalendar {
             self.forget_token_on_401(creds, s).await;
             Err(failure("delete", Some(s)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636s_example() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn a_calendar_id_stays_one_path_segment() {
+        assert_eq!(
+            path_segment("dr-smith@group.calendar.google.com"),
+            "dr-smith%40group.calendar.google.com"
+        );
+        assert_eq!(path_segment("a/../b?c#d e%"), "a%2F..%2Fb%3Fc%23d%20e%25");
+        assert_eq!(path_segment("ünï"), "%C3%BCn%C3%AF");
     }
 }

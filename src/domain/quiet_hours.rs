@@ -1,6 +1,6 @@
-//! When a clinic may text: its quiet hours (local, wrapping midnight, correct across clock
-//! changes). Opt-outs and the one-per-window rule are read from the store where a job is
-//! decided (`followup::decide`).
+//! A clinic's quiet hours (local, wrapping midnight, correct across clock changes): when
+//! texts may not go. Opt-outs and the one-per-window rule are read from the store where a job
+//! is decided (`followup::due`).
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -1,4 +1,6 @@
-//! The background worker that delivers due outbox jobs and records each outcome.
+//! The outbox worker: takes each due job, reads what it needs from the domain that queued
+//! it, delivers it through the outside service (`integrations`), and records the outcome
+//! through the claim writer. It sits above the domains; the queue itself (`outbox`) knows none.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,18 +11,21 @@ use rand::Rng;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::google::GoogleCalendar;
-use super::smtp::Mailer;
-use super::twilio::{SendFailure, Twilio};
-use super::{due_bound, event_id, job_key, JobKind, OutboxJob, Service};
 use crate::booking::records::{AppointmentRecord, AppointmentStatus};
+use crate::booking::tables::{APPOINTMENTS, CLINIC_SETTINGS, PROVIDERS, SERVICES};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::followup::records::{FollowUpOutcome, FollowUpStatus};
 use crate::followup::Decision;
-use crate::store::tables::{APPOINTMENTS, CLINIC_SETTINGS, ORGS, OUTBOX, PROVIDERS, SERVICES};
+use crate::identity::tables::ORGS;
+use crate::integrations::google::GoogleCalendar;
+use crate::integrations::smtp::Mailer;
+use crate::integrations::twilio::{SendFailure, Twilio};
+use crate::outbox::OUTBOX;
+use crate::outbox::{due_bound, event_id, job_key, JobKind, OutboxJob, Service};
+use crate::speech::{say_date, say_time};
+use crate::store::OrgReads;
 use crate::store::{Store, StoreError};
-use crate::vapi::speech::{say_date, say_time};
 
 /// After this many failed attempts the appointment shows `calendar_sync: failed` (retries go on).
 const FAILED_AFTER: u32 = 5;
@@ -40,7 +45,7 @@ pub struct OutboxWorker {
     mailer: Mailer,
     twilio: Twilio,
     wake: Arc<Notify>,
-    ledger: Arc<dyn super::DeliveryLedger>,
+    ledger: Arc<dyn crate::outbox::DeliveryLedger>,
     clock: Clock,
 }
 
@@ -54,7 +59,7 @@ struct Context {
     calendar_id: Option<String>,
     /// The clinic's own Google credentials, when it has connected its calendar (an error when
     /// its token cannot be opened: never a reason to use someone else's account).
-    credentials: Result<Option<super::google::Credentials>, ()>,
+    credentials: Result<Option<crate::integrations::google::Credentials>, ()>,
 }
 
 impl OutboxWorker {
@@ -64,7 +69,7 @@ impl OutboxWorker {
         store: Store,
         settings: Arc<Settings>,
         wake: Arc<Notify>,
-        ledger: Arc<dyn super::DeliveryLedger>,
+        ledger: Arc<dyn crate::outbox::DeliveryLedger>,
         clock: Clock,
         google: Arc<GoogleCalendar>,
         vault: Arc<crate::crypto::Vault>,
@@ -293,7 +298,7 @@ impl OutboxWorker {
         // (queued and visible) until one is connected or the install's is switched on. A
         // clinic token that cannot be opened fails calendar jobs only (never falls back).
         enum Calendar {
-            Use(super::google::Credentials),
+            Use(crate::integrations::google::Credentials),
             Wait,
             Unreadable,
         }
@@ -406,7 +411,7 @@ impl OutboxWorker {
             Delivery::Defer(_) => "deferred",
         };
         metrics::counter!(
-            crate::observe::OUTBOX_DELIVERIES,
+            crate::metrics::OUTBOX_DELIVERIES,
             "service" => job.kind.service().name(),
             "outcome" => label,
         )
@@ -428,12 +433,12 @@ impl OutboxWorker {
                 (Some(j), if failed { sync_state("failed") } else { None })
             }
         };
-        let record = super::DeliveryRecord {
+        let record = crate::outbox::DeliveryRecord {
             org: job.org_id,
             done_key: job_key(job.kind.service(), job.next_attempt_at, job.id),
             retry: update,
             calendar_sync: appointment_state,
-            followup,
+            effect: followup.map(|f| Arc::new(f) as Arc<dyn crate::outbox::DeliveryEffect>),
         };
         if !self.ledger.record(record).await {
             tracing::warn!(

@@ -1,0 +1,214 @@
+//! The appointment life cycle as callers ask for it — book, cancel, reschedule, confirm,
+//! record the outcome — each a change for the claim writer, and the listings and feeds
+//! read from snapshots.
+
+use super::*;
+use crate::store::OrgReads;
+
+impl BookingService {
+    /// Books through the claim writer. A taken slot answers with alternatives.
+    pub async fn book(&self, req: BookRequest) -> Result<(AppointmentRecord, bool), BookingError> {
+        let result = self.book_once(req).await;
+        let outcome = match &result {
+            Ok((_, false)) => "booked",
+            Ok((_, true)) => "replayed",
+            Err(BookingError::Taken { .. }) => "taken",
+            Err(BookingError::Refused(_)) => "refused",
+            Err(BookingError::Invalid(_)) | Err(BookingError::NotFound) => "invalid",
+            Err(_) => "failed",
+        };
+        metrics::counter!(crate::metrics::BOOKINGS, "outcome" => outcome).increment(1);
+        result
+    }
+
+    pub(super) async fn book_once(
+        &self,
+        req: BookRequest,
+    ) -> Result<(AppointmentRecord, bool), BookingError> {
+        let (org, service, provider, start) = (req.org, req.service_id, req.provider_id, req.start);
+        match self.writer.submit(Change::Book(Box::new(req))).await {
+            Ok(Effect::Booked {
+                appointment,
+                replayed,
+            }) => Ok((*appointment, replayed)),
+            Ok(_) => Err(BookingError::Unavailable),
+            Err(BookingError::Refused(Refusal::Taken)) => {
+                let alternatives = self.alternatives(org, service, provider, start).await?;
+                Err(BookingError::Taken { alternatives })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn cancel(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        reason: Option<String>,
+    ) -> Result<AppointmentRecord, BookingError> {
+        match self
+            .writer
+            .submit(Change::Cancel {
+                org: caller.org,
+                id,
+                actor: caller.actor(),
+                reason,
+            })
+            .await?
+        {
+            Effect::Cancelled(a) => Ok(*a),
+            _ => Err(BookingError::Unavailable),
+        }
+    }
+
+    /// Records that an appointment happened or that the patient did not come.
+    pub async fn set_outcome(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        status: records::AppointmentStatus,
+    ) -> Result<AppointmentRecord, BookingError> {
+        match self
+            .writer
+            .submit(Change::Outcome {
+                org: caller.org,
+                id,
+                status,
+                actor: caller.actor(),
+            })
+            .await?
+        {
+            Effect::OutcomeSet(a) => Ok(*a),
+            _ => Err(BookingError::Unavailable),
+        }
+    }
+
+    pub async fn reschedule(
+        &self,
+        caller: Caller,
+        id: AppointmentId,
+        start: DateTime<Utc>,
+        tool_call_id: Option<String>,
+    ) -> Result<AppointmentRecord, BookingError> {
+        let change = Change::Reschedule {
+            org: caller.org,
+            id,
+            start,
+            actor: caller.actor(),
+            tool_call_id,
+        };
+        match self.writer.submit(change).await {
+            Ok(Effect::Rescheduled(a)) => Ok(*a),
+            Ok(_) => Err(BookingError::Unavailable),
+            Err(BookingError::Refused(Refusal::Taken)) => {
+                let current = self.appointment(caller.org, id).await?;
+                let alternatives = self
+                    .alternatives(caller.org, current.service_id, current.provider_id, start)
+                    .await?;
+                Err(BookingError::Taken { alternatives })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Confirms by the link's token: `Some(appointment)` the first time, `None` when the token
+    /// is unknown or already used.
+    pub async fn confirm(&self, token: String) -> Result<Option<AppointmentRecord>, BookingError> {
+        self.confirm_as(token, None).await
+    }
+
+    /// `confirm`, recorded as done by `actor` (staff confirming for the patient).
+    pub async fn confirm_as(
+        &self,
+        token: String,
+        actor: Option<String>,
+    ) -> Result<Option<AppointmentRecord>, BookingError> {
+        if token.len() > 100 {
+            return Ok(None);
+        }
+        match self.writer.submit(Change::Confirm { token, actor }).await? {
+            Effect::Confirmed(a) => Ok(Some(*a)),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn appointment(
+        &self,
+        org: OrgId,
+        id: AppointmentId,
+    ) -> Result<AppointmentRecord, BookingError> {
+        self.store
+            .read(move |r| {
+                r.org(org)
+                    .require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)
+            })
+            .await
+    }
+
+    pub async fn appointments(
+        &self,
+        org: OrgId,
+        filter: AppointmentFilter,
+    ) -> Result<Vec<AppointmentRecord>, BookingError> {
+        let by_phone = filter
+            .phone
+            .as_ref()
+            .map(|p| self.indexes.phones.ids(org, p));
+        self.store
+            .read(move |r| {
+                let o = r.org(org);
+                let mut list: Vec<AppointmentRecord> = if let Some(ids) = &by_phone {
+                    let mut v = Vec::new();
+                    for id in ids {
+                        if let Some(a) = o.get(&APPOINTMENTS, &id.as_bytes())? {
+                            v.push(a);
+                        }
+                    }
+                    v
+                } else {
+                    o.scan(&APPOINTMENTS, &[], None, 100_000)?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect()
+                };
+                list.retain(|a| {
+                    filter.from.is_none_or(|f| a.end > f)
+                        && filter.to.is_none_or(|t| a.start < t)
+                        && filter.provider_id.is_none_or(|p| a.provider_id == p)
+                });
+                list.sort_by_key(|a| (a.start, a.id));
+                Ok(list)
+            })
+            .await
+    }
+
+    /// A provider's appointments for its ICS feed, found by the feed's secret token.
+    pub async fn feed(
+        &self,
+        token: String,
+    ) -> Result<(ProviderRecord, ClinicView, Vec<AppointmentRecord>), BookingError> {
+        self.store
+            .read(move |r| {
+                let (org, provider) = r
+                    .global_get(&FEED_TOKENS, token.as_bytes())?
+                    .ok_or(BookingError::NotFound)?;
+                let view = clinic_view(r, org)?;
+                let p = view
+                    .providers
+                    .iter()
+                    .find(|p| p.id == provider)
+                    .cloned()
+                    .ok_or(BookingError::NotFound)?;
+                let o = r.org(org);
+                let mut list = Vec::new();
+                for (_, a) in o.scan(&APPOINTMENTS, &[], None, 100_000)? {
+                    if a.provider_id == provider {
+                        list.push(a);
+                    }
+                }
+                list.sort_by_key(|a| a.start);
+                Ok((p, view, list))
+            })
+            .await
+    }
+}

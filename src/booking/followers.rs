@@ -1,0 +1,18 @@
+//! What other domains keep in step with bookings inside the claim writer's transaction:
+//! declared here, implemented by those domains and handed in at start, so booking imports
+//! none of them.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::PhoneNumber;
+use crate::store::{OrgWrite, StoreError};
+
+pub trait BookingFollowers: Send + Sync {
+    /// An appointment was booked for `phone` (in the same transaction).
+    fn booked(
+        &self,
+        org: &mut OrgWrite<'_>,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}

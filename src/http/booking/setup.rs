@@ -1,0 +1,315 @@
+//! Clinic set-up routes: booking settings, services, providers, their weekly hours and
+//! time off (admin and staff change; clinicians read).
+
+use super::*;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(create_service, list_services))
+        .routes(routes!(create_provider, list_providers))
+        .routes(routes!(get_provider))
+        .routes(routes!(add_time_off))
+        .routes(routes!(set_hours))
+}
+
+/// The clinic's booking settings.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/settings",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ClinicSettings))
+)]
+async fn get_settings(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<ClinicSettings>, ApiError> {
+    scope.require(READ)?;
+    Ok(Json(state.booking.settings(scope.org).await?))
+}
+
+/// Replaces the clinic's booking settings (admin only); fields left out take their defaults.
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/settings",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ClinicSettings,
+    responses((status = 200, body = ClinicSettings))
+)]
+async fn put_settings(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    ApiJson(body): ApiJson<ClinicSettings>,
+) -> Result<Json<ClinicSettings>, ApiError> {
+    scope.require(&[Role::Admin])?;
+    Ok(Json(state.booking.put_settings(scope.caller, body).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ServiceBody {
+    name: String,
+    duration_minutes: u32,
+    buffer_before_minutes: Option<u32>,
+    buffer_after_minutes: Option<u32>,
+    procedure: Option<String>,
+}
+
+/// Adds a service (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/services",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ServiceBody,
+    responses((status = 201, body = ServiceView))
+)]
+async fn create_service(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    ApiJson(b): ApiJson<ServiceBody>,
+) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
+    scope.require(SET_UP)?;
+    let s = state
+        .booking
+        .create_service(
+            scope.caller,
+            NewService {
+                name: b.name,
+                duration_minutes: b.duration_minutes,
+                buffer_before_minutes: b.buffer_before_minutes.unwrap_or(0),
+                buffer_after_minutes: b.buffer_after_minutes.unwrap_or(0),
+                procedure: b.procedure,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct ServiceList {
+    pub(crate) services: Vec<ServiceView>,
+}
+
+/// The clinic's services.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/services",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ServiceList))
+)]
+async fn list_services(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<ServiceList>, ApiError> {
+    scope.require(READ)?;
+    let view = state.booking.clinic(scope.org).await?;
+    Ok(Json(ServiceList {
+        services: view.services.iter().cloned().map(Into::into).collect(),
+    }))
+}
+
+type DayWindows = std::collections::BTreeMap<String, Vec<[String; 2]>>;
+
+#[derive(Deserialize, ToSchema)]
+struct ProviderBody {
+    name: String,
+    #[serde(default)]
+    service_ids: Vec<String>,
+    /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`.
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    weekly_hours: DayWindows,
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    breaks: DayWindows,
+}
+
+fn weekly(field: &str, days: &DayWindows) -> Result<WeeklyHours, String> {
+    let _ = field;
+    WeeklyHours::parse(days.iter().map(|(d, w)| (d.as_str(), w.as_slice())))
+}
+
+/// Adds a provider with their weekly hours (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/providers",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    request_body = ProviderBody,
+    responses((status = 201, body = ProviderView))
+)]
+async fn create_provider(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    ApiJson(b): ApiJson<ProviderBody>,
+) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
+    scope.require(SET_UP)?;
+    let mut v = Validation::new();
+    let hours = v.check("weekly_hours", weekly("weekly_hours", &b.weekly_hours));
+    let breaks = v.check("breaks", weekly("breaks", &b.breaks));
+    let ids: Vec<Option<ServiceId>> = b
+        .service_ids
+        .iter()
+        .map(|s| v.check("service_ids", s.parse::<ServiceId>()))
+        .collect();
+    v.finish().map_err(ApiError::Invalid)?;
+    let p = state
+        .booking
+        .create_provider(
+            scope.caller,
+            NewProvider {
+                name: b.name,
+                service_ids: ids.into_iter().flatten().collect(),
+                weekly_hours: hours.unwrap_or_default(),
+                breaks: breaks.unwrap_or_default(),
+            },
+        )
+        .await?;
+    let tz = state.booking.zone(scope.org).await?;
+    Ok((StatusCode::CREATED, Json(ProviderView::new(p, tz))))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct ProviderList {
+    pub(crate) providers: Vec<ProviderView>,
+}
+
+/// The clinic's providers.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/providers",
+    tag = "clinic set-up",
+    params(OrgPath),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProviderList))
+)]
+async fn list_providers(
+    State(state): State<AppState>,
+    scope: OrgScope,
+) -> Result<Json<ProviderList>, ApiError> {
+    scope.require(READ)?;
+    let view = state.booking.clinic(scope.org).await?;
+    let tz = view.tz;
+    Ok(Json(ProviderList {
+        providers: view
+            .providers
+            .iter()
+            .cloned()
+            .map(|p| ProviderView::new(p, tz))
+            .collect(),
+    }))
+}
+
+/// One provider.
+#[utoipa::path(
+    get,
+    path = "/api/orgs/{org}/providers/{provider_id}",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProviderView))
+)]
+async fn get_provider(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<ProviderView>, ApiError> {
+    scope.require(READ)?;
+    let p = state.booking.provider(scope.org, path_id(&id)?).await?;
+    let tz = state.booking.zone(scope.org).await?;
+    Ok(Json(ProviderView::new(p, tz)))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct TimeOffBody {
+    /// RFC 3339 with an offset.
+    start: String,
+    /// RFC 3339 with an offset.
+    end: String,
+    reason: Option<String>,
+}
+
+/// Blocks a provider's time (admin, staff).
+#[utoipa::path(
+    post,
+    path = "/api/orgs/{org}/providers/{provider_id}/time-off",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = TimeOffBody,
+    responses((status = 201, body = ProviderView))
+)]
+async fn add_time_off(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<TimeOffBody>,
+) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
+    scope.require(SET_UP)?;
+    let provider: ProviderId = path_id(&id)?;
+    let tz = state.booking.zone(scope.org).await?;
+    let now = state.booking.now();
+    let mut v = Validation::new();
+    let start = v.check("start", parse_instant(&b.start, now));
+    let end = v.check("end", parse_instant(&b.end, now));
+    v.finish().map_err(ApiError::Invalid)?;
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ApiError::Internal);
+    };
+    let p = state
+        .booking
+        .add_time_off(scope.caller, provider, start, end, b.reason)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ProviderView::new(p, tz))))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct HoursBody {
+    /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`; a day left out is not
+    /// worked.
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    weekly_hours: DayWindows,
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    breaks: DayWindows,
+}
+
+/// Replaces a provider's weekly hours and breaks; booked appointments stay (admin, staff).
+#[utoipa::path(
+    put,
+    path = "/api/orgs/{org}/providers/{provider_id}/hours",
+    tag = "clinic set-up",
+    params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
+    security(("bearer" = [])),
+    request_body = HoursBody,
+    responses((status = 200, body = ProviderView))
+)]
+async fn set_hours(
+    State(state): State<AppState>,
+    scope: OrgScope,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<HoursBody>,
+) -> Result<Json<ProviderView>, ApiError> {
+    scope.require(SET_UP)?;
+    let provider: ProviderId = path_id(&id)?;
+    let tz = state.booking.zone(scope.org).await?;
+    let mut v = Validation::new();
+    let hours = v.check("weekly_hours", weekly("weekly_hours", &b.weekly_hours));
+    let breaks = v.check("breaks", weekly("breaks", &b.breaks));
+    v.finish().map_err(ApiError::Invalid)?;
+    let (Some(hours), Some(breaks)) = (hours, breaks) else {
+        return Err(ApiError::Internal);
+    };
+    let p = state
+        .booking
+        .set_hours(scope.caller, provider, hours, breaks)
+        .await?;
+    Ok(Json(ProviderView::new(p, tz)))
+}

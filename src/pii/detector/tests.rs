@@ -1,0 +1,438 @@
+//! The detector's unit vectors: each written form of each kind of personal data, and what
+//! must be left alone.
+
+use super::*;
+
+fn kinds(text: &str) -> Vec<(EntityType, String)> {
+    Detector::default()
+        .detect(text, &Known::default())
+        .into_iter()
+        .map(|e| (e.kind, e.text))
+        .collect()
+}
+
+fn has(text: &str, kind: EntityType, value: &str) -> bool {
+    kinds(text).iter().any(|(k, t)| *k == kind && t == value)
+}
+
+#[test]
+fn the_seed_sentence_finds_the_address_and_the_condition() {
+    let k = kinds("My address is 123 Harley Street and I have a history of heart issues");
+    assert_eq!(
+        k,
+        vec![
+            (EntityType::Address, "123 Harley Street".into()),
+            (EntityType::MedicalCondition, "heart issues".into())
+        ]
+    );
+}
+
+#[test]
+fn identifiers_are_reported_only_when_their_checks_pass() {
+    assert!(has(
+        "my NHS number is 943 476 5919",
+        EntityType::NhsNumber,
+        "943 476 5919"
+    ));
+    assert!(!kinds("my NHS number is 401 023 2138")
+        .iter()
+        .any(|(k, _)| *k == EntityType::NhsNumber));
+    assert!(has(
+        "NI number AB 12 34 56 C",
+        EntityType::Nino,
+        "AB 12 34 56 C"
+    ));
+    assert!(!kinds("NI number GB 12 34 56 C")
+        .iter()
+        .any(|(k, _)| *k == EntityType::Nino));
+    assert!(has("ssn 123-45-6789", EntityType::Ssn, "123-45-6789"));
+    assert!(!kinds("ssn 666-45-6789")
+        .iter()
+        .any(|(k, _)| *k == EntityType::Ssn));
+    assert!(has(
+        "card 4111 1111 1111 1111 please",
+        EntityType::CardNumber,
+        "4111 1111 1111 1111"
+    ));
+    assert!(!kinds("card 4111 1111 1111 1112 please")
+        .iter()
+        .any(|(k, _)| *k == EntityType::CardNumber));
+    assert!(has(
+        "IBAN GB82 WEST 1234 5698 7654 32",
+        EntityType::Iban,
+        "GB82 WEST 1234 5698 7654 32"
+    ));
+    assert!(has(
+        "from 192.168.10.20 today",
+        EntityType::IpAddress,
+        "192.168.10.20"
+    ));
+    assert!(!kinds("version 999.1.2.3")
+        .iter()
+        .any(|(k, _)| *k == EntityType::IpAddress));
+}
+
+#[test]
+fn uk_and_us_phone_numbers_and_emails() {
+    assert!(has(
+        "call me on 07911 123456",
+        EntityType::Phone,
+        "07911 123456"
+    ));
+    assert!(has(
+        "my number is +44 20 7946 0958.",
+        EntityType::Phone,
+        "+44 20 7946 0958"
+    ));
+    assert!(has(
+        "reach me at (415) 555-2671",
+        EntityType::Phone,
+        "(415) 555-2671"
+    ));
+    assert!(has(
+        "email jane.doe@example.co.uk",
+        EntityType::Email,
+        "jane.doe@example.co.uk"
+    ));
+}
+
+#[test]
+fn context_makes_a_date_a_date_of_birth_and_raises_scores() {
+    assert!(has(
+        "my date of birth is 12/03/1985",
+        EntityType::DateOfBirth,
+        "12/03/1985"
+    ));
+    assert!(has(
+        "I was born on 3rd March 1990",
+        EntityType::DateOfBirth,
+        "3rd March 1990"
+    ));
+    assert!(has(
+        "the letter dated 12/03/2024",
+        EntityType::Date,
+        "12/03/2024"
+    ));
+    let d = Detector::default();
+    let with = d.detect("my NHS number is 943 476 5919", &Known::default());
+    let without = d.detect("reference 943 476 5919", &Known::default());
+    assert!(with[0].score > 0.8 && without.iter().all(|e| e.score < with[0].score));
+}
+
+#[test]
+fn names_postcodes_allergies_medications_and_procedures() {
+    assert!(has(
+        "Hi, my name is Sarah Connor",
+        EntityType::Person,
+        "Sarah Connor"
+    ));
+    assert!(has("I live at SW1A 1AA", EntityType::Postcode, "SW1A 1AA"));
+    assert!(has(
+        "I'm allergic to penicillin",
+        EntityType::Allergy,
+        "penicillin"
+    ));
+    assert!(has(
+        "I take warfarin daily",
+        EntityType::Medication,
+        "warfarin"
+    ));
+    assert!(has(
+        "interested in a liquid rhinoplasty",
+        EntityType::Procedure,
+        "liquid rhinoplasty"
+    ));
+    assert!(has(
+        "I'm allergic to latex and nuts",
+        EntityType::Allergy,
+        "nuts"
+    ));
+    let known = Known {
+        names: vec!["Jane Doe".into()],
+        phones: vec![],
+    };
+    let found = Detector::default().detect("yes it's for jane doe", &known);
+    assert_eq!(found[0].kind, EntityType::Person);
+    assert_eq!(found[0].score, 1.0);
+}
+
+#[test]
+fn offsets_count_characters_not_bytes() {
+    let text = "Zoë’s number: 07911 123456 — thanks";
+    let found = Detector::default().detect(text, &Known::default());
+    let phone = found.iter().find(|e| e.kind == EntityType::Phone).unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    assert_eq!(
+        chars[phone.start..phone.end].iter().collect::<String>(),
+        "07911 123456"
+    );
+    assert_eq!(phone.start, 14);
+}
+
+fn found(text: &str, kind: EntityType) -> Vec<String> {
+    kinds(text)
+        .into_iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, t)| t)
+        .collect()
+}
+
+#[test]
+fn names_with_titles_initials_suffixes_and_in_signatures() {
+    let person = |t: &str| found(t, EntityType::Person);
+    assert_eq!(
+        person("Dr. Glen O'Connell MD called"),
+        ["Dr. Glen O'Connell MD"]
+    );
+    assert_eq!(
+        person("Contact Kathryn J. Jefferson today"),
+        ["Kathryn J. Jefferson"]
+    );
+    assert_eq!(person("I saw Mrs Hood yesterday"), ["Mrs Hood"]);
+    assert_eq!(person("Thanks,\nSian Woods"), ["Sian Woods"]);
+    assert_eq!(person("Was that you?\nAbdul"), ["Abdul"]);
+    assert_eq!(person("I think Sarah's appointment moved"), ["Sarah"]);
+    assert_eq!(
+        person("Mohammed Bowen-Simpson rang"),
+        ["Mohammed Bowen-Simpson"]
+    );
+    assert_eq!(person("Tell Derrick that I'm late"), ["Derrick"]);
+    // Speech-to-text in lower case: only after a lead-in or before "here".
+    assert_eq!(person("hi it's brad lynn here"), ["brad lynn"]);
+    assert_eq!(person("yes, alyssa speaking"), ["alyssa"]);
+    assert!(person("i'm on warfarin and i'm sorry").is_empty());
+}
+
+#[test]
+fn a_name_that_is_an_ordinary_word_needs_context() {
+    let person = |t: &str| found(t, EntityType::Person);
+    assert!(person("Will you call me back?").is_empty());
+    assert!(person("Hope you are well. May I book for Monday?").is_empty());
+    assert!(person("Grace period is fine").is_empty());
+    assert_eq!(person("Yes this is Will Jones"), ["Will Jones"]);
+    assert_eq!(person("Thanks, Joshua King"), ["Joshua King"]);
+    assert_eq!(person("My sister Hope might come too"), ["Hope"]);
+    assert_eq!(person("Grace Kelly booked for Tuesday."), ["Grace Kelly"]);
+    assert!(person("Mark my appointment as urgent please").is_empty());
+    assert!(person("May I speak to someone about prices?").is_empty());
+    // A given name opening a sentence that goes on in lower case.
+    assert_eq!(person("Robert called about his appointment."), ["Robert"]);
+    for t in [
+        "In London we have two clinics.",
+        "It's June 3rd, 2025",
+        "Major bruising is rare.",
+        "Patience is needed after a facelift.",
+        "Olive oil helps the skin",
+    ] {
+        assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+    }
+    assert_eq!(
+        found("It's June 3rd, 2025", EntityType::Date),
+        ["June 3rd, 2025"]
+    );
+    // A street is not a person.
+    assert!(person("Is the Harley Street clinic open?").is_empty());
+    assert!(person("It's on Neil Oval near the station").is_empty());
+}
+
+#[test]
+fn a_drug_or_treatment_name_is_not_a_person() {
+    let text = "Could Pamela call me back? It's about Allegra.";
+    assert_eq!(found(text, EntityType::Person), ["Pamela"]);
+    assert_eq!(found(text, EntityType::Medication), ["Allegra"]);
+    for t in [
+        "I'd like Juvederm on Friday",
+        "Is Restylane better than Sculptra?",
+        "I'm on Ozempic at the moment",
+        "Dysport or Xeomin, whichever",
+    ] {
+        assert!(found(t, EntityType::Person).is_empty(), "{t}");
+    }
+}
+
+#[test]
+fn phone_numbers_in_every_written_form_with_extensions() {
+    for (text, number) in [
+        ("call (555) 555-0199 today", "(555) 555-0199"),
+        ("call 555-555-0199 today", "555-555-0199"),
+        ("call 555.555.0199 today", "555.555.0199"),
+        ("call +1-555-555-0199 today", "+1-555-555-0199"),
+        ("call 001-555-555-0199 today", "001-555-555-0199"),
+        ("call +44 (0)20 7946 0958 today", "+44 (0)20 7946 0958"),
+        ("call +44(0)1134960000 today", "+44(0)1134960000"),
+        ("call 07911 123456 today", "07911 123456"),
+        ("call 555-555-0199 x123 today", "555-555-0199 x123"),
+        ("call 555-555-0199 ext. 123 today", "555-555-0199 ext. 123"),
+        ("call (510)369-2606x909 today", "(510)369-2606x909"),
+        ("call 5555550199 today", "5555550199"),
+    ] {
+        assert_eq!(found(text, EntityType::Phone), [number], "{text}");
+    }
+    // A possible number from a range not yet allocated is still a phone number.
+    assert_eq!(
+        found("ring 07700 900123", EntityType::Phone),
+        ["07700 900123"]
+    );
+    // Look-alikes are left to their own rules.
+    assert!(found("My order reference is 401 234 5678", EntityType::Phone).is_empty());
+    assert!(found("ssn 123-45-6789", EntityType::Phone).is_empty());
+    assert!(found("on 12.03.2024 at 10.30", EntityType::Phone).is_empty());
+    assert!(found("from 172.31.94.157", EntityType::Phone).is_empty());
+    // A local number without an area code only where a phone is being talked about.
+    assert_eq!(
+        found("my number is 555 0199", EntityType::Phone),
+        ["555 0199"]
+    );
+    assert!(found("it costs 555 0199 points", EntityType::Phone).is_empty());
+}
+
+#[test]
+fn addresses_are_one_span_across_commas_and_lines() {
+    let address = |t: &str| found(t, EntityType::Address);
+    assert_eq!(
+        address("Send it to 58683 Mitchell Parks Suite 907\nLake Laura, MT 87630 thanks"),
+        ["58683 Mitchell Parks Suite 907\nLake Laura, MT 87630"]
+    );
+    assert_eq!(
+        address("I live at 12 Baker Street, London W1U 6TE."),
+        ["12 Baker Street, London W1U 6TE"]
+    );
+    assert_eq!(
+        address("Flat 2\n14 Acacia Avenue\nReading\nRG1 4AB"),
+        ["Flat 2\n14 Acacia Avenue\nReading\nRG1 4AB"]
+    );
+    assert_eq!(
+        address("Studio 6\nNeil Oval\nPort Janet\nB7E 9EP"),
+        ["Studio 6\nNeil Oval\nPort Janet\nB7E 9EP"]
+    );
+    assert_eq!(
+        address("at 1600 Pennsylvania Avenue NW, Washington, DC 20500"),
+        ["1600 Pennsylvania Avenue NW, Washington, DC 20500"]
+    );
+    assert_eq!(
+        address("write to PO Box 123, Springfield, IL 62704"),
+        ["PO Box 123, Springfield, IL 62704"]
+    );
+    assert_eq!(
+        address("PSC 1234, Box 5678\nAPO AA 12345"),
+        ["PSC 1234, Box 5678\nAPO AA 12345"]
+    );
+    assert_eq!(
+        address("I'm at 5/97 Donna Bypass, West Kevin, NT, 8095."),
+        ["5/97 Donna Bypass, West Kevin, NT, 8095"]
+    );
+    assert!(address("It's on Baker Street").is_empty());
+}
+
+#[test]
+fn grouped_cards_spaced_ibans_and_both_ip_versions() {
+    assert_eq!(
+        found("card 4111-1111-1111-1111", EntityType::CardNumber),
+        ["4111-1111-1111-1111"]
+    );
+    assert_eq!(
+        found("amex 3782 822463 10005", EntityType::CardNumber),
+        ["3782 822463 10005"]
+    );
+    assert_eq!(
+        found("iban DE89 3704 0044 0532 0130 00", EntityType::Iban),
+        ["DE89 3704 0044 0532 0130 00"]
+    );
+    assert_eq!(
+        found("from 2001:db8::8a2e:370:7334 today", EntityType::IpAddress),
+        ["2001:db8::8a2e:370:7334"]
+    );
+    assert_eq!(
+        found(
+            "from b6d3:1854:fc66:2a38:c486:9190:a15d:1150.",
+            EntityType::IpAddress
+        ),
+        ["b6d3:1854:fc66:2a38:c486:9190:a15d:1150"]
+    );
+    assert!(found("at 10:30:00 sharp", EntityType::IpAddress).is_empty());
+}
+
+#[test]
+fn an_address_or_number_stops_where_it_ends() {
+    let text = "It's 12 Baker Street, 07911 123456 is my mobile";
+    assert_eq!(found(text, EntityType::Address), ["12 Baker Street"]);
+    assert_eq!(found(text, EntityType::Phone), ["07911 123456"]);
+    let text = "I'm at 12 Baker Street. Thanks Sarah, OK";
+    assert_eq!(found(text, EntityType::Address), ["12 Baker Street"]);
+    assert_eq!(
+        found("I live at 12 Baker Street.", EntityType::Address),
+        ["12 Baker Street"]
+    );
+    assert_eq!(
+        found("I live at 12 Baker St. in town", EntityType::Address),
+        ["12 Baker St."]
+    );
+    assert_eq!(
+        found("Call me on 07911 123456. 2 pm is best", EntityType::Phone),
+        ["07911 123456"]
+    );
+    assert_eq!(
+        found("I'm 45 07911 123456", EntityType::Phone),
+        ["07911 123456"]
+    );
+    assert!(found("Parking is on Level 3 Car Park", EntityType::Address).is_empty());
+    // Times and ranges are not local numbers, whatever word they sit in.
+    for t in [
+        "Is the clinic open during 9.00 - 17.30?",
+        "Can you call me back 10.30 - 11.30?",
+        "the cancellation fee is 1500 2000",
+    ] {
+        assert!(found(t, EntityType::Phone).is_empty(), "{t}");
+    }
+    assert_eq!(
+        found("IP:2001:db8::1 was blocked", EntityType::IpAddress),
+        ["2001:db8::1"]
+    );
+}
+
+#[test]
+fn names_end_where_they_end_and_places_and_drugs_are_not_names() {
+    let person = |t: &str| found(t, EntityType::Person);
+    assert_eq!(person("Tell Derrick I called"), ["Derrick"]);
+    assert_eq!(person("Thanks John I'll ring you"), ["John"]);
+    for t in [
+        "it's Allegra",
+        "this is Allegra",
+        "I'm on Yasmin",
+        "Is the Chelsea clinic open?",
+        "Is the Victoria branch open?",
+        "I'm in Kent this week",
+    ] {
+        assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+    }
+    // A long run of names is read a window at a time, each name found once.
+    let many = "Sarah Jones and ".repeat(500);
+    assert_eq!(person(&many).len(), 500);
+}
+
+#[test]
+fn ordinary_talk_is_left_alone() {
+    assert!(kinds("I'd like to book an appointment for next week please").is_empty());
+    assert!(kinds("Thanks, that's great, see you then.").is_empty());
+}
+
+mod extra_terms {
+    use super::*;
+
+    #[test]
+    fn a_clinic_can_add_its_own_terms() {
+        let extra = crate::pii::read_extra_terms(
+            "# ours\nprocedure: vampire facial\nmedication: tirzepatide\n",
+        )
+        .unwrap();
+        let d = Detector::new(&extra);
+        let found = d.detect(
+            "Do you do the vampire facial? I'm on tirzepatide.",
+            &Known::default(),
+        );
+        let kinds: Vec<EntityType> = found.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EntityType::Procedure, EntityType::Medication]);
+        assert!(crate::pii::read_extra_terms("gadget: thing").is_err());
+        assert!(crate::pii::read_extra_terms("no colon here").is_err());
+    }
+}
