@@ -45,18 +45,18 @@ impl From<CallError> for ApiError {
 }
 
 /// A filed call: the transcript and summary with personal data replaced by placeholders.
-#[derive(Serialize, ToSchema)]
-struct CallView {
-    call_id: String,
-    started_at: Option<String>,
-    ended_at: Option<String>,
-    ended_reason: Option<String>,
-    booked: bool,
-    transcript_redacted: String,
-    summary_redacted: Option<String>,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct CallView {
+    pub(crate) call_id: String,
+    pub(crate) started_at: Option<String>,
+    pub(crate) ended_at: Option<String>,
+    pub(crate) ended_reason: Option<String>,
+    pub(crate) booked: bool,
+    pub(crate) transcript_redacted: String,
+    pub(crate) summary_redacted: Option<String>,
     /// How many of each kind of personal data the call held.
-    entities: Vec<EntityCount>,
-    contact_id: Option<uuid::Uuid>,
+    pub(crate) entities: Vec<EntityCount>,
+    pub(crate) contact_id: Option<uuid::Uuid>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -67,21 +67,21 @@ struct CallListQuery {
 }
 
 /// A filed call in a list: no transcript.
-#[derive(Serialize, ToSchema)]
-struct CallHeading {
-    call_id: String,
-    started_at: Option<String>,
-    ended_at: Option<String>,
-    ended_reason: Option<String>,
-    booked: bool,
-    summary_redacted: Option<String>,
-    entities: Vec<EntityCount>,
-    recorded_at: String,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct CallHeading {
+    pub(crate) call_id: String,
+    pub(crate) started_at: Option<String>,
+    pub(crate) ended_at: Option<String>,
+    pub(crate) ended_reason: Option<String>,
+    pub(crate) booked: bool,
+    pub(crate) summary_redacted: Option<String>,
+    pub(crate) entities: Vec<EntityCount>,
+    pub(crate) recorded_at: String,
 }
 
-#[derive(Serialize, ToSchema)]
-struct CallList {
-    calls: Vec<CallHeading>,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct CallList {
+    pub(crate) calls: Vec<CallHeading>,
 }
 
 /// The most recently filed calls, newest first, with their redacted summaries (admin, staff,
@@ -204,16 +204,16 @@ struct NotesQuery {
 }
 
 /// A clinical note's heading; its text is read one note at a time.
-#[derive(Serialize, ToSchema)]
-struct NoteHeading {
-    id: uuid::Uuid,
-    call_id: String,
-    created_at: String,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct NoteHeading {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) call_id: String,
+    pub(crate) created_at: String,
 }
 
-#[derive(Serialize, ToSchema)]
-struct NoteList {
-    clinical_notes: Vec<NoteHeading>,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct NoteList {
+    pub(crate) clinical_notes: Vec<NoteHeading>,
 }
 
 /// The organisation's encrypted clinical notes, headings only (admin, clinician).
@@ -245,12 +245,12 @@ async fn list_notes(
 }
 
 /// A decrypted clinical note.
-#[derive(Serialize, ToSchema)]
-struct NoteView {
-    id: uuid::Uuid,
-    call_id: String,
-    created_at: String,
-    text: String,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct NoteView {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) call_id: String,
+    pub(crate) created_at: String,
+    pub(crate) text: String,
 }
 
 /// Decrypts one clinical note; the reading is audited (admin, clinician).

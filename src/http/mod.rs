@@ -4,7 +4,7 @@
 mod audit;
 pub mod booking;
 mod calendar;
-mod calls;
+pub(crate) mod calls;
 mod console;
 pub mod error;
 pub mod extract;

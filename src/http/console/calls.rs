@@ -2,6 +2,8 @@
 //! of a call (admin and clinicians; each read audited by the API).
 
 use super::*;
+use crate::calls::EntityCount;
+use crate::http::calls::{CallList, CallView, NoteList, NoteView};
 
 pub(super) async fn calls(s: Signed) -> Response {
     let answer = s
@@ -10,7 +12,10 @@ pub(super) async fn calls(s: Signed) -> Response {
     if !answer.ok() {
         return s.problem(&answer, "Calls");
     }
-    let list = answer.body["calls"].as_array().cloned().unwrap_or_default();
+    let list = answer
+        .read::<CallList>()
+        .map(|l| l.calls)
+        .unwrap_or_default();
     s.page(
         StatusCode::OK,
         "Calls",
@@ -22,10 +27,10 @@ pub(super) async fn calls(s: Signed) -> Response {
                     tbody {
                         @for call in &list {
                             tr {
-                                td { a href={"/console/calls/" (query_encode(text(call, "call_id")))} { (super::views::when(call["ended_at"].as_str().unwrap_or(text(call, "recorded_at")), s.timezone)) } }
-                                td { (call["summary_redacted"].as_str().unwrap_or("—")) }
-                                td { (entity_counts(&call["entities"])) }
-                                td { @if call["booked"] == true { "Yes" } @else { "No" } }
+                                td { a href={"/console/calls/" (query_encode(&call.call_id))} { (super::views::when(call.ended_at.as_deref().unwrap_or(&call.recorded_at), s.timezone)) } }
+                                td { (call.summary_redacted.as_deref().unwrap_or("—")) }
+                                td { (entity_counts(&call.entities)) }
+                                td { @if call.booked { "Yes" } @else { "No" } }
                             }
                         }
                     }
@@ -35,12 +40,18 @@ pub(super) async fn calls(s: Signed) -> Response {
     )
 }
 
-pub(super) fn entity_counts(v: &Value) -> String {
-    let parts: Vec<String> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| format!("{} {}", e["count"], text(e, "type").replace('_', " ")))
+pub(super) fn entity_counts(counts: &[EntityCount]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|e| {
+            // The kind as the API names it (`date_of_birth`), in words.
+            let kind = serde_json::to_value(e.kind).unwrap_or_default();
+            format!(
+                "{} {}",
+                e.count,
+                kind.as_str().unwrap_or("").replace('_', " ")
+            )
+        })
         .collect();
     if parts.is_empty() {
         "none".into()
@@ -54,10 +65,9 @@ pub(super) async fn call(Path(call_id): Path<String>, s: Signed) -> Response {
     let answer = s
         .get(&format!("/api/orgs/{org}/calls/{}", query_encode(&call_id)))
         .await;
-    if !answer.ok() {
+    let Some(call) = answer.read::<CallView>() else {
         return s.problem(&answer, "Call");
-    }
-    let call = answer.body;
+    };
     let notes = if s.role() == Role::Staff {
         None
     } else {
@@ -68,9 +78,8 @@ pub(super) async fn call(Path(call_id): Path<String>, s: Signed) -> Response {
             ))
             .await;
         Some(
-            n.body["clinical_notes"]
-                .as_array()
-                .cloned()
+            n.read::<NoteList>()
+                .map(|l| l.clinical_notes)
                 .unwrap_or_default(),
         )
     };
@@ -79,22 +88,22 @@ pub(super) async fn call(Path(call_id): Path<String>, s: Signed) -> Response {
         "Call",
         html! {
             dl {
-                dt { "Ended" } dd { (super::views::when(call["ended_at"].as_str().unwrap_or(""), s.timezone)) }
-                dt { "Why it ended" } dd { (call["ended_reason"].as_str().unwrap_or("—")) }
-                dt { "Booked during the call" } dd { @if call["booked"] == true { "Yes" } @else { "No" } }
-                dt { "Personal data found" } dd { (entity_counts(&call["entities"])) }
+                dt { "Ended" } dd { (super::views::when(call.ended_at.as_deref().unwrap_or(""), s.timezone)) }
+                dt { "Why it ended" } dd { (call.ended_reason.as_deref().unwrap_or("—")) }
+                dt { "Booked during the call" } dd { @if call.booked { "Yes" } @else { "No" } }
+                dt { "Personal data found" } dd { (entity_counts(&call.entities)) }
             }
             h2 { "Summary" }
-            p { (call["summary_redacted"].as_str().unwrap_or("—")) }
+            p { (call.summary_redacted.as_deref().unwrap_or("—")) }
             h2 { "Transcript (personal data removed)" }
-            pre.transcript { (text(&call, "transcript_redacted")) }
+            pre.transcript { (call.transcript_redacted) }
             h2 { "Clinical notes" }
             @match notes {
                 None => p { "Clinical notes are for clinicians and the clinic's admin." },
                 Some(list) if list.is_empty() => p { "This call left no clinical note." },
                 Some(list) => ul {
                     @for n in &list {
-                        li { a href={"/console/notes/" (text(n, "id"))} { "Open the note of " (super::views::when(text(n, "created_at"), s.timezone)) } " (opening it is recorded in the audit log)" }
+                        li { a href={"/console/notes/" (n.id)} { "Open the note of " (super::views::when(&n.created_at, s.timezone)) } " (opening it is recorded in the audit log)" }
                     }
                 },
             }
@@ -110,17 +119,16 @@ pub(super) async fn note(Path(id): Path<String>, s: Signed) -> Response {
             query_encode(&id)
         ))
         .await;
-    if !answer.ok() {
+    let Some(n) = answer.read::<NoteView>() else {
         return s.problem(&answer, "Clinical note");
-    }
-    let n = answer.body;
+    };
     s.page(
         StatusCode::OK,
         "Clinical note",
         html! {
             p.hint { "Your reading of this note has been recorded in the audit log. This page is not kept by the browser." }
-            p { "From call " a href={"/console/calls/" (query_encode(text(&n, "call_id")))} { (text(&n, "call_id")) } ", " (super::views::when(text(&n, "created_at"), s.timezone)) "." }
-            pre.note { (text(&n, "text")) }
+            p { "From call " a href={"/console/calls/" (query_encode(&n.call_id))} { (n.call_id) } ", " (super::views::when(&n.created_at, s.timezone)) "." }
+            pre.note { (n.text) }
         },
     )
 }
