@@ -74,6 +74,16 @@ pub enum LeadStatus {
 }
 
 impl LeadStatus {
+    /// The status as the API writes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Booked => "booked",
+            LeadStatus::Lost => "lost",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<LeadStatus, String> {
         match s {
             "new" => Ok(LeadStatus::New),

@@ -59,9 +59,9 @@ struct LeadQuery {
     since: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct LeadList {
-    leads: Vec<LeadRecord>,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct LeadList {
+    pub(crate) leads: Vec<LeadRecord>,
 }
 
 /// The clinic's leads: callers who rang and did not book (admin, staff).
@@ -156,9 +156,9 @@ async fn patch_lead(
     ))
 }
 
-#[derive(Serialize, ToSchema)]
-struct FollowUpList {
-    followups: Vec<FollowUpRecord>,
+#[derive(Serialize, Deserialize, ToSchema)]
+pub(crate) struct FollowUpList {
+    pub(crate) followups: Vec<FollowUpRecord>,
 }
 
 /// The clinic's follow-up messages, as rendered and as they fared (admin, staff).

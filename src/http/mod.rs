@@ -8,7 +8,7 @@ pub(crate) mod calls;
 mod console;
 pub mod error;
 pub mod extract;
-mod followups;
+pub(crate) mod followups;
 mod identity;
 mod kb;
 pub mod openapi;

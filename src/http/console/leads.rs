@@ -2,6 +2,16 @@
 //! their status changed by staff.
 
 use super::*;
+use crate::followup::records::FollowUpRecord;
+use crate::http::followups::{FollowUpList, LeadList};
+
+/// A text's status as the API writes it (`queued`, `sent`, …).
+fn followup_status(f: &FollowUpRecord) -> String {
+    serde_json::to_value(f.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
 
 pub(super) const LEAD_STATUSES: [&str; 4] = ["new", "contacted", "booked", "lost"];
 
@@ -20,10 +30,15 @@ pub(super) async fn leads(Query(q): Params, s: Signed) -> Response {
     if !answer.ok() {
         return s.problem(&answer, "Leads");
     }
-    let leads = answer.body["leads"].as_array().cloned().unwrap_or_default();
-    let followups = s.get(&format!("/api/orgs/{org}/followups")).await.body["followups"]
-        .as_array()
-        .cloned()
+    let leads = answer
+        .read::<LeadList>()
+        .map(|l| l.leads)
+        .unwrap_or_default();
+    let followups = s
+        .get(&format!("/api/orgs/{org}/followups"))
+        .await
+        .read::<FollowUpList>()
+        .map(|l| l.followups)
         .unwrap_or_default();
     let statuses: Vec<(String, String)> = LEAD_STATUSES
         .iter()
@@ -45,18 +60,18 @@ pub(super) async fn leads(Query(q): Params, s: Signed) -> Response {
                     thead { tr { th scope="col" { "When" } th scope="col" { "Caller" } th scope="col" { "Procedure" } th scope="col" { "Text message" } th scope="col" { "Status" } } }
                     tbody {
                         @for l in &leads {
-                            @let fu = followups.iter().find(|f| f["lead_id"] == l["id"]);
+                            @let fu = followups.iter().find(|f| f.lead_id == Some(l.id));
                             tr {
-                                td { (super::views::when(text(l, "created_at"), s.timezone)) }
-                                td { (l["name"].as_str().unwrap_or("—")) br; small { (l["phone"].as_str().unwrap_or("")) } }
-                                td { (l["procedure"].as_str().unwrap_or("—")) }
-                                td { @match fu { Some(f) => { (status_badge(text(f, "status"))) @if let Some(r) = f["reason"].as_str() { br; small { (r) } } }, None => "—" } }
+                                td { (super::views::when(&l.created_at.to_rfc3339(), s.timezone)) }
+                                td { (l.name.as_deref().unwrap_or("—")) br; small { (l.phone.as_deref().unwrap_or("")) } }
+                                td { (l.procedure.as_deref().unwrap_or("—")) }
+                                td { @match fu { Some(f) => { (status_badge(&followup_status(f))) @if let Some(r) = &f.reason { br; small { (r) } } }, None => "—" } }
                                 td {
-                                    form.inline method="post" action={"/console/leads/" (text(l, "id"))} {
+                                    form.inline method="post" action={"/console/leads/" (l.id)} {
                                         (csrf_field(&csrf))
                                         label { span.visually-hidden { "Status" }
                                             select name="status" {
-                                                @for st in LEAD_STATUSES { option value=(st) selected[l["status"] == st] { (st) } }
+                                                @for st in LEAD_STATUSES { option value=(st) selected[l.status.as_str() == st] { (st) } }
                                             }
                                         }
                                         button type="submit" { "Save" }
