@@ -58,7 +58,7 @@ pub enum CalendarError {
 }
 
 /// What the clinic's connection looks like (no secret).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectionStatus {
     /// An OAuth client is configured, so the clinic can connect.
     pub available: bool,

@@ -44,7 +44,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(&self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::Denied => "denied",
@@ -183,7 +183,7 @@ pub struct AuditHead {
 }
 
 /// The result of walking one org's chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,
     pub entries: u64,
@@ -192,7 +192,7 @@ pub struct Verification {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_bad_seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<&'static str>,
+    pub problem: Option<String>,
 }
 
 /// A sequence number's key. Below 2^56 (never reached), its first byte is zero.
@@ -293,7 +293,7 @@ pub fn verify(r: &OrgRead<'_>) -> Result<Verification, StoreError> {
         entries,
         head: head.to_string(),
         first_bad_seq: Some(seq),
-        problem: Some(problem),
+        problem: Some(String::from(problem)),
     };
     loop {
         let after = expected_seq - 1;

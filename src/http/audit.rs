@@ -29,9 +29,9 @@ struct PageQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct AuditPage {
-    entries: Vec<AuditEntry>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct AuditPage {
+    pub(crate) entries: Vec<AuditEntry>,
 }
 
 /// A page of the organisation's audit chain, oldest first (admin only).

@@ -69,10 +69,10 @@ async fn status(
     Ok(Json(state.calendar.status(scope.org).await?))
 }
 
-#[derive(Serialize, ToSchema)]
-struct Authorization {
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct Authorization {
     /// Google's consent page; it comes back to `/console/calendar/callback`.
-    authorization_url: String,
+    pub(crate) authorization_url: String,
 }
 
 /// Starts connecting the clinic's Google Calendar: the consent page to send the admin to
@@ -137,9 +137,9 @@ async fn callback(
     Ok(Json(Connected { connected: true }))
 }
 
-#[derive(Serialize, ToSchema)]
-struct CalendarList {
-    calendars: Vec<CalendarEntry>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct CalendarList {
+    pub(crate) calendars: Vec<CalendarEntry>,
 }
 
 /// The calendars of the connected account the clinic can write to (admin).
@@ -161,10 +161,10 @@ async fn calendars(
     }))
 }
 
-#[derive(Serialize, ToSchema)]
-struct Disconnected {
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct Disconnected {
     /// Google confirmed the token is revoked (the connection is forgotten either way).
-    revoked: bool,
+    pub(crate) revoked: bool,
 }
 
 /// Disconnects the clinic's calendar: the token is revoked at Google and forgotten (admin).

@@ -38,16 +38,16 @@ struct SignupBody {
 }
 
 /// A signed-in session: the access token and who it speaks for.
-#[derive(Serialize, ToSchema)]
-struct SessionView {
-    org_id: OrgId,
-    user_id: UserId,
-    role: Role,
-    access_token: String,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct SessionView {
+    pub(crate) org_id: OrgId,
+    pub(crate) user_id: UserId,
+    pub(crate) role: Role,
+    pub(crate) access_token: String,
     /// Always `Bearer`.
-    token_type: &'static str,
+    pub(crate) token_type: String,
     /// Seconds until the token expires.
-    expires_in: u64,
+    pub(crate) expires_in: u64,
 }
 
 impl From<Session> for SessionView {
@@ -57,7 +57,7 @@ impl From<Session> for SessionView {
             user_id: s.user_id,
             role: s.role,
             access_token: s.access_token,
-            token_type: "Bearer",
+            token_type: "Bearer".to_string(),
             expires_in: s.expires_in,
         }
     }
@@ -117,21 +117,21 @@ async fn login(
     Ok(Json(session.into()))
 }
 
-#[derive(Serialize, ToSchema)]
-struct OrgView {
-    id: OrgId,
-    name: String,
-    timezone: String,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct OrgView {
+    pub(crate) id: OrgId,
+    pub(crate) name: String,
+    pub(crate) timezone: String,
 }
 
 /// The signed-in user and their organisation.
-#[derive(Serialize, ToSchema)]
-struct MeView {
-    user_id: UserId,
-    email: String,
-    full_name: Option<String>,
-    role: Role,
-    org: OrgView,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct MeView {
+    pub(crate) user_id: UserId,
+    pub(crate) email: String,
+    pub(crate) full_name: Option<String>,
+    pub(crate) role: Role,
+    pub(crate) org: OrgView,
 }
 
 /// The caller's own profile.
@@ -201,18 +201,18 @@ async fn add_user(
     Ok((StatusCode::CREATED, Json(UserCreated { user_id, role })))
 }
 
-#[derive(Serialize, ToSchema)]
-struct UserView {
-    user_id: UserId,
-    email: String,
-    full_name: Option<String>,
-    role: Role,
-    created_at: String,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct UserView {
+    pub(crate) user_id: UserId,
+    pub(crate) email: String,
+    pub(crate) full_name: Option<String>,
+    pub(crate) role: Role,
+    pub(crate) created_at: String,
 }
 
-#[derive(Serialize, ToSchema)]
-struct UserList {
-    users: Vec<UserView>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct UserList {
+    pub(crate) users: Vec<UserView>,
 }
 
 /// The organisation's users (admin only).
@@ -272,11 +272,11 @@ struct NewAgentKeyBody {
 }
 
 /// A new agent key; `key` is shown this once and never again.
-#[derive(Serialize, ToSchema)]
-struct AgentKeyCreated {
-    id: AgentKeyId,
-    name: String,
-    key: String,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct AgentKeyCreated {
+    pub(crate) id: AgentKeyId,
+    pub(crate) name: String,
+    pub(crate) key: String,
 }
 
 /// Creates an agent key for the voice agent (admin only).
@@ -309,17 +309,17 @@ async fn create_agent_key(
     ))
 }
 
-#[derive(Serialize, ToSchema)]
-struct AgentKeyView {
-    id: AgentKeyId,
-    name: String,
-    created_at: String,
-    revoked_at: Option<String>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct AgentKeyView {
+    pub(crate) id: AgentKeyId,
+    pub(crate) name: String,
+    pub(crate) created_at: String,
+    pub(crate) revoked_at: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct AgentKeyList {
-    agent_keys: Vec<AgentKeyView>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct AgentKeyList {
+    pub(crate) agent_keys: Vec<AgentKeyView>,
 }
 
 /// The organisation's agent keys, without their secrets (admin only).

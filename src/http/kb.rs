@@ -50,18 +50,18 @@ struct DocumentBody {
 }
 
 /// A knowledge-base document; `body` only when one document is read.
-#[derive(Serialize, ToSchema)]
-struct DocumentView {
-    id: uuid::Uuid,
-    title: String,
-    tags: Vec<String>,
-    source: Option<String>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct DocumentView {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) title: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) source: Option<String>,
     /// How many passages the document was cut into for search.
-    chunks: usize,
-    created_at: String,
-    updated_at: String,
+    pub(crate) chunks: usize,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<String>,
+    pub(crate) body: Option<String>,
 }
 
 impl DocumentView {
@@ -139,9 +139,9 @@ async fn replace(
     Ok(Json(DocumentView::summary(d)))
 }
 
-#[derive(Serialize, ToSchema)]
-struct DocumentList {
-    documents: Vec<DocumentView>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct DocumentList {
+    pub(crate) documents: Vec<DocumentView>,
 }
 
 /// The organisation's documents, without their bodies.
@@ -219,11 +219,11 @@ struct SearchQuery {
     k: Option<usize>,
 }
 
-#[derive(Serialize, ToSchema)]
-struct SearchResults {
-    results: Vec<Hit>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct SearchResults {
+    pub(crate) results: Vec<Hit>,
     /// `hybrid` (full text and meaning) or `fulltext` (no embedding model installed).
-    mode: &'static str,
+    pub(crate) mode: String,
 }
 
 /// Searches the organisation's documents.
@@ -253,12 +253,15 @@ async fn search(
     } else {
         "fulltext"
     };
-    Ok(Json(SearchResults { results, mode }))
+    Ok(Json(SearchResults {
+        results,
+        mode: mode.to_string(),
+    }))
 }
 
-#[derive(Serialize, ToSchema)]
-struct UnansweredList {
-    unanswered: Vec<Unanswered>,
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub(crate) struct UnansweredList {
+    pub(crate) unanswered: Vec<Unanswered>,
 }
 
 /// Questions the voice agent could not answer from the documents (admin, staff).

@@ -1,16 +1,16 @@
 //! The HTTP edge: shared state, the router every route module is merged into, and the layers
 //! around it (request ids, tracing without personal data, limits, timeouts, JSON errors).
 
-mod audit;
+pub(crate) mod audit;
 pub mod booking;
-mod calendar;
+pub(crate) mod calendar;
 pub(crate) mod calls;
 mod console;
 pub mod error;
 pub mod extract;
 pub(crate) mod followups;
-mod identity;
-mod kb;
+pub(crate) mod identity;
+pub(crate) mod kb;
 pub mod openapi;
 mod ops;
 pub mod tls;

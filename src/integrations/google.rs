@@ -44,7 +44,7 @@ impl Credentials {
 }
 
 /// One calendar of the connected account.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CalendarEntry {
     pub id: String,
     pub summary: String,

@@ -89,7 +89,7 @@ pub struct Unanswered {
 }
 
 /// One search result.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hit {
     pub document_id: uuid::Uuid,
     pub chunk_id: String,

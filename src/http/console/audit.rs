@@ -2,14 +2,17 @@
 //! their id, and the chain's verification.
 
 use super::*;
+use crate::audit::Verification;
+use crate::http::audit::AuditPage;
+use crate::http::identity::UserList;
 
 pub(super) async fn audit(Query(q): Params, s: Signed) -> Response {
     let org = s.org();
-    let verification = s.get(&format!("/api/orgs/{org}/audit/verify")).await;
-    if !verification.ok() {
-        return s.problem(&verification, "Audit log");
-    }
-    let total = verification.body["entries"].as_u64().unwrap_or(0);
+    let verification_answer = s.get(&format!("/api/orgs/{org}/audit/verify")).await;
+    let Some(verification) = verification_answer.read::<Verification>() else {
+        return s.problem(&verification_answer, "Audit log");
+    };
+    let total = verification.entries;
     // Newest first, a hundred a page: page 0 is the latest hundred.
     let pages = total.div_ceil(100).max(1);
     let at = q
@@ -25,21 +28,21 @@ pub(super) async fn audit(Query(q): Params, s: Signed) -> Response {
             "/api/orgs/{org}/audit?after={after}&limit={limit}"
         ))
         .await;
-    let mut entries = page.body["entries"].as_array().cloned().unwrap_or_default();
+    let mut entries = page
+        .read::<AuditPage>()
+        .map(|p| p.entries)
+        .unwrap_or_default();
     entries.reverse();
     let verify = q.contains_key("verify");
     // Who each `user:<id>` is, for people reading the log (the entry keeps the id).
-    let people: HashMap<String, String> = s.get(&format!("/api/orgs/{org}/users")).await.body
-        ["users"]
-        .as_array()
+    let people: HashMap<String, String> = s
+        .get(&format!("/api/orgs/{org}/users"))
+        .await
+        .read::<UserList>()
+        .map(|l| l.users)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .map(|u| {
-            (
-                format!("user:{}", text(u, "user_id")),
-                text(u, "email").to_string(),
-            )
-        })
+        .map(|u| (format!("user:{}", u.user_id), u.email))
         .collect();
     s.page(
         StatusCode::OK,
@@ -55,10 +58,10 @@ pub(super) async fn audit(Query(q): Params, s: Signed) -> Response {
                 @if at + 1 < pages { a href={"/console/audit?page=" (at + 1)} { "Older →" } }
             }
             @if verify {
-                @if verification.body["ok"] == true {
+                @if verification.ok {
                     p.notice.done role="status" { "The chain holds: " (total) " entries, each sealed to the one before." }
                 } @else {
-                    p.notice.problem role="alert" { "The chain does not hold from entry " (verification.body["first_bad_seq"]) ". Keep this appliance as it is and contact support." }
+                    p.notice.problem role="alert" { "The chain does not hold from entry " (verification.first_bad_seq.map(|n| n.to_string()).unwrap_or_default()) ". Keep this appliance as it is and contact support." }
                 }
             }
             table {
@@ -66,17 +69,17 @@ pub(super) async fn audit(Query(q): Params, s: Signed) -> Response {
                 tbody {
                     @for e in &entries {
                         tr {
-                            td { (e["seq"]) }
-                            td { (super::views::when(text(e, "at"), s.timezone)) }
+                            td { (e.seq) }
+                            td { (super::views::when(&e.at, s.timezone)) }
                             td {
-                                @match people.get(text(e, "actor")) {
-                                    Some(email) => { (email) br; small { (text(e, "actor")) } },
-                                    None => (text(e, "actor")),
+                                @match people.get(&e.actor) {
+                                    Some(email) => { (email) br; small { (e.actor) } },
+                                    None => (e.actor),
                                 }
                             }
-                            td { (text(e, "action").replace('_', " ")) }
-                            td { (text(e, "target")) }
-                            td { (status_badge(text(e, "outcome"))) }
+                            td { (e.action.replace('_', " ")) }
+                            td { (e.target) }
+                            td { (status_badge(e.outcome.as_str())) }
                         }
                     }
                 }

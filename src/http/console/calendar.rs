@@ -14,10 +14,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::html;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::views::{button_form, csrf_field, page, Notice};
 use super::{Console, Posted, Signed};
+use crate::booking::records::ClinicSettings;
+use crate::calendar::ConnectionStatus;
+use crate::http::calendar::{Authorization, CalendarList, Disconnected};
 
 pub(super) fn routes() -> Router<std::sync::Arc<Console>> {
     Router::new()
@@ -32,30 +35,27 @@ pub(super) fn routes() -> Router<std::sync::Arc<Console>> {
 async fn calendar(s: Signed) -> Response {
     let org = s.org();
     let status = s.get(&format!("/api/orgs/{org}/calendar/google")).await;
-    if !status.ok() {
+    let Some(state) = status.read::<ConnectionStatus>() else {
         return s.problem(&status, "Google Calendar");
-    }
-    let connected = status.body["connected"] == true;
-    let available = status.body["available"] == true;
+    };
+    let (connected, available) = (state.connected, state.available);
     let (calendars, listing_problem) = if connected {
         let a = s
             .get(&format!("/api/orgs/{org}/calendar/google/calendars"))
             .await;
-        if a.ok() {
-            (
-                a.body["calendars"].as_array().cloned().unwrap_or_default(),
-                None,
-            )
-        } else {
-            (Vec::new(), Some(a.message()))
+        match a.read::<CalendarList>() {
+            Some(list) => (list.calendars, None),
+            None => (Vec::new(), Some(a.message())),
         }
     } else {
         (Vec::new(), None)
     };
-    let chosen = s.get(&format!("/api/orgs/{org}/settings")).await.body["calendar_id"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let chosen = s
+        .get(&format!("/api/orgs/{org}/settings"))
+        .await
+        .read::<ClinicSettings>()
+        .and_then(|c| c.calendar_id)
+        .unwrap_or_default();
     let csrf = s.session.csrf.clone();
     s.page(
         StatusCode::OK,
@@ -63,7 +63,7 @@ async fn calendar(s: Signed) -> Response {
         html! {
             @if connected {
                 p { "The clinic's own Google Calendar is connected (since "
-                    (super::views::when(status.body["connected_at"].as_str().unwrap_or(""), s.timezone)) "). New and changed appointments are written to the calendar chosen below." }
+                    (super::views::when(state.connected_at.as_deref().unwrap_or(""), s.timezone)) "). New and changed appointments are written to the calendar chosen below." }
                 @if let Some(p) = listing_problem { p.notice.problem role="alert" { (p) " Try again in a minute; if it goes on, disconnect and connect again." } }
                 @if !calendars.is_empty() {
                     form.card method="post" action="/console/calendar/select" {
@@ -71,11 +71,11 @@ async fn calendar(s: Signed) -> Response {
                         fieldset {
                             legend { "Appointments go to" }
                             @for c in &calendars {
-                                @let id = c["id"].as_str().unwrap_or("");
+                                @let id = c.id.as_str();
                                 label.slot {
-                                    input type="radio" name="calendar_id" value=(id) required checked[id == chosen || (chosen.is_empty() && c["primary"] == true)];
-                                    (c["summary"].as_str().unwrap_or(id))
-                                    @if c["primary"] == true { " (main calendar)" }
+                                    input type="radio" name="calendar_id" value=(id) required checked[id == chosen || (chosen.is_empty() && c.primary)];
+                                    (if c.summary.is_empty() { id } else { c.summary.as_str() })
+                                    @if c.primary { " (main calendar)" }
                                 }
                             }
                         }
@@ -102,9 +102,9 @@ async fn connect(s: Signed) -> Response {
             Some(json!({})),
         )
         .await;
-    match a.body["authorization_url"].as_str() {
-        Some(url) if a.ok() => Redirect::to(url).into_response(),
-        _ => s.problem(&a, "Google Calendar"),
+    match a.read::<Authorization>() {
+        Some(auth) => Redirect::to(&auth.authorization_url).into_response(),
+        None => s.problem(&a, "Google Calendar"),
     }
 }
 
@@ -176,16 +176,11 @@ async fn finish(
 async fn select(Posted { s, form }: Posted) -> Response {
     let path = format!("/api/orgs/{}/settings", s.org());
     let current = s.get(&path).await;
-    if !current.ok() {
+    let Some(mut settings) = current.read::<ClinicSettings>() else {
         return s.problem(&current, "Google Calendar");
-    }
-    let mut settings = current.body;
-    settings["calendar_id"] = form
-        .get("calendar_id")
-        .filter(|c| !c.is_empty())
-        .map(|c| json!(c))
-        .unwrap_or(Value::Null);
-    let a = s.call(Method::PUT, &path, Some(settings)).await;
+    };
+    settings.calendar_id = form.get("calendar_id").filter(|c| !c.is_empty()).cloned();
+    let a = s.call(Method::PUT, &path, Some(json!(settings))).await;
     if !a.ok() {
         return s.after("/console/calendar", Notice::Problem(a.message()));
     }
@@ -208,13 +203,12 @@ async fn disconnect(Posted { s, .. }: Posted) -> Response {
     }
     // The calendar chosen from the clinic's account means nothing to the install's account.
     let path = format!("/api/orgs/{}/settings", s.org());
-    let current = s.get(&path).await;
-    if current.ok() && !current.body["calendar_id"].is_null() {
-        let mut settings = current.body;
-        settings["calendar_id"] = Value::Null;
-        s.call(Method::PUT, &path, Some(settings)).await;
+    if let Some(mut settings) = s.get(&path).await.read::<ClinicSettings>() {
+        if settings.calendar_id.take().is_some() {
+            s.call(Method::PUT, &path, Some(json!(settings))).await;
+        }
     }
-    let notice = if a.body["revoked"] == true {
+    let notice = if a.read::<Disconnected>().is_some_and(|d| d.revoked) {
         "Disconnected; Google has withdrawn the appliance's access."
     } else {
         "Disconnected here, but Google could not be told; remove the appliance's access in your Google account settings."

@@ -2,6 +2,7 @@
 //! the passages found, and the questions the agent could not answer.
 
 use super::*;
+use crate::http::kb::{DocumentList, DocumentView, SearchResults, UnansweredList};
 
 pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
     let org = s.org();
@@ -9,9 +10,9 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
     if !docs.ok() {
         return s.problem(&docs, "Knowledge base");
     }
-    let docs = docs.body["documents"]
-        .as_array()
-        .cloned()
+    let docs = docs
+        .read::<DocumentList>()
+        .map(|l| l.documents)
         .unwrap_or_default();
     let question = q.get("q").cloned().unwrap_or_default();
     let results = if question.trim().is_empty() {
@@ -28,9 +29,10 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
     let unanswered = if s.role() == Role::Clinician {
         Vec::new()
     } else {
-        s.get(&format!("/api/orgs/{org}/kb/unanswered")).await.body["unanswered"]
-            .as_array()
-            .cloned()
+        s.get(&format!("/api/orgs/{org}/kb/unanswered"))
+            .await
+            .read::<UnansweredList>()
+            .map(|l| l.unanswered)
             .unwrap_or_default()
     };
     let can_write = s.role() != Role::Clinician;
@@ -48,15 +50,15 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
                 @if let Some(a) = &results {
                     @if !a.ok() { p.notice.problem role="alert" { (a.message()) } }
                     @else {
-                        @let hits = a.body["results"].as_array().cloned().unwrap_or_default();
+                        @let hits = a.read::<SearchResults>().map(|r| r.results).unwrap_or_default();
                         @if hits.is_empty() { p { "Nothing in the documents answers this; the voice agent would say it does not know." } }
                         ol.results {
                             @for h in &hits {
                                 li {
-                                    strong { (text(h, "title")) }
-                                    " — similarity " (format!("{:.2}", h["similarity"].as_f64().unwrap_or(0.0)))
-                                    ", score " (format!("{:.2}", h["score"].as_f64().unwrap_or(0.0)))
-                                    p { (text(h, "text")) }
+                                    strong { (h.title) }
+                                    " — similarity " (format!("{:.2}", h.similarity.unwrap_or(0.0)))
+                                    ", score " (format!("{:.2}", h.score))
+                                    p { (h.text) }
                                 }
                             }
                         }
@@ -69,9 +71,9 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
                 ul {
                     @for d in &docs {
                         li {
-                            a href={"/console/kb/" (text(d, "id"))} { (text(d, "title")) }
-                            " (" (d["chunks"]) " passages)"
-                            @if can_write { " " (button_form(&format!("/console/kb/{}/delete", text(d, "id")), &csrf, "Delete", "danger")) }
+                            a href={"/console/kb/" (d.id)} { (d.title) }
+                            " (" (d.chunks) " passages)"
+                            @if can_write { " " (button_form(&format!("/console/kb/{}/delete", d.id), &csrf, "Delete", "danger")) }
                         }
                     }
                 }
@@ -91,7 +93,7 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
                     h2 id="unanswered" { "Questions the agent could not answer" }
                     ul {
                         @for u in &unanswered {
-                            li { (text(u, "question_redacted")) " — " small { (super::views::when(text(u, "at"), s.timezone)) } }
+                            li { (u.question_redacted) " — " small { (super::views::when(&u.at, s.timezone)) } }
                         }
                     }
                 }
@@ -142,32 +144,26 @@ pub(super) async fn kb_edit(Path(id): Path<String>, s: Signed) -> Response {
             query_encode(&id)
         ))
         .await;
-    if !answer.ok() {
+    let Some(d) = answer.read::<DocumentView>() else {
         return s.problem(&answer, "Document");
-    }
-    let d = answer.body;
-    let tags = d["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
+    };
+    let tags = d.tags.join(", ");
+    let body = d.body.as_deref().unwrap_or("");
     let can_write = s.role() != Role::Clinician;
     s.page(
         StatusCode::OK,
-        text(&d, "title"),
+        &d.title,
         html! {
             @if can_write {
                 form.card method="post" action={"/console/kb/" (id)} {
                     (csrf_field(&s.session.csrf))
-                    (field("Title", "title", "text", text(&d, "title"), true))
-                    label { span { "Text" } textarea name="body" rows="14" required { (text(&d, "body")) } }
+                    (field("Title", "title", "text", &d.title, true))
+                    label { span { "Text" } textarea name="body" rows="14" required { (body) } }
                     (field("Tags (comma-separated, optional)", "tags", "text", &tags, false))
                     button type="submit" { "Save" }
                 }
             } @else {
-                pre.document { (text(&d, "body")) }
+                pre.document { (body) }
             }
             p { a href="/console/kb" { "Back to the knowledge base" } }
         },

@@ -167,10 +167,10 @@ impl Signed {
             console.sessions.end(&session.id);
             return Err(Redirect::to("/console/login").into_response());
         }
-        let clinic = me.body["org"]["name"].as_str().unwrap_or("").to_string();
-        let timezone = me.body["org"]["timezone"]
-            .as_str()
-            .and_then(|t| t.parse().ok())
+        let me = me.read::<crate::http::identity::MeView>();
+        let clinic = me.as_ref().map(|m| m.org.name.clone()).unwrap_or_default();
+        let timezone = me
+            .and_then(|m| m.org.timezone.parse().ok())
             .unwrap_or(chrono_tz::UTC);
         Ok(Signed {
             console: console.clone(),
@@ -380,9 +380,4 @@ pub(super) fn refused_form() -> Response {
         )),
         html! { p { a href="/console/" { "Open the console again" } " and repeat what you were doing." } },
     )
-}
-
-/// A text field of an API answer read as JSON ("" when absent).
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
 }

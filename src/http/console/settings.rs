@@ -2,6 +2,7 @@
 //! their weekly hours, breaks and time off, agent keys (shown once) and users.
 
 use super::*;
+use crate::http::identity::{AgentKeyCreated, AgentKeyList, UserList};
 
 /// The clinic settings the page edits: (field, label, input type).
 pub(super) const SETTING_FIELDS: [(&str, &str, &str); 10] = [
@@ -59,13 +60,17 @@ pub(super) async fn settings(Query(q): Params, s: Signed) -> Response {
         return s.problem(&current, "Settings");
     }
     let dir = Directory::load(&s).await;
-    let keys = s.get(&format!("/api/orgs/{org}/agent-keys")).await.body["agent_keys"]
-        .as_array()
-        .cloned()
+    let keys = s
+        .get(&format!("/api/orgs/{org}/agent-keys"))
+        .await
+        .read::<AgentKeyList>()
+        .map(|l| l.agent_keys)
         .unwrap_or_default();
-    let users = s.get(&format!("/api/orgs/{org}/users")).await.body["users"]
-        .as_array()
-        .cloned()
+    let users = s
+        .get(&format!("/api/orgs/{org}/users"))
+        .await
+        .read::<UserList>()
+        .map(|l| l.users)
         .unwrap_or_default();
     let new_key = q.contains_key("key_shown");
     let csrf = s.session.csrf.clone();
@@ -147,8 +152,8 @@ pub(super) async fn settings(Query(q): Params, s: Signed) -> Response {
                 ul {
                     @for k in &keys {
                         li {
-                            (text(k, "name")) " — made " (super::views::when(text(k, "created_at"), s.timezone))
-                            @if k["revoked_at"].is_null() { " " (button_form(&format!("/console/settings/agent-keys/{}/revoke", text(k, "id")), &csrf, "Revoke", "danger")) }
+                            (k.name) " — made " (super::views::when(&k.created_at, s.timezone))
+                            @if k.revoked_at.is_none() { " " (button_form(&format!("/console/settings/agent-keys/{}/revoke", k.id), &csrf, "Revoke", "danger")) }
                             @else { " (revoked)" }
                         }
                     }
@@ -166,10 +171,10 @@ pub(super) async fn settings(Query(q): Params, s: Signed) -> Response {
                     tbody {
                         @for u in &users {
                             tr {
-                                td { (text(u, "email")) }
-                                td { (u["full_name"].as_str().unwrap_or("")) }
-                                td { (text(u, "role")) }
-                                td { (button_form(&format!("/console/settings/users/{}/delete", text(u, "user_id")), &csrf, "Remove", "danger")) }
+                                td { (u.email) }
+                                td { (u.full_name.as_deref().unwrap_or("")) }
+                                td { (u.role.as_str()) }
+                                td { (button_form(&format!("/console/settings/users/{}/delete", u.user_id), &csrf, "Remove", "danger")) }
                             }
                         }
                     }
@@ -428,11 +433,10 @@ pub(super) async fn agent_key_add(Posted { s, form }: Posted) -> Response {
         return settled(&s, answer, "");
     }
     // Shown once, on this answer only; never stored by the console.
-    let secret = answer.body["secret"]
-        .as_str()
-        .or_else(|| answer.body["key"].as_str())
-        .unwrap_or("")
-        .to_string();
+    let secret = answer
+        .read::<AgentKeyCreated>()
+        .map(|k| k.key)
+        .unwrap_or_default();
     s.page(
         StatusCode::CREATED,
         "New voice agent key",

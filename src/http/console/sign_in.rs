@@ -2,6 +2,7 @@
 //! sign-in through the API's login (its throttle and audit apply), and signing out.
 
 use super::*;
+use crate::http::identity::SessionView;
 
 pub(super) async fn login_page(State(console): Shared, headers: HeaderMap) -> Response {
     if console.sessions.find(&headers).is_some() {
@@ -82,12 +83,7 @@ pub(super) async fn login(
         };
         return login_form(&console, answer.status, Some(message), &email);
     }
-    let b = &answer.body;
-    let (Some(token), Some(org), Some(role)) = (
-        b["access_token"].as_str(),
-        b["org_id"].as_str().and_then(|o| o.parse().ok()),
-        serde_json::from_value::<Role>(b["role"].clone()).ok(),
-    ) else {
+    let Some(signed_in) = answer.read::<SessionView>() else {
         return login_form(
             &console,
             StatusCode::BAD_GATEWAY,
@@ -95,7 +91,12 @@ pub(super) async fn login(
             &email,
         );
     };
-    let expires = Duration::from_secs(b["expires_in"].as_u64().unwrap_or(3600));
+    let (token, org, role) = (
+        signed_in.access_token.as_str(),
+        signed_in.org_id,
+        signed_in.role,
+    );
+    let expires = Duration::from_secs(signed_in.expires_in);
     let session = console
         .sessions
         .start(token.to_string(), org, role, expires);
