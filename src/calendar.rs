@@ -17,14 +17,14 @@ use crate::crypto::{CryptoError, Sealed, Vault};
 use crate::domain::{OrgId, UserId};
 use crate::integrations::google::{CalendarEntry, Credentials, GoogleCalendar};
 use crate::store::tables::TenantTable;
+use crate::store::OrgReads;
+use crate::store::{OrgRead, OrgWrite, Store, StoreError};
 
 crate::store::codec::stored_as_json!(GoogleConnection);
 
 /// A clinic's own Google Calendar connection (key `google`): its refresh token, sealed.
 pub const GOOGLE_CONNECTIONS: TenantTable<GoogleConnection> =
     TenantTable::new("google_connections_v1");
-use crate::store::OrgReads;
-use crate::store::{OrgRead, OrgWrite, Store, StoreError};
 
 /// The sealed record's kind (bound into the ciphertext with org and key).
 const TOKEN_KIND: &str = "google_refresh_token";

@@ -280,14 +280,16 @@ impl FollowUpOutcome {
     }
 }
 
-/// Records a delivery outcome: the follow-up's state, Twilio's sid (so status callbacks find
-/// it), the number's last-texted time, an opt-out Twilio reported, the audit entry; a sent
-/// call follow-up marks its lead `contacted`.
+/// A text's outcome rides on the outbox's delivery record and is applied in its transaction.
 impl crate::outbox::DeliveryEffect for FollowUpOutcome {
     fn apply(&self, w: &mut StoreWrite, org: OrgId) -> Result<(), StoreError> {
         apply(w, org, self)
     }
 }
+
+/// Records a delivery outcome: the follow-up's state, Twilio's sid (so status callbacks find
+/// it), the number's last-texted time, an opt-out Twilio reported, the audit entry; a sent
+/// call follow-up marks its lead `contacted`.
 
 pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), StoreError> {
     let mut ow = w.org(org);
@@ -380,8 +382,6 @@ pub fn opt_out(
     Ok(())
 }
 
-/// A booking for `phone` (E.164) turns that number's open lead into `booked`, inside the
-/// booking's transaction.
 /// Leads follow bookings: a booking for a number marks its open lead booked, in the booking's
 /// transaction (the claim writer is told of this at start).
 pub struct LeadsFollowBookings;
@@ -397,6 +397,8 @@ impl crate::booking::followers::BookingFollowers for LeadsFollowBookings {
     }
 }
 
+/// A booking for `phone` (E.164) turns that number's open lead into `booked`, inside the
+/// booking's transaction.
 pub fn mark_lead_booked(
     o: &mut OrgWrite<'_>,
     phone: &str,

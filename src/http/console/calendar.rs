@@ -74,7 +74,7 @@ async fn calendar(s: Signed) -> Response {
                                 @let id = c.id.as_str();
                                 label.slot {
                                     input type="radio" name="calendar_id" value=(id) required checked[id == chosen || (chosen.is_empty() && c.primary)];
-                                    (if c.summary.is_empty() { id } else { c.summary.as_str() })
+                                    (c.summary)
                                     @if c.primary { " (main calendar)" }
                                 }
                             }

@@ -56,8 +56,8 @@ pub(super) async fn kb(Query(q): Params, s: Signed) -> Response {
                             @for h in &hits {
                                 li {
                                     strong { (h.title) }
-                                    " — similarity " (format!("{:.2}", h.similarity.unwrap_or(0.0)))
-                                    ", score " (format!("{:.2}", h.score))
+                                    " — similarity " (format!("{:.2}", f64::from(h.similarity.unwrap_or(0.0))))
+                                    ", score " (format!("{:.2}", f64::from(h.score)))
                                     p { (h.text) }
                                 }
                             }
