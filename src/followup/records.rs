@@ -290,7 +290,6 @@ impl crate::outbox::DeliveryEffect for FollowUpOutcome {
 /// Records a delivery outcome: the follow-up's state, Twilio's sid (so status callbacks find
 /// it), the number's last-texted time, an opt-out Twilio reported, the audit entry; a sent
 /// call follow-up marks its lead `contacted`.
-
 pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), StoreError> {
     let mut ow = w.org(org);
     if let Some(new) = &o.record {
