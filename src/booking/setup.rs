@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::store::OrgReads;
+use crate::store::StoreWrite;
 
 impl BookingService {
     /// The clinic's booking settings, from the cached set-up view.
@@ -126,23 +127,11 @@ impl BookingService {
         v.finish().map_err(BookingError::Invalid)?;
         let mut s = s;
         s.sms_from = sms_from.flatten();
-        let saved = s.clone();
-        self.store
-            .write(move |w| {
-                let mut org = w.org(caller.org);
-                org.put(&CLINIC_SETTINGS, b"settings", &s)?;
-                audit::success(
-                    &mut org,
-                    caller.actor(),
-                    "settings_changed",
-                    format!("org:{}", caller.org),
-                    Utc::now(),
-                )?;
-                Ok::<_, BookingError>(())
-            })
-            .await?;
-        self.views.forget(caller.org);
-        Ok(saved)
+        self.write_setup(caller, move |w| {
+            w.org(caller.org).put(&CLINIC_SETTINGS, b"settings", &s)?;
+            Ok((s, "settings_changed", format!("org:{}", caller.org)))
+        })
+        .await
     }
 
     pub async fn create_service(
@@ -193,23 +182,13 @@ impl BookingService {
             procedure: procedure.map(|p| p.as_str().to_string()),
             created_at: stamp(self.now()),
         };
-        let saved = record.clone();
-        self.store
-            .write(move |w| {
-                let mut org = w.org(caller.org);
-                org.put(&SERVICES, &record.id.as_bytes(), &record)?;
-                audit::success(
-                    &mut org,
-                    caller.actor(),
-                    "service_created",
-                    format!("service:{}", record.id),
-                    Utc::now(),
-                )?;
-                Ok::<_, BookingError>(())
-            })
-            .await?;
-        self.views.forget(caller.org);
-        Ok(saved)
+        self.write_setup(caller, move |w| {
+            w.org(caller.org)
+                .put(&SERVICES, &record.id.as_bytes(), &record)?;
+            let target = format!("service:{}", record.id);
+            Ok((record, "service_created", target))
+        })
+        .await
     }
 
     pub async fn create_provider(
@@ -230,37 +209,27 @@ impl BookingService {
             feed_token: crate::domain::random_secret(24),
             created_at: stamp(self.now()),
         };
-        let saved = record.clone();
-        self.store
-            .write(move |w| {
-                let org = w.org(caller.org);
-                for s in &record.service_ids {
-                    if org.get(&SERVICES, &s.as_bytes())?.is_none() {
-                        return Err(BookingError::Invalid(vec![FieldError::new(
-                            "service_ids",
-                            "names a service this clinic does not have",
-                        )]));
-                    }
+        self.write_setup(caller, move |w| {
+            let org = w.org(caller.org);
+            for s in &record.service_ids {
+                if org.get(&SERVICES, &s.as_bytes())?.is_none() {
+                    return Err(BookingError::Invalid(vec![FieldError::new(
+                        "service_ids",
+                        "names a service this clinic does not have",
+                    )]));
                 }
-                w.global_put(
-                    &FEED_TOKENS,
-                    record.feed_token.as_bytes(),
-                    &(caller.org, record.id),
-                )?;
-                let mut org = w.org(caller.org);
-                org.put(&PROVIDERS, &record.id.as_bytes(), &record)?;
-                audit::success(
-                    &mut org,
-                    caller.actor(),
-                    "provider_created",
-                    format!("provider:{}", record.id),
-                    Utc::now(),
-                )?;
-                Ok(())
-            })
-            .await?;
-        self.views.forget(caller.org);
-        Ok(saved)
+            }
+            w.global_put(
+                &FEED_TOKENS,
+                record.feed_token.as_bytes(),
+                &(caller.org, record.id),
+            )?;
+            w.org(caller.org)
+                .put(&PROVIDERS, &record.id.as_bytes(), &record)?;
+            let target = format!("provider:{}", record.id);
+            Ok((record, "provider_created", target))
+        })
+        .await
     }
 
     /// Replaces a provider's weekly hours and breaks (appointments already booked stay; new
@@ -310,21 +279,37 @@ impl BookingService {
         action: &'static str,
         change: impl FnOnce(&mut ProviderRecord) + Send + 'static,
     ) -> Result<ProviderRecord, BookingError> {
+        self.write_setup(caller, move |w| {
+            let mut org = w.org(caller.org);
+            let mut p = org.require(&PROVIDERS, &provider.as_bytes(), BookingError::NotFound)?;
+            change(&mut p);
+            org.put(&PROVIDERS, &provider.as_bytes(), &p)?;
+            Ok((p, action, format!("provider:{provider}")))
+        })
+        .await
+    }
+
+    /// One set-up write: `change` writes its records and names the audit action and target;
+    /// the audit entry goes in the same transaction, and the clinic's cached set-up is
+    /// forgotten once it has committed.
+    async fn write_setup<T: Send + 'static>(
+        &self,
+        caller: Caller,
+        change: impl FnOnce(&mut StoreWrite) -> Result<(T, &'static str, String), BookingError>
+            + Send
+            + 'static,
+    ) -> Result<T, BookingError> {
         self.store
             .write(move |w| {
-                let mut org = w.org(caller.org);
-                let mut p =
-                    org.require(&PROVIDERS, &provider.as_bytes(), BookingError::NotFound)?;
-                change(&mut p);
-                org.put(&PROVIDERS, &provider.as_bytes(), &p)?;
+                let (out, action, target) = change(w)?;
                 audit::success(
-                    &mut org,
+                    &mut w.org(caller.org),
                     caller.actor(),
                     action,
-                    format!("provider:{provider}"),
+                    target,
                     Utc::now(),
                 )?;
-                Ok(p)
+                Ok(out)
             })
             .await
             .inspect(|_| self.views.forget(caller.org))
