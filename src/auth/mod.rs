@@ -41,8 +41,4 @@ impl Caller {
             Principal::AgentKey(_) | Principal::System => None,
         }
     }
-
-    pub fn has_role(&self, allowed: &[Role]) -> bool {
-        allowed.contains(&self.role)
-    }
 }

@@ -12,7 +12,6 @@ use super::extract::OrgScope;
 use super::openapi::OrgPath;
 use super::AppState;
 use crate::audit::{AuditEntry, Verification};
-use crate::domain::Role;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,7 +39,7 @@ pub(crate) struct AuditPage {
     path = "/api/orgs/{org}/audit",
     tag = "audit",
     params(OrgPath, PageQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = AuditPage))
 )]
 async fn list(
@@ -48,7 +47,6 @@ async fn list(
     scope: OrgScope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    scope.require(&[Role::Admin])?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state
         .audit
@@ -63,13 +61,12 @@ async fn list(
     path = "/api/orgs/{org}/audit/verify",
     tag = "audit",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Verification))
 )]
 async fn verify(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<Verification>, ApiError> {
-    scope.require(&[Role::Admin])?;
     Ok(Json(state.audit.verify(scope.org).await?))
 }

@@ -15,10 +15,7 @@ use super::extract::{ApiJson, OrgScope};
 use super::openapi::OrgPath;
 use super::AppState;
 use crate::calendar::{CalendarError, ConnectionStatus};
-use crate::domain::Role;
 use crate::integrations::google::CalendarEntry;
-
-const ADMIN: &[Role] = &[Role::Admin];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,14 +55,13 @@ impl From<CalendarError> for ApiError {
     path = "/api/orgs/{org}/calendar/google",
     tag = "calendar",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = ConnectionStatus))
 )]
 async fn status(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
-    scope.require(ADMIN)?;
     Ok(Json(state.calendar.status(scope.org).await?))
 }
 
@@ -82,14 +78,13 @@ pub(crate) struct Authorization {
     path = "/api/orgs/{org}/calendar/google/authorize",
     tag = "calendar",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Authorization))
 )]
 async fn authorize(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<Authorization>, ApiError> {
-    scope.require(ADMIN)?;
     Ok(Json(Authorization {
         authorization_url: state.calendar.authorize(scope.caller)?,
     }))
@@ -115,7 +110,7 @@ struct Connected {
     path = "/api/orgs/{org}/calendar/google/callback",
     tag = "calendar",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = CallbackBody,
     responses((status = 200, body = Connected))
 )]
@@ -124,7 +119,6 @@ async fn callback(
     scope: OrgScope,
     ApiJson(b): ApiJson<CallbackBody>,
 ) -> Result<Json<Connected>, ApiError> {
-    scope.require(ADMIN)?;
     if b.code.is_empty() || b.code.len() > 2048 || b.state.len() > 256 {
         return Err(ApiError::BadRequest(
             "the code or state is not one Google gives",
@@ -148,14 +142,13 @@ pub(crate) struct CalendarList {
     path = "/api/orgs/{org}/calendar/google/calendars",
     tag = "calendar",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = CalendarList))
 )]
 async fn calendars(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<CalendarList>, ApiError> {
-    scope.require(ADMIN)?;
     Ok(Json(CalendarList {
         calendars: state.calendar.calendars(scope.org).await?,
     }))
@@ -173,14 +166,13 @@ pub(crate) struct Disconnected {
     path = "/api/orgs/{org}/calendar/google",
     tag = "calendar",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Disconnected))
 )]
 async fn disconnect(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<(StatusCode, Json<Disconnected>), ApiError> {
-    scope.require(ADMIN)?;
     let revoked = state.calendar.disconnect(scope.caller).await?;
     Ok((StatusCode::OK, Json(Disconnected { revoked })))
 }

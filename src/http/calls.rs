@@ -13,7 +13,7 @@ use super::openapi::OrgPath;
 use super::AppState;
 use crate::calls::{CallError, ContactRecord, EntityCount};
 use crate::crypto::CryptoError;
-use crate::domain::{PhoneNumber, Role};
+use crate::domain::PhoneNumber;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,7 +91,7 @@ pub(crate) struct CallList {
     path = "/api/orgs/{org}/calls",
     tag = "calls",
     params(OrgPath, CallListQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = CallList))
 )]
 async fn list_calls(
@@ -99,7 +99,6 @@ async fn list_calls(
     scope: OrgScope,
     Query(q): Query<CallListQuery>,
 ) -> Result<Json<CallList>, ApiError> {
-    scope.require(&[Role::Admin, Role::Staff, Role::Clinician])?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
@@ -131,7 +130,7 @@ async fn list_calls(
     path = "/api/orgs/{org}/calls/{call_id}",
     tag = "calls",
     params(OrgPath, ("call_id" = String, Path, description = "Vapi's call id")),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = CallView))
 )]
 async fn get_call(
@@ -139,7 +138,6 @@ async fn get_call(
     scope: OrgScope,
     Path((_, call_id)): Path<(String, String)>,
 ) -> Result<Json<CallView>, ApiError> {
-    scope.require(&[Role::Admin, Role::Staff, Role::Clinician])?;
     let c = state.calls.call(scope.org, call_id).await?;
     Ok(Json(CallView {
         call_id: c.call_id,
@@ -172,7 +170,7 @@ struct ContactList {
     path = "/api/orgs/{org}/contacts",
     tag = "calls",
     params(OrgPath, ContactQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = ContactList))
 )]
 async fn contacts(
@@ -180,7 +178,6 @@ async fn contacts(
     scope: OrgScope,
     Query(q): Query<ContactQuery>,
 ) -> Result<Json<ContactList>, ApiError> {
-    scope.require(&[Role::Admin, Role::Staff])?;
     let region = state.booking.settings(scope.org).await?.phone_region;
     let phone = match q.phone.as_deref() {
         Some(p) => Some(
@@ -222,7 +219,7 @@ pub(crate) struct NoteList {
     path = "/api/orgs/{org}/clinical-notes",
     tag = "calls",
     params(OrgPath, NotesQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "clinician"])),
     responses((status = 200, body = NoteList))
 )]
 async fn list_notes(
@@ -230,7 +227,6 @@ async fn list_notes(
     scope: OrgScope,
     Query(q): Query<NotesQuery>,
 ) -> Result<Json<NoteList>, ApiError> {
-    scope.require(&[Role::Admin, Role::Clinician])?;
     let notes = state.calls.notes(scope.org, q.call_id).await?;
     Ok(Json(NoteList {
         clinical_notes: notes
@@ -259,7 +255,7 @@ pub(crate) struct NoteView {
     path = "/api/orgs/{org}/clinical-notes/{note_id}",
     tag = "calls",
     params(OrgPath, ("note_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "clinician"])),
     responses((status = 200, body = NoteView))
 )]
 async fn read_note(
@@ -267,7 +263,6 @@ async fn read_note(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<NoteView>, ApiError> {
-    scope.require(&[Role::Admin, Role::Clinician])?;
     let (note, text) = state.calls.read_note(scope.caller, path_id(&id)?).await?;
     Ok(Json(NoteView {
         id: note.id,

@@ -2,6 +2,7 @@
 //! authenticated caller, and the org scope of `/api/orgs/{org}/…` routes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
@@ -10,6 +11,7 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::roles::RouteRoles;
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::{FieldError, OrgId, Role};
@@ -153,11 +155,72 @@ pub fn client_address<'a>(
         .unwrap_or(peer)
 }
 
-/// A staff caller, authenticated by an access token. Agent keys are refused here (403): they
-/// are for the voice agent routes only.
+/// Checks the caller's role against the roles the operation declares beside its route
+/// (`roles::RouteRoles`, read from the API document); 403 when it is not among them.
+fn admit(parts: &Parts, caller: &Caller) -> Result<(), ApiError> {
+    let admitted = match (
+        parts.extensions.get::<Arc<RouteRoles>>(),
+        parts.extensions.get::<MatchedPath>(),
+    ) {
+        (Some(roles), Some(path)) => roles.admits(&parts.method, path.as_str(), caller.role),
+        _ => false,
+    };
+    if admitted {
+        Ok(())
+    } else if caller.role == Role::Agent {
+        Err(ApiError::Forbidden(
+            "agent keys work on the voice agent routes only",
+        ))
+    } else {
+        Err(ApiError::Forbidden("your role does not allow this"))
+    }
+}
+
+/// A staff caller, authenticated by an access token, in one of the roles the operation
+/// declares. Agent keys are refused here (403) unless the operation names the agent.
 pub struct Authenticated(pub Caller);
 
 impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = bearer_credential(parts, false).ok_or(ApiError::Unauthorized)?;
+        let caller = state.identity.authenticate(&credential).await?;
+        admit(parts, &caller)?;
+        Ok(Authenticated(caller))
+    }
+}
+
+/// The voice agent (agent key as Bearer or `X-Vapi-Secret`) or a token of the org, in one of
+/// the roles the operation declares.
+pub struct AgentCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = bearer_credential(parts, true).ok_or(ApiError::Unauthorized)?;
+        let caller = state.identity.authenticate(&credential).await?;
+        admit(parts, &caller)?;
+        Ok(AgentCaller(caller))
+    }
+}
+
+/// An authenticated caller acting inside the org named by the `{org}` path segment, in one of
+/// the roles the operation declares. A caller of another org gets 403 and the attempt is
+/// audited in the caller's own org; then a role the operation does not declare gets 403.
+pub struct OrgScope {
+    pub caller: Caller,
+    pub org: OrgId,
+}
+
+impl FromRequestParts<AppState> for OrgScope {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -171,51 +234,6 @@ impl FromRequestParts<AppState> for Authenticated {
                 "agent keys work on the voice agent routes only",
             ));
         }
-        Ok(Authenticated(caller))
-    }
-}
-
-/// The voice agent (agent key as Bearer or `X-Vapi-Secret`) or a token of the org.
-pub struct AgentCaller(pub Caller);
-
-impl FromRequestParts<AppState> for AgentCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let credential = bearer_credential(parts, true).ok_or(ApiError::Unauthorized)?;
-        Ok(AgentCaller(state.identity.authenticate(&credential).await?))
-    }
-}
-
-/// An authenticated caller acting inside the org named by the `{org}` path segment. A caller
-/// of another org gets 403 and the attempt is audited in the caller's own org.
-pub struct OrgScope {
-    pub caller: Caller,
-    pub org: OrgId,
-}
-
-impl OrgScope {
-    /// Admits only the listed roles.
-    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
-        if self.caller.has_role(allowed) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("your role does not allow this"))
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for OrgScope {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound)?;
@@ -237,6 +255,7 @@ impl FromRequestParts<AppState> for OrgScope {
                 "this token belongs to another organisation",
             ));
         }
+        admit(parts, &caller)?;
         Ok(OrgScope { caller, org })
     }
 }

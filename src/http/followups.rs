@@ -17,13 +17,11 @@ use super::error::ApiError;
 use super::extract::{path_id, AgentCaller, ApiJson, OrgScope};
 use super::openapi::OrgPath;
 use super::AppState;
-use crate::domain::{FieldError, Role};
+use crate::domain::FieldError;
 use crate::followup::records::{
     FollowUpRecord, LeadRecord, LeadStatus, OptOutRecord, ProcedureRecord,
 };
 use crate::followup::{CallEnded, FollowUpError, LeadFilter, ProcedureInput};
-
-const STAFF: &[Role] = &[Role::Admin, Role::Staff];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -70,7 +68,7 @@ pub(crate) struct LeadList {
     path = "/api/orgs/{org}/leads",
     tag = "after the call",
     params(OrgPath, LeadQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = LeadList))
 )]
 async fn list_leads(
@@ -78,7 +76,6 @@ async fn list_leads(
     scope: OrgScope,
     Query(q): Query<LeadQuery>,
 ) -> Result<Json<LeadList>, ApiError> {
-    scope.require(STAFF)?;
     let mut v = crate::domain::Validation::new();
     let status = v.check_opt("status", q.status.as_deref().map(LeadStatus::parse));
     let since = v.check_opt(
@@ -110,7 +107,7 @@ async fn list_leads(
     path = "/api/orgs/{org}/leads/{lead_id}",
     tag = "after the call",
     params(OrgPath, ("lead_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = LeadRecord))
 )]
 async fn get_lead(
@@ -118,7 +115,6 @@ async fn get_lead(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<LeadRecord>, ApiError> {
-    scope.require(STAFF)?;
     Ok(Json(state.followups.lead(scope.org, path_id(&id)?).await?))
 }
 
@@ -134,7 +130,7 @@ struct LeadPatch {
     path = "/api/orgs/{org}/leads/{lead_id}",
     tag = "after the call",
     params(OrgPath, ("lead_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = LeadPatch,
     responses((status = 200, body = LeadRecord))
 )]
@@ -144,7 +140,6 @@ async fn patch_lead(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<LeadPatch>,
 ) -> Result<Json<LeadRecord>, ApiError> {
-    scope.require(STAFF)?;
     let id: uuid::Uuid = path_id(&id)?;
     let status = LeadStatus::parse(b.status.trim())
         .map_err(|m| ApiError::Invalid(vec![FieldError::new("status", m)]))?;
@@ -167,14 +162,13 @@ pub(crate) struct FollowUpList {
     path = "/api/orgs/{org}/followups",
     tag = "after the call",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = FollowUpList))
 )]
 async fn list_followups(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<FollowUpList>, ApiError> {
-    scope.require(STAFF)?;
     Ok(Json(FollowUpList {
         followups: state.followups.followups(scope.org).await?,
     }))
@@ -191,14 +185,13 @@ struct ProcedureList {
     path = "/api/orgs/{org}/procedures",
     tag = "after the call",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = ProcedureList))
 )]
 async fn list_procedures(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<ProcedureList>, ApiError> {
-    scope.require(STAFF)?;
     Ok(Json(ProcedureList {
         procedures: state.followups.procedures(scope.org).await?,
     }))
@@ -235,7 +228,7 @@ impl From<ProcedureBody> for ProcedureInput {
     path = "/api/orgs/{org}/procedures",
     tag = "after the call",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = ProcedureBody,
     responses((status = 201, body = ProcedureRecord))
 )]
@@ -244,7 +237,6 @@ async fn create_procedure(
     scope: OrgScope,
     ApiJson(b): ApiJson<ProcedureBody>,
 ) -> Result<(StatusCode, Json<ProcedureRecord>), ApiError> {
-    scope.require(&[Role::Admin])?;
     let p = state
         .followups
         .put_procedure(scope.org, scope.caller.actor(), None, b.into())
@@ -258,7 +250,7 @@ async fn create_procedure(
     path = "/api/orgs/{org}/procedures/{procedure_id}",
     tag = "after the call",
     params(OrgPath, ("procedure_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = ProcedureBody,
     responses((status = 200, body = ProcedureRecord))
 )]
@@ -268,7 +260,6 @@ async fn replace_procedure(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<ProcedureBody>,
 ) -> Result<Json<ProcedureRecord>, ApiError> {
-    scope.require(&[Role::Admin])?;
     let id: uuid::Uuid = path_id(&id)?;
     Ok(Json(
         state
@@ -284,7 +275,7 @@ async fn replace_procedure(
     path = "/api/orgs/{org}/procedures/{procedure_id}",
     tag = "after the call",
     params(OrgPath, ("procedure_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 204, description = "Removed"))
 )]
 async fn delete_procedure(
@@ -292,7 +283,6 @@ async fn delete_procedure(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    scope.require(&[Role::Admin])?;
     let id: uuid::Uuid = path_id(&id)?;
     state
         .followups
@@ -312,14 +302,13 @@ struct OptOutList {
     path = "/api/orgs/{org}/sms/opt-outs",
     tag = "after the call",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = OptOutList))
 )]
 async fn list_opt_outs(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<OptOutList>, ApiError> {
-    scope.require(STAFF)?;
     Ok(Json(OptOutList {
         opt_outs: state.followups.opt_outs(scope.org).await?,
     }))
@@ -357,7 +346,7 @@ struct CallEndedAnswer {
     post,
     path = "/api/webhooks/call-ended",
     tag = "after the call",
-    security(("bearer" = []), ("vapi_secret" = [])),
+    security(("bearer" = ["agent", "admin", "staff", "clinician"]), ("vapi_secret" = ["agent", "admin", "staff", "clinician"])),
     request_body = CallEndedEvent,
     responses((status = 200, body = CallEndedAnswer))
 )]

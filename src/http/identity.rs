@@ -139,7 +139,7 @@ pub(crate) struct MeView {
     get,
     path = "/api/me",
     tag = "identity",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = MeView))
 )]
 async fn me(
@@ -181,7 +181,7 @@ struct UserCreated {
     path = "/api/orgs/{org}/users",
     tag = "identity",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewUserBody,
     responses((status = 201, body = UserCreated))
 )]
@@ -190,7 +190,6 @@ async fn add_user(
     scope: OrgScope,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
-    scope.require(&[Role::Admin])?;
     let input = NewUserInput::parse(
         &body.email,
         &body.password,
@@ -221,14 +220,13 @@ pub(crate) struct UserList {
     path = "/api/orgs/{org}/users",
     tag = "identity",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = UserList))
 )]
 async fn list_users(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<UserList>, ApiError> {
-    scope.require(&[Role::Admin])?;
     let users = state.identity.list_users(scope.caller).await?;
     Ok(Json(UserList {
         users: users
@@ -250,7 +248,7 @@ async fn list_users(
     path = "/api/orgs/{org}/users/{user_id}",
     tag = "identity",
     params(OrgPath, ("user_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 204, description = "Removed"))
 )]
 async fn delete_user(
@@ -258,7 +256,6 @@ async fn delete_user(
     scope: OrgScope,
     Path((_, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    scope.require(&[Role::Admin])?;
     state
         .identity
         .delete_user(scope.caller, path_id(&user_id)?)
@@ -285,7 +282,7 @@ pub(crate) struct AgentKeyCreated {
     path = "/api/orgs/{org}/agent-keys",
     tag = "identity",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewAgentKeyBody,
     responses((status = 201, body = AgentKeyCreated))
 )]
@@ -294,7 +291,6 @@ async fn create_agent_key(
     scope: OrgScope,
     ApiJson(body): ApiJson<NewAgentKeyBody>,
 ) -> Result<(StatusCode, Json<AgentKeyCreated>), ApiError> {
-    scope.require(&[Role::Admin])?;
     let key = state
         .identity
         .create_agent_key(scope.caller, &body.name)
@@ -328,14 +324,13 @@ pub(crate) struct AgentKeyList {
     path = "/api/orgs/{org}/agent-keys",
     tag = "identity",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = AgentKeyList))
 )]
 async fn list_agent_keys(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<AgentKeyList>, ApiError> {
-    scope.require(&[Role::Admin])?;
     let keys = state.identity.list_agent_keys(scope.caller).await?;
     Ok(Json(AgentKeyList {
         agent_keys: keys
@@ -356,7 +351,7 @@ async fn list_agent_keys(
     path = "/api/orgs/{org}/agent-keys/{key_id}",
     tag = "identity",
     params(OrgPath, ("key_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 204, description = "Revoked"))
 )]
 async fn revoke_agent_key(
@@ -364,7 +359,6 @@ async fn revoke_agent_key(
     scope: OrgScope,
     Path((_, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    scope.require(&[Role::Admin])?;
     state
         .identity
         .revoke_agent_key(scope.caller, path_id(&key_id)?)

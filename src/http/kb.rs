@@ -12,11 +12,7 @@ use super::error::ApiError;
 use super::extract::{path_id, ApiJson, OrgScope};
 use super::openapi::OrgPath;
 use super::AppState;
-use crate::domain::Role;
 use crate::search::{Hit, KbDocument, KbError, Unanswered};
-
-const WRITE: &[Role] = &[Role::Admin, Role::Staff];
-const READ: &[Role] = &[Role::Admin, Role::Staff, Role::Clinician];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,7 +87,7 @@ impl DocumentView {
     path = "/api/orgs/{org}/kb/documents",
     tag = "knowledge base",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = DocumentBody,
     responses((status = 201, body = DocumentView))
 )]
@@ -100,7 +96,6 @@ async fn create(
     scope: OrgScope,
     ApiJson(b): ApiJson<DocumentBody>,
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
-    scope.require(WRITE)?;
     let d = state
         .kb
         .put_document(scope.caller, None, &b.title, &b.body, b.tags, b.source)
@@ -114,7 +109,7 @@ async fn create(
     path = "/api/orgs/{org}/kb/documents/{document_id}",
     tag = "knowledge base",
     params(OrgPath, ("document_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = DocumentBody,
     responses((status = 200, body = DocumentView))
 )]
@@ -124,7 +119,6 @@ async fn replace(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<DocumentBody>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    scope.require(WRITE)?;
     let d = state
         .kb
         .put_document(
@@ -150,14 +144,13 @@ pub(crate) struct DocumentList {
     path = "/api/orgs/{org}/kb/documents",
     tag = "knowledge base",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = DocumentList))
 )]
 async fn list(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<DocumentList>, ApiError> {
-    scope.require(READ)?;
     let docs = state.kb.documents(scope.org).await?;
     Ok(Json(DocumentList {
         documents: docs.into_iter().map(DocumentView::summary).collect(),
@@ -170,7 +163,7 @@ async fn list(
     path = "/api/orgs/{org}/kb/documents/{document_id}",
     tag = "knowledge base",
     params(OrgPath, ("document_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = DocumentView))
 )]
 async fn get_one(
@@ -178,7 +171,6 @@ async fn get_one(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    scope.require(READ)?;
     let id: uuid::Uuid = path_id(&id)?;
     let docs = state.kb.documents(scope.org).await?;
     let d = docs
@@ -194,7 +186,7 @@ async fn get_one(
     path = "/api/orgs/{org}/kb/documents/{document_id}",
     tag = "knowledge base",
     params(OrgPath, ("document_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 204, description = "Deleted"))
 )]
 async fn remove(
@@ -202,7 +194,6 @@ async fn remove(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    scope.require(WRITE)?;
     state
         .kb
         .delete_document(scope.caller, path_id(&id)?)
@@ -232,7 +223,7 @@ pub(crate) struct SearchResults {
     path = "/api/orgs/{org}/kb/search",
     tag = "knowledge base",
     params(OrgPath, SearchQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = SearchResults))
 )]
 async fn search(
@@ -240,7 +231,6 @@ async fn search(
     scope: OrgScope,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    scope.require(READ)?;
     if q.q.trim().is_empty() {
         return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
             "q",
@@ -270,14 +260,13 @@ pub(crate) struct UnansweredList {
     path = "/api/orgs/{org}/kb/unanswered",
     tag = "knowledge base",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = UnansweredList))
 )]
 async fn unanswered(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<UnansweredList>, ApiError> {
-    scope.require(WRITE)?;
     Ok(Json(UnansweredList {
         unanswered: state.kb.unanswered(scope.org).await?,
     }))

@@ -13,6 +13,7 @@ pub(crate) mod identity;
 pub(crate) mod kb;
 pub mod openapi;
 mod ops;
+pub mod roles;
 pub mod tls;
 mod vapi;
 
@@ -99,11 +100,16 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// The whole API with its layers.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes().split_for_parts();
-    let doc = openapi::RenderedDocument(
-        serde_json::to_string(&openapi::finish(doc))
-            .unwrap_or_default()
-            .into(),
-    );
+    let doc = openapi::finish(doc);
+    // A scope that names no role is a defect of this build (the tests find it); its route
+    // then admits nobody rather than everybody.
+    let roles = roles::RouteRoles::from_document(&serde_json::to_value(&doc).unwrap_or_default())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a route declares a role that does not exist");
+            roles::RouteRoles::default()
+        });
+    let roles = Arc::new(roles);
+    let doc = openapi::RenderedDocument(serde_json::to_string(&doc).unwrap_or_default().into());
     let max_body = state.settings.server.max_body_bytes;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(
         state.settings.server.max_in_flight,
@@ -115,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         || !state.settings.server.tls_cert_file.as_os_str().is_empty();
     let api: Router = api
         .layer(axum::Extension(doc))
+        .layer(axum::Extension(roles))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body));

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     post,
     path = "/api/vapi",
     tag = "voice agent",
-    security(("bearer" = []), ("vapi_secret" = [])),
+    security(("bearer" = ["agent", "admin", "staff", "clinician"]), ("vapi_secret" = ["agent", "admin", "staff", "clinician"])),
     request_body(content = Object, description = "A Vapi server message: `{\"message\": {\"type\": …}}`"),
     responses((status = 200, description = "The answer Vapi expects for the message type (`results` for tool calls)", body = Object))
 )]
@@ -47,7 +47,7 @@ async fn server_url(
     post,
     path = "/api/vapi/tools",
     tag = "voice agent",
-    security(("bearer" = []), ("vapi_secret" = [])),
+    security(("bearer" = ["agent", "admin", "staff", "clinician"]), ("vapi_secret" = ["agent", "admin", "staff", "clinician"])),
     request_body(content = Object, description = "A Vapi server message"),
     responses((status = 200, description = "The answer Vapi expects for the message type", body = Object))
 )]

@@ -40,7 +40,7 @@ pub(crate) struct SlotList {
     path = "/api/orgs/{org}/availability",
     tag = "appointments",
     params(OrgPath, AvailabilityQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = SlotList))
 )]
 async fn availability(
@@ -48,7 +48,6 @@ async fn availability(
     scope: OrgScope,
     Query(q): Query<AvailabilityQuery>,
 ) -> Result<Json<SlotList>, ApiError> {
-    scope.require(READ)?;
     let tz = state.booking.zone(scope.org).await?;
     let mut v = Validation::new();
     let service = v.check_opt(
@@ -129,7 +128,7 @@ struct AppointmentBody {
     path = "/api/orgs/{org}/appointments",
     tag = "appointments",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = AppointmentBody,
     responses((status = 201, body = AppointmentView))
 )]
@@ -138,7 +137,6 @@ async fn create_appointment(
     scope: OrgScope,
     ApiJson(b): ApiJson<AppointmentBody>,
 ) -> Result<(StatusCode, Json<AppointmentView>), ApiError> {
-    scope.require(SET_UP)?;
     if let Some(clinic) = b.clinic_id.as_deref() {
         if clinic.trim() != scope.org.to_string() {
             state
@@ -258,7 +256,7 @@ pub(crate) struct AppointmentList {
     path = "/api/orgs/{org}/appointments",
     tag = "appointments",
     params(OrgPath, ListQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = AppointmentList))
 )]
 async fn list_appointments(
@@ -266,7 +264,6 @@ async fn list_appointments(
     scope: OrgScope,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<AppointmentList>, ApiError> {
-    scope.require(READ)?;
     let tz = state.booking.zone(scope.org).await?;
     let settings = state.booking.settings(scope.org).await?;
     let now = state.booking.now();
@@ -311,7 +308,7 @@ async fn list_appointments(
     path = "/api/orgs/{org}/appointments/{appointment_id}",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = AppointmentView))
 )]
 async fn get_appointment(
@@ -319,7 +316,6 @@ async fn get_appointment(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    scope.require(READ)?;
     let a = state.booking.appointment(scope.org, path_id(&id)?).await?;
     let tz = state.booking.zone(scope.org).await?;
     Ok(Json(AppointmentView::new(a, tz)))
@@ -336,7 +332,7 @@ struct CancelBody {
     path = "/api/orgs/{org}/appointments/{appointment_id}/cancel",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = CancelBody,
     responses((status = 200, body = AppointmentView))
 )]
@@ -346,7 +342,6 @@ async fn cancel_appointment(
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    scope.require(SET_UP)?;
     let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
         CancelBody::default()
     } else {
@@ -377,7 +372,7 @@ struct RescheduleBody {
     path = "/api/orgs/{org}/appointments/{appointment_id}/reschedule",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = RescheduleBody,
     responses((status = 200, body = AppointmentView))
 )]
@@ -387,7 +382,6 @@ async fn reschedule_appointment(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<RescheduleBody>,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    scope.require(SET_UP)?;
     let tz = state.booking.zone(scope.org).await?;
     let start = parse_start(
         b.start.as_deref(),
@@ -412,7 +406,7 @@ async fn reschedule_appointment(
     path = "/api/orgs/{org}/appointments/{appointment_id}/confirm",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = AppointmentView))
 )]
 async fn confirm_appointment(
@@ -420,7 +414,6 @@ async fn confirm_appointment(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    scope.require(SET_UP)?;
     let id = id
         .parse::<AppointmentId>()
         .map_err(|_| ApiError::NotFound)?;
@@ -449,7 +442,7 @@ async fn confirm_appointment(
     path = "/api/orgs/{org}/appointments/{appointment_id}/complete",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = AppointmentView))
 )]
 async fn complete_appointment(
@@ -467,7 +460,7 @@ async fn complete_appointment(
     path = "/api/orgs/{org}/appointments/{appointment_id}/no-show",
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = AppointmentView))
 )]
 async fn no_show_appointment(
@@ -484,7 +477,6 @@ async fn set_outcome(
     Path((_, id)): Path<(String, String)>,
     status: AppointmentStatus,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    scope.require(SET_UP)?;
     let a = state
         .booking
         .set_outcome(scope.caller, path_id(&id)?, status)
@@ -506,14 +498,13 @@ struct OutboxList {
     path = "/api/orgs/{org}/outbox",
     tag = "appointments",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     responses((status = 200, body = OutboxList))
 )]
 async fn list_outbox(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<OutboxList>, ApiError> {
-    scope.require(SET_UP)?;
     let jobs = state.booking.outbox(scope.org).await?;
     Ok(Json(OutboxList { jobs }))
 }

@@ -32,12 +32,7 @@ use crate::booking::records::{
 };
 use crate::booking::schedule::WeeklyHours;
 use crate::booking::{local_instant, AppointmentFilter, NewProvider, NewService, Slot};
-use crate::domain::{
-    AppointmentId, FieldError, PhoneNumber, ProviderId, Role, ServiceId, Validation,
-};
-
-const SET_UP: &[Role] = &[Role::Admin, Role::Staff];
-const READ: &[Role] = &[Role::Admin, Role::Staff, Role::Clinician];
+use crate::domain::{AppointmentId, FieldError, PhoneNumber, ProviderId, ServiceId, Validation};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -19,14 +19,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     path = "/api/orgs/{org}/settings",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = ClinicSettings))
 )]
 async fn get_settings(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<ClinicSettings>, ApiError> {
-    scope.require(READ)?;
     Ok(Json(state.booking.settings(scope.org).await?))
 }
 
@@ -36,7 +35,7 @@ async fn get_settings(
     path = "/api/orgs/{org}/settings",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = ClinicSettings,
     responses((status = 200, body = ClinicSettings))
 )]
@@ -45,7 +44,6 @@ async fn put_settings(
     scope: OrgScope,
     ApiJson(body): ApiJson<ClinicSettings>,
 ) -> Result<Json<ClinicSettings>, ApiError> {
-    scope.require(&[Role::Admin])?;
     Ok(Json(state.booking.put_settings(scope.caller, body).await?))
 }
 
@@ -64,7 +62,7 @@ struct ServiceBody {
     path = "/api/orgs/{org}/services",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = ServiceBody,
     responses((status = 201, body = ServiceView))
 )]
@@ -73,7 +71,6 @@ async fn create_service(
     scope: OrgScope,
     ApiJson(b): ApiJson<ServiceBody>,
 ) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
-    scope.require(SET_UP)?;
     let s = state
         .booking
         .create_service(
@@ -101,14 +98,13 @@ pub(crate) struct ServiceList {
     path = "/api/orgs/{org}/services",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = ServiceList))
 )]
 async fn list_services(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<ServiceList>, ApiError> {
-    scope.require(READ)?;
     let view = state.booking.clinic(scope.org).await?;
     Ok(Json(ServiceList {
         services: view.services.iter().cloned().map(Into::into).collect(),
@@ -141,7 +137,7 @@ fn weekly(field: &str, days: &DayWindows) -> Result<WeeklyHours, String> {
     path = "/api/orgs/{org}/providers",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = ProviderBody,
     responses((status = 201, body = ProviderView))
 )]
@@ -150,7 +146,6 @@ async fn create_provider(
     scope: OrgScope,
     ApiJson(b): ApiJson<ProviderBody>,
 ) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
-    scope.require(SET_UP)?;
     let mut v = Validation::new();
     let hours = v.check("weekly_hours", weekly("weekly_hours", &b.weekly_hours));
     let breaks = v.check("breaks", weekly("breaks", &b.breaks));
@@ -187,14 +182,13 @@ pub(crate) struct ProviderList {
     path = "/api/orgs/{org}/providers",
     tag = "clinic set-up",
     params(OrgPath),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = ProviderList))
 )]
 async fn list_providers(
     State(state): State<AppState>,
     scope: OrgScope,
 ) -> Result<Json<ProviderList>, ApiError> {
-    scope.require(READ)?;
     let view = state.booking.clinic(scope.org).await?;
     let tz = view.tz;
     Ok(Json(ProviderList {
@@ -213,7 +207,7 @@ async fn list_providers(
     path = "/api/orgs/{org}/providers/{provider_id}",
     tag = "clinic set-up",
     params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff", "clinician"])),
     responses((status = 200, body = ProviderView))
 )]
 async fn get_provider(
@@ -221,7 +215,6 @@ async fn get_provider(
     scope: OrgScope,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<ProviderView>, ApiError> {
-    scope.require(READ)?;
     let p = state.booking.provider(scope.org, path_id(&id)?).await?;
     let tz = state.booking.zone(scope.org).await?;
     Ok(Json(ProviderView::new(p, tz)))
@@ -242,7 +235,7 @@ struct TimeOffBody {
     path = "/api/orgs/{org}/providers/{provider_id}/time-off",
     tag = "clinic set-up",
     params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = TimeOffBody,
     responses((status = 201, body = ProviderView))
 )]
@@ -252,7 +245,6 @@ async fn add_time_off(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<TimeOffBody>,
 ) -> Result<(StatusCode, Json<ProviderView>), ApiError> {
-    scope.require(SET_UP)?;
     let provider: ProviderId = path_id(&id)?;
     let tz = state.booking.zone(scope.org).await?;
     let now = state.booking.now();
@@ -287,7 +279,7 @@ struct HoursBody {
     path = "/api/orgs/{org}/providers/{provider_id}/hours",
     tag = "clinic set-up",
     params(OrgPath, ("provider_id" = uuid::Uuid, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "staff"])),
     request_body = HoursBody,
     responses((status = 200, body = ProviderView))
 )]
@@ -297,7 +289,6 @@ async fn set_hours(
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<HoursBody>,
 ) -> Result<Json<ProviderView>, ApiError> {
-    scope.require(SET_UP)?;
     let provider: ProviderId = path_id(&id)?;
     let tz = state.booking.zone(scope.org).await?;
     let mut v = Validation::new();
