@@ -225,6 +225,7 @@ fn hybrid(n: usize, vectors: &[Vec<f32>], texts: &[String], queries: &[Vec<f32>]
             SearchSettings::default(),
             Arc::new(Detector::new(&[])),
             Some(embedder.clone()),
+            voxanne::clock::system(),
         )
     };
     let kb = open(store.clone());

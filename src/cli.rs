@@ -1,5 +1,4 @@
-//! The `voxanne` command line: `serve`, `init`, `audit verify`, `config show`, `pii detect`,
-//! `keys rotate`, `keys shred`, `org delete`, `kb import`.
+//! The `voxanne` command line: every subcommand, its flags and help, and what each runs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,8 +67,7 @@ enum Command {
         /// The appliance's address (default: http:// and server.listen).
         #[arg(long)]
         url: Option<String>,
-        /// `all`, or a comma-separated list of basic, concurrent, isolation, error-handling, kb.
-        #[arg(long, default_value = "all")]
+        #[arg(long, default_value = "all", help = scenario_help())]
         scenario: String,
         /// Write the report (every step, timings, p50/p95, the decision) as JSON here.
         #[arg(long)]
@@ -83,7 +81,7 @@ enum Command {
     /// Restore a backup into an empty data dir (checked first). Put the install's master key
     /// in place (--master-key copies it) before starting the server.
     Restore {
-        /// The backup file.
+        /// The backup file (its `.manifest.json` beside it).
         file: PathBuf,
         #[command(flatten)]
         common: Common,
@@ -134,9 +132,11 @@ enum KbCommand {
     /// Import every .md and .txt file of a folder as a document (title: the first heading,
     /// else the file name).
     Import {
+        /// The folder whose .md and .txt files are imported (not its subfolders).
         dir: PathBuf,
         #[command(flatten)]
         common: Common,
+        /// The org (clinic) id the documents go to.
         #[arg(long)]
         org: String,
     },
@@ -155,7 +155,7 @@ enum ModelCommand {
 #[derive(Subcommand)]
 enum OrgCommand {
     /// Create a clinic (org) and its first admin, whatever `[auth] signup` says; prints the
-    /// admin's one-time password. Run it while the server is stopped.
+    /// admin's one-time password. Works while the server runs (through its admin socket).
     Create {
         #[command(flatten)]
         common: Common,
@@ -176,10 +176,11 @@ enum OrgCommand {
     Delete {
         #[command(flatten)]
         common: Common,
+        /// The org (clinic) id to delete.
         #[arg(long)]
         org: String,
-        /// Required: this cannot be undone.
-        #[arg(long)]
+        /// Required, because this cannot be undone.
+        #[arg(long, required = true)]
         yes: bool,
     },
 }
@@ -190,6 +191,7 @@ enum KeysCommand {
     Rotate {
         #[command(flatten)]
         common: Common,
+        /// The org (clinic) id whose keys are rotated.
         #[arg(long)]
         org: String,
     },
@@ -197,10 +199,11 @@ enum KeysCommand {
     Shred {
         #[command(flatten)]
         common: Common,
+        /// The org (clinic) id whose keys are destroyed.
         #[arg(long)]
         org: String,
-        /// Required: this cannot be undone.
-        #[arg(long)]
+        /// Required, because this cannot be undone.
+        #[arg(long, required = true)]
         yes: bool,
     },
 }
@@ -223,9 +226,23 @@ enum ConfigCommand {
     Show {
         #[command(flatten)]
         common: Common,
+        /// ADDRESS:PORT, as `serve --listen` would take it (overrides server.listen).
         #[arg(long)]
         listen: Option<String>,
     },
+}
+
+/// `check --scenario`'s long help, naming every scenario the check knows.
+fn scenario_help() -> String {
+    format!(
+        "`all`, or a comma-separated list of: {}",
+        crate::check::SCENARIOS.join(", ")
+    )
+}
+
+/// The command line's definition, for help and for the tests that hold the README to it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 fn load_settings(common: &Common, listen: Option<String>) -> Result<Settings, String> {
@@ -308,24 +325,13 @@ pub fn run() -> ExitCode {
                     full_name,
                 },
         } => create_org(&common, &name, &email, timezone, full_name),
+        // `--yes` is required by the definition: without it clap refuses and says so.
         Command::Org {
-            command: OrgCommand::Delete { common, org, yes },
-        } => {
-            if yes {
-                delete_org(&common, &org)
-            } else {
-                Err("org delete removes the org and all its data for good; add --yes".into())
-            }
-        }
+            command: OrgCommand::Delete { common, org, .. },
+        } => delete_org(&common, &org),
         Command::Keys {
-            command: KeysCommand::Shred { common, org, yes },
-        } => {
-            if yes {
-                keys(&common, &org, true)
-            } else {
-                Err("keys shred destroys the org's data keys for good; add --yes".into())
-            }
-        }
+            command: KeysCommand::Shred { common, org, .. },
+        } => keys(&common, &org, true),
     };
     match result {
         Ok(code) => code,
@@ -480,12 +486,7 @@ fn check(
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let result = runtime()?.block_on(crate::check::run(
-        &base,
-        &settings.storage.data_dir,
-        &scenarios,
-        color,
-    ));
+    let result = runtime()?.block_on(crate::check::run(&base, &settings, &scenarios, color));
     if let Some(path) = report {
         let text = serde_json::to_vec_pretty(&result).unwrap_or_default();
         std::fs::write(&path, text).map_err(|e| format!("--report {}: {e}", path.display()))?;

@@ -52,6 +52,26 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub retention: RetentionSettings,
     pub console: ConsoleSettings,
+    pub check: CheckSettings,
+}
+
+/// What `voxanne check` requires to say GO (the seeds' acceptance criteria by default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Share of the check's bookings that must succeed (0 to 1).
+    pub min_booking_success: f64,
+    /// The tool calls' 95th percentile must stay below this many milliseconds.
+    pub max_tool_call_p95_ms: f64,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        Self {
+            min_booking_success: 0.95,
+            max_tool_call_p95_ms: 500.0,
+        }
+    }
 }
 
 /// The staff console (`/console/`).
@@ -536,6 +556,18 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1.0).contains(&self.check.min_booking_success) {
+            return Err(invalid(
+                "check.min_booking_success",
+                "must be between 0 and 1",
+            ));
+        }
+        if !(self.check.max_tool_call_p95_ms > 0.0 && self.check.max_tool_call_p95_ms.is_finite()) {
+            return Err(invalid(
+                "check.max_tool_call_p95_ms",
+                "must be a positive number of milliseconds",
+            ));
+        }
         self.server.listen.parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "server.listen",

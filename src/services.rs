@@ -140,6 +140,7 @@ impl Services {
             settings.search.clone(),
             detector,
             embedder,
+            clock.clone(),
         ));
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
         let followups = Arc::new(crate::followup::FollowUpService::new(

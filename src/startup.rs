@@ -242,45 +242,51 @@ impl Application {
     }
 }
 
-/// Retention, at start and once a day: unanswered questions older than
-/// `[retention] unanswered_days`, and reminder jobs whose appointment start has passed (they
-/// would send nothing; kept otherwise while Twilio is off), go.
+/// Retention, at start and then once a day by the service clock: unanswered questions older
+/// than `[retention] unanswered_days`, tool-call ids older than `tool_call_days`, and
+/// reminder jobs whose appointment start has passed (they would send nothing; kept otherwise
+/// while Twilio is off), go.
 async fn retention(s: Services, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let now = (s.clock)();
-        let days = s.settings.retention.unanswered_days;
-        if days > 0 {
-            match s
-                .kb
-                .prune_unanswered(now - chrono::Duration::days(days.into()))
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "old unanswered questions pruned"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "pruning unanswered questions failed"),
-            }
-        }
-        let tool_call_days = s.settings.retention.tool_call_days;
-        if tool_call_days > 0 {
-            let before = now - chrono::Duration::days(tool_call_days.into());
-            match s.booking.forget_old_tool_calls(before).await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "old tool-call ids forgotten"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "forgetting old tool-call ids failed"),
-            }
-        }
-        match s.booking.drop_past_reminders(now).await {
-            Ok(n) if n > 0 => {
-                tracing::info!(removed = n, "reminder jobs of past appointments dropped")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "dropping past reminder jobs failed"),
-        }
+        prune_once(&s, now).await;
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+            _ = crate::clock::wait_until(&s.clock, now + chrono::Duration::days(1)) => {}
         }
+    }
+}
+
+/// One retention pass as of `now`.
+async fn prune_once(s: &Services, now: chrono::DateTime<chrono::Utc>) {
+    let days = s.settings.retention.unanswered_days;
+    if days > 0 {
+        match s
+            .kb
+            .prune_unanswered(now - chrono::Duration::days(days.into()))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "old unanswered questions pruned"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning unanswered questions failed"),
+        }
+    }
+    let tool_call_days = s.settings.retention.tool_call_days;
+    if tool_call_days > 0 {
+        let before = now - chrono::Duration::days(tool_call_days.into());
+        match s.booking.forget_old_tool_calls(before).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "old tool-call ids forgotten"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "forgetting old tool-call ids failed"),
+        }
+    }
+    match s.booking.drop_past_reminders(now).await {
+        Ok(n) if n > 0 => {
+            tracing::info!(removed = n, "reminder jobs of past appointments dropped")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "dropping past reminder jobs failed"),
     }
 }
 
@@ -304,23 +310,24 @@ where
     .map_err(StartupError::Serve)
 }
 
-/// Takes a backup into `[backup] dir` at start and every `every_hours`, keeping the newest
-/// `keep`; the last outcome is shown by `/readyz`.
+/// Takes a backup into `[backup] dir` at start and every `every_hours` by the service clock,
+/// keeping the newest `keep`; the last outcome is shown by `/readyz`.
 async fn scheduled_backups(s: Services, shutdown: impl Future<Output = ()>) {
-    let every = std::time::Duration::from_secs(s.settings.backup.every_hours.max(1) * 3600);
+    let every = chrono::Duration::hours(s.settings.backup.every_hours.max(1) as i64);
     tokio::pin!(shutdown);
     // A restart (or a crash loop) takes no backup while the newest is recent enough, so
     // restarts never rotate the good backups out.
-    if let Some(newest) = crate::backup::newest_scheduled(&s.settings.backup.dir) {
-        let age = ((s.clock)() - newest).to_std().unwrap_or_default();
-        if age < every {
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tokio::time::sleep(every - age) => {}
-            }
-        }
-    }
+    // (A newest backup named in the future, after the clock was set back, waits one
+    // interval from now, not from that name.)
+    let started = (s.clock)();
+    let mut due = crate::backup::newest_scheduled(&s.settings.backup.dir)
+        .map(|newest| (newest + every).min(started + every))
+        .unwrap_or(started);
     loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = crate::clock::wait_until(&s.clock, due) => {}
+        }
         let (store, dir, keep) = (
             s.store.clone(),
             s.settings.backup.dir.clone(),
@@ -347,10 +354,7 @@ async fn scheduled_backups(s: Services, shutdown: impl Future<Output = ()>) {
             }
         };
         s.health.record_backup(outcome);
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = tokio::time::sleep(every) => {}
-        }
+        due = now + every;
     }
 }
 

@@ -134,7 +134,7 @@ async fn healthz() -> Json<Liveness> {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Ready: `status`, `storage`, `search`", body = Object),
+        (status = 200, description = "Ready: `status`, `storage`, `search`, `deliveries` (email, sms, google_calendar: on or off), `backup` (the last scheduled one)", body = Object),
         (status = 503, description = "Not ready: `status`, and `down` (parts that stopped), `storage` or `search`", body = Object),
     )
 )]
@@ -144,6 +144,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if let Some(backup) = state.health.last_backup() {
         body["backup"] = backup;
     }
+    // Which deliveries this install makes (switched off, their jobs wait in the outbox).
+    let s = &state.settings;
+    body["deliveries"] = json!({
+        "email": s.smtp.enabled,
+        "sms": s.twilio.enabled,
+        "google_calendar": s.google_calendar.enabled,
+    });
     (status, Json(body))
 }
 

@@ -31,17 +31,12 @@ pub(super) fn record_change(
     caller: Caller,
     action: &'static str,
     doc: uuid::Uuid,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64, KbError> {
     let mut state = o.get(&KB_STATE, b"state")?.unwrap_or_default();
     state.generation += 1;
     o.put(&KB_STATE, b"state", &state)?;
-    audit::success(
-        o,
-        caller.actor(),
-        action,
-        format!("kb_document:{doc}"),
-        Utc::now(),
-    )?;
+    audit::success(o, caller.actor(), action, format!("kb_document:{doc}"), at)?;
     Ok(state.generation)
 }
 
@@ -117,7 +112,8 @@ impl KnowledgeBase {
         // them exactly once below.
         let search = self.index(caller.org).await?;
         let passages = chunk::passages(body);
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let at = (self.clock)();
+        let now = at.to_rfc3339_opts(SecondsFormat::Secs, true);
         let id = replace.unwrap_or_else(uuid::Uuid::new_v4);
         let chunks: Vec<KbChunk> = passages
             .iter()
@@ -173,7 +169,7 @@ impl KnowledgeBase {
                         o.put(&KB_VECTORS, &chunk_key(id, i as u32), v)?;
                     }
                 }
-                let generation = record_change(&mut o, caller, "kb_document_saved", id)?;
+                let generation = record_change(&mut o, caller, "kb_document_saved", id, at)?;
                 Ok((generation, replaced))
             })
             .await?;
@@ -208,6 +204,7 @@ impl KnowledgeBase {
 
     pub async fn delete_document(&self, caller: Caller, id: uuid::Uuid) -> Result<(), KbError> {
         let index = self.index(caller.org).await?;
+        let at = (self.clock)();
         let generation = self
             .store
             .write(move |w| {
@@ -216,7 +213,7 @@ impl KnowledgeBase {
                     return Err(KbError::NotFound);
                 }
                 let removed = remove_passages(&mut o, id)?;
-                let generation = record_change(&mut o, caller, "kb_document_deleted", id)?;
+                let generation = record_change(&mut o, caller, "kb_document_deleted", id, at)?;
                 Ok((generation, removed))
             })
             .await?;

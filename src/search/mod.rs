@@ -114,6 +114,8 @@ pub struct KnowledgeBase {
     settings: SearchSettings,
     detector: Arc<Detector>,
     embedder: Option<Arc<Embedder>>,
+    /// When documents change and questions go unanswered (the service clock).
+    clock: crate::clock::Clock,
     /// Opened once per org, however many requests ask at the same time.
     indexes: Mutex<HashMap<OrgId, Arc<tokio::sync::OnceCell<Arc<OrgSearch>>>>>,
     still_to_open: std::sync::atomic::AtomicUsize,
@@ -126,6 +128,7 @@ impl KnowledgeBase {
         settings: SearchSettings,
         detector: Arc<Detector>,
         embedder: Option<Arc<Embedder>>,
+        clock: crate::clock::Clock,
     ) -> Self {
         Self {
             store,
@@ -133,6 +136,7 @@ impl KnowledgeBase {
             settings,
             detector,
             embedder,
+            clock,
             indexes: Mutex::new(HashMap::new()),
             still_to_open: std::sync::atomic::AtomicUsize::new(0),
         }

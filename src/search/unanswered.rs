@@ -11,9 +11,16 @@ impl KnowledgeBase {
         reason: &str,
     ) -> Result<(), KbError> {
         let found = self.detector.detect(question, &Known::default());
+        let now = (self.clock)();
+        // The id carries the service clock's time: retention prunes by it.
+        let stamp = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            now.timestamp().max(0) as u64,
+            now.timestamp_subsec_nanos(),
+        );
         let record = Unanswered {
-            id: uuid::Uuid::now_v7(),
-            at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            id: uuid::Uuid::new_v7(stamp),
+            at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             question_redacted: crate::pii::redact(question, &found),
             reason: reason.to_string(),
         };

@@ -285,12 +285,32 @@ async fn the_voice_agent_speaks_the_answer_or_a_safe_one_and_logs_what_it_could_
     assert_eq!(logged[1]["reason"], "no_relevant_passage");
 }
 
-/// The real embedding model, installed by `.ci/fetch-model.sh` (CI runs it before the tests).
-fn model_dir() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2");
+/// The real embedding model: from `VOXANNE_MODEL_DIR` when set, else where `voxanne model
+/// install` puts it with this repo's `config.toml` (and any `VOXANNE_*` settings), as the
+/// README says.
+pub(crate) fn model_dir() -> std::path::PathBuf {
+    let dir = match std::env::var_os("VOXANNE_MODEL_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let settings = voxanne::config::Settings::load(
+                &repo.join("config.toml"),
+                false,
+                &Default::default(),
+            )
+            .expect("the repo's config.toml loads");
+            let dir = settings.search.model_dir;
+            if dir.is_relative() {
+                repo.join(dir)
+            } else {
+                dir
+            }
+        }
+    };
     assert!(
         voxanne::search::embed::Embedder::present(&dir),
-        "the embedding model is not installed: run .ci/fetch-model.sh"
+        "the embedding model is not in {}: run `cargo run --release -- model install` (or set VOXANNE_MODEL_DIR)",
+        dir.display()
     );
     dir
 }

@@ -266,50 +266,69 @@ async fn a_damaged_backup_fails_verification() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// Scheduled backups are a task on the service clock with `[backup]` as configured: one at
+/// start, one every `every_hours`, the newest `keep` kept, the last reported by `/readyz`; a
+/// restart soon after a backup takes none, and the next falls due `every_hours` after it.
 #[tokio::test]
-async fn scheduled_backups_are_taken_kept_and_reported_by_readyz() {
+async fn scheduled_backups_follow_every_hours_and_keep_on_the_service_clock_across_a_restart() {
+    let start = chrono::Utc::now();
+    let clock = voxanne::clock::ManualClock::new(start);
     let backups = tempfile::TempDir::new().unwrap();
+    let data = tempfile::TempDir::new().unwrap();
     let dir = backups.path().to_path_buf();
-    let app = spawn_app_with(|s| {
+    let configure = |s: &mut voxanne::config::Settings| {
         s.backup.dir = dir.clone();
+        s.backup.every_hours = 6;
         s.backup.keep = 2;
+    };
+    let at = |hours: i64| voxanne::backup::scheduled_name(start + chrono::Duration::hours(hours));
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".redb"))
+            .collect();
+        names.sort();
+        names
+    };
+    let app = spawn_app_in_with_clock(data.path(), clock.clock(), configure).await;
+    eventually("the backup taken at start", || async { files() == [at(0)] }).await;
+    clock.set(start + chrono::Duration::hours(6));
+    eventually("the six-hourly backup", || async {
+        files() == [at(0), at(6)]
     })
     .await;
-    eventually("a backup is reported", || async {
-        let r: Value = app.get("/readyz", None).await.json().await.unwrap();
-        r["backup"]["ok"] == true
+    clock.set(start + chrono::Duration::hours(12));
+    eventually("the oldest backup pruned", || async {
+        files() == [at(6), at(12)]
     })
     .await;
-    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
-    let file = backups.path().join(r["backup"]["file"].as_str().unwrap());
-    assert!(file.exists());
-    let out = voxanne(&["backup", "--verify", file.to_str().unwrap()]);
+    let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(ready["backup"]["ok"], true, "{ready}");
+    assert_eq!(ready["backup"]["file"], at(12));
+    let out = voxanne(&["backup", "--verify", dir.join(at(12)).to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Old scheduled backups beyond `keep` are removed.
-    for name in [
-        "voxanne-20200101T000000Z.redb",
-        "voxanne-20200102T000000Z.redb",
-    ] {
-        std::fs::copy(&file, backups.path().join(name)).unwrap();
-    }
-    assert_eq!(voxanne::backup::prune(backups.path(), 2).unwrap(), 1);
-    assert!(!backups
-        .path()
-        .join("voxanne-20200101T000000Z.redb")
-        .exists());
+
+    // A restart an hour later takes no backup (the newest is an hour old); the next is taken
+    // when the clock reaches six hours after the newest.
+    app.stop().await;
+    clock.set(start + chrono::Duration::hours(13));
+    let app = spawn_app_in_with_clock(data.path(), clock.clock(), configure).await;
+    clock.set(start + chrono::Duration::hours(18));
+    eventually("the backup six hours after the newest", || async {
+        files() == [at(12), at(18)]
+    })
+    .await;
+    app.stop().await;
 }
 
 #[tokio::test]
-async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_serving() {
-    use std::os::unix::fs::PermissionsExt;
+async fn the_admin_socket_creates_clinics_and_runs_the_operators_tools_while_serving() {
     let app = spawn_app_with(|s| s.auth.signup = voxanne::config::SignupPolicy::Closed).await;
-    let socket = app.data_dir.join("admin.sock");
-    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let dir = app.data_dir.clone();
     let out = voxanne_serving(&[
         "org",
@@ -392,41 +411,104 @@ async fn the_admin_socket_is_the_install_users_alone_and_creates_clinics_while_s
         .await
         .unwrap();
     assert_eq!(listed["documents"][0]["title"], "Parking");
-    // Another user of the machine cannot use the socket (its mode is 0600): when the test
-    // runs as root, a client run as `nobody` is refused.
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root && std::path::Path::new("/usr/bin/python3").exists() {
-        let socket = app.data_dir.join("admin.sock");
-        let script = format!(
-            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('{}')\n  sys.exit(0)\nexcept PermissionError:\n  sys.exit(3)",
-            socket.display()
-        );
-        let status = std::process::Command::new("setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "/usr/bin/python3",
-                "-c",
-                &script,
-            ])
-            .status()
-            .unwrap();
-        assert_eq!(
-            status.code(),
-            Some(3),
-            "a user without access to the data dir reached the socket"
-        );
-    }
     // A request that is not JSON gets an error line, and the socket keeps serving.
     let answer = voxanne::admin::request(&app.data_dir, &json!({"command": "nonsense"}))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(answer["ok"], false);
+    let pong = voxanne::admin::request(&app.data_dir, &json!({"command": "ping"}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pong["ok"], true);
+}
+
+/// A command that runs as `nobody` (uid 65534): through `setpriv` when this test runs as
+/// root, else through password-less `sudo`; `None` when neither can switch users here.
+fn as_nobody() -> Option<Command> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        return Some(c);
+    }
+    let sudo = Command::new("sudo")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    sudo.then(|| {
+        let mut c = Command::new("sudo");
+        c.args(["-n", "-u", "nobody", "--"]);
+        c
+    })
+}
+
+/// Says on the terminal (past the test harness's capture) that a check could not run here,
+/// and why, so a skipped check is never mistaken for a passed one.
+fn skipped_loudly(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\nSKIPPED {test}: {why}");
+}
+
+#[tokio::test]
+async fn another_user_of_the_machine_is_refused_the_admin_socket_by_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let socket = app.data_dir.join("admin.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let name = "another_user_of_the_machine_is_refused_the_admin_socket_by_its_mode";
+    if as_nobody().is_none() {
+        skipped_loudly(
+            name,
+            "becoming another user needs root or password-less sudo; only the socket's mode was checked",
+        );
+        return;
+    }
+    // The client is the system's Python (a user's own, e.g. under a home directory, is not
+    // reachable by `nobody`).
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        skipped_loudly(name, "no system python3 to act as the other user's client");
+        return;
+    };
+    // Only the socket's own mode stands in the way: the data dir lets others pass through.
+    std::fs::set_permissions(&app.data_dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    let script = format!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n  s.connect('{}')\n  sys.exit(0)\nexcept PermissionError:\n  sys.exit(3)",
+        socket.display()
+    );
+    let connect_as_nobody = || {
+        let socket_script = script.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                as_nobody()
+                    .unwrap()
+                    .args([python, "-c", &socket_script])
+                    .status()
+                    .unwrap()
+                    .code()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        connect_as_nobody().await,
+        Some(3),
+        "another user reached the socket"
+    );
+    // The same client does connect to a socket others may write to: the refusal above was
+    // the socket's mode, not the way the check is run.
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(connect_as_nobody().await, Some(0));
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
     let pong = voxanne::admin::request(&app.data_dir, &json!({"command": "ping"}))
         .await
         .unwrap()
@@ -601,13 +683,10 @@ async fn serve_demo_seeds_a_clinic_with_documents_and_prints_requests_that_work(
 
 #[test]
 fn model_install_checks_an_installed_model_and_leaves_it() {
-    // The test run has the model (fetched by .ci/fetch-model.sh); a copy of it is recognised
+    // The test run has the model (see the README's two commands); a copy of it is recognised
     // by its pinned sums, and a damaged copy is not.
-    let source =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2");
-    if !voxanne::search::install::installed(&source) {
-        panic!("run .ci/fetch-model.sh first: the model is not in data/models");
-    }
+    let source = crate::knowledge_base::model_dir();
+    assert!(voxanne::search::install::installed(&source));
     let dir = tempfile::TempDir::new().unwrap();
     let model = dir.path().join("models/all-MiniLM-L6-v2");
     std::fs::create_dir_all(&model).unwrap();
@@ -630,16 +709,61 @@ fn model_install_checks_an_installed_model_and_leaves_it() {
     assert!(!voxanne::search::install::installed(&model));
 }
 
-fn check(app: &TestApp, report: &std::path::Path) -> std::process::Output {
-    voxanne(&[
-        "check",
-        "--url",
-        &app.base,
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ])
+/// Runs `voxanne check` against the test server, with the GO criterion for the tool calls'
+/// p95 that the test states (`[check] max_tool_call_p95_ms`, through the environment), and
+/// optionally only some scenarios.
+fn check(
+    app: &TestApp,
+    report: &std::path::Path,
+    max_p95_ms: &str,
+    scenario: &str,
+) -> std::process::Output {
+    Command::new(voxanne_bin())
+        .args([
+            "check",
+            "--url",
+            &app.base,
+            "--data-dir",
+            app.data_dir.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "--scenario",
+            scenario,
+        ])
+        .env("VOXANNE_CHECK__MAX_TOOL_CALL_P95_MS", max_p95_ms)
+        .output()
+        .unwrap()
+}
+
+/// A debug build on two shared cores is not what the seeds' 500 ms budget is about: the tests
+/// of the scenarios give the tool calls this much, and one test holds the criterion itself.
+const GENEROUS_P95_MS: &str = "10000";
+
+#[tokio::test]
+async fn voxanne_check_says_no_go_when_the_tool_calls_miss_the_configured_p95() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let dir = tempfile::TempDir::new().unwrap();
+    let report_path = dir.path().join("report.json");
+    let out = {
+        let (app, report_path) = (app.clone(), report_path.clone());
+        tokio::task::spawn_blocking(move || check(&app, &report_path, "0.001", "basic"))
+            .await
+            .unwrap()
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["go"], false);
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("tool-call p95") && reasons.contains("0.001 ms"),
+        "{reasons}"
+    );
+    // Every step itself passed: the criterion alone said NO-GO.
+    assert!(report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["ok"] == true));
 }
 
 #[tokio::test]
@@ -649,7 +773,7 @@ async fn voxanne_check_says_go_on_a_healthy_appliance_and_leaves_nothing_behind(
     let report_path = dir.path().join("report.json");
     let out = {
         let (app, report_path) = (app.clone(), report_path.clone());
-        tokio::task::spawn_blocking(move || check(&app, &report_path))
+        tokio::task::spawn_blocking(move || check(&app, &report_path, GENEROUS_P95_MS, "all"))
             .await
             .unwrap()
     };
@@ -678,6 +802,11 @@ async fn voxanne_check_says_go_on_a_healthy_appliance_and_leaves_nothing_behind(
         assert!(scenarios.contains(&s), "{s} missing");
     }
     assert!(report["p95_ms"].as_f64().unwrap() > 0.0);
+    // SMTP is off here: the confirmation waits in the outbox, and the check does not wait.
+    let steps = report["steps"].as_array().unwrap();
+    assert!(steps
+        .iter()
+        .any(|s| s["name"] == "the confirmation email waits in the outbox (SMTP is off)"));
     // The throwaway clinics are gone.
     let orgs = app.services.identity.org_ids().await.unwrap();
     assert!(orgs.is_empty(), "{orgs:?}");
@@ -700,7 +829,7 @@ async fn voxanne_check_says_no_go_naming_the_scenario_when_bookings_fail() {
     let report_path = dir.path().join("report.json");
     let out = {
         let (app, report_path) = (app.clone(), report_path.clone());
-        tokio::task::spawn_blocking(move || check(&app, &report_path))
+        tokio::task::spawn_blocking(move || check(&app, &report_path, GENEROUS_P95_MS, "basic"))
             .await
             .unwrap()
     };
@@ -840,30 +969,36 @@ async fn https_is_served_with_the_configured_certificate_and_reloaded_on_sighup(
     let _ = child.wait();
 }
 
-/// Retention: old unanswered questions leave the review list, and reminder jobs for
-/// appointments already past leave the outbox (through the claim writer), so neither grows
-/// for ever.
+/// Retention is a task on the service clock with `[retention]` as configured: a pass at start
+/// and one a day after. Old unanswered questions leave the review list and newer ones stay,
+/// reminder jobs of appointments already past leave the outbox (through the claim writer), and
+/// a booking's tool-call id is forgotten once it is older than `tool_call_days`.
 #[tokio::test]
-async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
-    use chrono::TimeZone;
-    let monday = chrono_tz::Europe::London
-        .with_ymd_and_hms(2026, 12, 7, 12, 0, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    let clock = voxanne::clock::ManualClock::new(monday);
-    let app = spawn_app_with_clock(clock.clock(), |_| {}).await;
+async fn the_daily_retention_task_prunes_by_the_configured_days_on_the_service_clock() {
+    let start = chrono::Utc::now();
+    let clock = voxanne::clock::ManualClock::new(start);
+    let app = spawn_app_with_clock(clock.clock(), |s| {
+        s.retention.unanswered_days = 30;
+        s.retention.tool_call_days = 7;
+    })
+    .await;
     let c = app.bookable_clinic("Clinic").await;
     let org = &c.clinic.org_id;
-    let asked = app
-        .vapi_tool(
-            &c.agent_key,
-            "call-r",
-            "tc-r",
-            "search_knowledge_base",
-            json!({"query": "do you validate parking tickets?"}),
-        )
-        .await;
-    assert_eq!(asked["answered"], false, "{asked}");
+    let ask = |call: &'static str, question: &'static str| {
+        let (app, key) = (&app, &c.agent_key);
+        async move {
+            let asked = app
+                .vapi_tool(
+                    key,
+                    call,
+                    call,
+                    "search_knowledge_base",
+                    json!({ "query": question }),
+                )
+                .await;
+            assert_eq!(asked["answered"], false, "{asked}");
+        }
+    };
     let unanswered = || async {
         app.get(
             &format!("/api/orgs/{org}/kb/unanswered"),
@@ -875,33 +1010,10 @@ async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
         .unwrap()["unanswered"]
             .as_array()
             .unwrap()
-            .len()
+            .iter()
+            .map(|q| q["question_redacted"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
     };
-    assert_eq!(unanswered().await, 1);
-    let kb = app.services.kb.clone();
-    // Newer than the cut-off: kept.
-    assert_eq!(
-        kb.prune_unanswered(chrono::Utc::now() - chrono::Duration::days(1))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(unanswered().await, 1);
-    assert_eq!(
-        kb.prune_unanswered(chrono::Utc::now() + chrono::Duration::days(1))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(unanswered().await, 0);
-
-    // A booking on Thursday queues its reminder; by Friday it is past and dropped.
-    let r = app
-        .post(&format!("/api/orgs/{org}/appointments"), Some(&c.clinic.token),
-            json!({"provider_id": c.smith, "service_id": c.service_id, "date": "2026-12-10", "time": "14:00",
-                   "patient": {"name": "Jane Doe", "phone": "07911 123456"}}))
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
     let reminders = || async {
         let jobs: Value = app
             .get(&format!("/api/orgs/{org}/outbox"), Some(&c.clinic.token))
@@ -916,51 +1028,39 @@ async fn retention_prunes_old_unanswered_questions_and_past_reminders() {
             .filter(|j| j["kind"] == "reminder")
             .count()
     };
-    assert_eq!(reminders().await, 1);
-    let booking = app.services.booking.clone();
-    assert_eq!(booking.drop_past_reminders(monday).await.unwrap(), 0);
-    assert_eq!(reminders().await, 1);
-    let friday = monday + chrono::Duration::days(4);
-    assert_eq!(booking.drop_past_reminders(friday).await.unwrap(), 1);
-    assert_eq!(reminders().await, 0);
 
-    // A booking's tool-call id is remembered for retries, and forgotten once it is old.
+    // Day 0: a question the clinic cannot answer, and a booking by the voice agent two days
+    // ahead, whose reminder is queued and whose tool-call id is remembered for retries.
+    ask("call-day-0", "do you validate parking tickets?").await;
     let booked = app
-        .vapi_tool(&c.agent_key, "call-tc", "tc-kept", "book_appointment",
-            json!({"appointment_date": "2026-12-11", "appointment_time": "2pm", "provider_name": "Dr Smith",
+        .vapi_tool(&c.agent_key, "call-book", "tc-book", "book_appointment",
+            json!({"appointment_date": date_in(2), "appointment_time": "2pm", "provider_name": "Dr Smith",
                    "service": "rhinoplasty", "patient_name": "Jane Doe"}))
         .await;
     assert!(booked["appointment_id"].is_string(), "{booked}");
-    // Cancelling it keeps its tool call, so a late retry finds it instead of booking again.
-    let r = app
-        .post(
-            &format!(
-                "/api/orgs/{org}/appointments/{}/cancel",
-                booked["appointment_id"].as_str().unwrap()
-            ),
-            Some(&c.clinic.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let now = chrono::Utc::now();
+    assert_eq!(unanswered().await.len(), 1);
+    assert_eq!(reminders().await, 1);
+
+    // Day 20: another question; the day-0 one is not yet 30 days old, so both stay.
+    clock.set(start + chrono::Duration::days(20));
+    ask("call-day-20", "is there a cash machine nearby?").await;
+    assert_eq!(unanswered().await.len(), 2);
+
+    // Day 35: the task's next pass takes the day-0 question and keeps the day-20 one; the
+    // appointment is past, so its reminder job is gone too.
+    clock.set(start + chrono::Duration::days(35));
+    eventually("the day-35 retention pass", || async {
+        unanswered().await.len() == 1 && reminders().await == 0
+    })
+    .await;
+    let left = unanswered().await;
+    assert!(left[0].contains("cash machine"), "{left:?}");
+    // The day-0 tool call is older than seven days: the task has forgotten it already.
+    let cut_off = start + chrono::Duration::days(35 - 7);
     assert_eq!(
-        booking
-            .forget_old_tool_calls(now - chrono::Duration::days(1))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        booking
-            .forget_old_tool_calls(now + chrono::Duration::days(1))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        booking
-            .forget_old_tool_calls(now + chrono::Duration::days(1))
+        app.services
+            .booking
+            .forget_old_tool_calls(cut_off)
             .await
             .unwrap(),
         0
@@ -991,9 +1091,11 @@ async fn voxanne_check_says_no_go_naming_email_or_isolation_when_they_are_broken
         let report_path = dir.path().join("report.json");
         let out = {
             let (app, report_path) = (app.clone(), report_path.clone());
-            tokio::task::spawn_blocking(move || check(&app, &report_path))
-                .await
-                .unwrap()
+            tokio::task::spawn_blocking(move || {
+                check(&app, &report_path, GENEROUS_P95_MS, scenario)
+            })
+            .await
+            .unwrap()
         };
         assert_eq!(
             out.status.code(),
