@@ -559,7 +559,8 @@ async fn texts_queued_while_twilio_is_off_are_sent_once_after_a_restart() {
 }
 
 #[tokio::test]
-async fn the_procedure_catalogue_starts_with_the_four_guides_and_staff_can_edit_it() {
+async fn the_procedure_catalogue_starts_with_the_four_guides_the_admin_edits_it_and_staff_read_it()
+{
     let app = spawn_app().await;
     let c = app.bookable_clinic("Clinic").await;
     let procedures = list(&app, &c, "procedures").await;
@@ -605,6 +606,17 @@ async fn the_procedure_catalogue_starts_with_the_four_guides_and_staff_can_edit_
     assert_eq!(names.len(), 5);
     // Staff may read, not write.
     let (_, staff) = app.add_user_token(&c.clinic, "staff").await;
+    let r = app
+        .get(&format!("/api/orgs/{org}/procedures"), Some(&staff))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["procedures"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
     let r = app
         .post(
             &format!("/api/orgs/{org}/procedures"),

@@ -147,6 +147,77 @@ async fn the_server_serves_every_documented_operation_and_nothing_undocumented()
     );
 }
 
+/// Axum's ways of registering a route (or a whole router) beside `routes!`.
+const REGISTRATIONS: &[&str] = &["route", "route_service", "nest", "nest_service"];
+
+/// Finds, in one parsed file, every call of a registration method, every use of
+/// `axum::routing` (its `get(handler)` and friends make routes) and the same inside macro
+/// invocations, wherever they are written and however they are laid out across lines.
+struct Registrations<'a> {
+    file: &'a Path,
+    offenders: &'a mut Vec<String>,
+}
+
+impl Registrations<'_> {
+    fn offend(&mut self, what: String) {
+        self.offenders
+            .push(format!("{}: {what}", self.file.display()));
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Registrations<'_> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        // Tests build their own little routers.
+        let test_only = m.attrs.iter().any(|a| {
+            a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+        });
+        if !test_only {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let name = call.method.to_string();
+        // Axum's take a path and what serves it (a `route()` of our own takes nothing).
+        if REGISTRATIONS.contains(&name.as_str()) && call.args.len() == 2 {
+            self.offend(format!(".{name}(…)"));
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if path.segments.iter().any(|s| s.ident == "routing") {
+            self.offend("axum::routing".into());
+        }
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_use_tree(&mut self, tree: &'ast syn::UseTree) {
+        if let syn::UseTree::Path(p) = tree {
+            if p.ident == "routing" {
+                self.offend("use …routing".into());
+            }
+        }
+        syn::visit::visit_use_tree(self, tree);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // A macro's body is tokens, not expressions: a registration method or `routing` named
+        // in it is found among its tokens (printed with a space between any two).
+        let tokens = format!(" {} ", mac.tokens);
+        for name in REGISTRATIONS {
+            if tokens.contains(&format!(". {name} (")) && !tokens.contains(&format!(". {name} ( )"))
+            {
+                self.offend(format!("{name} in a macro"));
+            }
+        }
+        if tokens.contains(":: routing ::") || tokens.contains(" routing ::") {
+            self.offend("routing in a macro".into());
+        }
+        syn::visit::visit_macro(self, mac);
+    }
+}
+
 fn scan(dir: &Path, offenders: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -159,21 +230,44 @@ fn scan(dir: &Path, offenders: &mut Vec<String>) {
             scan(&path, offenders);
         } else if path.extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(&path).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                if [
-                    ".route(\"",
-                    ".route_service(",
-                    ".nest(\"",
-                    ".nest_service(",
-                    "axum::routing::",
-                ]
-                .iter()
-                .any(|p| code.contains(p))
-                {
-                    offenders.push(format!("{}:{}", path.display(), n + 1));
-                }
-            }
+            let file = syn::parse_file(&text)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+            let mut found = Registrations {
+                file: &path,
+                offenders,
+            };
+            syn::visit::Visit::visit_file(&mut found, &file);
         }
     }
+}
+
+#[test]
+fn the_registration_guard_finds_a_route_however_it_is_written() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("sneaky.rs"),
+        "use axum::{routing::get, Router};\n\
+         fn a() -> Router { Router::new()\n    .route(\n        \"/x\",\n        get(h)) }\n\
+         fn b(r: Router) -> Router { r . nest_service (\"/y\", s()) }\n\
+         fn c(r: Router) -> Router { wrap!(r.route(\"/z\", h)) }\n\
+         fn d(e: Entity) -> bool { e.kind.route() == Route::Clinical }\n\
+         #[cfg(test)] mod tests { fn t(r: Router) -> Router { r.route(\"/t\", h) } }\n",
+    )
+    .unwrap();
+    let mut offenders = Vec::new();
+    scan(dir.path(), &mut offenders);
+    let found: Vec<&str> = offenders
+        .iter()
+        .map(|o| o.rsplit_once(": ").unwrap().1)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "use …routing",
+            ".route(…)",
+            ".nest_service(…)",
+            "route in a macro"
+        ],
+        "{offenders:?}"
+    );
 }
