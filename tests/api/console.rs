@@ -475,10 +475,24 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         .as_str()
         .unwrap()
         .to_string();
-    let r = v
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/users"),
+            Some(&clinic.token),
+            serde_json::json!({"email": "reception@harley.example", "password": PASSWORD, "role": "staff"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let staff_id = r.json::<Value>().await.unwrap()["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut reception = Visitor::new(&app);
+    let staff_csrf = reception.sign_in("reception@harley.example").await;
+    let r = reception
         .post(
             &format!("/console/appointments/{id}/confirm"),
-            &[("csrf", &csrf)],
+            &[("csrf", &staff_csrf)],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -487,12 +501,12 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         .iter()
         .find(|e| e["action"] == "appointment_confirmed")
         .expect("the confirmation is audited");
-    assert_eq!(confirmed["actor"], format!("user:{}", clinic.user_id));
+    assert_eq!(confirmed["actor"], format!("user:{staff_id}"));
     // A second confirm is refused and says why.
-    let r = v
+    let r = reception
         .post(
             &format!("/console/appointments/{id}/confirm"),
-            &[("csrf", &csrf)],
+            &[("csrf", &staff_csrf)],
         )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -688,4 +702,49 @@ async fn the_audit_log_pages_from_the_newest_entry_back() {
     // A page past the end shows the last one.
     let end = v.get("/console/audit?page=99").await.text().await.unwrap();
     assert!(end.contains("Entries 1–") && end.contains("← Newer") && !end.contains("Older →"));
+}
+
+/// The Settings page offers every per-clinic setting (the Calendar page chooses the
+/// calendar) and saves what the admin types, as the API then reports it.
+#[tokio::test]
+async fn the_settings_page_offers_every_per_clinic_setting_and_saves_it() {
+    let (app, clinic) = harley().await;
+    let mut v = Visitor::new(&app);
+    let csrf = v.sign_in(&clinic.email).await;
+    let page = v.get("/console/settings").await.text().await.unwrap();
+    let defaults =
+        serde_json::to_value(voxanne::booking::records::ClinicSettings::default()).unwrap();
+    for key in defaults.as_object().unwrap().keys() {
+        if key != "calendar_id" {
+            assert!(
+                page.contains(&format!(r#"name="{key}""#)),
+                "no field for {key}"
+            );
+        }
+    }
+    let r = v
+        .post(
+            "/console/settings",
+            &[
+                ("csrf", &csrf),
+                ("sms_help_text", "Call us on 020 7946 0000."),
+                ("public_url", "https://harley.example"),
+                ("quiet_hours_start", "20:30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let saved: Value = app
+        .get(
+            &format!("/api/orgs/{}/settings", clinic.org_id),
+            Some(&clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["sms_help_text"], "Call us on 020 7946 0000.");
+    assert_eq!(saved["public_url"], "https://harley.example");
+    assert_eq!(saved["quiet_hours_start"], "20:30");
+    assert_eq!(saved["horizon_days"], 90);
 }

@@ -13,6 +13,7 @@ mod console;
 mod console_browser;
 mod crash;
 mod cross_org;
+mod docs;
 mod hardening;
 mod identity_handshake;
 mod knowledge_base;

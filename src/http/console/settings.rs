@@ -4,8 +4,9 @@
 use super::*;
 use crate::http::identity::{AgentKeyCreated, AgentKeyList, UserList};
 
-/// The clinic settings the page edits: (field, label, input type).
-pub(super) const SETTING_FIELDS: [(&str, &str, &str); 10] = [
+/// The clinic settings the page edits: (field, label, input type). Every per-clinic setting
+/// but `calendar_id`, which the Calendar page chooses.
+pub(super) const SETTING_FIELDS: [(&str, &str, &str); 12] = [
     (
         "min_notice_minutes",
         "Minimum notice for a booking (minutes)",
@@ -39,6 +40,12 @@ pub(super) const SETTING_FIELDS: [(&str, &str, &str); 10] = [
         "sms_from",
         "Clinic's own SMS sender (E.164, optional)",
         "tel",
+    ),
+    ("sms_help_text", "Reply to a texted HELP (optional)", "text"),
+    (
+        "public_url",
+        "Clinic's website: guide links like /guides/… point there (optional)",
+        "url",
     ),
 ];
 
@@ -91,6 +98,7 @@ pub(super) async fn settings(Query(q): Params, s: Signed) -> Response {
             @if new_key { p.notice.done role="status" { "The key was shown once above; it cannot be shown again." } }
             section aria-labelledby="clinic" {
                 h2 id="clinic" { "Clinic" }
+                p { "This clinic's own settings (the same as the API's settings of the clinic); the appliance's own settings are in its configuration file, set by whoever installed it." }
                 form.card method="post" action="/console/settings" {
                     (csrf_field(&csrf))
                     @for (name, label, kind) in SETTING_FIELDS { (field(label, name, kind, &value(name), false)) }
