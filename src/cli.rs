@@ -60,7 +60,7 @@ enum Command {
         verify: Option<PathBuf>,
     },
     /// The seeds' UAT against a running appliance on this machine: throwaway clinics made and
-    /// removed through its admin socket, GO or NO-GO (exit 1) on the seeds' criteria.
+    /// removed through its admin socket, GO or NO-GO (exit 1) on the criteria of `[check]`.
     Check {
         #[command(flatten)]
         common: Common,

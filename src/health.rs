@@ -1,5 +1,6 @@
-//! Which long-running parts of the appliance are up: a part that stops is marked down until it
-//! is restarted, every restart is counted, and `/readyz` names the parts that are down.
+//! Which long-running parts of the appliance are up, and how its scheduled work last went: a
+//! part that stops is marked down until it is restarted, every restart is counted, and
+//! `/readyz` names the parts that are down, the last backup and retention pass.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,8 +18,10 @@ pub struct PartState {
 #[derive(Default)]
 pub struct Health {
     parts: Mutex<BTreeMap<&'static str, PartState>>,
-    /// The last scheduled backup: when, and how it went.
-    last_backup: Mutex<Option<serde_json::Value>>,
+    /// Scheduled backups: the last one (when, and how it went) and when the next is due.
+    backup: Mutex<serde_json::Map<String, serde_json::Value>>,
+    /// The last retention pass: when, and what it removed.
+    last_retention: Mutex<Option<serde_json::Value>>,
 }
 
 impl Health {
@@ -51,12 +54,41 @@ impl Health {
         self.with(|m| m.clone())
     }
 
+    /// The outcome of a scheduled backup (`ok`, `at`, and `file` and `bytes` or `error`).
     pub fn record_backup(&self, outcome: serde_json::Value) {
-        *self.last_backup.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        let mut b = self.backup.lock().unwrap_or_else(|p| p.into_inner());
+        let next = b.remove("next_at");
+        *b = match outcome {
+            serde_json::Value::Object(o) => o,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(next) = next {
+            b.insert("next_at".into(), next);
+        }
     }
 
+    /// When the next scheduled backup is due.
+    pub fn backup_due(&self, at: chrono::DateTime<chrono::Utc>) {
+        let mut b = self.backup.lock().unwrap_or_else(|p| p.into_inner());
+        b.insert("next_at".into(), serde_json::json!(at));
+    }
+
+    /// The last scheduled backup and the next one's time, once scheduled backups run.
     pub fn last_backup(&self) -> Option<serde_json::Value> {
-        self.last_backup
+        let b = self.backup.lock().unwrap_or_else(|p| p.into_inner());
+        (!b.is_empty()).then(|| serde_json::Value::Object(b.clone()))
+    }
+
+    pub fn record_retention(&self, pass: serde_json::Value) {
+        *self
+            .last_retention
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(pass);
+    }
+
+    /// The last retention pass, once one has run.
+    pub fn last_retention(&self) -> Option<serde_json::Value> {
+        self.last_retention
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()

@@ -41,6 +41,8 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("routes: {0}")]
+    Routes(String),
 }
 
 /// Every long-lived service of a running appliance, without the listener: also what the

@@ -91,6 +91,22 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let s = self.services;
+        // The routes first: one that declares a role that does not exist stops the start.
+        let app = http::router(AppState::new(AppServices {
+            identity: s.identity.clone(),
+            audit: s.audit.clone(),
+            booking: s.booking.clone(),
+            voice: s.voice.clone(),
+            calls: s.calls.clone(),
+            kb: s.kb.clone(),
+            followups: s.followups.clone(),
+            calendar: s.calendar.clone(),
+            store: s.store.clone(),
+            trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
+            settings: s.settings.clone(),
+            health: s.health.clone(),
+        }))
+        .map_err(StartupError::Routes)?;
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
         // The operator's socket, and scheduled backups, stop with the outbox worker.
         let admin = self.admin.map(|listener| {
@@ -177,21 +193,6 @@ impl Application {
                 }
             },
         ));
-        let state = AppState::new(AppServices {
-            identity: s.identity,
-            audit: s.audit,
-            booking: s.booking,
-            voice: s.voice,
-            calls: s.calls,
-            kb: s.kb,
-            followups: s.followups,
-            calendar: s.calendar,
-            store: s.store,
-            trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
-            settings: s.settings,
-            health: s.health,
-        });
-        let app = http::router(state);
         // Under systemd: ready now; the watchdog is fed while the claim writer runs.
         crate::systemd::notify("READY=1");
         let watchdog = crate::systemd::watchdog_interval().map(|every| {
@@ -250,7 +251,8 @@ async fn retention(s: Services, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let now = (s.clock)();
-        prune_once(&s, now).await;
+        let pass = prune_once(&s, now).await;
+        s.health.record_retention(pass);
         tokio::select! {
             _ = &mut shutdown => break,
             _ = crate::clock::wait_until(&s.clock, now + chrono::Duration::days(1)) => {}
@@ -258,36 +260,45 @@ async fn retention(s: Services, shutdown: impl Future<Output = ()>) {
     }
 }
 
-/// One retention pass as of `now`.
-async fn prune_once(s: &Services, now: chrono::DateTime<chrono::Utc>) {
+/// One retention pass as of `now`: what it removed, for `/readyz` (a step that failed is
+/// logged and counted as nothing removed).
+async fn prune_once(s: &Services, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let count = |what: &str, outcome: Result<usize, String>| match outcome {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(removed = n, what, "retention");
+            }
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, what, "a retention step failed");
+            0
+        }
+    };
     let days = s.settings.retention.unanswered_days;
-    if days > 0 {
-        match s
-            .kb
-            .prune_unanswered(now - chrono::Duration::days(days.into()))
-            .await
-        {
-            Ok(n) if n > 0 => tracing::info!(removed = n, "old unanswered questions pruned"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning unanswered questions failed"),
-        }
-    }
+    let unanswered = if days > 0 {
+        let before = now - chrono::Duration::days(days.into());
+        let outcome = s.kb.prune_unanswered(before).await;
+        count("unanswered questions", outcome.map_err(|e| e.to_string()))
+    } else {
+        0
+    };
     let tool_call_days = s.settings.retention.tool_call_days;
-    if tool_call_days > 0 {
+    let tool_calls = if tool_call_days > 0 {
         let before = now - chrono::Duration::days(tool_call_days.into());
-        match s.booking.forget_old_tool_calls(before).await {
-            Ok(n) if n > 0 => tracing::info!(removed = n, "old tool-call ids forgotten"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "forgetting old tool-call ids failed"),
-        }
-    }
-    match s.booking.drop_past_reminders(now).await {
-        Ok(n) if n > 0 => {
-            tracing::info!(removed = n, "reminder jobs of past appointments dropped")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "dropping past reminder jobs failed"),
-    }
+        let outcome = s.booking.forget_old_tool_calls(before).await;
+        count("tool-call ids", outcome.map_err(|e| e.to_string()))
+    } else {
+        0
+    };
+    let outcome = s.booking.drop_past_reminders(now).await;
+    let reminders = count("past reminder jobs", outcome.map_err(|e| e.to_string()));
+    serde_json::json!({
+        "at": now,
+        "unanswered_removed": unanswered,
+        "tool_calls_forgotten": tool_calls,
+        "reminders_dropped": reminders,
+    })
 }
 
 /// Serves `app` on `listener` (plain or TLS) until `shutdown` resolves.
@@ -324,6 +335,7 @@ async fn scheduled_backups(s: Services, shutdown: impl Future<Output = ()>) {
         .map(|newest| (newest + every).min(started + every))
         .unwrap_or(started);
     loop {
+        s.health.backup_due(due);
         tokio::select! {
             _ = &mut shutdown => break,
             _ = crate::clock::wait_until(&s.clock, due) => {}

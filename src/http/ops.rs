@@ -134,7 +134,7 @@ async fn healthz() -> Json<Liveness> {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Ready: `status`, `storage`, `search`, `deliveries` (email, sms, google_calendar: on or off), `backup` (the last scheduled one)", body = Object),
+        (status = 200, description = "Ready: `status`, `storage`, `search`, `deliveries` (email, sms, google_calendar: on or off), `backup` (the last scheduled one and `next_at`), `retention` (the last pass: `at` and what it removed)", body = Object),
         (status = 503, description = "Not ready: `status`, and `down` (parts that stopped), `storage` or `search`", body = Object),
     )
 )]
@@ -143,6 +143,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     // The last scheduled backup is reported, not a reason to stop taking calls.
     if let Some(backup) = state.health.last_backup() {
         body["backup"] = backup;
+    }
+    if let Some(retention) = state.health.last_retention() {
+        body["retention"] = retention;
     }
     // Which deliveries this install makes (switched off, their jobs wait in the outbox).
     let s = &state.settings;

@@ -9,20 +9,37 @@ use axum::http::Method;
 
 use crate::domain::Role;
 
+/// The methods an OpenAPI path item can hold operations under.
+const OPERATION_METHODS: [Method; 8] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::HEAD,
+    Method::PATCH,
+    Method::TRACE,
+];
+
 /// The roles of every operation that names any, by method and route template.
 #[derive(Debug, Default)]
 pub struct RouteRoles(HashMap<(Method, String), Vec<Role>>);
 
 impl RouteRoles {
     /// Reads every operation's security requirements from `doc`: the roles an operation admits
-    /// are the scopes of all of them together. A scope that is not a role is refused, so a
-    /// typo in a declaration stops the server from starting instead of locking a route.
+    /// are the scopes of all of them together. A scope that is not a role is an error, and the
+    /// server does not start (`http::router`) rather than lock the route.
     pub fn from_document(doc: &serde_json::Value) -> Result<RouteRoles, String> {
         let mut table = HashMap::new();
         let paths = doc["paths"].as_object().into_iter().flatten();
         for (path, item) in paths {
             for (method, operation) in item.as_object().into_iter().flatten() {
-                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                // A path item also holds `parameters`, `summary`, …: only methods are operations.
+                let Some(method) = OPERATION_METHODS
+                    .iter()
+                    .find(|m| m.as_str().eq_ignore_ascii_case(method))
+                    .cloned()
+                else {
                     continue;
                 };
                 let mut roles: Vec<Role> = Vec::new();
@@ -78,6 +95,7 @@ mod tests {
     fn the_scopes_of_every_requirement_are_the_roles_and_anything_else_is_refused() {
         let doc = serde_json::json!({"paths": {
             "/a/{id}": {
+                "parameters": [{"name": "id", "in": "path"}],
                 "get": {"security": [{"bearer": ["admin", "staff"]}, {"vapi_secret": ["agent"]}]},
                 "post": {"security": [{"bearer": ["admin"]}]},
                 "delete": {}

@@ -202,17 +202,29 @@ impl<'ast> syn::visit::Visit<'ast> for Registrations<'_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        // A macro's body is tokens, not expressions: a registration method or `routing` named
-        // in it is found among its tokens (printed with a space between any two).
-        let tokens = format!(" {} ", mac.tokens);
-        for name in REGISTRATIONS {
-            if tokens.contains(&format!(". {name} (")) && !tokens.contains(&format!(". {name} ( )"))
-            {
-                self.offend(format!("{name} in a macro"));
+        // A macro's body is tokens: read as expressions where it is a list of them
+        // (`assert!`, `format!`, …), so the rules above apply; otherwise a registration
+        // method called with something, or `routing`, is found among its tokens (printed with
+        // spaces between them).
+        let parsed = mac.parse_body_with(
+            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+        );
+        match parsed {
+            Ok(exprs) => exprs.iter().for_each(|e| self.visit_expr(e)),
+            Err(_) => {
+                let tokens = format!(" {} ", mac.tokens);
+                for name in REGISTRATIONS {
+                    let called = tokens.contains(&format!(". {name} ("));
+                    let empty = tokens.contains(&format!(". {name} ()"))
+                        || tokens.contains(&format!(". {name} ( )"));
+                    if called && !empty {
+                        self.offend(format!("{name} in a macro"));
+                    }
+                }
+                if tokens.contains(":: routing ::") || tokens.contains(" routing ::") {
+                    self.offend("routing in a macro".into());
+                }
             }
-        }
-        if tokens.contains(":: routing ::") || tokens.contains(" routing ::") {
-            self.offend("routing in a macro".into());
         }
         syn::visit::visit_macro(self, mac);
     }
@@ -251,6 +263,8 @@ fn the_registration_guard_finds_a_route_however_it_is_written() {
          fn b(r: Router) -> Router { r . nest_service (\"/y\", s()) }\n\
          fn c(r: Router) -> Router { wrap!(r.route(\"/z\", h)) }\n\
          fn d(e: Entity) -> bool { e.kind.route() == Route::Clinical }\n\
+         fn e(e: Entity) { assert!(e.kind.route() == Route::Clinical, \"ours\"); }\n\
+         fn f(r: Router) { select! { x = r.nest(\"/n\", m) => {} } }\n\
          #[cfg(test)] mod tests { fn t(r: Router) -> Router { r.route(\"/t\", h) } }\n",
     )
     .unwrap();
@@ -266,7 +280,8 @@ fn the_registration_guard_finds_a_route_however_it_is_written() {
             "use …routing",
             ".route(…)",
             ".nest_service(…)",
-            "route in a macro"
+            ".route(…)",
+            "nest in a macro"
         ],
         "{offenders:?}"
     );

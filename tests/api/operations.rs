@@ -313,11 +313,22 @@ async fn scheduled_backups_follow_every_hours_and_keep_on_the_service_clock_acro
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // A restart an hour later takes no backup (the newest is an hour old); the next is taken
-    // when the clock reaches six hours after the newest.
+    // A restart an hour later takes no backup (the newest is an hour old): the task says the
+    // next is due six hours after the newest, and takes it when the clock gets there.
     app.stop().await;
     clock.set(start + chrono::Duration::hours(13));
     let app = spawn_app_in_with_clock(data.path(), clock.clock(), configure).await;
+    let newest = voxanne::backup::newest_scheduled(&dir).unwrap();
+    let due = newest + chrono::Duration::hours(6);
+    eventually("the restarted task schedules the next backup", || async {
+        let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+        ready["backup"]["next_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t == due)
+    })
+    .await;
+    assert_eq!(files(), [at(6), at(12)]);
     clock.set(start + chrono::Duration::hours(18));
     eventually("the backup six hours after the newest", || async {
         files() == [at(12), at(18)]
@@ -970,18 +981,46 @@ async fn https_is_served_with_the_configured_certificate_and_reloaded_on_sighup(
 }
 
 /// Retention is a task on the service clock with `[retention]` as configured: a pass at start
-/// and one a day after. Old unanswered questions leave the review list and newer ones stay,
-/// reminder jobs of appointments already past leave the outbox (through the claim writer), and
-/// a booking's tool-call id is forgotten once it is older than `tool_call_days`.
+/// and one a day after, each reported by `/readyz`. Old unanswered questions leave the review
+/// list and newer ones stay, reminder jobs of appointments already past leave the outbox
+/// (through the claim writer), and a booking's tool-call id is forgotten once it is older than
+/// `tool_call_days`.
 #[tokio::test]
 async fn the_daily_retention_task_prunes_by_the_configured_days_on_the_service_clock() {
     let start = chrono::Utc::now();
     let clock = voxanne::clock::ManualClock::new(start);
     let app = spawn_app_with_clock(clock.clock(), |s| {
         s.retention.unanswered_days = 30;
-        s.retention.tool_call_days = 7;
+        s.retention.tool_call_days = 30;
     })
     .await;
+    // The pass of day `day`, once the task has made it.
+    let pass = |day: i64| {
+        let app = &app;
+        async move {
+            let at = start + chrono::Duration::days(day);
+            let last = || async {
+                let ready: Value = app.get("/readyz", None).await.json().await.unwrap();
+                ready["retention"].clone()
+            };
+            eventually(&format!("the retention pass of day {day}"), || async {
+                last().await["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t == at)
+            })
+            .await;
+            // The clock stands still, so no other pass follows until it is set again.
+            let seen = last().await;
+            let removed = |what: &str| seen[what].as_u64().unwrap();
+            (
+                removed("unanswered_removed"),
+                removed("tool_calls_forgotten"),
+                removed("reminders_dropped"),
+            )
+        }
+    };
+    assert_eq!(pass(0).await, (0, 0, 0));
     let c = app.bookable_clinic("Clinic").await;
     let org = &c.clinic.org_id;
     let ask = |call: &'static str, question: &'static str| {
@@ -1029,42 +1068,45 @@ async fn the_daily_retention_task_prunes_by_the_configured_days_on_the_service_c
             .count()
     };
 
-    // Day 0: a question the clinic cannot answer, and a booking by the voice agent two days
-    // ahead, whose reminder is queued and whose tool-call id is remembered for retries.
+    // Day 0: a question the clinic cannot answer, and two bookings by the voice agent, each
+    // queueing its reminder; the second is cancelled, and its tool-call id is remembered so
+    // that a late retry of the call finds it instead of booking again.
     ask("call-day-0", "do you validate parking tickets?").await;
-    let booked = app
-        .vapi_tool(&c.agent_key, "call-book", "tc-book", "book_appointment",
-            json!({"appointment_date": date_in(2), "appointment_time": "2pm", "provider_name": "Dr Smith",
-                   "service": "rhinoplasty", "patient_name": "Jane Doe"}))
+    let mut booked = Vec::new();
+    for (call, day, time) in [("call-a", 2, "2pm"), ("call-b", 3, "3pm")] {
+        let b = app
+            .vapi_tool(&c.agent_key, call, call, "book_appointment",
+                json!({"appointment_date": date_in(day), "appointment_time": time, "provider_name": "Dr Smith",
+                       "service": "rhinoplasty", "patient_name": "Jane Doe"}))
+            .await;
+        booked.push(b["appointment_id"].as_str().expect("booked").to_string());
+    }
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{}/cancel", booked[1]),
+            Some(&c.clinic.token),
+            json!({}),
+        )
         .await;
-    assert!(booked["appointment_id"].is_string(), "{booked}");
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(unanswered().await.len(), 1);
-    assert_eq!(reminders().await, 1);
+    assert_eq!(reminders().await, 2);
 
-    // Day 20: another question; the day-0 one is not yet 30 days old, so both stay.
+    // Day 20: both appointments are past, so their reminders go; the question and the tool
+    // call are younger than 30 days and stay.
     clock.set(start + chrono::Duration::days(20));
+    assert_eq!(pass(20).await, (0, 0, 2));
+    assert_eq!(reminders().await, 0);
+    assert_eq!(unanswered().await.len(), 1);
     ask("call-day-20", "is there a cash machine nearby?").await;
-    assert_eq!(unanswered().await.len(), 2);
 
-    // Day 35: the task's next pass takes the day-0 question and keeps the day-20 one; the
-    // appointment is past, so its reminder job is gone too.
+    // Day 35: the day-0 question and tool call are older than 30 days and go; the day-20
+    // question stays.
     clock.set(start + chrono::Duration::days(35));
-    eventually("the day-35 retention pass", || async {
-        unanswered().await.len() == 1 && reminders().await == 0
-    })
-    .await;
+    assert_eq!(pass(35).await, (1, 1, 0));
     let left = unanswered().await;
+    assert_eq!(left.len(), 1);
     assert!(left[0].contains("cash machine"), "{left:?}");
-    // The day-0 tool call is older than seven days: the task has forgotten it already.
-    let cut_off = start + chrono::Duration::days(35 - 7);
-    assert_eq!(
-        app.services
-            .booking
-            .forget_old_tool_calls(cut_off)
-            .await
-            .unwrap(),
-        0
-    );
 }
 
 /// The check's NO-GO names what is broken: an SMTP server that cannot be reached fails

@@ -38,13 +38,13 @@ pub(super) const SETTING_FIELDS: [(&str, &str, &str); 12] = [
     ("booking_link", "Booking link in follow-up texts", "url"),
     (
         "sms_from",
-        "Clinic's own SMS sender (E.164, optional)",
+        "Clinic's own SMS sender, E.164 (optional)",
         "tel",
     ),
     ("sms_help_text", "Reply to a texted HELP (optional)", "text"),
     (
         "public_url",
-        "Clinic's website: guide links like /guides/… point there (optional)",
+        "Clinic's website, where guide links like /guides/… point (optional)",
         "url",
     ),
 ];
