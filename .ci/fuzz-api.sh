@@ -21,7 +21,10 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --quiet --bin voxanne
+# The binary as the test suite builds it (the same features, so after `cargo test` nothing is
+# rebuilt; `cargo build --bin` alone would build the dependencies again without the
+# dev-dependencies' features).
+cargo test --no-run --quiet
 BIN="${CARGO_TARGET_DIR:-target}/debug/voxanne"
 
 WORK="$(mktemp -d)"

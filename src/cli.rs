@@ -22,10 +22,10 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Common {
     /// Configuration file (default ./config.toml; a missing default file is fine).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Data directory (overrides storage.data_dir).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
 
@@ -36,7 +36,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// ADDRESS:PORT to listen on (overrides server.listen).
-        #[arg(long)]
+        #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
         /// Seed a demo clinic on first start and print its credentials.
         #[arg(long)]
@@ -53,10 +53,10 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// The backup file to write (a `.manifest.json` is written beside it).
-        #[arg(long, conflicts_with = "verify")]
+        #[arg(long, value_name = "FILE", conflicts_with = "verify")]
         out: Option<PathBuf>,
         /// Check a backup file: its manifest, every table, every audit chain.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         verify: Option<PathBuf>,
     },
     /// The seeds' UAT against a running appliance on this machine: throwaway clinics made and
@@ -64,13 +64,13 @@ enum Command {
     Check {
         #[command(flatten)]
         common: Common,
-        /// The appliance's address (default: http:// and server.listen).
-        #[arg(long)]
+        /// The appliance's address (default: server.listen, over https when TLS is configured).
+        #[arg(long, value_name = "URL")]
         url: Option<String>,
-        #[arg(long, default_value = "all", help = scenario_help())]
+        #[arg(long, value_name = "LIST", default_value = "all", help = scenario_help())]
         scenario: String,
         /// Write the report (every step, timings, p50/p95, the decision) as JSON here.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
     /// The sentence-embedding model for the knowledge base's semantic search.
@@ -82,11 +82,12 @@ enum Command {
     /// in place (--master-key copies it) before starting the server.
     Restore {
         /// The backup file (its `.manifest.json` beside it).
+        #[arg(value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
         common: Common,
         /// The install's master key file, copied to crypto.master_key_file.
-        #[arg(long)]
+        #[arg(long, value_name = "KEYFILE")]
         master_key: Option<PathBuf>,
     },
     /// Audit log tools.
@@ -133,11 +134,12 @@ enum KbCommand {
     /// else the file name).
     Import {
         /// The folder whose .md and .txt files are imported (not its subfolders).
+        #[arg(value_name = "DIR")]
         dir: PathBuf,
         #[command(flatten)]
         common: Common,
         /// The org (clinic) id the documents go to.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         org: String,
     },
 }
@@ -160,16 +162,16 @@ enum OrgCommand {
         #[command(flatten)]
         common: Common,
         /// The clinic's name.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         name: String,
         /// The first admin's email address.
-        #[arg(long)]
+        #[arg(long, value_name = "EMAIL")]
         email: String,
         /// IANA time zone (default Europe/London).
-        #[arg(long)]
+        #[arg(long, value_name = "TZ")]
         timezone: Option<String>,
         /// The admin's full name.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         full_name: Option<String>,
     },
     /// Delete an org: destroy its data keys first (crypto-shredding), then every record of it.
@@ -177,7 +179,7 @@ enum OrgCommand {
         #[command(flatten)]
         common: Common,
         /// The org (clinic) id to delete.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         org: String,
         /// Required, because this cannot be undone.
         #[arg(long, required = true)]
@@ -192,7 +194,7 @@ enum KeysCommand {
         #[command(flatten)]
         common: Common,
         /// The org (clinic) id whose keys are rotated.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         org: String,
     },
     /// Destroy an org's data keys (crypto-shredding): its encrypted data becomes unreadable.
@@ -200,7 +202,7 @@ enum KeysCommand {
         #[command(flatten)]
         common: Common,
         /// The org (clinic) id whose keys are destroyed.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         org: String,
         /// Required, because this cannot be undone.
         #[arg(long, required = true)]
@@ -215,7 +217,7 @@ enum AuditCommand {
         #[command(flatten)]
         common: Common,
         /// Only this org.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         org: Option<String>,
     },
 }
@@ -227,7 +229,7 @@ enum ConfigCommand {
         #[command(flatten)]
         common: Common,
         /// ADDRESS:PORT, as `serve --listen` would take it (overrides server.listen).
-        #[arg(long)]
+        #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
     },
 }

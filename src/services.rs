@@ -133,7 +133,7 @@ impl Services {
                 .map_err(|e| StartupError::Identity(e.to_string()))?;
             Some(Arc::new(e))
         } else {
-            tracing::warn!(dir = %model_dir.display(), "no embedding model installed: knowledge-base answers use full-text search only (run .ci/fetch-model.sh)");
+            tracing::warn!(dir = %model_dir.display(), "no embedding model installed: knowledge-base answers use full-text search only (run voxanne model install, then restart)");
             None
         };
         let kb = Arc::new(KnowledgeBase::new(

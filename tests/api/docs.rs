@@ -39,8 +39,9 @@ fn table(text: &str) -> Vec<Vec<String>> {
 }
 
 /// A flag or positional as the README shows it and as clap defines it: (name, required,
-/// takes a value). Positionals are named by their placeholder in capitals.
-type Param = (String, bool, bool);
+/// the placeholder of its value, e.g. `FILE`, if it takes one). Positionals are named by their
+/// placeholder.
+type Param = (String, bool, Option<String>);
 
 /// Reads one usage line (`voxanne kb import DIR --org ID [--data-dir DIR]`): the command's
 /// words, then its parameters. Brackets mark what may be left out; a placeholder in capitals
@@ -56,16 +57,16 @@ fn usage(line: &str) -> (Vec<String>, BTreeSet<Param>) {
         let placeholder = !core.is_empty() && !core.chars().any(|c| c.is_ascii_lowercase());
         if let Some(flag) = core.strip_prefix("--") {
             if let Some((name, required)) = last_flag.take() {
-                params.insert((name, required, false));
+                params.insert((name, required, None));
             }
             last_flag = Some((flag.to_string(), depth == 0));
         } else if placeholder {
             match last_flag.take() {
                 Some((name, required)) => {
-                    params.insert((name, required, true));
+                    params.insert((name, required, Some(core.to_string())));
                 }
                 None => {
-                    params.insert((core.to_string(), depth == 0, true));
+                    params.insert((core.to_string(), depth == 0, Some(core.to_string())));
                 }
             }
         } else if params.is_empty() && last_flag.is_none() {
@@ -76,7 +77,7 @@ fn usage(line: &str) -> (Vec<String>, BTreeSet<Param>) {
         depth -= token.matches(']').count() as i32;
     }
     if let Some((name, required)) = last_flag {
-        params.insert((name, required, false));
+        params.insert((name, required, None));
     }
     (words, params)
 }
@@ -102,11 +103,21 @@ fn leaves(
                         a.get_action(),
                         clap::ArgAction::SetTrue | clap::ArgAction::SetFalse
                     );
+                // What --help shows as the value: the value name, else the id in capitals.
+                let placeholder = a
+                    .get_value_names()
+                    .and_then(|n| n.first())
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| a.get_id().as_str().to_uppercase());
                 let name = match a.get_long() {
                     Some(long) => long.to_string(),
-                    None => a.get_id().as_str().to_uppercase(),
+                    None => placeholder.clone(),
                 };
-                (name, a.is_required_set(), takes_value)
+                (
+                    name,
+                    a.is_required_set(),
+                    takes_value.then_some(placeholder),
+                )
             })
             .collect();
         out.insert(path, params);
@@ -141,7 +152,7 @@ fn the_readme_command_table_names_each_commands_flags_as_the_binary_defines_them
         assert_eq!(
             &documented[command],
             params,
-            "`voxanne {}`: the README's flags (name, required, takes a value) differ from --help's",
+            "`voxanne {}`: the README's flags (name, required, value) differ from --help's",
             command.join(" ")
         );
     }
