@@ -475,18 +475,9 @@ async fn settings_add_a_provider_with_weekly_hours_and_a_confirm_is_recorded_as_
         .as_str()
         .unwrap()
         .to_string();
-    let r = app
-        .post(
-            &format!("/api/orgs/{org}/users"),
-            Some(&clinic.token),
-            serde_json::json!({"email": "reception@harley.example", "password": PASSWORD, "role": "staff"}),
-        )
+    let (staff_id, _) = app
+        .add_user(&clinic, "staff", "reception@harley.example")
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let staff_id = r.json::<Value>().await.unwrap()["user_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let mut reception = Visitor::new(&app);
     let staff_csrf = reception.sign_in("reception@harley.example").await;
     let r = reception

@@ -195,16 +195,7 @@ fn the_readme_route_table_lists_every_operation_of_the_document_with_its_roles()
     let mut in_document: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            let roles = operation["security"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_object)
-                .flat_map(|r| r.values())
-                .filter_map(Value::as_array)
-                .flatten()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect();
+            let roles = crate::roles::declared_roles(operation);
             in_document.insert((method.to_uppercase(), path.clone()), roles);
         }
     }

@@ -158,13 +158,19 @@ impl TestApp {
         .await
     }
 
-    /// Adds a user with `role` to the clinic and returns a token of theirs.
+    /// Adds a user with `role` to the clinic and returns their id and a token of theirs.
     pub async fn add_user_token(&self, clinic: &Clinic, role: &str) -> (String, String) {
         let email = format!(
             "{role}-{}@{}",
             uuid::Uuid::new_v4().simple(),
             "clinic.example"
         );
+        self.add_user(clinic, role, &email).await
+    }
+
+    /// Adds a user with `role` and `email` (password `PASSWORD`) to the clinic and returns
+    /// their id and a token of theirs.
+    pub async fn add_user(&self, clinic: &Clinic, role: &str, email: &str) -> (String, String) {
         let r = self
             .post(
                 &format!("/api/orgs/{}/users", clinic.org_id),
@@ -177,7 +183,7 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string();
-        let login: Value = self.login(&email, PASSWORD).await.json().await.unwrap();
+        let login: Value = self.login(email, PASSWORD).await.json().await.unwrap();
         (user_id, login["access_token"].as_str().unwrap().to_string())
     }
 

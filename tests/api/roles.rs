@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// The roles an operation declares: the scopes of all its security requirements.
-fn declared_roles(operation: &Value) -> BTreeSet<String> {
+pub(crate) fn declared_roles(operation: &Value) -> BTreeSet<String> {
     operation["security"]
         .as_array()
         .into_iter()
