@@ -157,6 +157,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
             name: "Bench Patient".into(),
             phone: f.phones[slot % f.phones.len()].clone(),
             email: None,
+            date_of_birth: None,
         },
         notes: None,
         source: BookingSource::Staff,

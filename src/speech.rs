@@ -159,6 +159,120 @@ pub fn resolve_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     Err("is not a date I understand; use YYYY-MM-DD".into())
 }
 
+/// A day of the month said as a word: "third", "twenty first", "thirty-first".
+fn day_in_words(words: &[&str]) -> Option<u32> {
+    const UNITS: [&str; 9] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+    ];
+    const TEENS: [&str; 10] = [
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ];
+    let unit = |w: &str| UNITS.iter().position(|u| *u == w).map(|i| i as u32 + 1);
+    match words {
+        [w] => unit(w)
+            .or_else(|| TEENS.iter().position(|t| t == w).map(|i| i as u32 + 10))
+            .or(match *w {
+                "twentieth" => Some(20),
+                "thirtieth" => Some(30),
+                _ => None,
+            }),
+        ["twenty", w] => unit(w).map(|u| 20 + u),
+        ["thirty", "first"] => Some(31),
+        _ => None,
+    }
+}
+
+/// Reads a date of birth as a caller says it or a form writes it: `1985-03-03`, `03/03/1985`,
+/// `3.3.85` (day first; a two-digit year is the latest one not after `today`), `3 March 1985`,
+/// `the third of March 1985`, `March 3rd, 1985`, `March twenty first 1985`. The year is needed,
+/// and the date must lie between 1900 and `today`.
+pub fn resolve_birth_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let t = text.trim().to_lowercase();
+    let in_range = |d: NaiveDate| {
+        if d > today {
+            Err("is in the future".to_string())
+        } else if d.year() < 1900 {
+            Err("is too long ago".to_string())
+        } else {
+            Ok(d)
+        }
+    };
+    if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+        return in_range(d);
+    }
+    let full_year = |y: &str| -> Option<i32> {
+        let n: i32 = y.parse().ok()?;
+        match y.len() {
+            4 => Some(n),
+            2 => {
+                let century = today.year() / 100 * 100;
+                Some(if century + n > today.year() {
+                    century - 100 + n
+                } else {
+                    century + n
+                })
+            }
+            _ => None,
+        }
+    };
+    // Numbers: day, month, year separated by / . or -.
+    let numbers: Vec<&str> = t.split(['/', '.', '-']).map(str::trim).collect();
+    if numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let (d, m) = (numbers[0].parse().ok(), numbers[1].parse().ok());
+        return match (d, m, full_year(numbers[2])) {
+            (Some(d), Some(m), Some(y)) => NaiveDate::from_ymd_opt(y, m, d)
+                .ok_or_else(|| "is not a date".to_string())
+                .and_then(in_range),
+            _ => Err("is not a date".into()),
+        };
+    }
+    // Words: a day (digits or words), a month name and a four-digit year, in either order.
+    let words: Vec<&str> = t
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty() && !matches!(*w, "the" | "of" | "on"))
+        .collect();
+    let Some(month_at) = words.iter().position(|w| month_named(w).is_some()) else {
+        return Err("is not a date I understand; say the day, the month and the year".into());
+    };
+    let month = month_named(words[month_at]).unwrap_or(1);
+    let Some(year) = words
+        .last()
+        .filter(|y| y.len() == 4)
+        .and_then(|y| full_year(y))
+    else {
+        return Err("needs the year".into());
+    };
+    let day_words: Vec<&str> = words[..words.len() - 1]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != month_at)
+        .map(|(_, w)| *w)
+        .collect();
+    let day = match day_words.as_slice() {
+        [d] if day_number(d).is_some() => day_number(d),
+        other => day_in_words(other),
+    };
+    match day {
+        Some(d) => NaiveDate::from_ymd_opt(year, month, d)
+            .ok_or_else(|| "is not a date".to_string())
+            .and_then(in_range),
+        None => Err("is not a date I understand; say the day, the month and the year".into()),
+    }
+}
+
 /// Reads a time: `14:00`, `9:30`, `2pm`, `2 pm`, `2:30pm`, `2.30 p.m.`, `noon`.
 pub fn resolve_time(text: &str) -> Result<NaiveTime, String> {
     let t = text
@@ -253,6 +367,46 @@ mod tests {
         assert_eq!(resolve_date("3 January", today).unwrap(), d("2027-01-03"));
         for bad in ["", "someday", "2026-02-30", "32 January", "next"] {
             assert!(resolve_date(bad, today).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn dates_of_birth_resolve_as_callers_say_them() {
+        let today = d("2026-12-06");
+        let born = d("1985-03-03");
+        for said in [
+            "1985-03-03",
+            "03/03/1985",
+            "3/3/85",
+            "03.03.85",
+            "3-3-1985",
+            "3 March 1985",
+            "the third of March 1985",
+            "March 3rd, 1985",
+            "march third 1985",
+            "3rd of March, 1985",
+        ] {
+            assert_eq!(resolve_birth_date(said, today), Ok(born), "{said}");
+        }
+        assert_eq!(
+            resolve_birth_date("the twenty-first of June 2001", today),
+            Ok(d("2001-06-21"))
+        );
+        assert_eq!(
+            resolve_birth_date("31/12/26", today).unwrap_err(),
+            "is in the future"
+        );
+        assert_eq!(resolve_birth_date("1/1/26", today), Ok(d("2026-01-01")));
+        assert_eq!(resolve_birth_date("1/1/27", today), Ok(d("1927-01-01")));
+        for wrong in [
+            "3 March",
+            "31/02/1985",
+            "yesterday",
+            "",
+            "1/1/1850",
+            "the fortieth of May 1985",
+        ] {
+            assert!(resolve_birth_date(wrong, today).is_err(), "{wrong}");
         }
     }
 

@@ -129,4 +129,28 @@ impl BookingService {
             })
             .await
     }
+
+    /// Audits a step of a caller's proof of who they are on a call (`caller_verified`,
+    /// `caller_verification_failed`, `caller_verification_locked`); the target is the call,
+    /// never what the caller said.
+    pub async fn record_caller_check(
+        &self,
+        caller: Caller,
+        action: &'static str,
+        call_id: &str,
+        outcome: Outcome,
+    ) -> Result<(), BookingError> {
+        let target = format!("call:{}", audit::caller_reference(call_id));
+        let at = self.now();
+        self.store
+            .write(move |w| {
+                audit::append(
+                    &mut w.org(caller.org),
+                    AuditEvent::new(caller.actor(), action, target, outcome),
+                    at,
+                )?;
+                Ok::<_, BookingError>(())
+            })
+            .await
+    }
 }

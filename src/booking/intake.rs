@@ -93,6 +93,10 @@ pub struct AppointmentFields<'a> {
     pub email: Option<&'a str>,
     pub notes: Option<&'a str>,
     pub duration: Option<DurationInput<'a>>,
+    /// As written (`1985-03-03`) or as said ("the third of March 1985", "03/03/85").
+    pub date_of_birth: Option<&'a str>,
+    /// The clinic's date, which a date of birth may not be after.
+    pub today: chrono::NaiveDate,
 }
 
 /// The same fields as domain values.
@@ -103,6 +107,7 @@ pub struct CheckedFields {
     pub email: Option<Email>,
     pub notes: Option<String>,
     pub duration_minutes: Option<u32>,
+    pub date_of_birth: Option<chrono::NaiveDate>,
 }
 
 /// Converts the fields, naming every one that fails (`patient.name`, `patient.phone`,
@@ -150,6 +155,13 @@ pub fn check_fields(
                 .and_then(duration_minutes),
         }),
     );
+    let date_of_birth = v.check_opt(
+        "patient.date_of_birth",
+        f.date_of_birth
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| crate::speech::resolve_birth_date(d, f.today)),
+    );
     v.finish()?;
     match (name, phone) {
         (Some(name), Some(phone)) => Ok(CheckedFields {
@@ -158,6 +170,7 @@ pub fn check_fields(
             email,
             notes,
             duration_minutes,
+            date_of_birth,
         }),
         _ => Err(vec![FieldError::new("patient", REQUIRED)]),
     }
@@ -173,6 +186,29 @@ mod tests {
             phone: Some("07911 123456"),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_date_of_birth_is_read_as_said_and_never_after_today() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let f = check_fields(
+            &AppointmentFields {
+                date_of_birth: Some("the third of March 1985"),
+                today,
+                ..fields()
+            },
+            "GB",
+        )
+        .unwrap();
+        assert_eq!(f.date_of_birth, chrono::NaiveDate::from_ymd_opt(1985, 3, 3));
+        assert_eq!(
+            failing(AppointmentFields {
+                date_of_birth: Some("2027-01-01"),
+                today,
+                ..fields()
+            }),
+            ["patient.date_of_birth"]
+        );
     }
 
     fn failing(f: AppointmentFields<'_>) -> Vec<String> {

@@ -103,6 +103,7 @@ pub(crate) mod tests {
                 name: "Test Caller".into(),
                 phone: phone.clone(),
                 email: None,
+                date_of_birth: None,
             },
             notes: None,
             source: BookingSource::Staff,

@@ -1,6 +1,6 @@
 //! The stored shapes of clinic set-up (settings, services, providers) and appointments.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::schedule::{Interval, Policy, Shape, WeeklyHours};
@@ -38,6 +38,21 @@ pub struct ClinicSettings {
     pub sms_help_text: Option<String>,
     /// Hours before an appointment its reminder goes (0: no reminders; default 24).
     pub reminder_hours_before: u32,
+    /// What a caller must say before the voice agent discusses or changes their booking.
+    pub caller_verification: CallerProof,
+}
+
+/// What a caller must say, on a call from the booking's number, before the voice agent tells
+/// them about their booking or changes it (caller ID is easy to fake).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerProof {
+    /// Full name and date of birth; a booking without a date of birth is left to reception.
+    BirthDate,
+    /// Full name and date of birth, or for a booking without a date of birth, full name and
+    /// the appointment's day and time.
+    #[default]
+    BirthDateOrAppointment,
 }
 
 impl Default for ClinicSettings {
@@ -56,6 +71,7 @@ impl Default for ClinicSettings {
             sms_from: None,
             sms_help_text: None,
             reminder_hours_before: 24,
+            caller_verification: CallerProof::default(),
         }
     }
 }
@@ -156,6 +172,10 @@ pub struct Patient {
     pub name: String,
     pub phone: PhoneNumber,
     pub email: Option<String>,
+    /// Given at booking so a caller can prove who they are before a booking is discussed or
+    /// changed by phone; personal data like the rest (never logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -200,24 +220,54 @@ impl AppointmentRecord {
 
 /// Appointments are stored in a compact layout (`store::codec`): a booking appends one, and
 /// its JSON (field names, ids as text) was the largest part of the pages a claim's commit
-/// writes. Appointments written as JSON still read.
+/// writes. They are written with the patient's date of birth (`APPOINTMENT_WITH_BIRTH_DATE`);
+/// those written before it (`APPOINTMENT`) and as JSON still read.
 impl crate::store::codec::Stored for AppointmentRecord {
     fn to_bytes(&self) -> Result<Vec<u8>, crate::store::codec::CodecError> {
         crate::store::codec::compact_bytes(
-            crate::store::codec::tags::APPOINTMENT,
-            &CompactAppointment::from(self),
+            crate::store::codec::tags::APPOINTMENT_WITH_BIRTH_DATE,
+            &CompactAppointmentWithBirthDate {
+                date_of_birth: self.patient.date_of_birth.map(|d| d.num_days_from_ce()),
+                appointment: CompactAppointment::from(self),
+            },
         )
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, crate::store::codec::CodecError> {
-        match crate::store::codec::from_compact::<CompactAppointment>(
-            crate::store::codec::tags::APPOINTMENT,
+        use crate::store::codec::{from_compact, tags};
+        if let Some(compact) = from_compact::<CompactAppointmentWithBirthDate>(
+            tags::APPOINTMENT_WITH_BIRTH_DATE,
             bytes,
         ) {
+            let compact = compact?;
+            let mut a: AppointmentRecord = compact.appointment.try_into()?;
+            a.patient.date_of_birth = compact
+                .date_of_birth
+                .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+            return Ok(a);
+        }
+        match from_compact::<CompactAppointment>(tags::APPOINTMENT, bytes) {
             Some(compact) => compact?.try_into(),
             None => crate::store::codec::from_json(bytes),
         }
     }
+}
+
+/// The current layout: the patient's date of birth (days from the common era), then the
+/// layout before it.
+#[derive(Serialize, Deserialize)]
+struct CompactAppointmentWithBirthDate {
+    date_of_birth: Option<i32>,
+    appointment: CompactAppointment,
+}
+
+/// The patient as the compact layouts hold them (the date of birth is kept apart, so the
+/// layout written before it still reads).
+#[derive(Serialize, Deserialize)]
+struct CompactPatient {
+    name: String,
+    phone: PhoneNumber,
+    email: Option<String>,
 }
 
 /// The appointment's compact layout, field by field (order is the layout).
@@ -232,7 +282,7 @@ struct CompactAppointment {
     buffer_before_minutes: u32,
     buffer_after_minutes: u32,
     status: AppointmentStatus,
-    patient: Patient,
+    patient: CompactPatient,
     notes: Option<String>,
     source: BookingSource,
     vapi_call_id: Option<String>,
@@ -256,7 +306,11 @@ impl From<&AppointmentRecord> for CompactAppointment {
             buffer_before_minutes: a.buffer_before_minutes,
             buffer_after_minutes: a.buffer_after_minutes,
             status: a.status,
-            patient: a.patient.clone(),
+            patient: CompactPatient {
+                name: a.patient.name.clone(),
+                phone: a.patient.phone.clone(),
+                email: a.patient.email.clone(),
+            },
             notes: a.notes.clone(),
             source: a.source,
             vapi_call_id: a.vapi_call_id.clone(),
@@ -283,7 +337,12 @@ impl TryFrom<CompactAppointment> for AppointmentRecord {
             buffer_before_minutes: c.buffer_before_minutes,
             buffer_after_minutes: c.buffer_after_minutes,
             status: c.status,
-            patient: c.patient,
+            patient: Patient {
+                name: c.patient.name,
+                phone: c.patient.phone,
+                email: c.patient.email,
+                date_of_birth: None,
+            },
             notes: c.notes,
             source: c.source,
             vapi_call_id: c.vapi_call_id,
@@ -380,6 +439,7 @@ mod tests {
                 name: "Ana Lima".into(),
                 phone: PhoneNumber::parse("+447400100001", "GB").unwrap(),
                 email: Some("ana@example.com".into()),
+                date_of_birth: None,
             },
             notes: notes.map(String::from),
             source: BookingSource::Vapi,
@@ -395,12 +455,18 @@ mod tests {
 
     #[test]
     fn appointments_round_trip_through_the_compact_layout_and_older_json_still_reads() {
+        let mut born = appointment(None);
+        born.patient.date_of_birth = chrono::NaiveDate::from_ymd_opt(1985, 3, 3);
         for a in [
             appointment(Some("rhinoplasty consult, second opinion")),
             appointment(None),
+            born,
         ] {
             let bytes = a.to_bytes().unwrap();
-            assert_eq!(bytes[0], crate::store::codec::tags::APPOINTMENT);
+            assert_eq!(
+                bytes[0],
+                crate::store::codec::tags::APPOINTMENT_WITH_BIRTH_DATE
+            );
             let json = serde_json::to_vec(&a).unwrap();
             assert!(
                 bytes.len() * 2 < json.len(),
@@ -421,6 +487,17 @@ mod tests {
         }
         let bytes = appointment(None).to_bytes().unwrap();
         assert!(AppointmentRecord::from_bytes(&bytes[..bytes.len() - 3]).is_err());
+        // The layout written before dates of birth (tag APPOINTMENT) still reads.
+        let a = appointment(Some("older"));
+        let older = crate::store::codec::compact_bytes(
+            crate::store::codec::tags::APPOINTMENT,
+            &CompactAppointment::from(&a),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(AppointmentRecord::from_bytes(&older).unwrap()).unwrap(),
+            serde_json::to_value(&a).unwrap()
+        );
     }
 
     #[test]

@@ -368,6 +368,7 @@ async fn call_ended(
             "must be 1 to 200 characters",
         )]));
     }
+    state.voice.call_over(caller.org, call_id);
     let outcome = state
         .followups
         .call_ended(

@@ -66,6 +66,8 @@ pub mod tags {
     pub const OUTBOX_JOB: u8 = 0x04;
     /// Appointment reminder jobs (every booking queues one).
     pub const REMINDER_JOB: u8 = 0x05;
+    /// Appointments with the patient's date of birth (`APPOINTMENT` before it).
+    pub const APPOINTMENT_WITH_BIRTH_DATE: u8 = 0x06;
 }
 
 /// An instant as stored in compact layouts: Unix seconds and nanoseconds (exact for any

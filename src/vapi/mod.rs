@@ -3,7 +3,9 @@
 //! speakable sentence (plus structured fields), never an HTTP error.
 
 pub mod envelope;
+mod existing;
 mod tools;
+pub mod verification;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,8 @@ pub struct VoiceAgent {
     kb: Arc<crate::search::KnowledgeBase>,
     followups: Arc<crate::followup::FollowUpService>,
     memory: Mutex<AnswerMemory>,
+    /// Who has proved what on each call in progress.
+    checks: Mutex<verification::CallChecks>,
 }
 
 impl VoiceAgent {
@@ -108,7 +112,16 @@ impl VoiceAgent {
                 order: VecDeque::new(),
                 answers: HashMap::new(),
             }),
+            checks: Mutex::new(verification::CallChecks::default()),
         }
+    }
+
+    /// A call has ended: what its caller proved is forgotten.
+    pub fn call_over(&self, org: OrgId, call_id: &str) {
+        self.checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(org, call_id);
     }
 
     /// Answers one server message. `Err` only when the body is not a server message at all.
@@ -131,6 +144,7 @@ impl VoiceAgent {
                     keyword: procedure_in(&message),
                     transcript: Some(report.transcript.clone()).filter(|t| !t.is_empty()),
                 };
+                self.call_over(caller.org, &report.call_id);
                 if let Err(e) = self.calls.ingest(caller.org, report, &region).await {
                     tracing::error!(error = %e, "filing a call failed");
                     return Err("the call could not be filed; please deliver it again");
@@ -143,6 +157,7 @@ impl VoiceAgent {
                 let call_id = message.pointer("/call/id").and_then(Value::as_str);
                 match (ended, call_id) {
                     (true, Some(call_id)) if !call_id.is_empty() => {
+                        self.call_over(caller.org, call_id);
                         let number = message
                             .pointer("/customer/number")
                             .or_else(|| message.pointer("/call/customer/number"))
@@ -220,7 +235,16 @@ impl VoiceAgent {
             }
         }
         let started = std::time::Instant::now();
-        let answer = tools::run(&self.booking, &self.calls, &self.kb, caller, tool, call).await;
+        let answer = tools::run(
+            &self.booking,
+            &self.calls,
+            &self.kb,
+            &self.checks,
+            caller,
+            tool,
+            call,
+        )
+        .await;
         metrics::histogram!(
             crate::metrics::TOOL_CALL,
             "tool" => crate::metrics::tool_label(&tool.name),

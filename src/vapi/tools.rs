@@ -1,6 +1,6 @@
-//! The assistant's tools: check_availability, book_appointment, find_appointment,
-//! reschedule_appointment, cancel_appointment and search_knowledge_base. Each returns a
-//! sentence to say, in the clinic's time zone.
+//! The assistant's tools and what they share: check_availability, book_appointment and
+//! search_knowledge_base here, the tools about an existing booking in `existing`. Each returns
+//! a sentence to say, in the clinic's time zone, never an id.
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -14,18 +14,17 @@ use crate::booking::ledger::BookRequest;
 use crate::booking::records::{
     AppointmentRecord, BookingSource, Patient, ProviderRecord, ServiceRecord,
 };
-use crate::booking::{
-    local_instant, AppointmentFilter, BookingError, BookingService, ClinicView, Slot,
-};
-use crate::domain::{AppointmentId, FieldError, PhoneNumber, ProviderId};
+use crate::booking::{local_instant, BookingError, BookingService, ClinicView, Slot};
+use crate::domain::{FieldError, PhoneNumber, ProviderId};
 use crate::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 
-const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
+pub(super) const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
 
 pub async fn run(
     booking: &BookingService,
     calls: &crate::calls::CallService,
     kb: &crate::search::KnowledgeBase,
+    checks: &std::sync::Mutex<super::verification::CallChecks>,
     caller: Caller,
     tool: &ToolCall,
     call: &CallContext,
@@ -47,6 +46,7 @@ pub async fn run(
         args,
         call,
         tool_call_id: &tool.id,
+        checks,
     };
     match tool.name.as_str() {
         "check_availability" => ctx.check_availability().await,
@@ -54,6 +54,7 @@ pub async fn run(
         "find_appointment" => ctx.find().await,
         "reschedule_appointment" => ctx.reschedule().await,
         "cancel_appointment" => ctx.cancel().await,
+        "verify_caller" => ctx.verify_caller().await,
         "search_knowledge_base" => search_knowledge_base(kb, caller, args).await,
         "" => ToolAnswer::error("That request didn't say which tool to use."),
         _ => ToolAnswer::error(
@@ -62,14 +63,15 @@ pub async fn run(
     }
 }
 
-struct Ctx<'a> {
-    booking: &'a BookingService,
-    calls: &'a crate::calls::CallService,
-    caller: Caller,
-    view: &'a ClinicView,
-    args: &'a Map<String, Value>,
-    call: &'a CallContext,
-    tool_call_id: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) booking: &'a BookingService,
+    pub(super) calls: &'a crate::calls::CallService,
+    pub(super) caller: Caller,
+    pub(super) view: &'a ClinicView,
+    pub(super) args: &'a Map<String, Value>,
+    pub(super) call: &'a CallContext,
+    pub(super) tool_call_id: &'a str,
+    pub(super) checks: &'a std::sync::Mutex<super::verification::CallChecks>,
 }
 
 fn time_of_day_matches(filter: Option<&str>, t: DateTime<Utc>, tz: Tz) -> bool {
@@ -92,7 +94,7 @@ fn normalise_name(s: &str) -> String {
 }
 
 impl Ctx<'_> {
-    fn text(&self, key: &str) -> Option<String> {
+    pub(super) fn text(&self, key: &str) -> Option<String> {
         match self.args.get(key)? {
             Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Value::Number(n) => Some(n.to_string()),
@@ -100,15 +102,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn tz(&self) -> Tz {
+    pub(super) fn tz(&self) -> Tz {
         self.view.tz
     }
 
-    fn today(&self) -> NaiveDate {
+    pub(super) fn today(&self) -> NaiveDate {
         self.booking.now().with_timezone(&self.tz()).date_naive()
     }
 
-    fn provider_name(&self, id: ProviderId) -> String {
+    pub(super) fn provider_name(&self, id: ProviderId) -> String {
         self.view
             .providers
             .iter()
@@ -117,7 +119,7 @@ impl Ctx<'_> {
             .unwrap_or_else(|| "the practitioner".into())
     }
 
-    fn when(&self, t: DateTime<Utc>) -> String {
+    pub(super) fn when(&self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&self.tz());
         format!(
             "{} at {}",
@@ -145,7 +147,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn start_arg(&self) -> Result<DateTime<Utc>, ToolAnswer> {
+    pub(super) fn start_arg(&self) -> Result<DateTime<Utc>, ToolAnswer> {
         let date = self.date_arg()?;
         let Some(raw) = self.text("appointment_time") else {
             return Err(ToolAnswer::error("I need a time for that, such as 2 pm."));
@@ -237,7 +239,7 @@ impl Ctx<'_> {
         Ok(None)
     }
 
-    fn caller_phone(&self) -> Option<PhoneNumber> {
+    pub(super) fn caller_phone(&self) -> Option<PhoneNumber> {
         let region = &self.view.settings.phone_region;
         self.text("patient_phone")
             .and_then(|p| PhoneNumber::parse(&p, region).ok())
@@ -365,12 +367,13 @@ impl Ctx<'_> {
             }
         }
         // The caller's details first (the agent asks for a missing name before anything else).
-        let (name, phone, email, notes, duration) = (
+        let (name, phone, email, notes, duration, birth) = (
             self.text("patient_name"),
             self.text("patient_phone"),
             self.text("patient_email"),
             self.text("notes"),
             self.text("duration_minutes"),
+            self.text("date_of_birth"),
         );
         let fields = match intake::check_fields(
             &AppointmentFields {
@@ -380,6 +383,8 @@ impl Ctx<'_> {
                 email: email.as_deref(),
                 notes: notes.as_deref(),
                 duration: duration.as_deref().map(DurationInput::Text),
+                date_of_birth: birth.as_deref(),
+                today: self.today(),
             },
             &self.view.settings.phone_region,
         ) {
@@ -420,6 +425,7 @@ impl Ctx<'_> {
                 name: fields.name.as_str().to_string(),
                 phone: fields.phone,
                 email: fields.email.map(|e| e.as_str().to_string()),
+                date_of_birth: fields.date_of_birth,
             },
             notes,
             source: BookingSource::Vapi,
@@ -468,7 +474,7 @@ impl Ctx<'_> {
         offering.first().copied()
     }
 
-    fn refusal(
+    pub(super) fn refusal(
         &self,
         e: BookingError,
         start: DateTime<Utc>,
@@ -520,99 +526,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn appointment_arg(&self) -> Result<AppointmentId, ToolAnswer> {
-        self.text("appointment_id")
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| ToolAnswer::error("I need the appointment reference for that. I can look it up from your phone number first."))
-    }
-
-    async fn find(&self) -> ToolAnswer {
-        let Some(phone) = self.caller_phone() else {
-            return ToolAnswer::error("I need the phone number the appointment was booked with.");
-        };
-        let filter = AppointmentFilter {
-            from: Some(self.booking.now()),
-            phone: Some(phone.as_str().to_string()),
-            ..Default::default()
-        };
-        let list = match self.booking.appointments(self.caller.org, filter).await {
-            Ok(l) => l
-                .into_iter()
-                .filter(|a| a.status.is_active())
-                .collect::<Vec<_>>(),
-            Err(_) => return ToolAnswer::error(TRY_AGAIN),
-        };
-        let found: Vec<Value> = list
-            .iter()
-            .map(|a| json!({"appointment_id": a.id, "provider_name": self.provider_name(a.provider_id), "start": a.start.with_timezone(&self.tz()).to_rfc3339(), "status": a.status}))
-            .collect();
-        if list.is_empty() {
-            return ToolAnswer::ok(format!(
-                "I can't find any upcoming appointments for the number ending {}.",
-                phone.last_digits(4)
-            ))
-            .with("appointments", json!(found));
-        }
-        let spoken: Vec<String> = list
-            .iter()
-            .take(3)
-            .map(|a| {
-                format!(
-                    "with {} on {} (appointment id {})",
-                    self.provider_name(a.provider_id),
-                    self.when(a.start),
-                    a.id
-                )
-            })
-            .collect();
-        let count = if list.len() == 1 {
-            "one upcoming appointment".to_string()
-        } else {
-            format!("{} upcoming appointments", list.len())
-        };
-        ToolAnswer::ok(format!(
-            "I can see {count}: {}.",
-            join_words(&spoken, "and")
-        ))
-        .with("appointments", json!(found))
-    }
-
-    async fn reschedule(&self) -> ToolAnswer {
-        let id = match self.appointment_arg() {
-            Ok(id) => id,
-            Err(a) => return a,
-        };
-        let start = match self.start_arg() {
-            Ok(s) => s,
-            Err(a) => return a,
-        };
-        let current = match self.booking.appointment(self.caller.org, id).await {
-            Ok(a) => a,
-            Err(e) => return self.refusal(e, start, None),
-        };
-        let tool_call = Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty());
-        match self
-            .booking
-            .reschedule(self.caller, id, start, tool_call)
-            .await
-        {
-            Ok(a) => ToolAnswer::ok(format!(
-                "Done. Your appointment with {} is now on {}.",
-                self.provider_name(a.provider_id),
-                self.when(a.start)
-            ))
-            .with("appointment_id", json!(a.id))
-            .with(
-                "start",
-                json!(a.start.with_timezone(&self.tz()).to_rfc3339()),
-            ),
-            Err(e) => self.refusal(e, start, Some(&current)),
-        }
-    }
-
     /// Free text the caller gave (notes, a cancel reason), filed like a transcript: contact
     /// details to the contact, clinical content sealed, and the text kept redacted.
-    async fn spoken_text(&self, text: Option<String>) -> Result<Option<String>, ToolAnswer> {
+    pub(super) async fn spoken_text(
+        &self,
+        text: Option<String>,
+    ) -> Result<Option<String>, ToolAnswer> {
         let Some(text) = text else {
             return Ok(None);
         };
@@ -631,37 +550,11 @@ impl Ctx<'_> {
                 ToolAnswer::error(TRY_AGAIN)
             })
     }
-
-    async fn cancel(&self) -> ToolAnswer {
-        let id = match self.appointment_arg() {
-            Ok(id) => id,
-            Err(a) => return a,
-        };
-        let reason =
-            match intake::optional_text(self.text("reason").as_deref(), intake::REASON_MAX_CHARS) {
-                Ok(r) => r,
-                Err(m) => return spoken_field_error(&[FieldError::new("reason", m)]),
-            };
-        let reason = match self.spoken_text(reason).await {
-            Ok(r) => r,
-            Err(a) => return a,
-        };
-        match self.booking.cancel(self.caller, id, reason).await {
-            Ok(a) => ToolAnswer::ok(format!(
-                "Your appointment with {} on {} is cancelled.",
-                self.provider_name(a.provider_id),
-                self.when(a.start)
-            ))
-            .with("appointment_id", json!(a.id))
-            .with("status", json!(a.status)),
-            Err(e) => self.refusal(e, self.booking.now(), None),
-        }
-    }
 }
 
 /// What the voice agent says when a field of the shared check fails: a question the caller can
 /// answer, never the raw value.
-fn spoken_field_error(errors: &[FieldError]) -> ToolAnswer {
+pub(super) fn spoken_field_error(errors: &[FieldError]) -> ToolAnswer {
     let Some(first) = errors.first() else {
         return ToolAnswer::error(TRY_AGAIN);
     };
@@ -683,6 +576,9 @@ fn spoken_field_error(errors: &[FieldError]) -> ToolAnswer {
         }
         ("reason", _) => {
             "That's more than I can note down. Could you give me the reason in a sentence?"
+        }
+        ("patient.date_of_birth", _) => {
+            "I didn't catch the date of birth. Could you say it again, with the day, the month and the year?"
         }
         ("duration_minutes", _) => {
             "Appointments can last between 5 minutes and 12 hours. How long should it be?"

@@ -8,6 +8,7 @@ mod helpers;
 mod audit_chain;
 mod bad_input;
 mod booking_chain;
+mod caller_verification;
 mod config_cli;
 mod console;
 mod console_browser;

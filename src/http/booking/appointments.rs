@@ -100,6 +100,9 @@ struct PatientBody {
     /// National (the clinic's region) or international form.
     phone: String,
     email: Option<String>,
+    /// YYYY-MM-DD (also read as a caller says it); lets the patient prove who they are to
+    /// the voice agent before a booking is discussed or changed by phone.
+    date_of_birth: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -191,6 +194,8 @@ async fn create_appointment(
             email: b.patient.email.as_deref(),
             notes: b.notes.as_deref(),
             duration,
+            date_of_birth: b.patient.date_of_birth.as_deref(),
+            today: now.with_timezone(&tz).date_naive(),
         },
         &settings.phone_region,
     );
@@ -220,6 +225,7 @@ async fn create_appointment(
                 name: fields.name.as_str().to_string(),
                 phone: fields.phone,
                 email: fields.email.map(|e| e.as_str().to_string()),
+                date_of_birth: fields.date_of_birth,
             },
             notes: fields.notes,
             source: BookingSource::Staff,

@@ -71,6 +71,9 @@ pub(crate) struct PatientView {
     /// Whether the number is in a range the numbering plan lists as allocated.
     pub(crate) phone_allocated: bool,
     pub(crate) email: Option<String>,
+    /// YYYY-MM-DD, when it was given at booking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) date_of_birth: Option<NaiveDate>,
 }
 
 /// An appointment; times in the clinic's zone.
@@ -110,6 +113,7 @@ impl AppointmentView {
                 name: a.patient.name,
                 phone: a.patient.phone,
                 email: a.patient.email,
+                date_of_birth: a.patient.date_of_birth,
             },
             notes: a.notes,
             cancel_reason: a.cancel_reason,

@@ -6,7 +6,7 @@ use crate::http::identity::{AgentKeyCreated, AgentKeyList, UserList};
 
 /// The clinic settings the page edits: (field, label, input type). Every per-clinic setting
 /// but `calendar_id`, which the Calendar page chooses.
-pub(super) const SETTING_FIELDS: [(&str, &str, &str); 12] = [
+pub(super) const SETTING_FIELDS: [(&str, &str, &str); 13] = [
     (
         "min_notice_minutes",
         "Minimum notice for a booking (minutes)",
@@ -42,6 +42,11 @@ pub(super) const SETTING_FIELDS: [(&str, &str, &str); 12] = [
         "tel",
     ),
     ("sms_help_text", "Reply to a texted HELP (optional)", "text"),
+    (
+        "caller_verification",
+        "Callers prove who they are by: birth_date, or birth_date_or_appointment",
+        "text",
+    ),
     (
         "public_url",
         "Clinic's website, where guide links like /guides/… point (optional)",
