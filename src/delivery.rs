@@ -225,6 +225,7 @@ impl OutboxWorker {
                     FollowUpOutcome::new(followup_id, FollowUpStatus::Failed, (self.clock)());
                 outcome.record = record;
                 outcome.opted_out = code == "21610";
+                outcome.sender = from;
                 outcome.error_code = Some(code);
                 outcome.error_message = Some(message);
                 (Delivery::Done, Some(outcome))

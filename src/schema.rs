@@ -18,7 +18,7 @@ use crate::crypto::{ORG_KEYS, ORG_KEY_HEAD};
 use crate::domain::OrgId;
 use crate::followup::records::{
     FOLLOWUPS, FOLLOWUP_STATE, LEADS, LEADS_BY_CALL, LEADS_BY_PHONE, PROCEDURES, SMS_LAST_SENT,
-    SMS_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
+    SMS_OPT_OUTS, SMS_SENDER_OPT_OUTS, SMS_TEXTED, TWILIO_MESSAGES,
 };
 use crate::identity::tables::{AGENT_KEYS, AGENT_KEY_INDEX, LOGIN_EMAILS, ORGS, USERS};
 use crate::outbox::OUTBOX;
@@ -35,7 +35,7 @@ pub static SCHEMA: Schema = Schema {
 };
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 12;
+pub const SCHEMA_VERSION: u64 = 13;
 
 /// Opens (or creates) the database in `data_dir` with this build's schema.
 pub fn open_store(data_dir: &Path) -> Result<Store, StoreError> {
@@ -97,6 +97,7 @@ fn every_global_table() -> Vec<GlobalDef> {
         FEED_TOKENS.def(),
         OUTBOX.def(),
         TWILIO_MESSAGES.def(),
+        SMS_SENDER_OPT_OUTS.def(),
     ]
 }
 
@@ -243,6 +244,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 12,
         name: "index filed calls by when they were filed",
         apply: crate::calls::tables::index_calls_by_recency,
+    },
+    Migration {
+        version: 13,
+        name: "create the table of opt-outs per sender and number",
+        apply: |w| w.create_tables(&[SMS_SENDER_OPT_OUTS.def()], &[]),
     },
 ];
 

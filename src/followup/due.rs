@@ -12,7 +12,9 @@ use super::records::{
 use super::{catalogue, clinic_from};
 use crate::booking::tables::{APPOINTMENTS, CLINIC_SETTINGS};
 use crate::domain::{OrgId, PhoneNumber};
-use crate::followup::records::{FOLLOWUPS, LEADS, SMS_LAST_SENT, SMS_OPT_OUTS};
+use crate::followup::records::{
+    sender_key, FOLLOWUPS, LEADS, SMS_LAST_SENT, SMS_OPT_OUTS, SMS_SENDER_OPT_OUTS,
+};
 use crate::identity::tables::ORGS;
 use crate::store::OrgReads;
 use crate::store::{StoreError, StoreRead};
@@ -38,6 +40,31 @@ pub enum Decision {
 
 /// The sender to text from now (the clinic's own, else the install's), or, when the clinic
 /// is in its quiet hours, the end of them.
+/// The number a clinic's texts go from: its own sender, else the install's (none when
+/// Twilio's messaging service picks one).
+fn sender_of(clinic: &super::Clinic, install_from: &str) -> Option<String> {
+    clinic
+        .settings
+        .sms_from
+        .clone()
+        .or_else(|| Some(install_from.to_string()).filter(|s| !s.is_empty()))
+}
+
+/// Whether `to` sent STOP to the sender this clinic texts from.
+fn stopped_for_sender(
+    r: &StoreRead,
+    clinic: &super::Clinic,
+    install_from: &str,
+    to: &str,
+) -> Result<bool, StoreError> {
+    Ok(match sender_of(clinic, install_from) {
+        Some(sender) => r
+            .global_get(&SMS_SENDER_OPT_OUTS, &sender_key(&sender, to))?
+            .is_some(),
+        None => false,
+    })
+}
+
 fn sender_unless_quiet(
     clinic: &super::Clinic,
     now: DateTime<Utc>,
@@ -51,11 +78,7 @@ fn sender_unless_quiet(
     if quiet.is_quiet(now) {
         return Err(quiet.next_allowed(now));
     }
-    Ok(clinic
-        .settings
-        .sms_from
-        .clone()
-        .or_else(|| Some(install_from.to_string()).filter(|s| !s.is_empty())))
+    Ok(sender_of(clinic, install_from))
 }
 
 /// The id of an appointment's reminder message for one start.
@@ -92,7 +115,9 @@ pub fn decide(
         outcome.reason = Some(reason);
         Ok(Decision::Drop(outcome))
     };
-    if o.get(&SMS_OPT_OUTS, f.to.as_bytes())?.is_some() {
+    if o.get(&SMS_OPT_OUTS, f.to.as_bytes())?.is_some()
+        || stopped_for_sender(r, &clinic, install_from, &f.to)?
+    {
         return drop("the number has opted out of texts".into());
     }
     if let Some(lead_id) = f.lead_id {
@@ -191,7 +216,9 @@ pub fn decide_reminder(
         outcome.record = Some(Box::new(record.clone()));
         Ok(Decision::Drop(outcome))
     };
-    if o.get(&SMS_OPT_OUTS, record.to.as_bytes())?.is_some() {
+    if o.get(&SMS_OPT_OUTS, record.to.as_bytes())?.is_some()
+        || stopped_for_sender(r, &clinic, install_from, &record.to)?
+    {
         return suppress("the number has opted out of texts".into());
     }
     if let Err(why) = a.patient.phone.sms_capable() {

@@ -693,6 +693,7 @@ impl FollowUpService {
         };
         let phone = phone.as_str().to_string();
         let to = to.trim().to_string();
+        let to_for_record = to.clone();
         let now = (self.clock)();
         // Which clinics this number is to.
         let (orgs, help) = {
@@ -740,8 +741,21 @@ impl FollowUpService {
             })),
             Keyword::Stop | Keyword::Start => {
                 let stop = matches!(keyword, Keyword::Stop);
+                let sender = to_for_record;
                 self.store
                     .write(move |w| {
+                        // For the sender and the number, whoever texts from it and whether or
+                        // not anyone had texted the number yet.
+                        if !sender.is_empty() {
+                            if stop {
+                                records::sender_opt_out(w, &sender, &phone, "keyword", now)?;
+                            } else {
+                                w.global_remove(
+                                    &records::SMS_SENDER_OPT_OUTS,
+                                    &records::sender_key(&sender, &phone),
+                                )?;
+                            }
+                        }
                         for org in orgs {
                             let mut o = w.org(org);
                             if stop {

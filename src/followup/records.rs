@@ -44,6 +44,43 @@ pub const SMS_LAST_SENT: TenantTable<chrono::DateTime<chrono::Utc>> =
 /// sender is routed to the clinics that texted the number).
 pub const SMS_TEXTED: TenantTable<chrono::DateTime<chrono::Utc>> =
     TenantTable::new("sms_texted_v1");
+/// Sender ‖ 0 ‖ number (as Twilio names them, E.164) → that number's STOP to that sender. It
+/// holds for every clinic that texts from the sender, whether or not one had texted the
+/// number (Twilio and the carriers hold an opt-out per sender and number); START lifts it.
+pub const SMS_SENDER_OPT_OUTS: GlobalTable<OptOutRecord> =
+    GlobalTable::new("sms_sender_opt_outs_v1");
+
+/// The key of `phone`'s opt-out from texts sent from `sender`.
+pub fn sender_key(sender: &str, phone: &str) -> Vec<u8> {
+    let mut key = sender.trim().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(phone.as_bytes());
+    key
+}
+
+/// Records that `phone` does not want texts from `sender`, whoever sends from it.
+pub fn sender_opt_out(
+    w: &mut StoreWrite,
+    sender: &str,
+    phone: &str,
+    source: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let key = sender_key(sender, phone);
+    if w.global_get(&SMS_SENDER_OPT_OUTS, &key)?.is_none() {
+        w.global_put(
+            &SMS_SENDER_OPT_OUTS,
+            &key,
+            &OptOutRecord {
+                phone: phone.to_string(),
+                since: at,
+                source: source.to_string(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Twilio message sid → the org and follow-up it carries (status callbacks name only the sid).
 pub const TWILIO_MESSAGES: GlobalTable<MessageIndexEntry> = GlobalTable::new("twilio_messages_v1");
 
@@ -259,6 +296,8 @@ pub struct FollowUpOutcome {
     pub error_message: Option<String>,
     /// Twilio reported the number unsubscribed (21610): record an opt-out too.
     pub opted_out: bool,
+    /// The sender the text went from (for an opt-out Twilio reported, which holds for it).
+    pub sender: Option<String>,
     pub at: DateTime<Utc>,
     /// A message made when its job fell due (a reminder), stored with its outcome.
     pub record: Option<Box<FollowUpRecord>>,
@@ -274,6 +313,7 @@ impl FollowUpOutcome {
             error_code: None,
             error_message: None,
             opted_out: false,
+            sender: None,
             at,
             record: None,
         }
@@ -349,6 +389,10 @@ pub fn apply(w: &mut StoreWrite, org: OrgId, o: &FollowUpOutcome) -> Result<(), 
                 followup_id: f.id,
             },
         )?;
+    }
+    // Twilio's 21610 holds for the sender it came from, for every clinic that texts from it.
+    if let (true, Some(sender)) = (o.opted_out, &o.sender) {
+        sender_opt_out(w, sender, &f.to, "twilio_21610", o.at)?;
     }
     Ok(())
 }

@@ -1029,3 +1029,88 @@ async fn a_reminder_moved_away_and_back_is_sent_once_and_stop_to_a_reminder_opts
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(list(&app, &c, "sms/opt-outs").await.len(), 1);
 }
+
+/// A STOP to the install's shared sender from a number no clinic has texted yet holds for that
+/// sender and number (as it does at Twilio and the carriers): the first call from the number
+/// afterwards gets no text. START lifts it.
+#[tokio::test]
+async fn a_stop_from_a_number_never_texted_holds_for_the_sender_and_start_lifts_it() {
+    let twilio = twilio_fake(0, 500).await;
+    let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    texts_at_any_hour(&app, &c, json!({"followup_window_days": 0})).await;
+    let stop = [("From", CALLER), ("To", "+447700900000"), ("Body", "STOP")];
+    let r = signed(&app, "/api/webhooks/twilio/inbound", &stop, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    end_call(
+        &app,
+        &c.agent_key,
+        report("call-after-stop", "rhinoplasty", None),
+    )
+    .await;
+    eventually("the text is suppressed", || async {
+        list(&app, &c, "followups").await.iter().any(|f| {
+            f["call_id"] == "call-after-stop"
+                && f["status"] == "suppressed"
+                && f["reason"] == "the number has opted out of texts"
+        })
+    })
+    .await;
+    assert!(texts(&twilio).await.is_empty());
+    let start = [("From", CALLER), ("To", "+447700900000"), ("Body", "START")];
+    signed(&app, "/api/webhooks/twilio/inbound", &start, TOKEN)
+        .send()
+        .await
+        .unwrap();
+    end_call(
+        &app,
+        &c.agent_key,
+        report("call-after-start", "a facelift", None),
+    )
+    .await;
+    let sent = wait_for_texts(&twilio, 1).await;
+    assert_eq!(field(&sent[0], "To"), CALLER);
+}
+
+/// Twilio's 21610 (the number unsubscribed from this sender) holds for the sender: another
+/// clinic texting from the install's shared number does not text the number either.
+#[tokio::test]
+async fn twilios_unsubscribed_answer_stops_every_clinic_on_that_sender() {
+    let unsubscribed = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})))
+        .mount(&unsubscribed)
+        .await;
+    let app = spawn_app_with(|s| enable_twilio(s, &unsubscribed)).await;
+    let first = app.bookable_clinic("First").await;
+    let second = app.bookable_clinic("Second").await;
+    for c in [&first, &second] {
+        texts_at_any_hour(&app, c, json!({})).await;
+    }
+    end_call(
+        &app,
+        &first.agent_key,
+        report("call-first", "a facelift", None),
+    )
+    .await;
+    eventually("the first clinic's text fails as unsubscribed", || async {
+        list(&app, &first, "followups").await[0]["error_code"] == "21610"
+    })
+    .await;
+    end_call(
+        &app,
+        &second.agent_key,
+        report("call-second", "a facelift", None),
+    )
+    .await;
+    eventually("the second clinic's text is suppressed", || async {
+        list(&app, &second, "followups").await[0]["status"] == "suppressed"
+    })
+    .await;
+    assert_eq!(texts(&unsubscribed).await.len(), 1);
+}
