@@ -167,6 +167,20 @@ impl Services {
                 calls.clone(),
                 kb.clone(),
                 followups.clone(),
+                settings
+                    .twilio
+                    .enabled
+                    .then(|| crate::vapi::verification::CodeTexter {
+                        twilio: crate::integrations::twilio::Twilio::new(
+                            reqwest::Client::builder()
+                                .timeout(std::time::Duration::from_secs(5))
+                                .build()
+                                .unwrap_or_default(),
+                            settings.twilio.clone(),
+                            &settings.server.public_url,
+                        ),
+                        install_from: settings.twilio.from_number.clone(),
+                    }),
             )),
             followups,
             clock,

@@ -53,6 +53,28 @@ pub enum CallerProof {
     /// the appointment's day and time.
     #[default]
     BirthDateOrAppointment,
+    /// Full name and date of birth, or a one-time code texted to the booking's number.
+    BirthDateOrCode,
+    /// Any of the three.
+    BirthDateCodeOrAppointment,
+}
+
+impl CallerProof {
+    /// Whether a booking without a date of birth may be proved by its day and time.
+    pub fn accepts_appointment(self) -> bool {
+        matches!(
+            self,
+            CallerProof::BirthDateOrAppointment | CallerProof::BirthDateCodeOrAppointment
+        )
+    }
+
+    /// Whether a code texted to the booking's number proves it.
+    pub fn accepts_code(self) -> bool {
+        matches!(
+            self,
+            CallerProof::BirthDateOrCode | CallerProof::BirthDateCodeOrAppointment
+        )
+    }
 }
 
 impl Default for ClinicSettings {

@@ -18,6 +18,12 @@ use crate::speech::{join_words, resolve_birth_date};
 /// What the agent must ask for, by the clinic's accepted proofs.
 fn what_to_ask(accepted: CallerProof) -> &'static str {
     match accepted {
+        CallerProof::BirthDateOrCode => {
+            "your full name and date of birth, or I can text a code to the number on the booking"
+        }
+        CallerProof::BirthDateCodeOrAppointment => {
+            "your full name and date of birth (or, if you didn't give us one, the day and time of the appointment), or I can text a code to the number on the booking"
+        }
         CallerProof::BirthDate => "your full name and date of birth",
         CallerProof::BirthDateOrAppointment => {
             "your full name and date of birth (or, if you didn't give us a date of birth, the day and time of the appointment)"
@@ -129,11 +135,29 @@ impl Ctx<'_> {
                 },
                 _ => None,
             };
+        if let Some(code) = self.text("code") {
+            let proved = self
+                .checks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .code_read(self.caller.org, call, &code);
+            return match proved {
+                Some(phone) => self.verified(call, phone).await,
+                None => self.failed(call).await,
+            };
+        }
         let said = Said {
             name: self.text("full_name"),
             date_of_birth,
             appointment_start,
         };
+        let nothing_said =
+            said.name.is_none() && said.date_of_birth.is_none() && said.appointment_start.is_none();
+        if let (true, true, Some(texter)) =
+            (nothing_said, self.accepted().accepts_code(), self.texter)
+        {
+            return self.text_code(texter, call, &bookings[0]).await;
+        }
         if said.name.is_none() || (said.date_of_birth.is_none() && said.appointment_start.is_none())
         {
             return ToolAnswer::error(format!(
@@ -143,17 +167,63 @@ impl Ctx<'_> {
             .with("verification_needed", json!(true));
         }
         if verification::proves(&said, &bookings, self.accepted()) {
-            let phone = bookings[0].patient.phone.clone();
-            self.checks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .verified(self.caller.org, call, phone);
-            self.audit_check("caller_verified", Outcome::Success).await;
-            return ToolAnswer::ok(
-                "Thank you, that's confirmed. How can I help with your booking?",
-            )
-            .with("verified", json!(true));
+            return self.verified(call, bookings[0].patient.phone.clone()).await;
         }
+        self.failed(call).await
+    }
+
+    async fn verified(&self, call: &str, phone: crate::domain::PhoneNumber) -> ToolAnswer {
+        self.checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .verified(self.caller.org, call, phone);
+        self.audit_check("caller_verified", Outcome::Success).await;
+        ToolAnswer::ok("Thank you, that's confirmed. How can I help with your booking?")
+            .with("verified", json!(true))
+    }
+
+    /// Texts a one-time code to the booking's number, for the caller to read back.
+    async fn text_code(
+        &self,
+        texter: &verification::CodeTexter,
+        call: &str,
+        booking: &AppointmentRecord,
+    ) -> ToolAnswer {
+        let code = verification::new_code();
+        let clinic = if self.view.org.name.is_empty() {
+            "the clinic".to_string()
+        } else {
+            self.view.org.name.clone()
+        };
+        let body = format!(
+            "Your code for {clinic} is {code}. Read it to the receptionist on your call; it works only on that call."
+        );
+        let from = self
+            .view
+            .settings
+            .sms_from
+            .clone()
+            .or_else(|| Some(texter.install_from.clone()).filter(|s| !s.is_empty()));
+        let to = booking.patient.phone.clone();
+        match texter.twilio.send(to.as_str(), from.as_deref(), &body).await {
+            Ok(_) => {
+                self.checks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .code_sent(self.caller.org, call, code, to);
+                ToolAnswer::ok(
+                    "I've texted a six-digit code to the number on the booking. Could you read it to me?",
+                )
+                .with("code_sent", json!(true))
+            }
+            Err(_) => ToolAnswer::error(
+                "I couldn't text a code just now. Could you tell me your full name and date of birth instead?",
+            ),
+        }
+    }
+
+    /// Counts a failed try: the call is locked after the third.
+    async fn failed(&self, call: &str) -> ToolAnswer {
         let after = self
             .checks
             .lock()

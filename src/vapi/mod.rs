@@ -91,8 +91,8 @@ pub struct VoiceAgent {
     kb: Arc<crate::search::KnowledgeBase>,
     followups: Arc<crate::followup::FollowUpService>,
     memory: Mutex<AnswerMemory>,
-    /// Who has proved what on each call in progress.
-    checks: Mutex<verification::CallChecks>,
+    /// Who has proved what on each call in progress, and how codes are texted.
+    verifier: verification::Verifier,
 }
 
 impl VoiceAgent {
@@ -101,6 +101,7 @@ impl VoiceAgent {
         calls: Arc<crate::calls::CallService>,
         kb: Arc<crate::search::KnowledgeBase>,
         followups: Arc<crate::followup::FollowUpService>,
+        texter: Option<verification::CodeTexter>,
     ) -> Self {
         Self {
             booking,
@@ -112,13 +113,17 @@ impl VoiceAgent {
                 order: VecDeque::new(),
                 answers: HashMap::new(),
             }),
-            checks: Mutex::new(verification::CallChecks::default()),
+            verifier: verification::Verifier {
+                checks: Mutex::new(verification::CallChecks::default()),
+                texter,
+            },
         }
     }
 
     /// A call has ended: what its caller proved is forgotten.
     pub fn call_over(&self, org: OrgId, call_id: &str) {
-        self.checks
+        self.verifier
+            .checks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .forget(org, call_id);
@@ -239,7 +244,7 @@ impl VoiceAgent {
             &self.booking,
             &self.calls,
             &self.kb,
-            &self.checks,
+            &self.verifier,
             caller,
             tool,
             call,

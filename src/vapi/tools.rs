@@ -24,7 +24,7 @@ pub async fn run(
     booking: &BookingService,
     calls: &crate::calls::CallService,
     kb: &crate::search::KnowledgeBase,
-    checks: &std::sync::Mutex<super::verification::CallChecks>,
+    verifier: &super::verification::Verifier,
     caller: Caller,
     tool: &ToolCall,
     call: &CallContext,
@@ -46,7 +46,8 @@ pub async fn run(
         args,
         call,
         tool_call_id: &tool.id,
-        checks,
+        checks: &verifier.checks,
+        texter: verifier.texter.as_ref(),
     };
     match tool.name.as_str() {
         "check_availability" => ctx.check_availability().await,
@@ -72,6 +73,7 @@ pub(super) struct Ctx<'a> {
     pub(super) call: &'a CallContext,
     pub(super) tool_call_id: &'a str,
     pub(super) checks: &'a std::sync::Mutex<super::verification::CallChecks>,
+    pub(super) texter: Option<&'a super::verification::CodeTexter>,
 }
 
 fn time_of_day_matches(filter: Option<&str>, t: DateTime<Utc>, tz: Tz) -> bool {

@@ -17,12 +17,17 @@ pub const MAX_TRIES: u8 = 3;
 /// ends, so this bounds only calls whose end never arrived).
 const CAPACITY: usize = 10_000;
 
+/// How long a texted code can be read back.
+pub const CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// One call's state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallCheck {
     /// The number whose bookings this call has proved to be the caller's.
     pub verified_for: Option<PhoneNumber>,
     pub failures: u8,
+    /// A code texted to a booking's number during this call: (code, number, when it was sent).
+    pub code: Option<(String, PhoneNumber, std::time::Instant)>,
 }
 
 impl CallCheck {
@@ -70,6 +75,31 @@ impl CallChecks {
         self.entry(org, call).verified_for = Some(phone);
     }
 
+    /// Remembers the code texted to `phone` for this call (a new one replaces the last).
+    pub fn code_sent(&mut self, org: OrgId, call: &str, code: String, phone: PhoneNumber) {
+        self.entry(org, call).code = Some((code, phone, std::time::Instant::now()));
+    }
+
+    /// The number a code read back proves, when it is the call's live code. A code is used once.
+    pub fn code_read(&mut self, org: OrgId, call: &str, said: &str) -> Option<PhoneNumber> {
+        let said: String = said.chars().filter(char::is_ascii_digit).collect();
+        let e = self.entry(org, call);
+        let (code, phone, sent) = e.code.as_ref()?;
+        let matches = code.len() == said.len()
+            && code
+                .bytes()
+                .zip(said.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if matches && sent.elapsed() < CODE_LIFETIME {
+            let phone = phone.clone();
+            e.code = None;
+            Some(phone)
+        } else {
+            None
+        }
+    }
+
     /// Counts a failed try; returns the call's state after it.
     pub fn failed(&mut self, org: OrgId, call: &str) -> CallCheck {
         let e = self.entry(org, call);
@@ -84,6 +114,27 @@ impl CallChecks {
             self.order.retain(|k| k != &key);
         }
     }
+}
+
+/// What the tools need to check callers: every call's state, and (when the install sends
+/// texts) a way to text a one-time code to a booking's number.
+pub struct Verifier {
+    pub checks: std::sync::Mutex<CallChecks>,
+    pub texter: Option<CodeTexter>,
+}
+
+/// Texts one-time codes straight to Twilio during the call (a code is asked for and read back
+/// within the call; nothing is queued, and a code that cannot be sent is said so at once).
+pub struct CodeTexter {
+    pub twilio: crate::integrations::twilio::Twilio,
+    /// `[twilio] from_number`, used when the clinic has no sender of its own.
+    pub install_from: String,
+}
+
+/// Six random digits.
+pub fn new_code() -> String {
+    use rand::Rng;
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000))
 }
 
 /// What the caller said to prove who they are.
@@ -120,10 +171,9 @@ pub fn proves(said: &Said, bookings: &[AppointmentRecord], accepted: CallerProof
         if comparable(&a.patient.name) != name {
             return false;
         }
-        match (a.patient.date_of_birth, accepted) {
-            (Some(born), _) => said.date_of_birth == Some(born),
-            (None, CallerProof::BirthDateOrAppointment) => said.appointment_start == Some(a.start),
-            (None, CallerProof::BirthDate) => false,
+        match a.patient.date_of_birth {
+            Some(born) => said.date_of_birth == Some(born),
+            None => accepted.accepts_appointment() && said.appointment_start == Some(a.start),
         }
     })
 }

@@ -443,3 +443,90 @@ async fn staff_give_the_date_of_birth_at_booking_and_the_caller_proves_it_on_the
         .await;
     assert_eq!(r["verified"], true, "{r}");
 }
+
+#[tokio::test]
+async fn a_code_texted_to_the_bookings_number_through_twilio_verifies_the_call_once() {
+    use crate::followups::{enable_twilio, field, texts, twilio_fake};
+    let twilio = twilio_fake(0, 500).await;
+    let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    let org = &c.clinic.org_id;
+    let mut settings: Value = app
+        .get(&format!("/api/orgs/{org}/settings"), Some(&c.clinic.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    settings["caller_verification"] = json!("birth_date_or_code");
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/orgs/{org}/settings"),
+            Some(&c.clinic.token),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let id = book(&app, &c, "call-booking", &date_in(3), false).await;
+    let call = "call-code";
+    // Nothing said yet: a code goes to the booking's number, and is not spoken.
+    let r = app
+        .vapi_tool(&c.agent_key, call, "k-1", "verify_caller", json!({}))
+        .await;
+    assert_eq!(r["code_sent"], true, "{r}");
+    let sent = texts(&twilio).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(field(&sent[0], "To"), "+447911123456");
+    let body = field(&sent[0], "Body").to_string();
+    let code: String = body.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "{body}");
+    assert!(!said(&r).contains(&code));
+    // A wrong code is a failed try; the right one verifies, once.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            call,
+            "k-2",
+            "verify_caller",
+            json!({"code": wrong}),
+        )
+        .await;
+    assert_eq!(r["tries_left"], 2, "{r}");
+    let spoken = code
+        .chars()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            call,
+            "k-3",
+            "verify_caller",
+            json!({"code": spoken}),
+        )
+        .await;
+    assert_eq!(r["verified"], true, "{r}");
+    // The code belonged to that call, and was used: on another call it proves nothing.
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-replay",
+            "k-4",
+            "verify_caller",
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r["tries_left"], 2, "{r}");
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            call,
+            "k-5",
+            "cancel_appointment",
+            json!({"appointment_id": id}),
+        )
+        .await;
+    assert_eq!(r["status"], "cancelled", "{r}");
+}

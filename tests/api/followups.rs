@@ -14,10 +14,11 @@ use crate::outbox::eventually;
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "twilio-auth-token";
 const CALLER: &str = "+447911123456";
-const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
+pub(crate) const MESSAGES: &str =
+    "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
 
 /// A loopback Twilio: `failures` answers of `failure_status` first, then 201 with a sid.
-async fn twilio_fake(failures: u64, failure_status: u16) -> MockServer {
+pub(crate) async fn twilio_fake(failures: u64, failure_status: u16) -> MockServer {
     let twilio = MockServer::start().await;
     if failures > 0 {
         Mock::given(method("POST"))
@@ -41,7 +42,7 @@ async fn twilio_fake(failures: u64, failure_status: u16) -> MockServer {
     twilio
 }
 
-fn enable_twilio(s: &mut voxanne::config::Settings, twilio: &MockServer) {
+pub(crate) fn enable_twilio(s: &mut voxanne::config::Settings, twilio: &MockServer) {
     s.twilio.enabled = true;
     s.twilio.base_url = twilio.uri();
     s.twilio.account_sid = ACCOUNT.into();
@@ -53,7 +54,7 @@ fn enable_twilio(s: &mut voxanne::config::Settings, twilio: &MockServer) {
 }
 
 /// The form fields of every message Twilio received.
-async fn texts(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
+pub(crate) async fn texts(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
     twilio
         .received_requests()
         .await
@@ -64,7 +65,7 @@ async fn texts(twilio: &MockServer) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())

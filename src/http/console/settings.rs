@@ -44,7 +44,7 @@ pub(super) const SETTING_FIELDS: [(&str, &str, &str); 13] = [
     ("sms_help_text", "Reply to a texted HELP (optional)", "text"),
     (
         "caller_verification",
-        "Callers prove who they are by: birth_date, or birth_date_or_appointment",
+        "Callers prove who they are by: birth_date, birth_date_or_appointment, birth_date_or_code or birth_date_code_or_appointment",
         "text",
     ),
     (
