@@ -739,3 +739,55 @@ async fn the_settings_page_offers_every_per_clinic_setting_and_saves_it() {
     assert_eq!(saved["quiet_hours_start"], "20:30");
     assert_eq!(saved["horizon_days"], 90);
 }
+
+/// Reception books with the patient's date of birth, which the patient can then use to prove
+/// who they are on the phone.
+#[tokio::test]
+async fn reception_books_with_the_patients_date_of_birth() {
+    let app = crate::helpers::spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    app.add_user(&c.clinic, "staff", "desk@harley.example")
+        .await;
+    let mut v = Visitor::new(&app);
+    let csrf = v.sign_in("desk@harley.example").await;
+    let slots: Value = app
+        .get(
+            &format!(
+                "/api/orgs/{}/availability?service_id={}&date={}",
+                c.clinic.org_id,
+                c.service_id,
+                crate::helpers::date_in(2)
+            ),
+            Some(&c.clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slot = &slots["slots"][0];
+    let chosen = format!(
+        "{}|{}",
+        slot["provider_id"].as_str().unwrap(),
+        slot["start"].as_str().unwrap()
+    );
+    let r = v
+        .post(
+            "/console/book",
+            &[
+                ("csrf", &csrf),
+                ("service_id", &c.service_id),
+                ("slot", &chosen),
+                ("name", "Priya Sharma"),
+                ("phone", "07700 900456"),
+                ("date_of_birth", "1990-07-14"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let listed = app.appointments(&c).await;
+    let booked = listed
+        .iter()
+        .find(|a| a["patient"]["name"] == "Priya Sharma")
+        .expect("booked");
+    assert_eq!(booked["patient"]["date_of_birth"], "1990-07-14");
+}

@@ -79,6 +79,7 @@ pub(super) async fn booking_form(
                         (field("Full name", "name", "text", get("name"), true))
                         (field("Phone", "phone", "tel", get("phone"), true))
                         (field("Email (optional)", "email", "email", get("email"), false))
+                        (field("Date of birth (optional; the patient proves who they are with it on the phone)", "date_of_birth", "date", get("date_of_birth"), false))
                         label { span { "Notes (optional)" } textarea name="notes" rows="3" { (get("notes")) } }
                     }
                     button type="submit" { "Book" }
@@ -120,6 +121,9 @@ pub(super) async fn book(Posted { s, form }: Posted) -> Response {
     });
     if !get("email").is_empty() {
         body["patient"]["email"] = json!(get("email"));
+    }
+    if !get("date_of_birth").is_empty() {
+        body["patient"]["date_of_birth"] = json!(get("date_of_birth"));
     }
     if !get("notes").is_empty() {
         body["notes"] = json!(get("notes"));
