@@ -24,6 +24,7 @@ pub const TOOLS: &[&str] = &[
     "find_appointment",
     "reschedule_appointment",
     "cancel_appointment",
+    "verify_caller",
     "search_knowledge_base",
 ];
 

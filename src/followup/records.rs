@@ -50,9 +50,16 @@ pub const SMS_TEXTED: TenantTable<chrono::DateTime<chrono::Utc>> =
 pub const SMS_SENDER_OPT_OUTS: GlobalTable<OptOutRecord> =
     GlobalTable::new("sms_sender_opt_outs_v1");
 
-/// The key of `phone`'s opt-out from texts sent from `sender`.
+/// The key of `phone`'s opt-out from texts sent from `sender`. A sender that is a number is
+/// keyed in E.164 however it was written (`[twilio] from_number` is taken as configured;
+/// Twilio names it in E.164), an alphanumeric sender as it is.
 pub fn sender_key(sender: &str, phone: &str) -> Vec<u8> {
-    let mut key = sender.trim().as_bytes().to_vec();
+    let sender = sender.trim();
+    let sender = match crate::domain::PhoneNumber::parse(sender, "GB") {
+        Ok(n) if sender.starts_with('+') || sender.starts_with('0') => n.as_str().to_string(),
+        _ => sender.to_string(),
+    };
+    let mut key = sender.as_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(phone.as_bytes());
     key
@@ -466,4 +473,26 @@ pub fn mark_lead_booked(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod sender_tests {
+    use super::sender_key;
+
+    #[test]
+    fn a_sender_number_is_keyed_the_same_however_it_is_written() {
+        let phone = "+447911123456";
+        assert_eq!(
+            sender_key("+44 7700 900000", phone),
+            sender_key("+447700900000", phone)
+        );
+        assert_ne!(
+            sender_key("+447700900000", phone),
+            sender_key("+447700900001", phone)
+        );
+        assert_eq!(
+            sender_key("Clinic", phone),
+            b"Clinic\0+447911123456".to_vec()
+        );
+    }
 }

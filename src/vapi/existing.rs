@@ -67,11 +67,19 @@ impl Ctx<'_> {
         .with("verification_locked", json!(true))
     }
 
+    /// The number the network presented for the call: the only number whose bookings a call
+    /// can ask about (a number the caller says would let anyone ask about anyone's).
+    fn calling_number(&self) -> Option<crate::domain::PhoneNumber> {
+        self.call.customer_number.as_deref().and_then(|n| {
+            crate::domain::PhoneNumber::parse(n, &self.view.settings.phone_region).ok()
+        })
+    }
+
     /// The caller's upcoming active bookings under the calling number.
     async fn upcoming(&self) -> Result<Vec<AppointmentRecord>, ToolAnswer> {
-        let Some(phone) = self.caller_phone() else {
+        let Some(phone) = self.calling_number() else {
             return Err(ToolAnswer::error(
-                "I need the phone number the appointment was booked with.",
+                "I can't see the number you're calling from, so I can't look up a booking. The clinic's reception can help.",
             ));
         };
         let filter = AppointmentFilter {
@@ -110,6 +118,15 @@ impl Ctx<'_> {
             Ok(b) => b,
             Err(a) => return a,
         };
+        let number_locked = self.calling_number().is_some_and(|n| {
+            self.checks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .number_locked(self.caller.org, &n)
+        });
+        if number_locked {
+            return self.locked();
+        }
         if bookings.is_empty() {
             return ToolAnswer::ok(
                 "I can't find an upcoming booking under the number you're calling from.",
@@ -142,7 +159,10 @@ impl Ctx<'_> {
                 .unwrap_or_else(|p| p.into_inner())
                 .code_read(self.caller.org, call, &code);
             return match proved {
-                Some(phone) => self.verified(call, phone).await,
+                Some(phone) => {
+                    self.verified(call, verification::Proved::Number(phone))
+                        .await
+                }
                 None => self.failed(call).await,
             };
         }
@@ -166,17 +186,17 @@ impl Ctx<'_> {
             ))
             .with("verification_needed", json!(true));
         }
-        if verification::proves(&said, &bookings, self.accepted()) {
-            return self.verified(call, bookings[0].patient.phone.clone()).await;
+        if let Some(proved) = verification::proves(&said, &bookings, self.accepted()) {
+            return self.verified(call, proved).await;
         }
         self.failed(call).await
     }
 
-    async fn verified(&self, call: &str, phone: crate::domain::PhoneNumber) -> ToolAnswer {
+    async fn verified(&self, call: &str, proved: verification::Proved) -> ToolAnswer {
         self.checks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .verified(self.caller.org, call, phone);
+            .verified(self.caller.org, call, proved);
         self.audit_check("caller_verified", Outcome::Success).await;
         ToolAnswer::ok("Thank you, that's confirmed. How can I help with your booking?")
             .with("verified", json!(true))
@@ -189,6 +209,19 @@ impl Ctx<'_> {
         call: &str,
         booking: &AppointmentRecord,
     ) -> ToolAnswer {
+        let to = booking.patient.phone.clone();
+        let (this_call, this_number) = {
+            let checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                checks.get(self.caller.org, call).codes_sent,
+                checks.counted(self.caller.org, &to, "code"),
+            )
+        };
+        if this_call >= verification::CODES_PER_CALL || this_number >= verification::NUMBER_CODES {
+            return ToolAnswer::error(
+                "I've already texted codes to that number. Could you tell me your full name and date of birth instead?",
+            );
+        }
         let code = verification::new_code();
         let clinic = if self.view.org.name.is_empty() {
             "the clinic".to_string()
@@ -204,7 +237,6 @@ impl Ctx<'_> {
             .sms_from
             .clone()
             .or_else(|| Some(texter.install_from.clone()).filter(|s| !s.is_empty()));
-        let to = booking.patient.phone.clone();
         match texter.twilio.send(to.as_str(), from.as_deref(), &body).await {
             Ok(_) => {
                 self.checks
@@ -224,11 +256,14 @@ impl Ctx<'_> {
 
     /// Counts a failed try: the call is locked after the third.
     async fn failed(&self, call: &str) -> ToolAnswer {
+        let Some(number) = self.calling_number() else {
+            return ToolAnswer::error(TRY_AGAIN);
+        };
         let after = self
             .checks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .failed(self.caller.org, call);
+            .failed(self.caller.org, call, &number);
         if after.locked() {
             self.audit_check("caller_verification_locked", Outcome::Denied)
                 .await;

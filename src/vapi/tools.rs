@@ -15,7 +15,7 @@ use crate::booking::records::{
     AppointmentRecord, BookingSource, Patient, ProviderRecord, ServiceRecord,
 };
 use crate::booking::{local_instant, BookingError, BookingService, ClinicView, Slot};
-use crate::domain::{FieldError, PhoneNumber, ProviderId};
+use crate::domain::{FieldError, ProviderId};
 use crate::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 
 pub(super) const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
@@ -239,18 +239,6 @@ impl Ctx<'_> {
                 .ok_or_else(not_found);
         }
         Ok(None)
-    }
-
-    pub(super) fn caller_phone(&self) -> Option<PhoneNumber> {
-        let region = &self.view.settings.phone_region;
-        self.text("patient_phone")
-            .and_then(|p| PhoneNumber::parse(&p, region).ok())
-            .or_else(|| {
-                self.call
-                    .customer_number
-                    .as_deref()
-                    .and_then(|p| PhoneNumber::parse(p, region).ok())
-            })
     }
 
     /// "9 am, 9:30 am or 10 am with Dr Smith, or 2 pm with Dr Patel" (dates said when they

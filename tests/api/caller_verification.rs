@@ -508,6 +508,17 @@ async fn a_code_texted_to_the_bookings_number_through_twilio_verifies_the_call_o
         )
         .await;
     assert_eq!(r["verified"], true, "{r}");
+    // Used once: read again on the same call it is a failed try.
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            call,
+            "k-3b",
+            "verify_caller",
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r["tries_left"], 1, "{r}");
     // The code belonged to that call, and was used: on another call it proves nothing.
     let r = app
         .vapi_tool(
@@ -529,4 +540,98 @@ async fn a_code_texted_to_the_bookings_number_through_twilio_verifies_the_call_o
         )
         .await;
     assert_eq!(r["status"], "cancelled", "{r}");
+}
+
+/// Booking under a patient's number with made-up details, then proving those details, opens
+/// only the booking just made: the patient's own booking stays closed to that caller.
+#[tokio::test]
+async fn a_booking_made_under_the_patients_number_does_not_unlock_the_patients_booking() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let day = date_in(3);
+    let jane = book(&app, &c, "call-jane", &day, true).await;
+    // The impostor calls with Jane's number shown and books under it as someone else.
+    let call = "call-impostor";
+    let other_day = date_in(4);
+    let booked = app
+        .vapi_tool(&c.agent_key, call, "i-1", "book_appointment",
+            json!({"appointment_date": other_day, "appointment_time": "10:00", "provider_name": "Dr Smith",
+                   "service": "rhinoplasty", "patient_name": "Mallory Roe", "date_of_birth": "1970-01-01"}))
+        .await;
+    assert!(booked["appointment_id"].is_string(), "{booked}");
+    // On a later call they prove the made-up details: that proves Mallory, not Jane.
+    let later = "call-impostor-later";
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            later,
+            "i-2",
+            "verify_caller",
+            json!({"full_name": "Mallory Roe", "date_of_birth": "1970-01-01"}),
+        )
+        .await;
+    assert_eq!(r["verified"], true, "{r}");
+    let found = app
+        .vapi_tool(&c.agent_key, later, "i-3", "find_appointment", json!({}))
+        .await;
+    let listed: Vec<&str> = found["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["appointment_id"].as_str().unwrap())
+        .collect();
+    assert!(!listed.contains(&jane.as_str()), "{found}");
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            later,
+            "i-4",
+            "cancel_appointment",
+            json!({"appointment_id": jane}),
+        )
+        .await;
+    assert_eq!(r["verification_needed"], true, "{r}");
+    // An id that exists and one that does not get the same answer.
+    let missing = app
+        .vapi_tool(
+            &c.agent_key,
+            later,
+            "i-5",
+            "cancel_appointment",
+            json!({"appointment_id": uuid::Uuid::new_v4()}),
+        )
+        .await;
+    assert_eq!(said(&r), said(&missing));
+    assert_eq!(app.appointment(&c, &jane).await["status"], "pending");
+}
+
+/// Hanging up and calling again gives three fresh tries, but the number itself only six in a
+/// day: after that no call from it can prove anything by phone.
+#[tokio::test]
+async fn calling_again_does_not_give_unlimited_tries_for_one_number() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    book(&app, &c, "call-booking", &date_in(3), true).await;
+    for (call, tries) in [("call-1", 3), ("call-2", 3)] {
+        for n in 0..tries {
+            app.vapi_tool(
+                &c.agent_key,
+                call,
+                &format!("{call}-{n}"),
+                "verify_caller",
+                json!({"full_name": "Jane Doe", "date_of_birth": format!("{}/1/1980", n + 1)}),
+            )
+            .await;
+        }
+    }
+    let r = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-3",
+            "call-3-0",
+            "verify_caller",
+            json!({"full_name": "Jane Doe", "date_of_birth": "1985-03-03"}),
+        )
+        .await;
+    assert_eq!(r["verification_locked"], true, "{r}");
 }
