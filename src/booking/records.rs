@@ -445,6 +445,17 @@ mod tests {
     use super::*;
     use crate::store::codec::Stored;
 
+    /// An appointment in the `APPOINTMENT` layout (tag 0x02), as the build before dates of
+    /// birth (4624eee) wrote it: `appointment(Some("older"))` with the ids of the test below.
+    const FROZEN_APPOINTMENT_BEFORE_BIRTH_DATES: &str = concat!(
+        "0210019af00000007000800000000000000110019af00000007000800000000000000210019af000",
+        "0000700080000000000000030110019af000000070008000000000000004a0b0c6ba0d00b8dac6ba",
+        "0d000a0f0108416e61204c696d610d2b343437343030313030303031010f616e61406578616d706c",
+        "652e636f6d01056f6c64657200010663616c6c2d310005746f6b656e0673796e6365641432303237",
+        "2d30332d30315431303a30303a30305a1e323032372d30332d30325431313a30303a30302e313233",
+        "3435363738395a00",
+    );
+
     fn appointment(notes: Option<&str>) -> AppointmentRecord {
         let start: DateTime<Utc> = "2027-03-28T09:00:00Z".parse().unwrap();
         AppointmentRecord {
@@ -509,16 +520,18 @@ mod tests {
         }
         let bytes = appointment(None).to_bytes().unwrap();
         assert!(AppointmentRecord::from_bytes(&bytes[..bytes.len() - 3]).is_err());
-        // The layout written before dates of birth (tag APPOINTMENT) still reads.
-        let a = appointment(Some("older"));
-        let older = crate::store::codec::compact_bytes(
-            crate::store::codec::tags::APPOINTMENT,
-            &CompactAppointment::from(&a),
-        )
-        .unwrap();
+        // The layout written before dates of birth (tag APPOINTMENT) still reads: the bytes
+        // below are such a record as the build before it wrote one (frozen here, so a later
+        // change to the layout structs cannot hide a break).
+        let mut fixed = appointment(Some("older"));
+        fixed.id = "019af000-0000-7000-8000-000000000001".parse().unwrap();
+        fixed.org_id = "019af000-0000-7000-8000-000000000002".parse().unwrap();
+        fixed.provider_id = "019af000-0000-7000-8000-000000000003".parse().unwrap();
+        fixed.service_id = Some("019af000-0000-7000-8000-000000000004".parse().unwrap());
+        let frozen = hex::decode(FROZEN_APPOINTMENT_BEFORE_BIRTH_DATES).unwrap();
         assert_eq!(
-            serde_json::to_value(AppointmentRecord::from_bytes(&older).unwrap()).unwrap(),
-            serde_json::to_value(&a).unwrap()
+            serde_json::to_value(AppointmentRecord::from_bytes(&frozen).unwrap()).unwrap(),
+            serde_json::to_value(&fixed).unwrap()
         );
     }
 
