@@ -38,6 +38,27 @@ async fn book(app: &TestApp, c: &BookableClinic, call: &str, day: &str, born: bo
         .to_string()
 }
 
+/// Sets the clinic's `caller_verification` to `proofs`, the rest of its settings kept.
+async fn accept_proofs(app: &TestApp, c: &BookableClinic, proofs: &str) {
+    let path = format!("/api/orgs/{}/settings", c.clinic.org_id);
+    let mut settings: Value = app
+        .get(&path, Some(&c.clinic.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    settings["caller_verification"] = json!(proofs);
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&c.clinic.token),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
 /// The sentence of a tool answer (`result`, or `error` for a refusal).
 fn said(answer: &Value) -> String {
     answer["result"]
@@ -273,23 +294,7 @@ async fn without_a_date_of_birth_on_file_the_name_and_the_appointments_time_veri
         .await;
     assert_eq!(r["verified"], true, "{r}");
     // A clinic that accepts only the date of birth leaves such a booking to its reception.
-    let org = &c.clinic.org_id;
-    let mut settings: Value = app
-        .get(&format!("/api/orgs/{org}/settings"), Some(&c.clinic.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    settings["caller_verification"] = json!("birth_date");
-    let r = app
-        .request(
-            reqwest::Method::PUT,
-            &format!("/api/orgs/{org}/settings"),
-            Some(&c.clinic.token),
-            Some(settings),
-        )
-        .await;
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    accept_proofs(&app, &c, "birth_date").await;
     let r = app
         .vapi_tool(
             &c.agent_key,
@@ -450,23 +455,7 @@ async fn a_code_texted_to_the_bookings_number_through_twilio_verifies_the_call_o
     let twilio = twilio_fake(0, 500).await;
     let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
     let c = app.bookable_clinic("Clinic").await;
-    let org = &c.clinic.org_id;
-    let mut settings: Value = app
-        .get(&format!("/api/orgs/{org}/settings"), Some(&c.clinic.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    settings["caller_verification"] = json!("birth_date_or_code");
-    let r = app
-        .request(
-            reqwest::Method::PUT,
-            &format!("/api/orgs/{org}/settings"),
-            Some(&c.clinic.token),
-            Some(settings),
-        )
-        .await;
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    accept_proofs(&app, &c, "birth_date_or_code").await;
     let id = book(&app, &c, "call-booking", &date_in(3), false).await;
     let call = "call-code";
     // Nothing said yet: a code goes to the booking's number, and is not spoken.
