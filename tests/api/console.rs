@@ -791,3 +791,51 @@ async fn reception_books_with_the_patients_date_of_birth() {
         .expect("booked");
     assert_eq!(booked["patient"]["date_of_birth"], "1990-07-14");
 }
+
+/// A day's free times are a compact grid: a row per provider and part of the day, each time
+/// once, shown as its clock time only.
+#[tokio::test]
+async fn free_times_are_offered_as_a_grid_by_provider_and_part_of_the_day() {
+    let app = crate::helpers::spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    app.add_user(&c.clinic, "staff", "grid@harley.example")
+        .await;
+    let mut v = Visitor::new(&app);
+    v.sign_in("grid@harley.example").await;
+    let day = crate::helpers::date_in(2);
+    let page = v
+        .get(&format!(
+            "/console/book?service_id={}&date={day}",
+            c.service_id
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let slots: Value = app
+        .get(
+            &format!(
+                "/api/orgs/{}/availability?service_id={}&date={day}",
+                c.clinic.org_id, c.service_id
+            ),
+            Some(&c.clinic.token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let free = slots["slots"].as_array().unwrap();
+    assert_eq!(page.matches(r#"name="slot""#).count(), free.len());
+    for row in [
+        "Dr Smith · Morning",
+        "Dr Smith · Afternoon",
+        "Dr Patel · Morning",
+    ] {
+        assert!(page.contains(row), "no row {row}");
+    }
+    assert_eq!(page.matches(r#"class="chip""#).count(), free.len());
+    assert!(
+        page.contains(">09:00<") || page.contains("09:00</label>"),
+        "clock times only"
+    );
+}

@@ -65,12 +65,22 @@ pub(super) async fn booking_form(
                     @if slots.is_empty() {
                         p { "No free times that day. Try another day or provider." }
                     }
-                    @for (i, slot) in slots.iter().enumerate() {
-                        @let value = format!("{}|{}", slot.provider_id, slot.start);
-                        label.slot {
-                            input type="radio" name="slot" value=(value) required checked[(chosen_start.is_empty() && i == 0) || slot.start == chosen_start];
-                            (views::when(&slot.start, s.timezone)) " · " (dir.provider_name(slot.provider_id))
+                    @if offered_instead {
+                        @for (i, slot) in slots.iter().enumerate() {
+                            @let value = format!("{}|{}", slot.provider_id, slot.start);
+                            label.slot {
+                                input type="radio" name="slot" value=(value) required checked[(chosen_start.is_empty() && i == 0) || slot.start == chosen_start];
+                                (views::when(&slot.start, s.timezone)) " · " (dir.provider_name(slot.provider_id))
+                            }
                         }
+                    } @else {
+                        @let times: Vec<views::GridTime> = slots.iter().map(|slot| views::GridTime {
+                            value: format!("{}|{}", slot.provider_id, slot.start),
+                            start: slot.start.clone(),
+                            provider: dir.provider_name(slot.provider_id).to_string(),
+                        }).collect();
+                        @let chosen = times.iter().find(|t| t.start == chosen_start).map(|t| t.value.clone()).unwrap_or_default();
+                        (views::time_grid("slot", &times, &chosen))
                     }
                 }
                 @if !slots.is_empty() {

@@ -226,12 +226,12 @@ pub(super) async fn reschedule_form(
             fieldset {
                 legend { "Move to" }
                 @if slots.is_empty() { p { "No free times that day with this provider. Try another day." } }
-                @for (i, slot) in slots.iter().enumerate() {
-                    label.slot {
-                        input type="radio" name="start" value=(slot.start) required checked[i == 0];
-                        (views::when(&slot.start, s.timezone))
-                    }
-                }
+                @let times: Vec<views::GridTime> = slots.iter().map(|slot| views::GridTime {
+                    value: slot.start.clone(),
+                    start: slot.start.clone(),
+                    provider: "Free times".into(),
+                }).collect();
+                (views::time_grid("start", &times, ""))
             }
             @if !slots.is_empty() { button type="submit" { "Move the appointment" } }
         }

@@ -134,6 +134,58 @@ pub fn when(rfc3339: &str, tz: chrono_tz::Tz) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
+/// One free time offered in a grid: the radio's value, its start (RFC 3339, the clinic's
+/// zone) and the provider's name.
+pub struct GridTime {
+    pub value: String,
+    pub start: String,
+    pub provider: String,
+}
+
+/// The part of the day an `HH:MM` falls in.
+fn part_of_day(clock: &str) -> &'static str {
+    match clock.get(..2).and_then(|h| h.parse::<u32>().ok()) {
+        Some(h) if h < 12 => "Morning",
+        Some(h) if h < 17 => "Afternoon",
+        _ => "Evening",
+    }
+}
+
+/// Free times of one day as a compact grid: a row per provider and part of the day, one
+/// radio (`name`) per time showing only its `HH:MM`; `chosen` (a value) or else the first is
+/// selected.
+pub fn time_grid(name: &str, times: &[GridTime], chosen: &str) -> Markup {
+    let mut rows: Vec<(&str, &'static str, Vec<&GridTime>)> = Vec::new();
+    for t in times {
+        let part = part_of_day(&clock(&t.start));
+        match rows
+            .iter_mut()
+            .find(|(p, d, _)| *p == t.provider.as_str() && *d == part)
+        {
+            Some((_, _, list)) => list.push(t),
+            None => rows.push((t.provider.as_str(), part, vec![t])),
+        }
+    }
+    let chosen = if times.iter().any(|t| t.value == chosen) {
+        chosen
+    } else {
+        times.first().map_or("", |t| t.value.as_str())
+    };
+    html! {
+        @for (provider, part, list) in &rows {
+            div.grid-row {
+                span.grid-label { (provider) " · " (part) }
+                @for t in list {
+                    label.chip {
+                        input type="radio" name=(name) value=(t.value) required checked[t.value == chosen];
+                        (clock(&t.start))
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A label with its input, for forms (every field labelled).
 pub fn field(label: &str, name: &str, kind: &str, value: &str, required: bool) -> Markup {
     html! {
