@@ -274,36 +274,15 @@ pub fn proves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::booking::records::{AppointmentStatus, BookingSource, Patient};
 
     fn booking(name: &str, born: Option<&str>, start: DateTime<Utc>) -> AppointmentRecord {
-        use crate::domain::{AppointmentId, ProviderId};
-        AppointmentRecord {
-            id: AppointmentId::new_time_ordered(),
-            org_id: OrgId::new_random(),
-            provider_id: ProviderId::new_random(),
-            service_id: None,
-            start,
-            end: start + chrono::Duration::minutes(30),
-            buffer_before_minutes: 0,
-            buffer_after_minutes: 0,
-            status: AppointmentStatus::Pending,
-            patient: Patient {
-                name: name.into(),
-                phone: PhoneNumber::parse("07911 123456", "GB").unwrap(),
-                email: None,
-                date_of_birth: born.map(|b| b.parse().unwrap()),
-            },
-            notes: None,
-            source: BookingSource::Vapi,
-            vapi_call_id: Some("call-1".into()),
-            vapi_tool_call_id: None,
-            confirmation_token: "token".into(),
-            calendar_sync: "pending".into(),
-            created_at: String::new(),
-            updated_at: String::new(),
-            cancel_reason: None,
-        }
+        let phone = PhoneNumber::parse("07911 123456", "GB").unwrap();
+        let mut a = crate::booking::phone_index::tests::appointment(OrgId::new_random(), &phone);
+        a.start = start;
+        a.end = start + chrono::Duration::minutes(30);
+        a.patient.name = name.into();
+        a.patient.date_of_birth = born.map(|b| b.parse().unwrap());
+        a
     }
 
     #[test]

@@ -42,6 +42,19 @@ pub(crate) async fn twilio_fake(failures: u64, failure_status: u16) -> MockServe
     twilio
 }
 
+/// A loopback Twilio that refuses every message for good with `code` and `message`.
+async fn twilio_refusing(code: u32, message: &str) -> MockServer {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": code, "message": message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": 400})))
+        .mount(&twilio)
+        .await;
+    twilio
+}
+
 pub(crate) fn enable_twilio(s: &mut voxanne::config::Settings, twilio: &MockServer) {
     s.twilio.enabled = true;
     s.twilio.base_url = twilio.uri();
@@ -334,14 +347,11 @@ async fn twilio_errors_retry_or_fail_with_twilios_code() {
     assert_eq!(texts(&twilio).await.len(), 3);
 
     // A permanent refusal: failed, with Twilio's code and message (numbers masked).
-    let refusing = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "code": 21211, "message": "The 'To' number +447911123456 is not a valid phone number.",
-            "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})))
-        .mount(&refusing)
-        .await;
+    let refusing = twilio_refusing(
+        21211,
+        "The 'To' number +447911123456 is not a valid phone number.",
+    )
+    .await;
     let app = spawn_app_with(|s| enable_twilio(s, &refusing)).await;
     let c = app.bookable_clinic("Clinic").await;
     texts_at_any_hour(&app, &c, json!({})).await;
@@ -1080,13 +1090,7 @@ async fn a_stop_from_a_number_never_texted_holds_for_the_sender_and_start_lifts_
 /// clinic texting from the install's shared number does not text the number either.
 #[tokio::test]
 async fn twilios_unsubscribed_answer_stops_every_clinic_on_that_sender() {
-    let unsubscribed = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})))
-        .mount(&unsubscribed)
-        .await;
+    let unsubscribed = twilio_refusing(21610, "Attempt to send to unsubscribed recipient").await;
     let app = spawn_app_with(|s| enable_twilio(s, &unsubscribed)).await;
     let first = app.bookable_clinic("First").await;
     let second = app.bookable_clinic("Second").await;
