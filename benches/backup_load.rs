@@ -81,6 +81,7 @@ async fn book_until(
                         source: BookingSource::Staff,
                         vapi_call_id: None,
                         vapi_tool_call_id: None,
+                        hold_key: None,
                     })
                     .await;
                 match r {

@@ -163,6 +163,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
         source: BookingSource::Staff,
         vapi_call_id: None,
         vapi_tool_call_id: None,
+        hold_key: None,
     }))
 }
 

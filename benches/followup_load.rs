@@ -3,7 +3,9 @@
 //! loopback Twilio (a small HTTP server speaking the Messages API) notes when each text
 //! arrives. Reports the webhook-to-Twilio latency (p50/p95/p99, one call at a time: the
 //! seeds' "SMS within 5 seconds") and how many texts a second the outbox delivers when
-//! reports arrive in a burst from 16 clients. Bounded: fixed counts and a time cap.
+//! reports arrive in a burst from 16 clients; and, one cancellation at a time, how long from
+//! staff cancelling an appointment to the waiting list's offer of the freed time reaching
+//! Twilio. Bounded: fixed counts and a time cap.
 //!
 //! Run: `cargo bench --bench followup_load` (FOLLOWUP_SCALE=0.2 for a quick run).
 
@@ -21,8 +23,12 @@ use voxanne::startup::Application;
 
 const TIME_CAP: Duration = Duration::from_secs(120);
 const CALLER: &str = "+447911123456";
+/// Offers are numbered from here (far above any follow-up's number).
+const OFFERS_FROM: usize = 1_000_000;
 
-/// The loopback Twilio: each message's call number (from "Hi N<i>,") and when it arrived.
+/// The loopback Twilio: each message's index (a follow-up's from "Hi N<i>,", a waiting-list
+/// offer's from the last three digits of the number it goes to, plus `OFFERS_FROM`) and when
+/// it arrived.
 #[derive(Clone)]
 struct Fake {
     arrived: mpsc::UnboundedSender<(usize, Instant)>,
@@ -35,11 +41,17 @@ async fn messages(
 ) -> (axum::http::StatusCode, axum::Json<Value>) {
     let at = Instant::now();
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let index = form
-        .get("Body")
-        .and_then(|b| b.strip_prefix("Hi N"))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok());
+    let body = form.get("Body").map(String::as_str).unwrap_or("");
+    let index = if body.contains("Reply YES") {
+        form.get("To")
+            .and_then(|to| to.get(to.len().saturating_sub(3)..))
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| n + OFFERS_FROM)
+    } else {
+        body.strip_prefix("Hi N")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+    };
     if let Some(i) = index {
         let _ = fake.arrived.send((i, at));
     }
@@ -215,5 +227,122 @@ async fn main() {
         percentile(&burst_latencies, 0.95),
         percentile(&burst_latencies, 0.99)
     );
+
+    let offers = cancellations_to_offers(&client, &base, &org, &token, &mut arrived, scale).await;
+    println!(
+        "| one cancellation at a time, cancel → waiting-list offer at Twilio | {} | – | {:.1} | {:.1} | {:.1} |",
+        offers.len(),
+        percentile(&offers, 0.5),
+        percentile(&offers, 0.95),
+        percentile(&offers, 0.99)
+    );
     let _ = stop.send(());
+}
+
+/// One round at a time: a booking, a patient joining the waiting list for its day and part of
+/// day, then the booking cancelled; the time from sending the cancellation to the offer's
+/// text reaching Twilio, in milliseconds, sorted.
+async fn cancellations_to_offers(
+    client: &reqwest::Client,
+    base: &str,
+    org: &str,
+    token: &str,
+    arrived: &mut mpsc::UnboundedReceiver<(usize, Instant)>,
+    scale: f64,
+) -> Vec<f64> {
+    let rounds = ((100.0 * scale) as usize).clamp(10, 999);
+    let post = |path: String, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    client
+        .put(format!("{base}/api/orgs/{org}/settings"))
+        .bearer_auth(token)
+        .json(&json!({"quiet_hours_start": "00:00", "quiet_hours_end": "00:00", "min_notice_minutes": 0,
+                      "horizon_days": 365, "slot_step_minutes": 30, "offer_minutes": 30}))
+        .send().await.unwrap();
+    let service: Value = post(
+        format!("/api/orgs/{org}/services"),
+        json!({"name": "Consultation", "duration_minutes": 30}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let week: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!([["08:00", "20:00"]])))
+        .collect();
+    let provider: Value = post(
+        format!("/api/orgs/{org}/providers"),
+        json!({"name": "Dr Load", "service_ids": [service["id"]], "weekly_hours": week}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let deadline = Instant::now() + TIME_CAP;
+    let mut latencies = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        // 24 half-hours a day from 08:00, from the day after tomorrow.
+        let day = (today + chrono::Duration::days(2 + (i / 24) as i64)).to_string();
+        let time = format!("{:02}:{:02}", 8 + (i % 24) / 2, (i % 2) * 30);
+        let part = if (i % 24) / 2 + 8 < 12 {
+            "morning"
+        } else if (i % 24) / 2 + 8 < 17 {
+            "afternoon"
+        } else {
+            "evening"
+        };
+        let booked: Value = post(
+            format!("/api/orgs/{org}/appointments"),
+            json!({
+            "provider_id": provider["id"], "service_id": service["id"], "date": day, "time": time,
+            "patient": {"name": "Bea Booked", "phone": "+447911123456"}}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let joined = post(
+            format!("/api/orgs/{org}/waitlist"),
+            json!({
+            "patient": {"name": "Wai Ting", "phone": format!("+447911200{i:03}")},
+            "earliest_date": day, "latest_date": day, "time_of_day": part}),
+        )
+        .await
+        .unwrap();
+        assert!(joined.status().is_success());
+        let id = booked["id"].as_str().expect("booked").to_string();
+        let sent = Instant::now();
+        let r = post(
+            format!("/api/orgs/{org}/appointments/{id}/cancel"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success());
+        loop {
+            let (n, at) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+                .await
+                .expect("the offer reaches Twilio")
+                .unwrap();
+            if n == OFFERS_FROM + i {
+                latencies.push((at - sent).as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
 }

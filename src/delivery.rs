@@ -47,6 +47,8 @@ pub struct OutboxWorker {
     wake: Arc<Notify>,
     ledger: Arc<dyn crate::outbox::DeliveryLedger>,
     clock: Clock,
+    /// Offers freed times to the clinics' waiting lists (none: offer jobs wait).
+    waitlist: Option<Arc<crate::waitlist::WaitlistService>>,
 }
 
 /// What a job needs to know about its appointment, read in one snapshot.
@@ -88,7 +90,14 @@ impl OutboxWorker {
             wake,
             ledger,
             clock,
+            waitlist: None,
         }
+    }
+
+    /// Offer jobs go to `waitlist`.
+    pub fn with_waitlist(mut self, waitlist: Arc<crate::waitlist::WaitlistService>) -> Self {
+        self.waitlist = Some(waitlist);
+        self
     }
 
     /// Delivers due jobs whenever woken (after a booking commit) or every poll interval,
@@ -147,6 +156,7 @@ impl OutboxWorker {
             attempted += 1;
             let (outcome, followup) = match job.kind {
                 JobKind::Sms { .. } | JobKind::Reminder { .. } => self.text(&job).await,
+                JobKind::WaitlistOffer { .. } => (self.offer(&job).await, None),
                 _ => (self.deliver(&job).await, None),
             };
             self.record(job, outcome, followup).await?;
@@ -233,12 +243,44 @@ impl OutboxWorker {
         }
     }
 
+    /// A freed time: offered to the clinic's waiting list (the offers' texts are queued as
+    /// jobs of their own, and this pass is woken again for them).
+    async fn offer(&self, job: &OutboxJob) -> Delivery {
+        let JobKind::WaitlistOffer {
+            provider_id,
+            service_id,
+            start,
+            end,
+        } = job.kind
+        else {
+            return Delivery::Done;
+        };
+        let Some(waitlist) = &self.waitlist else {
+            return Delivery::Defer((self.clock)() + chrono::Duration::minutes(10));
+        };
+        let freed = crate::waitlist::records::FreedTime {
+            provider_id,
+            service_id,
+            start,
+            end,
+        };
+        match waitlist.offer_freed(job.org_id, freed).await {
+            Ok(_) => Delivery::Done,
+            Err(e) => {
+                tracing::warn!(error = %e, "offering a freed time to the waiting list failed");
+                Delivery::Retry("waitlist".into())
+            }
+        }
+    }
+
     async fn context(&self, job: &OutboxJob) -> Result<Option<Context>, StoreError> {
         let (org, id) = match &job.kind {
             JobKind::ConfirmationEmail { appointment_id }
             | JobKind::CalendarUpsert { appointment_id }
             | JobKind::CalendarDelete { appointment_id } => (job.org_id, *appointment_id),
-            JobKind::Sms { .. } | JobKind::Reminder { .. } => return Ok(None),
+            JobKind::Sms { .. } | JobKind::Reminder { .. } | JobKind::WaitlistOffer { .. } => {
+                return Ok(None)
+            }
         };
         let vault = self.vault.clone();
         // Only a calendar job opens the clinic's Google token.
@@ -378,7 +420,9 @@ impl OutboxWorker {
                     .map_err(|f| f.0),
                 Err(()) => return Delivery::Defer(later),
             },
-            JobKind::Sms { .. } | JobKind::Reminder { .. } => return Delivery::Done,
+            JobKind::Sms { .. } | JobKind::Reminder { .. } | JobKind::WaitlistOffer { .. } => {
+                return Delivery::Done
+            }
         };
         match result {
             Ok(()) => Delivery::Done,

@@ -40,3 +40,4 @@ pub mod store;
 pub mod systemd;
 pub mod telemetry;
 pub mod vapi;
+pub mod waitlist;

@@ -25,6 +25,7 @@ use crate::outbox::OUTBOX;
 use crate::search::tables::{KB_CHUNKS, KB_DOCUMENTS, KB_STATE, KB_UNANSWERED, KB_VECTORS};
 use crate::store::tables::{GlobalDef, Migration, Schema, TenantDef, META};
 use crate::store::{Store, StoreError, StoreWrite};
+use crate::waitlist::records::{WAITLIST, WAITLIST_OFFERS_BY_PHONE};
 
 /// The schema this build reads and writes.
 pub static SCHEMA: Schema = Schema {
@@ -35,7 +36,7 @@ pub static SCHEMA: Schema = Schema {
 };
 
 /// The schema version this build writes. Older files are migrated at start; newer ones refused.
-pub const SCHEMA_VERSION: u64 = 13;
+pub const SCHEMA_VERSION: u64 = 14;
 
 /// Opens (or creates) the database in `data_dir` with this build's schema.
 pub fn open_store(data_dir: &Path) -> Result<Store, StoreError> {
@@ -83,6 +84,9 @@ fn every_tenant_table() -> Vec<TenantDef> {
         SMS_TEXTED.def(),
         // calendar
         GOOGLE_CONNECTIONS.def(),
+        // waiting list
+        WAITLIST.def(),
+        WAITLIST_OFFERS_BY_PHONE.def(),
     ]
 }
 
@@ -249,6 +253,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 13,
         name: "create the table of opt-outs per sender and number",
         apply: |w| w.create_tables(&[SMS_SENDER_OPT_OUTS.def()], &[]),
+    },
+    Migration {
+        version: 14,
+        name: "create the waiting list's tables",
+        apply: |w| w.create_tables(&[], &[WAITLIST.def(), WAITLIST_OFFERS_BY_PHONE.def()]),
     },
 ];
 

@@ -71,6 +71,35 @@ pub struct Services {
     pub google: Arc<crate::integrations::google::GoogleCalendar>,
     /// The master key's vault (the outbox opens clinics' calendar tokens with it).
     pub vault: Arc<Vault>,
+    /// The waiting list and its offers of freed times.
+    pub waitlist: Arc<crate::waitlist::WaitlistService>,
+}
+
+/// What the claim writer's changes keep in step, in their own transaction: leads are marked
+/// booked, and a freed time is queued for the waiting list.
+struct DomainsFollowBookings {
+    leads: crate::followup::records::LeadsFollowBookings,
+    waitlist: crate::waitlist::WaitlistFollowsFreedTimes,
+}
+
+impl crate::booking::followers::BookingFollowers for DomainsFollowBookings {
+    fn booked(
+        &self,
+        org: &mut crate::store::OrgWrite<'_>,
+        phone: &crate::domain::PhoneNumber,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.leads.booked(org, phone, now)
+    }
+
+    fn freed(
+        &self,
+        w: &mut crate::store::StoreWrite,
+        a: &crate::booking::records::AppointmentRecord,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.waitlist.freed(w, a, now)
+    }
 }
 
 impl Services {
@@ -157,7 +186,18 @@ impl Services {
             outbox_wake.clone(),
             indexes,
             clock.clone(),
-            Arc::new(crate::followup::records::LeadsFollowBookings),
+            Arc::new(DomainsFollowBookings {
+                leads: crate::followup::records::LeadsFollowBookings,
+                waitlist: crate::waitlist::WaitlistFollowsFreedTimes {
+                    texts_on: settings.twilio.enabled,
+                },
+            }),
+        ));
+        let waitlist = Arc::new(crate::waitlist::WaitlistService::new(
+            store.clone(),
+            booking.clone(),
+            clock.clone(),
+            outbox_wake.clone(),
         ));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),
@@ -167,6 +207,7 @@ impl Services {
                 calls.clone(),
                 kb.clone(),
                 followups.clone(),
+                waitlist.clone(),
                 settings
                     .twilio
                     .enabled
@@ -183,6 +224,7 @@ impl Services {
                     }),
             )),
             followups,
+            waitlist,
             clock,
             kb,
             calls,

@@ -100,6 +100,7 @@ impl Application {
             calls: s.calls.clone(),
             kb: s.kb.clone(),
             followups: s.followups.clone(),
+            waitlist: s.waitlist.clone(),
             calendar: s.calendar.clone(),
             store: s.store.clone(),
             trusted_proxies: s.settings.server.proxy_networks().unwrap_or_default(),
@@ -137,13 +138,14 @@ impl Application {
             "outbox_worker",
             std::time::Duration::from_secs(1),
             {
-                let (store, settings, wake, clock, google, vault) = (
+                let (store, settings, wake, clock, google, vault, waitlist) = (
                     s.store.clone(),
                     s.settings.clone(),
                     s.outbox_wake.clone(),
                     s.clock.clone(),
                     s.google.clone(),
                     s.vault.clone(),
+                    s.waitlist.clone(),
                 );
                 let ledger: Arc<dyn crate::outbox::DeliveryLedger> =
                     Arc::new(s.booking.writer().clone());
@@ -156,7 +158,8 @@ impl Application {
                         clock.clone(),
                         google.clone(),
                         vault.clone(),
-                    );
+                    )
+                    .with_waitlist(waitlist.clone());
                     let mut stopped = worker_stopped.clone();
                     worker.run(async move {
                         let _ = stopped.wait_for(|stop| *stop).await;

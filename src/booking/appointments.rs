@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::store::OrgReads;
+use slot_index::SlotHold;
 
 impl BookingService {
     /// Books through the claim writer. A taken slot answers with alternatives.
@@ -83,12 +84,14 @@ impl BookingService {
         }
     }
 
+    /// Moves an appointment; `call_id` is the Vapi call asking (a time it holds is its own).
     pub async fn reschedule(
         &self,
         caller: Caller,
         id: AppointmentId,
         start: DateTime<Utc>,
         tool_call_id: Option<String>,
+        call_id: Option<String>,
     ) -> Result<AppointmentRecord, BookingError> {
         let change = Change::Reschedule {
             org: caller.org,
@@ -96,6 +99,7 @@ impl BookingService {
             start,
             actor: caller.actor(),
             tool_call_id,
+            call_id,
         };
         match self.writer.submit(change).await {
             Ok(Effect::Rescheduled(a)) => Ok(*a),
@@ -109,6 +113,47 @@ impl BookingService {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Holds a time for a call through the claim writer, replacing the call's earlier hold. A
+    /// time already taken or held answers with alternatives, as a booking does.
+    pub async fn hold_slot(&self, req: holds::HoldRequest) -> Result<SlotHold, BookingError> {
+        let (org, service, provider, start) = (req.org, req.service_id, req.provider_id, req.start);
+        match self.writer.submit(Change::Hold(Box::new(req))).await {
+            Ok(Effect::Held(h)) => Ok(*h),
+            Ok(_) => Err(BookingError::Unavailable),
+            Err(BookingError::Refused(Refusal::Taken)) => {
+                let alternatives = self.alternatives(org, service, provider, start).await?;
+                Err(BookingError::Taken { alternatives })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ends the hold of `holder` (a call whose caller changed their mind or hung up); the
+    /// hold that ended, if one was live.
+    pub async fn release_hold(
+        &self,
+        org: OrgId,
+        holder: &str,
+    ) -> Result<Option<SlotHold>, BookingError> {
+        // Most calls hold nothing: their end costs no transaction.
+        if !self.holds(org).iter().any(|h| h.holder == holder) {
+            return Ok(None);
+        }
+        let change = Change::ReleaseHold {
+            org,
+            holder: holder.to_string(),
+        };
+        match self.writer.submit(change).await? {
+            Effect::HoldReleased(h) => Ok(h.map(|h| *h)),
+            _ => Err(BookingError::Unavailable),
+        }
+    }
+
+    /// The times held for calls now, in start order (for the diary).
+    pub fn holds(&self, org: OrgId) -> Vec<SlotHold> {
+        self.indexes.slots.live_holds(org, self.now())
     }
 
     /// Confirms by the link's token: `Some(appointment)` the first time, `None` when the token

@@ -156,6 +156,7 @@ pub(super) fn offered_on(
         p.id,
         day_start - Duration::minutes(MAX_TAIL),
         day_start + Duration::hours(26) + Duration::minutes(MAX_LEAD),
+        now,
     );
     let time_off = p.time_off_intervals();
     let cal = ProviderCalendar {

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::records::AppointmentRecord;
 use crate::domain::PhoneNumber;
-use crate::store::{OrgWrite, StoreError};
+use crate::store::{OrgWrite, StoreError, StoreWrite};
 
 pub trait BookingFollowers: Send + Sync {
     /// An appointment was booked for `phone` (in the same transaction).
@@ -15,4 +16,15 @@ pub trait BookingFollowers: Send + Sync {
         phone: &PhoneNumber,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// `a` (as it was before the change) gave up its time: cancelled, moved or missed (in
+    /// the same transaction).
+    fn freed(
+        &self,
+        _w: &mut StoreWrite,
+        _a: &AppointmentRecord,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

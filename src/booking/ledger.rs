@@ -1,25 +1,18 @@
 //! The booking changes the claim writer applies, each inside its transaction: decide with the
 //! rule engine, then write the appointment, its indexes and its audit entry — or nothing.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use chrono_tz::Tz;
 
-use super::followers::BookingFollowers;
+pub use super::claims::TransactionScope;
+use super::claims::{decide, in_window, read_claim, Ask, SetupReads};
 use super::records::{
-    AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ConfirmationToken,
-    Patient, ProviderRecord, ServiceRecord,
+    AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationToken, Patient,
 };
-use super::schedule::{Interval, Policy, ProviderCalendar, Shape};
-use super::slot_index::{PendingSlots, SlotIndex};
-use super::{org_zone, BookingError};
+use super::schedule::{Interval, Shape};
+use super::BookingError;
 use crate::audit;
-use crate::booking::tables::{
-    APPOINTMENTS, CLINIC_SETTINGS, CONFIRMATION_TOKENS, PROVIDERS, SERVICES, TOOL_CALL_EFFECTS,
-};
-use crate::domain::{AppointmentId, FieldError, OrgId, ProviderId, ServiceId};
+use crate::booking::tables::{APPOINTMENTS, CONFIRMATION_TOKENS, TOOL_CALL_EFFECTS};
+use crate::domain::{AppointmentId, OrgId, ProviderId, ServiceId};
 use crate::outbox::{self, JobKind};
 use crate::store::OrgReads;
 use crate::store::{OrgWrite, StoreWrite};
@@ -38,6 +31,8 @@ pub struct BookRequest {
     pub source: BookingSource,
     pub vapi_call_id: Option<String>,
     pub vapi_tool_call_id: Option<String>,
+    /// Whose hold this booking may take (the Vapi call's id, or a waiting-list offer's).
+    pub hold_key: Option<String>,
 }
 
 /// What the writer is asked to do.
@@ -56,6 +51,15 @@ pub enum Change {
         start: DateTime<Utc>,
         actor: String,
         tool_call_id: Option<String>,
+        /// The Vapi call asking: a time it holds is its to take.
+        call_id: Option<String>,
+    },
+    /// Holds a time for a call in progress (in memory; see `holds`).
+    Hold(Box<super::holds::HoldRequest>),
+    /// Ends the call's hold, if it has one.
+    ReleaseHold {
+        org: OrgId,
+        holder: String,
     },
     /// `pending` → `confirmed`: by the patient's link (`actor` None), or by staff for them.
     Confirm {
@@ -93,6 +97,10 @@ pub enum Effect {
     },
     Cancelled(Box<AppointmentRecord>),
     Rescheduled(Box<AppointmentRecord>),
+    /// The time is held for the call (until the hold's `until`).
+    Held(Box<super::slot_index::SlotHold>),
+    /// The call's hold ended (`None`: it had none live).
+    HoldReleased(Option<Box<super::slot_index::SlotHold>>),
     Confirmed(Box<AppointmentRecord>),
     OutcomeSet(Box<AppointmentRecord>),
     ConfirmUnknown,
@@ -103,93 +111,6 @@ pub enum Effect {
         org: OrgId,
         removed: usize,
     },
-}
-
-/// The set-up records a transaction's claims decide with, each decoded once per transaction.
-/// Changes the writer applies never alter providers, services, clinic settings or an org's
-/// zone (those are written by their own transactions), so within one transaction they are
-/// the same for every claim; across transactions nothing is kept.
-#[derive(Default)]
-struct SetupReads {
-    providers: HashMap<(OrgId, ProviderId), Arc<ProviderRecord>>,
-    services: HashMap<(OrgId, ServiceId), Arc<ServiceRecord>>,
-    clinics: HashMap<OrgId, (Policy, Tz)>,
-    reminders: HashMap<OrgId, Option<ReminderRule>>,
-}
-
-/// When a clinic's appointment reminders go: `hours` before the start, moved earlier out of
-/// the clinic's quiet hours.
-#[derive(Clone, Copy)]
-struct ReminderRule {
-    hours: u32,
-    quiet: crate::domain::QuietHours,
-}
-
-impl ReminderRule {
-    /// When the reminder for an appointment starting at `start` goes; `None` when that time
-    /// has already passed (an appointment booked at short notice needs none).
-    fn due(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let due = self
-            .quiet
-            .last_allowed_before(start - Duration::hours(self.hours.into()));
-        (due > now).then_some(due)
-    }
-}
-
-impl SetupReads {
-    fn provider(
-        &mut self,
-        org: &OrgWrite<'_>,
-        id: ProviderId,
-    ) -> Result<Option<Arc<ProviderRecord>>, BookingError> {
-        read_once(&mut self.providers, org, &PROVIDERS, id, id.as_bytes())
-    }
-
-    fn service(
-        &mut self,
-        org: &OrgWrite<'_>,
-        id: ServiceId,
-    ) -> Result<Option<Arc<ServiceRecord>>, BookingError> {
-        read_once(&mut self.services, org, &SERVICES, id, id.as_bytes())
-    }
-
-    /// The clinic's booking policy and time zone.
-    fn clinic(&mut self, w: &StoreWrite, org: OrgId) -> Result<(Policy, Tz), BookingError> {
-        if let Some(c) = self.clinics.get(&org) {
-            return Ok(*c);
-        }
-        let settings: ClinicSettings = w
-            .org(org)
-            .get(&CLINIC_SETTINGS, b"settings")?
-            .unwrap_or_default();
-        let tz = org_zone(w.global_get(&crate::identity::tables::ORGS, &org.as_bytes())?)?;
-        let clinic = (settings.policy(), tz);
-        self.clinics.insert(org, clinic);
-        self.reminders.insert(
-            org,
-            (settings.reminder_hours_before > 0).then(|| ReminderRule {
-                hours: settings.reminder_hours_before,
-                quiet: crate::domain::QuietHours::new(
-                    &settings.quiet_hours_start,
-                    &settings.quiet_hours_end,
-                    tz,
-                ),
-            }),
-        );
-        Ok(clinic)
-    }
-
-    /// The clinic's reminder rule (none when reminders are off).
-    fn reminder(
-        &mut self,
-        w: &StoreWrite,
-        org: OrgId,
-    ) -> Result<Option<ReminderRule>, BookingError> {
-        if !self.reminders.contains_key(&org) {
-            self.clinic(w, org)?;
-        }
-        Ok(self.reminders.get(&org).copied().flatten())
-    }
 }
 
 /// Queues the appointment's reminder text for its start (a reschedule queues one for the new
@@ -218,59 +139,6 @@ fn queue_reminder(
     Ok(())
 }
 
-/// What the changes of one writer transaction share: the set-up records, each decoded once,
-/// and the slots taken and released so far (seen by the changes after them; they reach the
-/// slot index only through `committed`, once the transaction is durable).
-pub struct TransactionScope<'a> {
-    reads: SetupReads,
-    slots: PendingSlots<'a>,
-    followers: &'a dyn BookingFollowers,
-}
-
-impl<'a> TransactionScope<'a> {
-    /// `followers` are told of each booking inside the transaction.
-    pub fn new(index: &'a SlotIndex, followers: &'a dyn BookingFollowers) -> Self {
-        TransactionScope {
-            reads: SetupReads::default(),
-            slots: PendingSlots::new(index),
-            followers,
-        }
-    }
-
-    /// The transaction committed durably: its slot changes reach the index.
-    pub fn committed(self) {
-        self.slots.committed();
-    }
-}
-
-/// A record from `seen` if this transaction read it already, else from the table (and kept).
-fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
-    seen: &mut HashMap<(OrgId, K), Arc<V>>,
-    org: &OrgWrite<'_>,
-    table: &crate::store::tables::TenantTable<V>,
-    id: K,
-    key: [u8; 16],
-) -> Result<Option<Arc<V>>, BookingError> {
-    let slot = (org.org_id(), id);
-    if let Some(v) = seen.get(&slot) {
-        return Ok(Some(v.clone()));
-    }
-    let Some(v) = org.get(table, &key)? else {
-        return Ok(None);
-    };
-    let v = Arc::new(v);
-    seen.insert(slot, v.clone());
-    Ok(Some(v))
-}
-
-/// The doors check every start against the window already; the writer checks again, so no
-/// other path can bring it an instant its arithmetic cannot hold.
-fn in_window(start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), BookingError> {
-    super::intake::instant_in_window(start, now)
-        .map(|_| ())
-        .map_err(|m| BookingError::Invalid(vec![FieldError::new("start", m)]))
-}
-
 fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -289,30 +157,40 @@ pub fn apply_in(
             id,
             actor,
             reason,
-        } => cancel(w, &mut scope.slots, *org, *id, actor, reason.clone(), now),
+        } => cancel(w, scope, *org, *id, actor, reason.clone(), now),
         Change::Reschedule {
             org,
             id,
             start,
             actor,
             tool_call_id,
+            call_id,
         } => reschedule(
             w,
             scope,
-            *org,
-            *id,
-            *start,
-            actor,
-            tool_call_id.as_deref(),
+            Move {
+                org_id: *org,
+                id: *id,
+                start: *start,
+                actor,
+                tool_call_id: tool_call_id.as_deref(),
+                call_id: call_id.as_deref(),
+            },
             now,
         ),
+        Change::Hold(req) => {
+            super::holds::hold(w, scope, req, now).map(|h| Effect::Held(Box::new(h)))
+        }
+        Change::ReleaseHold { org, holder } => Ok(Effect::HoldReleased(
+            super::holds::end_call_hold(&mut scope.slots, *org, holder, now).map(Box::new),
+        )),
         Change::Confirm { token, actor } => confirm(w, token, actor.as_deref(), now),
         Change::Outcome {
             org,
             id,
             status,
             actor,
-        } => set_outcome(w, &mut scope.slots, *org, *id, *status, actor, now),
+        } => set_outcome(w, scope, *org, *id, *status, actor, now),
         Change::Delivery(d) => record_delivery(w, d),
         Change::ForgetToolCalls { org, tool_call_ids } => {
             let mut o = w.org(*org);
@@ -334,7 +212,7 @@ pub fn apply_in(
 /// record stays), and a no-show is counted on the patient's contact.
 fn set_outcome(
     w: &mut StoreWrite,
-    slots: &mut PendingSlots<'_>,
+    scope: &mut TransactionScope<'_>,
     org_id: OrgId,
     id: AppointmentId,
     status: AppointmentStatus,
@@ -352,7 +230,8 @@ fn set_outcome(
     if a.start > now {
         return Err(BookingError::NotStarted);
     }
-    slots.release(&a);
+    scope.slots.release(&a);
+    let before = a.clone();
     a.status = status;
     a.updated_at = stamp(now);
     org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
@@ -363,6 +242,9 @@ fn set_outcome(
         "appointment_completed"
     };
     audit::success(&mut org, actor, action, format!("appointment:{id}"), now)?;
+    if status == AppointmentStatus::NoShow {
+        scope.followers.freed(w, &before, now)?;
+    }
     Ok(Effect::OutcomeSet(Box::new(a)))
 }
 
@@ -382,36 +264,12 @@ fn record_delivery(w: &mut StoreWrite, d: &outbox::DeliveryRecord) -> Result<Eff
     Ok(Effect::DeliveryRecorded)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decide(
-    w: &StoreWrite,
-    reads: &mut SetupReads,
-    org: OrgId,
-    provider: &ProviderRecord,
-    shape: &Shape,
-    busy: &[Interval],
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), BookingError> {
-    let (policy, tz) = reads.clinic(w, org)?;
-    let time_off = provider.time_off_intervals();
-    let cal = ProviderCalendar {
-        tz,
-        hours: &provider.weekly_hours,
-        breaks: &provider.breaks,
-        time_off: &time_off,
-    };
-    cal.evaluate(shape, &policy, busy, now, start)
-        .map_err(BookingError::Refused)
-}
-
 fn book(
     w: &mut StoreWrite,
     scope: &mut TransactionScope<'_>,
     req: &BookRequest,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
-    in_window(req.start, now)?;
     let org = w.org(req.org);
     if let Some(tc) = &req.vapi_tool_call_id {
         if let Some(id) = org.get(&TOOL_CALL_EFFECTS, tc.as_bytes())? {
@@ -423,46 +281,20 @@ fn book(
             }
         }
     }
-    let provider = scope
-        .reads
-        .provider(&org, req.provider_id)?
-        .ok_or(BookingError::NotFound)?;
-    let service = match req.service_id {
-        Some(id) => {
-            let s = scope.reads.service(&org, id)?.ok_or_else(|| {
-                BookingError::Invalid(vec![FieldError::new(
-                    "service_id",
-                    "is not a service of this clinic",
-                )])
-            })?;
-            if !provider.service_ids.contains(&s.id) {
-                return Err(BookingError::Invalid(vec![FieldError::new(
-                    "service_id",
-                    "is not offered by this provider",
-                )]));
-            }
-            Some(s)
-        }
-        None => None,
+    let ask = Ask {
+        org: req.org,
+        provider_id: req.provider_id,
+        service_id: req.service_id,
+        duration_minutes: req.duration_minutes,
+        start: req.start,
+        holder: req.hold_key.as_deref(),
     };
-    let shape = match (&service, req.duration_minutes) {
-        (Some(s), None) => s.shape(),
-        (Some(s), Some(d)) => Shape::minutes(d, s.buffer_before_minutes, s.buffer_after_minutes),
-        (None, Some(d)) => Shape::minutes(d, 0, 0),
-        (None, None) => {
-            return Err(BookingError::Invalid(vec![FieldError::new(
-                "service_id",
-                "give a service or an end time",
-            )]))
-        }
-    };
-    let occupied = shape.occupied(req.start);
-    let entries = scope.slots.nearby(req.org, provider.id, occupied);
+    let claim = read_claim(scope, &org, &ask, now)?;
     // A retry gets its booking back: the same tool call, or the same call for the same
     // patient and time. A booking still where it was made is found among the entries it
     // overlaps; one moved or cancelled since left its tool call in TOOL_CALL_EFFECTS.
     if req.vapi_call_id.is_some() || req.vapi_tool_call_id.is_some() {
-        for e in &entries {
+        for e in &claim.in_the_way {
             if let Some(a) = org.get(&APPOINTMENTS, &e.appointment_id.as_bytes())? {
                 let same_tool_call =
                     req.vapi_tool_call_id.is_some() && a.vapi_tool_call_id == req.vapi_tool_call_id;
@@ -479,17 +311,8 @@ fn book(
             }
         }
     }
-    let busy: Vec<Interval> = entries.iter().map(|e| e.occupied).collect();
-    decide(
-        w,
-        &mut scope.reads,
-        req.org,
-        &provider,
-        &shape,
-        &busy,
-        req.start,
-        now,
-    )?;
+    claim.decide(w, &mut scope.reads, &ask, now)?;
+    let (provider, service, shape) = (claim.provider, claim.service, claim.shape);
 
     let id = AppointmentId::new_time_ordered();
     let record = AppointmentRecord {
@@ -537,6 +360,10 @@ fn book(
         format!("appointment:{id}"),
         now,
     )?;
+    // The holder's hold, here or at another time, ends with its booking.
+    if let Some(holder) = &req.hold_key {
+        super::holds::end_call_hold(&mut scope.slots, req.org, holder, now);
+    }
     // A lead for this number (a caller who rang and did not book) is now booked.
     scope
         .followers
@@ -564,7 +391,7 @@ fn remember_booking_call(
 
 fn cancel(
     w: &mut StoreWrite,
-    slots: &mut PendingSlots<'_>,
+    scope: &mut TransactionScope<'_>,
     org_id: OrgId,
     id: AppointmentId,
     actor: &str,
@@ -579,8 +406,9 @@ fn cancel(
     if !a.status.is_active() {
         return Err(BookingError::NotActive);
     }
-    slots.release(&a);
+    scope.slots.release(&a);
     remember_booking_call(&mut org, &a)?;
+    let before = a.clone();
     a.status = AppointmentStatus::Cancelled;
     a.cancel_reason = reason;
     a.updated_at = stamp(now);
@@ -598,20 +426,34 @@ fn cancel(
         JobKind::CalendarDelete { appointment_id: id },
         now,
     )?;
+    scope.followers.freed(w, &before, now)?;
     Ok(Effect::Cancelled(Box::new(a)))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn reschedule(
-    w: &mut StoreWrite,
-    scope: &mut TransactionScope<'_>,
+/// A move asked of the writer.
+struct Move<'a> {
     org_id: OrgId,
     id: AppointmentId,
     start: DateTime<Utc>,
-    actor: &str,
-    tool_call_id: Option<&str>,
+    actor: &'a str,
+    tool_call_id: Option<&'a str>,
+    call_id: Option<&'a str>,
+}
+
+fn reschedule(
+    w: &mut StoreWrite,
+    scope: &mut TransactionScope<'_>,
+    m: Move<'_>,
     now: DateTime<Utc>,
 ) -> Result<Effect, BookingError> {
+    let Move {
+        org_id,
+        id,
+        start,
+        actor,
+        tool_call_id,
+        call_id,
+    } = m;
     in_window(start, now)?;
     let org = w.org(org_id);
     if let Some(tc) = tool_call_id {
@@ -638,7 +480,7 @@ fn reschedule(
     };
     let busy: Vec<Interval> = scope
         .slots
-        .nearby(org_id, a.provider_id, shape.occupied(start))
+        .nearby(org_id, a.provider_id, shape.occupied(start), now, call_id)
         .into_iter()
         .filter(|e| e.appointment_id != id)
         .map(|e| e.occupied)
@@ -657,6 +499,7 @@ fn reschedule(
     let mut org = w.org(org_id);
     scope.slots.release(&a);
     remember_booking_call(&mut org, &a)?;
+    let before = a.clone();
     let mut moved = a;
     moved.start = start;
     moved.end = start + shape.duration;
@@ -664,6 +507,9 @@ fn reschedule(
     moved.calendar_sync = "pending".into();
     org.put(&APPOINTMENTS, &id.as_bytes(), &moved)?;
     scope.slots.hold(&moved);
+    if let Some(call) = call_id {
+        super::holds::end_call_hold(&mut scope.slots, org_id, call, now);
+    }
     if let Some(tc) = tool_call_id {
         org.put(&TOOL_CALL_EFFECTS, tc.as_bytes(), &id)?;
     }
@@ -681,6 +527,7 @@ fn reschedule(
         now,
     )?;
     queue_reminder(w, &mut scope.reads, &moved, now)?;
+    scope.followers.freed(w, &before, now)?;
     Ok(Effect::Rescheduled(Box::new(moved)))
 }
 

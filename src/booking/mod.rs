@@ -4,7 +4,9 @@
 
 mod appointments;
 mod availability;
+mod claims;
 pub mod followers;
+pub mod holds;
 mod housekeeping;
 mod indexes;
 pub mod intake;

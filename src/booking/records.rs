@@ -40,6 +40,12 @@ pub struct ClinicSettings {
     pub reminder_hours_before: u32,
     /// What a caller must say before the voice agent discusses or changes their booking.
     pub caller_verification: CallerProof,
+    /// Minutes a time stays held for a call while the caller gives their details (1–30;
+    /// default 5).
+    pub hold_minutes: u32,
+    /// Minutes a freed time texted to the waiting list stays held for a YES (5–240; default
+    /// 30).
+    pub offer_minutes: u32,
 }
 
 /// What a caller must say, on a call from the booking's number, before the voice agent tells
@@ -94,6 +100,8 @@ impl Default for ClinicSettings {
             sms_help_text: None,
             reminder_hours_before: 24,
             caller_verification: CallerProof::default(),
+            hold_minutes: 5,
+            offer_minutes: 30,
         }
     }
 }
@@ -205,6 +213,8 @@ pub struct Patient {
 pub enum BookingSource {
     Vapi,
     Staff,
+    /// A patient on the waiting list took a freed time by text.
+    Waitlist,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -75,6 +75,25 @@ impl BookingService {
                 Err("is at most 336".into())
             },
         );
+        v.check(
+            "hold_minutes",
+            if (1..=holds::MAX_HOLD_MINUTES).contains(&s.hold_minutes) {
+                Ok(())
+            } else {
+                Err(format!("must be between 1 and {}", holds::MAX_HOLD_MINUTES))
+            },
+        );
+        v.check(
+            "offer_minutes",
+            if (5..=holds::MAX_OFFER_MINUTES).contains(&s.offer_minutes) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "must be between 5 and {}",
+                    holds::MAX_OFFER_MINUTES
+                ))
+            },
+        );
         for (field, value) in [
             ("booking_link", &s.booking_link),
             ("public_url", &s.public_url),

@@ -1,7 +1,8 @@
 //! Which spans each provider's active appointments hold, per org, kept in memory: built from the
 //! stored appointments at start and changed only by the claim writer — its changes are seen by
 //! the later changes of the same transaction and reach the index after the commit, before any
-//! caller is answered — so a claim's durable commit writes no index leaf (schema 9).
+//! caller is answered — so a claim's durable commit writes no index leaf (schema 9). Times
+//! held for calls in progress live here too, in memory only (a restart releases them).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::records::{AppointmentRecord, SlotEntry};
 use super::schedule::Interval;
-use crate::domain::{AppointmentId, OrgId, ProviderId};
+use crate::domain::{AppointmentId, OrgId, ProviderId, ServiceId};
 
 /// One provider's active appointments by (start, id), each with the span it occupies
 /// (buffers included).
@@ -28,6 +29,41 @@ const LOWEST_ID: AppointmentId = AppointmentId::LOWEST;
 #[derive(Default)]
 pub struct SlotIndex {
     orgs: RwLock<HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>>,
+    /// Times held for calls in progress, per org (a handful at most: one per call).
+    holds: RwLock<HashMap<OrgId, Vec<SlotHold>>>,
+}
+
+/// A time held for one call while its caller gives their details: taken for everyone else
+/// until `until`, when the call books it, picks another time or ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotHold {
+    /// The hold's own id (in the appointments' id space, so it can stand among them).
+    pub id: AppointmentId,
+    pub org: OrgId,
+    /// Who holds it: a Vapi call (its id) or a waiting-list offer (`waitlist:…`).
+    pub holder: String,
+    pub provider: ProviderId,
+    pub service: Option<ServiceId>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// What it keeps from others (the appointment it stands for, buffers included).
+    pub occupied: Interval,
+    /// When it lapses on its own.
+    pub until: DateTime<Utc>,
+}
+
+impl SlotHold {
+    /// Whether it still holds its time at `now`.
+    pub fn live(&self, now: DateTime<Utc>) -> bool {
+        now < self.until
+    }
+
+    fn entry(&self) -> SlotEntry {
+        SlotEntry {
+            appointment_id: self.id,
+            occupied: self.occupied,
+        }
+    }
 }
 
 /// One change a writer transaction makes to the index.
@@ -45,12 +81,39 @@ enum SlotChange {
         start: DateTime<Utc>,
         id: AppointmentId,
     },
+    PlaceHold(SlotHold),
+    EndHold {
+        org: OrgId,
+        id: AppointmentId,
+    },
 }
 
 impl SlotIndex {
     /// Forgets every slot of a deleted org.
     pub fn forget_org(&self, org: OrgId) {
         self.write().remove(&org);
+        self.write_holds().remove(&org);
+    }
+
+    fn write_holds(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<OrgId, Vec<SlotHold>>> {
+        self.holds.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The org's holds, lapsed ones included (they are cleared by the next hold placed).
+    fn org_holds(&self, org: OrgId) -> Vec<SlotHold> {
+        let holds = self.holds.read().unwrap_or_else(|p| p.into_inner());
+        holds.get(&org).cloned().unwrap_or_default()
+    }
+
+    /// The org's holds still live at `now`, in start order (for the diary).
+    pub fn live_holds(&self, org: OrgId, now: DateTime<Utc>) -> Vec<SlotHold> {
+        let mut live: Vec<SlotHold> = self
+            .org_holds(org)
+            .into_iter()
+            .filter(|h| h.live(now))
+            .collect();
+        live.sort_by_key(|h| (h.start, h.id));
+        live
     }
 
     /// Adds an appointment read from the store at start, if it holds its slot (pending or
@@ -126,23 +189,35 @@ impl SlotIndex {
         })
     }
 
-    /// The spans of the provider's active appointments that start in `[from, to)`.
+    /// The spans of the provider's active appointments, and of the times held for calls at
+    /// `now`, that start in `[from, to)`.
     pub fn starting_between(
         &self,
         org: OrgId,
         provider: ProviderId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Vec<Interval> {
         if from >= to {
             return Vec::new();
         }
-        self.read(org, provider, |slots| {
+        let mut spans: Vec<Interval> = self.read(org, provider, |slots| {
             slots
                 .range((from, LOWEST_ID)..(to, LOWEST_ID))
                 .map(|(_, occupied)| *occupied)
                 .collect()
-        })
+        });
+        let held = self.org_holds(org);
+        let held = held
+            .iter()
+            .filter(|h| h.provider == provider && h.live(now) && (from..to).contains(&h.start));
+        let before = spans.len();
+        spans.extend(held.map(|h| h.occupied));
+        if spans.len() > before {
+            spans.sort_by_key(|i| i.start);
+        }
+        spans
     }
 
     /// Every held span, ordered: for comparing the index with one rebuilt from the store.
@@ -166,9 +241,31 @@ impl SlotIndex {
         if changes.is_empty() {
             return;
         }
-        let mut orgs = self.write();
-        for change in changes {
-            apply_one(&mut orgs, change);
+        let (holds, slots): (Vec<SlotChange>, Vec<SlotChange>) = changes
+            .into_iter()
+            .partition(|c| matches!(c, SlotChange::PlaceHold(_) | SlotChange::EndHold { .. }));
+        if !slots.is_empty() {
+            let mut orgs = self.write();
+            for change in slots {
+                apply_one(&mut orgs, change);
+            }
+        }
+        if !holds.is_empty() {
+            let mut held = self.write_holds();
+            for change in holds {
+                match change {
+                    SlotChange::PlaceHold(h) => held.entry(h.org).or_default().push(h),
+                    SlotChange::EndHold { org, id } => {
+                        if let Some(list) = held.get_mut(&org) {
+                            list.retain(|h| h.id != id);
+                            if list.is_empty() {
+                                held.remove(&org);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -197,6 +294,7 @@ fn apply_one(orgs: &mut HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>, chan
                 slots.remove(&(start, id));
             }
         }
+        SlotChange::PlaceHold(_) | SlotChange::EndHold { .. } => {}
     }
 }
 
@@ -230,8 +328,65 @@ impl<'a> PendingSlots<'a> {
         }
     }
 
-    /// As `SlotIndex::nearby`, with this transaction's changes so far.
-    pub fn nearby(&self, org: OrgId, provider: ProviderId, around: Interval) -> Vec<SlotEntry> {
+    /// What keeps `around` from a claim, with this transaction's changes so far: the
+    /// provider's active appointments that overlap it (as `SlotIndex::nearby`) and the times
+    /// held there at `now`, except those held for `for_holder` (a call's own hold does not
+    /// keep it out).
+    pub fn nearby(
+        &self,
+        org: OrgId,
+        provider: ProviderId,
+        around: Interval,
+        now: DateTime<Utc>,
+        for_holder: Option<&str>,
+    ) -> Vec<SlotEntry> {
+        let mut found = self.appointments_nearby(org, provider, around);
+        found.extend(
+            self.holds(org)
+                .into_iter()
+                .filter(|h| {
+                    h.provider == provider
+                        && h.live(now)
+                        && h.occupied.overlaps(&around)
+                        && Some(h.holder.as_str()) != for_holder
+                })
+                .map(|h| h.entry()),
+        );
+        found
+    }
+
+    /// The org's holds as this transaction sees them (lapsed ones included).
+    pub fn holds(&self, org: OrgId) -> Vec<SlotHold> {
+        let mut holds = self.index.org_holds(org);
+        for change in &self.changes {
+            match change {
+                SlotChange::PlaceHold(h) if h.org == org => holds.push(h.clone()),
+                SlotChange::EndHold { org: o, id } if *o == org => holds.retain(|h| h.id != *id),
+                _ => {}
+            }
+        }
+        holds
+    }
+
+    /// The hold now keeps its time (a call's earlier hold should be ended first).
+    pub fn place_hold(&mut self, hold: SlotHold) {
+        self.changes.push(SlotChange::PlaceHold(hold));
+    }
+
+    /// The hold no longer keeps its time (booked, replaced, released, lapsed).
+    pub fn end_hold(&mut self, hold: &SlotHold) {
+        self.changes.push(SlotChange::EndHold {
+            org: hold.org,
+            id: hold.id,
+        });
+    }
+
+    fn appointments_nearby(
+        &self,
+        org: OrgId,
+        provider: ProviderId,
+        around: Interval,
+    ) -> Vec<SlotEntry> {
         let mut found = self.index.nearby(org, provider, around);
         for change in &self.changes {
             match change {
@@ -338,7 +493,7 @@ mod tests {
             let start = day + Duration::minutes(rng.gen_range(0..6 * 24 * 60));
             let around = Interval::new(start, start + Duration::minutes(rng.gen_range(1..=600)));
             let mut found: Vec<AppointmentId> = pending
-                .nearby(org, provider, around)
+                .nearby(org, provider, around, day, None)
                 .iter()
                 .map(|e| e.appointment_id)
                 .collect();
@@ -356,10 +511,10 @@ mod tests {
         // Another provider and another org see none of it.
         let everything = Interval::new(day, day + Duration::days(7));
         assert!(pending
-            .nearby(org, ProviderId::new_random(), everything)
+            .nearby(org, ProviderId::new_random(), everything, day, None)
             .is_empty());
         assert!(pending
-            .nearby(OrgId::new_random(), provider, everything)
+            .nearby(OrgId::new_random(), provider, everything, day, None)
             .is_empty());
     }
 
@@ -392,7 +547,10 @@ mod tests {
 
         let mut failed = PendingSlots::new(&index);
         failed.hold(&nine);
-        assert_eq!(ids(failed.nearby(org, provider, morning)), vec![nine.id]);
+        assert_eq!(
+            ids(failed.nearby(org, provider, morning, nine.start, None)),
+            vec![nine.id]
+        );
         drop(failed);
         assert!(index.nearby(org, provider, morning).is_empty());
 
@@ -405,18 +563,77 @@ mod tests {
             vec![nine.id, ten.id]
         );
         assert_eq!(
-            index.starting_between(org, provider, nine.start, ten.start),
+            index.starting_between(org, provider, nine.start, ten.start, nine.start),
             vec![nine.occupied()]
         );
 
         let mut second = PendingSlots::new(&index);
         second.release(&nine);
-        assert_eq!(ids(second.nearby(org, provider, morning)), vec![ten.id]);
+        assert_eq!(
+            ids(second.nearby(org, provider, morning, nine.start, None)),
+            vec![ten.id]
+        );
         assert_eq!(
             ids(index.nearby(org, provider, morning)),
             vec![nine.id, ten.id]
         );
         second.committed();
         assert_eq!(ids(index.nearby(org, provider, morning)), vec![ten.id]);
+    }
+
+    /// A hold keeps its span from every claim but its holder's, in the transaction that places
+    /// it and, once committed, in the index's free-time reads; a lapsed hold keeps nothing.
+    #[test]
+    fn a_hold_keeps_its_time_from_all_but_its_holder_until_it_lapses() {
+        let index = SlotIndex::default();
+        let (org, provider) = (OrgId::new_random(), ProviderId::new_random());
+        let now: DateTime<Utc> = "2027-05-03T08:00:00Z".parse().unwrap();
+        let start: DateTime<Utc> = "2027-05-03T10:00:00Z".parse().unwrap();
+        let span = Interval::new(start, start + Duration::minutes(30));
+        let hold = SlotHold {
+            id: AppointmentId::new_time_ordered(),
+            org,
+            holder: "call-1".into(),
+            provider,
+            service: None,
+            start,
+            end: span.end,
+            occupied: span,
+            until: now + Duration::minutes(5),
+        };
+        let mut placing = PendingSlots::new(&index);
+        placing.place_hold(hold.clone());
+        let seen = |p: &PendingSlots<'_>, at: DateTime<Utc>, holder: Option<&str>| {
+            p.nearby(org, provider, span, at, holder)
+                .iter()
+                .map(|e| e.appointment_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(seen(&placing, now, Some("call-2")), vec![hold.id]);
+        assert_eq!(seen(&placing, now, None), vec![hold.id]);
+        assert!(seen(&placing, now, Some("call-1")).is_empty());
+        assert!(
+            index.live_holds(org, now).is_empty(),
+            "not before the commit"
+        );
+        placing.committed();
+
+        let day = start - Duration::hours(10);
+        let free_time_reads =
+            |at| index.starting_between(org, provider, day, day + Duration::days(1), at);
+        assert_eq!(free_time_reads(now), vec![span]);
+        assert_eq!(index.live_holds(org, now), vec![hold.clone()]);
+        assert!(index.snapshot().is_empty(), "holds are not appointments");
+        // Lapsed: nothing kept, for claims and free times alike.
+        let later = hold.until;
+        assert!(free_time_reads(later).is_empty());
+        assert!(seen(&PendingSlots::new(&index), later, None).is_empty());
+        // Ended in a transaction: gone once it commits.
+        let mut ending = PendingSlots::new(&index);
+        ending.end_hold(&hold);
+        assert!(seen(&ending, now, None).is_empty());
+        assert_eq!(index.live_holds(org, now).len(), 1);
+        ending.committed();
+        assert!(index.live_holds(org, now).is_empty());
     }
 }

@@ -28,7 +28,7 @@ use crate::followup::records::{
     SMS_TEXTED, TWILIO_MESSAGES,
 };
 use crate::identity::tables::ORGS;
-use crate::outbox::{self, JobKind};
+
 use crate::store::OrgReads;
 use crate::store::{OrgRead, OrgWrite, Store, StoreError};
 use records::{
@@ -397,23 +397,8 @@ impl FollowUpService {
                     followup.procedure = Some(procedure.name.clone());
                     followup.guide_link = Some(guide);
                     followup.booking_link = booking_link;
-                    o.put(&FOLLOWUPS, followup.id.as_bytes(), &followup)?;
                     lead.followup_id = Some(followup.id);
-                    audit::success(
-                        &mut o,
-                        "system:call_intake",
-                        "sms_queued",
-                        format!("followup:{}", followup.id),
-                        now,
-                    )?;
-                    outbox::enqueue(
-                        w,
-                        org,
-                        JobKind::Sms {
-                            followup_id: followup.id,
-                        },
-                        now,
-                    )?;
+                    records::queue_text(w, org, &followup, "system:call_intake", now)?;
                     o = w.org(org);
                 }
                 o.put(&LEADS, lead.id.as_bytes(), &lead)?;
@@ -671,12 +656,7 @@ impl FollowUpService {
         to: &str,
         body: &str,
     ) -> Result<Option<String>, FollowUpError> {
-        let word = body
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_ascii_uppercase();
+        let word = records::keyword_of(body);
         enum Keyword {
             Stop,
             Start,

@@ -88,6 +88,46 @@ pub fn sender_opt_out(
     Ok(())
 }
 
+/// The keyword a text from a caller starts with, as carriers read one: its first word,
+/// without punctuation, in capitals ("Yes please!" → `YES`).
+pub fn keyword_of(body: &str) -> String {
+    body.split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_ascii_uppercase()
+}
+
+/// Queues a text inside the caller's transaction: the message is stored (`queued`), its
+/// queuing audited, and its outbox job written; consent, STOP and quiet hours are decided
+/// when the job falls due. The one way a text is queued, for follow-ups and other domains'
+/// messages (waiting-list offers) alike.
+pub fn queue_text(
+    w: &mut StoreWrite,
+    org: OrgId,
+    message: &FollowUpRecord,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut o = w.org(org);
+    o.put(&FOLLOWUPS, message.id.as_bytes(), message)?;
+    audit::success(
+        &mut o,
+        actor.to_string(),
+        "sms_queued",
+        format!("followup:{}", message.id),
+        now,
+    )?;
+    crate::outbox::enqueue(
+        w,
+        org,
+        crate::outbox::JobKind::Sms {
+            followup_id: message.id,
+        },
+        now,
+    )
+}
+
 /// Twilio message sid → the org and follow-up it carries (status callbacks name only the sid).
 pub const TWILIO_MESSAGES: GlobalTable<MessageIndexEntry> = GlobalTable::new("twilio_messages_v1");
 
@@ -193,6 +233,8 @@ pub enum FollowUpPurpose {
     CallFollowUp,
     /// Before an appointment.
     Reminder,
+    /// A freed time offered to a patient on the waiting list.
+    WaitlistOffer,
 }
 
 /// One text message to a caller, as rendered and as it fared.

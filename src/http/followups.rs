@@ -368,7 +368,7 @@ async fn call_ended(
             "must be 1 to 200 characters",
         )]));
     }
-    state.voice.call_over(caller.org, call_id);
+    state.voice.call_over(caller.org, call_id).await;
     let outcome = state
         .followups
         .call_ended(
@@ -500,7 +500,13 @@ async fn twilio_inbound(
         param(&params, "To").unwrap_or(""),
         param(&params, "Body").unwrap_or(""),
     );
+    // A YES may take a time offered from the waiting list; it is also Twilio's opt-in word.
+    let offer_reply = state
+        .waitlist
+        .reply(from, to, text, &state.settings.twilio.from_number)
+        .await?;
     let reply = state.followups.inbound(from, to, text).await?;
+    let reply = offer_reply.or(reply);
     let twiml = match reply {
         Some(message) => format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{}</Message></Response>",

@@ -16,6 +16,7 @@ mod ops;
 pub mod roles;
 pub mod tls;
 mod vapi;
+pub(crate) mod waitlist;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +70,7 @@ pub struct AppServices {
     pub calls: Arc<crate::calls::CallService>,
     pub kb: Arc<crate::search::KnowledgeBase>,
     pub followups: Arc<crate::followup::FollowUpService>,
+    pub waitlist: Arc<crate::waitlist::WaitlistService>,
     pub calendar: Arc<crate::calendar::CalendarService>,
     pub store: Store,
     pub settings: Arc<Settings>,
@@ -88,6 +90,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(calls::router())
         .merge(kb::router())
         .merge(followups::router())
+        .merge(waitlist::router())
         .merge(vapi::router())
         .routes(routes!(openapi::document))
 }

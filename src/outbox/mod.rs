@@ -33,6 +33,13 @@ pub enum JobKind {
         appointment_id: AppointmentId,
         for_start: DateTime<Utc>,
     },
+    /// Offer a freed time to the clinic's waiting list (decided when due).
+    WaitlistOffer {
+        provider_id: crate::domain::ProviderId,
+        service_id: Option<crate::domain::ServiceId>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
 }
 
 /// The external services jobs are for; each has its own key range in the outbox.
@@ -70,7 +77,9 @@ impl JobKind {
             JobKind::CalendarUpsert { .. } | JobKind::CalendarDelete { .. } => {
                 Service::GoogleCalendar
             }
-            JobKind::Sms { .. } | JobKind::Reminder { .. } => Service::Twilio,
+            JobKind::Sms { .. } | JobKind::Reminder { .. } | JobKind::WaitlistOffer { .. } => {
+                Service::Twilio
+            }
         }
     }
 }
@@ -129,8 +138,10 @@ impl crate::store::codec::Stored for OutboxJob {
                     },
                 )
             }
-            // Follow-up texts are few: they keep the JSON layout.
-            JobKind::Sms { .. } => return crate::store::codec::json_bytes(self),
+            // Follow-up texts and offers are few: they keep the JSON layout.
+            JobKind::Sms { .. } | JobKind::WaitlistOffer { .. } => {
+                return crate::store::codec::json_bytes(self)
+            }
         };
         crate::store::codec::compact_bytes(
             crate::store::codec::tags::OUTBOX_JOB,

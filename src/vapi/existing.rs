@@ -368,7 +368,13 @@ impl Ctx<'_> {
         let tool_call = Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty());
         match self
             .booking
-            .reschedule(self.caller, current.id, start, tool_call)
+            .reschedule(
+                self.caller,
+                current.id,
+                start,
+                tool_call,
+                self.call.call_id.clone(),
+            )
             .await
         {
             Ok(a) => ToolAnswer::ok(format!(

@@ -4,8 +4,10 @@
 
 pub mod envelope;
 mod existing;
+mod holds;
 mod tools;
 pub mod verification;
+mod waitlist;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,7 @@ pub struct VoiceAgent {
     calls: Arc<crate::calls::CallService>,
     kb: Arc<crate::search::KnowledgeBase>,
     followups: Arc<crate::followup::FollowUpService>,
+    waitlist: Arc<crate::waitlist::WaitlistService>,
     memory: Mutex<AnswerMemory>,
     /// Who has proved what on each call in progress, and how codes are texted.
     verifier: verification::Verifier,
@@ -101,6 +104,7 @@ impl VoiceAgent {
         calls: Arc<crate::calls::CallService>,
         kb: Arc<crate::search::KnowledgeBase>,
         followups: Arc<crate::followup::FollowUpService>,
+        waitlist: Arc<crate::waitlist::WaitlistService>,
         texter: Option<verification::CodeTexter>,
     ) -> Self {
         Self {
@@ -108,6 +112,7 @@ impl VoiceAgent {
             calls,
             kb,
             followups,
+            waitlist,
             memory: Mutex::new(AnswerMemory {
                 capacity: 10_000,
                 order: VecDeque::new(),
@@ -120,13 +125,18 @@ impl VoiceAgent {
         }
     }
 
-    /// A call has ended: what its caller proved is forgotten.
-    pub fn call_over(&self, org: OrgId, call_id: &str) {
+    /// A call has ended: what its caller proved is forgotten and the time it held, if any,
+    /// is free again.
+    pub async fn call_over(&self, org: OrgId, call_id: &str) {
         self.verifier
             .checks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .forget(org, call_id);
+        if let Err(e) = self.booking.release_hold(org, call_id).await {
+            // The hold still lapses on its own at its time.
+            tracing::warn!(error = %e, "releasing an ended call's hold failed");
+        }
     }
 
     /// Answers one server message. `Err` only when the body is not a server message at all.
@@ -149,7 +159,7 @@ impl VoiceAgent {
                     keyword: procedure_in(&message),
                     transcript: Some(report.transcript.clone()).filter(|t| !t.is_empty()),
                 };
-                self.call_over(caller.org, &report.call_id);
+                self.call_over(caller.org, &report.call_id).await;
                 if let Err(e) = self.calls.ingest(caller.org, report, &region).await {
                     tracing::error!(error = %e, "filing a call failed");
                     return Err("the call could not be filed; please deliver it again");
@@ -162,7 +172,7 @@ impl VoiceAgent {
                 let call_id = message.pointer("/call/id").and_then(Value::as_str);
                 match (ended, call_id) {
                     (true, Some(call_id)) if !call_id.is_empty() => {
-                        self.call_over(caller.org, call_id);
+                        self.call_over(caller.org, call_id).await;
                         let number = message
                             .pointer("/customer/number")
                             .or_else(|| message.pointer("/call/customer/number"))
@@ -240,16 +250,7 @@ impl VoiceAgent {
             }
         }
         let started = std::time::Instant::now();
-        let answer = tools::run(
-            &self.booking,
-            &self.calls,
-            &self.kb,
-            &self.verifier,
-            caller,
-            tool,
-            call,
-        )
-        .await;
+        let answer = tools::run(self, caller, tool, call).await;
         metrics::histogram!(
             crate::metrics::TOOL_CALL,
             "tool" => crate::metrics::tool_label(&tool.name),

@@ -1,5 +1,6 @@
 //! The assistant's tools and what they share: check_availability, book_appointment and
-//! search_knowledge_base here, the tools about an existing booking in `existing`. Each returns
+//! search_knowledge_base here, the tools about an existing booking in `existing`, holds in
+//! `holds`, the waiting list in `waitlist`. Each returns
 //! a sentence to say, in the clinic's time zone, never an id.
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
@@ -20,15 +21,14 @@ use crate::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
 
 pub(super) const TRY_AGAIN: &str = "I'm sorry, I couldn't do that just now. I can try again in a moment, or take a message for the clinic.";
 
+/// Runs one tool call with the agent's services.
 pub async fn run(
-    booking: &BookingService,
-    calls: &crate::calls::CallService,
-    kb: &crate::search::KnowledgeBase,
-    verifier: &super::verification::Verifier,
+    agent: &super::VoiceAgent,
     caller: Caller,
     tool: &ToolCall,
     call: &CallContext,
 ) -> ToolAnswer {
+    let (booking, verifier) = (agent.booking.as_ref(), &agent.verifier);
     let Ok(args) = &tool.arguments else {
         return ToolAnswer::error(
             "I couldn't read the details of that request. Could you tell me them again?",
@@ -40,7 +40,7 @@ pub async fn run(
     };
     let ctx = Ctx {
         booking,
-        calls,
+        calls: &agent.calls,
         caller,
         view: &view,
         args,
@@ -48,6 +48,7 @@ pub async fn run(
         tool_call_id: &tool.id,
         checks: &verifier.checks,
         texter: verifier.texter.as_ref(),
+        waitlist: &agent.waitlist,
     };
     match tool.name.as_str() {
         "check_availability" => ctx.check_availability().await,
@@ -56,7 +57,10 @@ pub async fn run(
         "reschedule_appointment" => ctx.reschedule().await,
         "cancel_appointment" => ctx.cancel().await,
         "verify_caller" => ctx.verify_caller().await,
-        "search_knowledge_base" => search_knowledge_base(kb, caller, args).await,
+        "hold_slot" => ctx.hold_slot().await,
+        "release_hold" => ctx.release_hold().await,
+        "join_waitlist" => ctx.join_waitlist().await,
+        "search_knowledge_base" => search_knowledge_base(&agent.kb, caller, args).await,
         "" => ToolAnswer::error("That request didn't say which tool to use."),
         _ => ToolAnswer::error(
             "I can't help with that request here. I can take a message for the clinic.",
@@ -74,6 +78,7 @@ pub(super) struct Ctx<'a> {
     pub(super) tool_call_id: &'a str,
     pub(super) checks: &'a std::sync::Mutex<super::verification::CallChecks>,
     pub(super) texter: Option<&'a super::verification::CodeTexter>,
+    pub(super) waitlist: &'a crate::waitlist::WaitlistService,
 }
 
 fn time_of_day_matches(filter: Option<&str>, t: DateTime<Utc>, tz: Tz) -> bool {
@@ -162,7 +167,7 @@ impl Ctx<'_> {
         local_instant(self.tz(), date, time).map_err(|_| ToolAnswer::error("That time doesn't exist on that day because the clocks change. Could we pick another time?"))
     }
 
-    fn service_arg(&self) -> Result<Option<&ServiceRecord>, ToolAnswer> {
+    pub(super) fn service_arg(&self) -> Result<Option<&ServiceRecord>, ToolAnswer> {
         let Some(wanted) = self.text("service") else {
             return Ok(None);
         };
@@ -198,7 +203,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn provider_arg(&self) -> Result<Option<&ProviderRecord>, ToolAnswer> {
+    pub(super) fn provider_arg(&self) -> Result<Option<&ProviderRecord>, ToolAnswer> {
         let not_found = || {
             let names: Vec<String> = self
                 .view
@@ -389,10 +394,19 @@ impl Ctx<'_> {
             Ok(n) => n,
             Err(a) => return a,
         };
-        let (service, provider) = match (self.service_arg(), self.provider_arg()) {
+        let (mut service, provider) = match (self.service_arg(), self.provider_arg()) {
             (Ok(s), Ok(p)) => (s, p),
             (Err(a), _) | (_, Err(a)) => return a,
         };
+        // The time this call holds is booked as it was held, unless the caller says otherwise.
+        let held = self.held().filter(|h| h.start == start);
+        if let (None, Some(h)) = (service, &held) {
+            service = self.view.services.iter().find(|s| Some(s.id) == h.service);
+        }
+        let provider = provider.or_else(|| {
+            let h = held.as_ref()?;
+            self.view.providers.iter().find(|p| p.id == h.provider)
+        });
         let provider = match provider {
             Some(p) => p,
             None => match self.pick_provider(service, start).await {
@@ -421,6 +435,7 @@ impl Ctx<'_> {
             source: BookingSource::Vapi,
             vapi_call_id: self.call.call_id.clone(),
             vapi_tool_call_id: Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty()),
+            hold_key: self.call.call_id.clone(),
         };
         match self.booking.book(req).await {
             Ok((a, _replayed)) => ToolAnswer::ok(format!(
@@ -440,7 +455,7 @@ impl Ctx<'_> {
 
     /// With no practitioner named: the first who offers the service and is free then, else the
     /// first who offers it (the booking is then refused with alternatives).
-    async fn pick_provider(
+    pub(super) async fn pick_provider(
         &self,
         service: Option<&ServiceRecord>,
         start: DateTime<Utc>,

@@ -40,32 +40,10 @@ async fn book(app: &TestApp, c: &BookableClinic, call: &str, day: &str, born: bo
 
 /// Sets the clinic's `caller_verification` to `proofs`, the rest of its settings kept.
 async fn accept_proofs(app: &TestApp, c: &BookableClinic, proofs: &str) {
-    let path = format!("/api/orgs/{}/settings", c.clinic.org_id);
-    let mut settings: Value = app
-        .get(&path, Some(&c.clinic.token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    settings["caller_verification"] = json!(proofs);
-    let r = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&c.clinic.token),
-            Some(settings),
-        )
+    let status = app
+        .change_settings(c, |s| s["caller_verification"] = json!(proofs))
         .await;
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
-}
-
-/// The sentence of a tool answer (`result`, or `error` for a refusal).
-fn said(answer: &Value) -> String {
-    answer["result"]
-        .as_str()
-        .or(answer["error"].as_str())
-        .unwrap_or_default()
-        .to_string()
+    assert_eq!(status, reqwest::StatusCode::OK);
 }
 
 #[tokio::test]
@@ -386,6 +364,21 @@ async fn no_tool_speaks_an_id() {
             "search_knowledge_base",
             json!({"query": "where do I park?"}),
         ),
+        (
+            "hold_slot",
+            json!({"appointment_date": other_day, "appointment_time": "14:00", "provider_id": provider}),
+        ),
+        (
+            "hold_slot",
+            json!({"appointment_date": other_day, "appointment_time": "14:00", "provider_id": provider}),
+        ),
+        ("release_hold", json!({})),
+        ("release_hold", json!({})),
+        (
+            "join_waitlist",
+            json!({"patient_name": "Sam Roe", "latest_date": other_day}),
+        ),
+        ("join_waitlist", json!({"patient_name": "Sam Roe"})),
         ("no_such_tool", json!({})),
     ];
     for (n, (tool, args)) in calls.into_iter().enumerate() {

@@ -12,7 +12,7 @@ use crate::helpers::*;
 use crate::outbox::eventually;
 
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "twilio-auth-token";
+pub(crate) const TOKEN: &str = "twilio-auth-token";
 const CALLER: &str = "+447911123456";
 pub(crate) const MESSAGES: &str =
     "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
@@ -124,7 +124,7 @@ async fn list(app: &TestApp, c: &BookableClinic, what: &str) -> Vec<Value> {
 
 /// The test clinic's settings as `bookable_clinic` makes them, with quiet hours off (so a
 /// test texts whatever the hour it runs at) and `extra` on top.
-async fn texts_at_any_hour(app: &TestApp, c: &BookableClinic, extra: Value) {
+pub(crate) async fn texts_at_any_hour(app: &TestApp, c: &BookableClinic, extra: Value) {
     let mut settings = json!({"min_notice_minutes": 0, "horizon_days": 365, "slot_step_minutes": 30,
                               "phone_region": "GB", "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"});
     for (k, v) in extra.as_object().unwrap() {
@@ -375,7 +375,7 @@ async fn twilio_errors_retry_or_fail_with_twilios_code() {
 }
 
 /// Signs a Twilio webhook the way Twilio does, for the public URL the appliance is told of.
-fn signed(
+pub(crate) fn signed(
     app: &TestApp,
     path: &str,
     params: &[(&str, &str)],

@@ -417,16 +417,51 @@ impl TestApp {
     }
 
     pub async fn appointments(&self, c: &BookableClinic) -> Vec<Value> {
+        self.org_list(c, "appointments").await
+    }
+
+    /// A list of the clinic's as staff read it: `GET /api/orgs/{org}/{what}`, whose answer
+    /// holds the list under the same name (`waitlist` answers `entries`).
+    pub async fn org_list(&self, c: &BookableClinic, what: &str) -> Vec<Value> {
         let r = self
             .get(
-                &format!("/api/orgs/{}/appointments", c.clinic.org_id),
+                &format!("/api/orgs/{}/{what}", c.clinic.org_id),
                 Some(&c.clinic.token),
             )
             .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json::<Value>().await.unwrap()["appointments"]
+        assert_eq!(r.status(), StatusCode::OK, "{what}");
+        let key = if what == "waitlist" { "entries" } else { what };
+        r.json::<Value>().await.unwrap()[key]
             .as_array()
             .unwrap()
             .clone()
     }
+
+    /// Reads the clinic's settings, changes them with `edit` and puts them back; the status.
+    pub async fn change_settings(
+        &self,
+        c: &BookableClinic,
+        edit: impl FnOnce(&mut Value),
+    ) -> StatusCode {
+        let path = format!("/api/orgs/{}/settings", c.clinic.org_id);
+        let mut settings: Value = self
+            .get(&path, Some(&c.clinic.token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        edit(&mut settings);
+        self.request(Method::PUT, &path, Some(&c.clinic.token), Some(settings))
+            .await
+            .status()
+    }
+}
+
+/// The sentence of a tool answer (`result`, or `error` for a refusal).
+pub fn said(answer: &Value) -> String {
+    answer["result"]
+        .as_str()
+        .or(answer["error"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }

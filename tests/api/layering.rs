@@ -38,7 +38,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "domains",
         &[
-            "identity", "booking", "calls", "followup", "search", "calendar",
+            "identity", "booking", "calls", "followup", "search", "calendar", "waitlist",
         ],
     ),
     (

@@ -28,6 +28,8 @@ mod pii_quality;
 mod readers;
 mod restart;
 mod roles;
+mod slot_holds;
 mod store_isolation;
 mod tokens;
 mod vapi_tools;
+mod waitlist;

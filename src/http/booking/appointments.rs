@@ -231,6 +231,7 @@ async fn create_appointment(
             source: BookingSource::Staff,
             vapi_call_id: None,
             vapi_tool_call_id: None,
+            hold_key: None,
         })
         .await?;
     Ok((
@@ -399,7 +400,7 @@ async fn reschedule_appointment(
     .map_err(ApiError::Invalid)?;
     let a = state
         .booking
-        .reschedule(scope.caller, path_id(&id)?, start, None)
+        .reschedule(scope.caller, path_id(&id)?, start, None, None)
         .await?;
     Ok(Json(AppointmentView::new(a, tz)))
 }

@@ -1,9 +1,11 @@
 //! The diary: a day or a week per provider in the clinic's zone, with each appointment's
-//! status and what can be done to it (confirm, cancel, completed, no-show, reschedule).
+//! status and what can be done to it (confirm, cancel, completed, no-show, reschedule), and
+//! the times held for callers or waiting-list offers.
 
 use super::*;
 use crate::booking::records::AppointmentStatus;
 use crate::http::booking::{AppointmentList, AppointmentView, SlotList, SlotView};
+use crate::http::waitlist::{HoldList, HoldView};
 
 pub(super) async fn diary(Query(q): Query<HashMap<String, String>>, s: Signed) -> Response {
     let tz = s.timezone;
@@ -42,6 +44,12 @@ pub(super) async fn diary(Query(q): Query<HashMap<String, String>>, s: Signed) -
         .map(|l| l.appointments)
         .unwrap_or_default();
     appointments.sort_by(|a, b| a.start.cmp(&b.start));
+    let holds = s
+        .get(&format!("/api/orgs/{org}/holds"))
+        .await
+        .read::<HoldList>()
+        .map(|l| l.holds)
+        .unwrap_or_default();
     let can_change = s.role() != Role::Clinician;
     let now = chrono::Utc::now();
     let csrf = s.session.csrf.clone();
@@ -87,8 +95,16 @@ pub(super) async fn diary(Query(q): Query<HashMap<String, String>>, s: Signed) -
                 }
                 @for p in &dir.providers {
                     @let theirs: Vec<&&AppointmentView> = todays.iter().filter(|a| a.provider_id == p.id).collect();
+                    @let held: Vec<&HoldView> = holds.iter().filter(|h| h.provider_id == p.id && h.start.starts_with(&d.to_string())).collect();
                     div.provider {
                         h3 { (p.name) }
+                        @for h in &held {
+                            p.held data-hold=(h.start) {
+                                (status_badge("held")) " " (views::clock(&h.start)) "–" (views::clock(&h.end))
+                                @if h.held_for == "waitlist" { " offered to the waiting list" } @else { " for a caller giving their details" }
+                                ", until " (views::clock(&h.held_until))
+                            }
+                        }
                         @if theirs.is_empty() {
                             p.empty { "Nothing booked." }
                         } @else {

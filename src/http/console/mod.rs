@@ -18,6 +18,7 @@ mod session;
 mod settings;
 mod sign_in;
 mod views;
+mod waitlist;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,6 +94,14 @@ pub fn router(api: Api, idle: Duration, secure: bool, public_url: &str) -> Route
         .route("/console/notes/{id}", get(calls::note))
         .route("/console/leads", get(leads::leads))
         .route("/console/leads/{id}", post(leads::lead_status))
+        .route(
+            "/console/waitlist",
+            get(waitlist::waitlist).post(waitlist::waitlist_add),
+        )
+        .route(
+            "/console/waitlist/{id}/remove",
+            post(waitlist::waitlist_remove),
+        )
         .route("/console/kb", get(kb::kb).post(kb::kb_add))
         .route("/console/kb/{id}", get(kb::kb_edit).post(kb::kb_save))
         .route("/console/kb/{id}/delete", post(kb::kb_delete))

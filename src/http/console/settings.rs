@@ -6,7 +6,7 @@ use crate::http::identity::{AgentKeyCreated, AgentKeyList, UserList};
 
 /// The clinic settings the page edits: (field, label, input type). Every per-clinic setting
 /// but `calendar_id`, which the Calendar page chooses.
-pub(super) const SETTING_FIELDS: [(&str, &str, &str); 13] = [
+pub(super) const SETTING_FIELDS: [(&str, &str, &str); 15] = [
     (
         "min_notice_minutes",
         "Minimum notice for a booking (minutes)",
@@ -51,6 +51,16 @@ pub(super) const SETTING_FIELDS: [(&str, &str, &str); 13] = [
         "public_url",
         "Clinic's website, where guide links like /guides/… point (optional)",
         "url",
+    ),
+    (
+        "hold_minutes",
+        "A time stays held for a caller giving their details for (minutes, 1–30)",
+        "number",
+    ),
+    (
+        "offer_minutes",
+        "A freed time texted to the waiting list is held for a reply for (minutes, 5–240)",
+        "number",
     ),
 ];
 

@@ -55,6 +55,7 @@ pub fn page(
                                 li { a href="/console/calls" { "Calls" } }
                                 @if v.role != Role::Clinician {
                                     li { a href="/console/leads" { "Leads" } }
+                                    li { a href="/console/waitlist" { "Waiting list" } }
                                 }
                                 li { a href="/console/kb" { "Knowledge base" } }
                                 @if v.role == Role::Admin {
