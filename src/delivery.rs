@@ -264,7 +264,9 @@ impl OutboxWorker {
             start,
             end,
         };
-        match waitlist.offer_freed(job.org_id, freed).await {
+        // One hold per freed time: a retried job finds its own hold again.
+        let holder = format!("waitlist:{}", job.id);
+        match waitlist.offer_freed(job.org_id, freed, holder).await {
             Ok(_) => Delivery::Done,
             Err(e) => {
                 tracing::warn!(error = %e, "offering a freed time to the waiting list failed");

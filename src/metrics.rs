@@ -25,6 +25,9 @@ pub const TOOLS: &[&str] = &[
     "reschedule_appointment",
     "cancel_appointment",
     "verify_caller",
+    "hold_slot",
+    "release_hold",
+    "join_waitlist",
     "search_knowledge_base",
 ];
 

@@ -198,6 +198,7 @@ impl Services {
             booking.clone(),
             clock.clone(),
             outbox_wake.clone(),
+            settings.twilio.from_number.clone(),
         ));
         Ok(Services {
             audit: AuditTrail::new(store.clone()),

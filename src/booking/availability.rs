@@ -14,11 +14,29 @@ impl BookingService {
         date: NaiveDate,
         days: u32,
     ) -> Result<Vec<Slot>, BookingError> {
+        self.availability_for(org, service, provider, date, days, None)
+            .await
+    }
+
+    /// As `availability`, as `holder` sees it: the times it holds itself are free to it.
+    pub async fn availability_for(
+        &self,
+        org: OrgId,
+        service: Option<ServiceId>,
+        provider: Option<ProviderId>,
+        date: NaiveDate,
+        days: u32,
+        holder: Option<String>,
+    ) -> Result<Vec<Slot>, BookingError> {
         let now = self.now();
         let view = self.clinic(org).await?;
         let index = self.indexes.slots.clone();
         run_off_thread(move || {
-            let o = OrgSlots { org, index: &index };
+            let o = OrgSlots {
+                org,
+                index: &index,
+                holder: holder.as_deref(),
+            };
             let (shape, candidates) = pick(&view, service, provider)?;
             let mut slots = Vec::new();
             for p in candidates {
@@ -46,7 +64,11 @@ impl BookingService {
         let view = self.clinic(org).await?;
         let index = self.indexes.slots.clone();
         run_off_thread(move || {
-            let o = OrgSlots { org, index: &index };
+            let o = OrgSlots {
+                org,
+                index: &index,
+                holder: None,
+            };
             let (shape, _) = pick(&view, service, Some(provider))?;
             let Some(me) = view.providers.iter().find(|p| p.id == provider) else {
                 return Ok(Vec::new());
@@ -138,6 +160,8 @@ pub(super) async fn run_off_thread<T: Send + 'static>(
 pub(super) struct OrgSlots<'a> {
     pub(super) org: OrgId,
     pub(super) index: &'a slot_index::SlotIndex,
+    /// Whose holds count as free (a call's own).
+    pub(super) holder: Option<&'a str>,
 }
 
 /// One provider's free starts on one local day.
@@ -157,6 +181,7 @@ pub(super) fn offered_on(
         day_start - Duration::minutes(MAX_TAIL),
         day_start + Duration::hours(26) + Duration::minutes(MAX_LEAD),
         now,
+        o.holder,
     );
     let time_off = p.time_off_intervals();
     let cal = ProviderCalendar {

@@ -17,8 +17,9 @@ pub trait BookingFollowers: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// `a` (as it was before the change) gave up its time: cancelled, moved or missed (in
-    /// the same transaction).
+    /// `a` (as it was before the change) gave up its time: cancelled or moved (in the same
+    /// transaction). A no-show is recorded once its start has passed: it frees no time to
+    /// come.
     fn freed(
         &self,
         _w: &mut StoreWrite,

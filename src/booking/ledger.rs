@@ -231,7 +231,6 @@ fn set_outcome(
         return Err(BookingError::NotStarted);
     }
     scope.slots.release(&a);
-    let before = a.clone();
     a.status = status;
     a.updated_at = stamp(now);
     org.put(&APPOINTMENTS, &id.as_bytes(), &a)?;
@@ -242,9 +241,6 @@ fn set_outcome(
         "appointment_completed"
     };
     audit::success(&mut org, actor, action, format!("appointment:{id}"), now)?;
-    if status == AppointmentStatus::NoShow {
-        scope.followers.freed(w, &before, now)?;
-    }
     Ok(Effect::OutcomeSet(Box::new(a)))
 }
 

@@ -189,8 +189,8 @@ impl SlotIndex {
         })
     }
 
-    /// The spans of the provider's active appointments, and of the times held for calls at
-    /// `now`, that start in `[from, to)`.
+    /// The spans of the provider's active appointments, and of the times held at `now` (but
+    /// for `for_holder`'s own), that start in `[from, to)`.
     pub fn starting_between(
         &self,
         org: OrgId,
@@ -198,6 +198,7 @@ impl SlotIndex {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         now: DateTime<Utc>,
+        for_holder: Option<&str>,
     ) -> Vec<Interval> {
         if from >= to {
             return Vec::new();
@@ -209,9 +210,12 @@ impl SlotIndex {
                 .collect()
         });
         let held = self.org_holds(org);
-        let held = held
-            .iter()
-            .filter(|h| h.provider == provider && h.live(now) && (from..to).contains(&h.start));
+        let held = held.iter().filter(|h| {
+            h.provider == provider
+                && h.live(now)
+                && (from..to).contains(&h.start)
+                && Some(h.holder.as_str()) != for_holder
+        });
         let before = spans.len();
         spans.extend(held.map(|h| h.occupied));
         if spans.len() > before {
@@ -563,7 +567,7 @@ mod tests {
             vec![nine.id, ten.id]
         );
         assert_eq!(
-            index.starting_between(org, provider, nine.start, ten.start, nine.start),
+            index.starting_between(org, provider, nine.start, ten.start, nine.start, None),
             vec![nine.occupied()]
         );
 
@@ -620,7 +624,7 @@ mod tests {
 
         let day = start - Duration::hours(10);
         let free_time_reads =
-            |at| index.starting_between(org, provider, day, day + Duration::days(1), at);
+            |at| index.starting_between(org, provider, day, day + Duration::days(1), at, None);
         assert_eq!(free_time_reads(now), vec![span]);
         assert_eq!(index.live_holds(org, now), vec![hold.clone()]);
         assert!(index.snapshot().is_empty(), "holds are not appointments");

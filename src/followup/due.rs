@@ -81,6 +81,45 @@ fn sender_unless_quiet(
     Ok(sender_of(clinic, install_from))
 }
 
+/// Why `to` may not be texted by the clinic now, if it may not: it opted out (of the clinic,
+/// or of the sender the clinic texts from), or it cannot take texts.
+fn why_not_text(
+    r: &StoreRead,
+    org: OrgId,
+    clinic: &super::Clinic,
+    to: &str,
+    install_from: &str,
+) -> Result<Option<String>, StoreError> {
+    if r.org(org).get(&SMS_OPT_OUTS, to.as_bytes())?.is_some()
+        || stopped_for_sender(r, clinic, install_from, to)?
+    {
+        return Ok(Some("the number has opted out of texts".into()));
+    }
+    Ok(
+        match PhoneNumber::parse(to, &clinic.settings.phone_region).map(|p| p.sms_capable()) {
+            Ok(Ok(())) => None,
+            Ok(Err(why)) => Some(format!("not sent: {why}")),
+            Err(_) => Some("not sent: the number cannot be read".into()),
+        },
+    )
+}
+
+/// Whether the clinic may text `to` now, as far as consent and the number go (quiet hours
+/// and windows aside): for other domains choosing whom to text.
+pub fn may_text(
+    r: &StoreRead,
+    org: OrgId,
+    to: &str,
+    install_from: &str,
+) -> Result<bool, StoreError> {
+    let o = r.org(org);
+    let clinic = clinic_from(
+        o.get(&CLINIC_SETTINGS, b"settings")?,
+        r.global_get(&ORGS, &org.as_bytes())?,
+    );
+    Ok(why_not_text(r, org, &clinic, to, install_from)?.is_none())
+}
+
 /// The id of an appointment's reminder message for one start.
 pub fn reminder_id(appointment: crate::domain::AppointmentId, start: DateTime<Utc>) -> uuid::Uuid {
     use sha2::{Digest, Sha256};
@@ -115,10 +154,11 @@ pub fn decide(
         outcome.reason = Some(reason);
         Ok(Decision::Drop(outcome))
     };
-    if o.get(&SMS_OPT_OUTS, f.to.as_bytes())?.is_some()
-        || stopped_for_sender(r, &clinic, install_from, &f.to)?
-    {
-        return drop("the number has opted out of texts".into());
+    if let Some(why) = why_not_text(r, org, &clinic, &f.to, install_from)? {
+        return drop(why);
+    }
+    if f.expires_at.is_some_and(|until| until <= now) {
+        return drop("the offer it carried lapsed before it could be sent".into());
     }
     if let Some(lead_id) = f.lead_id {
         match o.get(&LEADS, lead_id.as_bytes())?.map(|l| l.status) {
@@ -126,11 +166,6 @@ pub fn decide(
             Some(LeadStatus::Lost) => return drop("staff marked the lead lost".into()),
             _ => {}
         }
-    }
-    match PhoneNumber::parse(&f.to, &clinic.settings.phone_region).map(|p| p.sms_capable()) {
-        Ok(Ok(())) => {}
-        Ok(Err(why)) => return drop(format!("not sent: {why}")),
-        Err(_) => return drop("not sent: the number cannot be read".into()),
     }
     if f.purpose == FollowUpPurpose::CallFollowUp {
         let window = Duration::days(clinic.settings.followup_window_days.into());

@@ -88,6 +88,12 @@ pub fn sender_opt_out(
     Ok(())
 }
 
+/// Whether message `id` of the clinic has gone to Twilio (sent, whatever came of it since).
+pub fn message_sent(o: &impl OrgReads, id: uuid::Uuid) -> Result<bool, StoreError> {
+    Ok(o.get(&FOLLOWUPS, id.as_bytes())?
+        .is_some_and(|f| f.sent_at.is_some()))
+}
+
 /// The keyword a text from a caller starts with, as carriers read one: its first word,
 /// without punctuation, in capitals ("Yes please!" → `YES`).
 pub fn keyword_of(body: &str) -> String {
@@ -272,6 +278,9 @@ pub struct FollowUpRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// A text that means nothing after this time (a waiting-list offer): not sent later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl FollowUpRecord {
@@ -308,6 +317,7 @@ impl FollowUpRecord {
             reason: None,
             twilio_sid: None,
             error_code: None,
+            expires_at: None,
             error_message: None,
             created_at: now,
             updated_at: now,

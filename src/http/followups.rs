@@ -500,11 +500,15 @@ async fn twilio_inbound(
         param(&params, "To").unwrap_or(""),
         param(&params, "Body").unwrap_or(""),
     );
-    // A YES may take a time offered from the waiting list; it is also Twilio's opt-in word.
-    let offer_reply = state
-        .waitlist
-        .reply(from, to, text, &state.settings.twilio.from_number)
-        .await?;
+    // A YES may take a time offered from the waiting list; it is also Twilio's opt-in word,
+    // which the follow-up service records whatever became of the offer.
+    let offer_reply = match state.waitlist.reply(from, to, text).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            tracing::warn!(error = %e, "answering a YES to a waiting-list offer failed");
+            Some("Sorry, we couldn't take that time just now. Please call the clinic.".into())
+        }
+    };
     let reply = state.followups.inbound(from, to, text).await?;
     let reply = offer_reply.or(reply);
     let twiml = match reply {

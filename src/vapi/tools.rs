@@ -297,12 +297,13 @@ impl Ctx<'_> {
         };
         let part = self.text("time_of_day");
         let find = |from: NaiveDate, days: u32| {
-            self.booking.availability(
+            self.booking.availability_for(
                 self.caller.org,
                 service.map(|s| s.id),
                 provider.map(|p| p.id),
                 from,
                 days,
+                self.call.call_id.clone(),
             )
         };
         let slots = match find(date, 1).await {
@@ -469,7 +470,14 @@ impl Ctx<'_> {
         let day = start.with_timezone(&self.tz()).date_naive();
         if let Ok(slots) = self
             .booking
-            .availability(self.caller.org, service.map(|s| s.id), None, day, 1)
+            .availability_for(
+                self.caller.org,
+                service.map(|s| s.id),
+                None,
+                day,
+                1,
+                self.call.call_id.clone(),
+            )
             .await
         {
             if let Some(free) = slots.iter().find(|s| s.start == start) {

@@ -652,3 +652,62 @@ async fn an_admin_connects_the_clinics_google_calendar_and_appointments_reach_th
     assert!(actions.contains(&"google_calendar_connected".to_string()));
     assert!(actions.contains(&"google_calendar_disconnected".to_string()));
 }
+
+#[tokio::test]
+async fn reception_keeps_the_waiting_list_and_sees_a_callers_held_time_in_the_diary() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let (reception, _) = add_user(&app, &c.clinic, "staff").await;
+    let tomorrow = date_in(1);
+    // A caller is giving their details: the voice agent holds 11:00 tomorrow for them.
+    let held = app
+        .vapi_tool(
+            &c.agent_key,
+            "call-holding",
+            "h-1",
+            "hold_slot",
+            json!({"appointment_date": tomorrow, "appointment_time": "11:00", "provider_name": "Dr Smith", "service": "rhinoplasty"}),
+        )
+        .await;
+    assert!(held["result"].is_string(), "{held}");
+
+    let b = browser().await;
+    b.sign_in(&app, &reception).await;
+    b.click_link("Later →").await;
+    b.wait_for("section.day").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("for a caller giving their details") && page.contains("11:00"),
+        "{page}"
+    );
+    b.screenshot("diary-held").await;
+
+    // The waiting list: add a patient who wants an earlier time, see them, take them off.
+    b.click_link("Waiting list").await;
+    b.wait_for_text("Nobody is waiting.").await;
+    b.fill("input[name=name]", "Amira Haddad").await;
+    b.fill("input[name=phone]", "07911 123457").await;
+    // A date field takes its value as the browser's locale writes dates: set it directly.
+    b.client
+        .execute(
+            "document.querySelector('input[name=latest_date]').value = arguments[0];",
+            vec![json!(date_in(14))],
+        )
+        .await
+        .unwrap();
+    b.click("section form.card button[type=submit]").await;
+    b.wait_for_text("Added to the waiting list.").await;
+    let page = b.source().await;
+    assert!(
+        page.contains("Amira Haddad") && page.contains("+447911123457"),
+        "{page}"
+    );
+    assert!(page.contains("waiting"), "{page}");
+    b.screenshot("waitlist").await;
+    let listed = app.org_list(&c, "waitlist").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["time_of_day"], "any");
+    b.click("td.actions form button[type=submit]").await;
+    b.wait_for_text("Removed from the waiting list.").await;
+    assert!(app.org_list(&c, "waitlist").await.is_empty());
+}

@@ -116,6 +116,25 @@ async fn of_two_calls_only_the_one_holding_a_time_can_book_it() {
     assert_eq!(listed[0]["held_for"], "call");
     assert_eq!(listed[0]["provider_id"], c.smith.as_str());
 
+    // To the call holding it, the time is still there to take.
+    let own = app
+        .vapi_tool(
+            &c.agent_key,
+            holder,
+            "h-avail",
+            "check_availability",
+            json!({"appointment_date": day, "provider_name": "Dr Smith", "service": "rhinoplasty"}),
+        )
+        .await;
+    assert!(
+        own["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["start"].as_str().unwrap().contains("T10:00:00")),
+        "{own}"
+    );
+
     // The holding call books it without naming the practitioner again; the hold becomes
     // the booking.
     let booked = app

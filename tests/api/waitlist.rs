@@ -178,6 +178,12 @@ async fn a_cancellation_is_texted_to_the_waiting_list_and_the_first_yes_books_it
     let reply = text_in(&app, "+447911200111", "YES").await;
     assert!(reply.contains("that time has gone"), "{reply}");
     assert!(reply.contains("still on our waiting list"), "{reply}");
+    // Bo's YES again (or Twilio delivering it twice): the same answer, still one booking.
+    let reply = text_in(&app, "+447911200222", "YES").await;
+    assert!(
+        reply.contains("you&apos;re booked with Dr Smith on"),
+        "{reply}"
+    );
 
     let list = entries(&app, &c).await;
     let bo = entry_of(&list, "Bo Second");
@@ -192,11 +198,61 @@ async fn a_cancellation_is_texted_to_the_waiting_list_and_the_first_yes_books_it
     assert_eq!(count("waitlist_joined"), 3, "{actions:?}");
     assert_eq!(count("waitlist_offered"), 2, "{actions:?}");
     assert_eq!(count("waitlist_booked"), 1, "{actions:?}");
-    assert_eq!(count("waitlist_offer_missed"), 1, "{actions:?}");
+    assert_eq!(count("waitlist_offer_taken"), 1, "{actions:?}");
     assert_eq!(app.audit_verify(&c.clinic).await["ok"], true);
     // Personal data stays out of the audit trail.
     let trail = serde_json::to_string(&app.audit_entries(&c.clinic).await).unwrap();
     assert!(!trail.contains("200222") && !trail.contains("Bo Second"));
+}
+
+#[tokio::test]
+async fn a_number_that_said_stop_is_passed_over_for_the_next_in_line() {
+    let twilio = twilio_fake(0, 500).await;
+    let app = spawn_app_with(|s| enable_twilio(s, &twilio)).await;
+    let c = app.bookable_clinic("Clinic").await;
+    texts_at_any_hour(&app, &c, json!({})).await;
+    let (day, until) = (date_in(2), date_in(6));
+    let id = book_ten(&app, &c, &day).await;
+    for (name, phone) in [
+        ("Ann First", "+447911200111"),
+        ("Bo Second", "+447911200222"),
+        ("Bo Second again", "+447911200222"),
+    ] {
+        let r = join(
+            &app,
+            &c,
+            json!({"patient": {"name": name, "phone": phone}, "latest_date": until}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    // Ann texts STOP to the clinic's sender before anything is offered.
+    let reply = text_in(&app, "+447911200111", "STOP").await;
+    assert!(!reply.contains("<Message>"), "{reply}");
+    cancel(&app, &c, &id).await;
+    eventually("the offer at Twilio", || async {
+        !texts(&twilio).await.is_empty()
+    })
+    .await;
+    let list = entries(&app, &c).await;
+    // Bo is offered the time once (one text per number), Ann not at all.
+    assert_eq!(entry_of(&list, "Ann First")["status"], "waiting");
+    assert_eq!(entry_of(&list, "Bo Second")["status"], "offered");
+    assert_eq!(entry_of(&list, "Bo Second again")["status"], "waiting");
+    let sent = texts(&twilio).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(field(&sent[0], "To"), "+447911200222");
+    // Ann's YES opts her back in to texts; it books nothing, for no offer went to her.
+    let reply = text_in(&app, "+447911200111", "YES").await;
+    assert!(
+        !reply.contains("booked") && !reply.contains("gone"),
+        "{reply}"
+    );
+    assert!(app
+        .appointments(&c)
+        .await
+        .iter()
+        .all(|a| a["status"] == "cancelled"));
 }
 
 #[tokio::test]
