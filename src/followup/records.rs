@@ -94,6 +94,22 @@ pub fn message_sent(o: &impl OrgReads, id: uuid::Uuid) -> Result<bool, StoreErro
         .is_some_and(|f| f.sent_at.is_some()))
 }
 
+/// Withdraws message `id` if it has not gone yet: it lapses now, and its job sends nothing.
+pub fn withdraw_text(
+    o: &mut OrgWrite<'_>,
+    id: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(mut f) = o.get(&FOLLOWUPS, id.as_bytes())? {
+        if f.status == FollowUpStatus::Queued {
+            f.expires_at = Some(now);
+            f.updated_at = now;
+            o.put(&FOLLOWUPS, id.as_bytes(), &f)?;
+        }
+    }
+    Ok(())
+}
+
 /// The keyword a text from a caller starts with, as carriers read one: its first word,
 /// without punctuation, in capitals ("Yes please!" → `YES`).
 pub fn keyword_of(body: &str) -> String {

@@ -11,10 +11,11 @@ use crate::booking::holds::HoldRequest;
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{AppointmentRecord, BookingSource, ClinicSettings, Patient};
 use crate::booking::tables::CLINIC_SETTINGS;
-use crate::booking::{BookingError, ClinicView};
+use crate::booking::{AppointmentFilter, BookingError, ClinicView};
 use crate::domain::{AppointmentId, OrgId, PhoneNumber};
 use crate::followup::records::{
-    keyword_of, message_sent, queue_text, sender_key, FollowUpPurpose, FollowUpRecord,
+    keyword_of, message_sent, queue_text, sender_key, withdraw_text, FollowUpPurpose,
+    FollowUpRecord,
 };
 use crate::identity::tables::ORGS;
 use crate::store::OrgReads;
@@ -67,7 +68,16 @@ impl WaitlistService {
                         break;
                     }
                     let number = e.phone.as_str();
-                    if chosen.iter().all(|c| c.phone != e.phone)
+                    // One open offer per number: a YES answers the one it was sent.
+                    let o = r.org(org);
+                    let open_offer = match o.get(&WAITLIST_OFFERS_BY_PHONE, number.as_bytes())? {
+                        Some(last) => o
+                            .get(&WAITLIST, last.as_bytes())?
+                            .is_some_and(|x| x.status_at(now, tz) == EntryStatus::Offered),
+                        None => false,
+                    };
+                    if !open_offer
+                        && chosen.iter().all(|c| c.phone != e.phone)
                         && crate::followup::due::may_text(r, org, number, &install_from)?
                     {
                         chosen.push(e);
@@ -123,7 +133,12 @@ impl WaitlistService {
             .write(move |w| {
                 for chosen in chosen {
                     let id = chosen.id;
-                    let Some(mut e) = w.org(org).get(&WAITLIST, id.as_bytes())? else {
+                    // Read again: a YES may have booked it meanwhile.
+                    let Some(mut e) = w
+                        .org(org)
+                        .get(&WAITLIST, id.as_bytes())?
+                        .filter(|e| e.status_at(now, tz) == EntryStatus::Waiting)
+                    else {
                         continue;
                     };
                     let message_id = uuid::Uuid::now_v7();
@@ -210,8 +225,11 @@ impl WaitlistService {
         };
         let view = self.booking.clinic(org).await?;
         let now = self.now();
-        // A repeated YES from a patient it booked: the same answer.
-        if let Some(a) = self.booked_for(org, entry.id).await? {
+        // A repeated YES from a patient it booked: the same answer (and the entry booked, if
+        // an earlier answer could not record it).
+        if let Some(a) = self.booked_at_offer(org, &entry, &offer).await? {
+            self.settle(org, entry.id, &offer.holder, Some(a.id), now)
+                .await?;
             return Ok(Some(booked_text(&view, &a)));
         }
         // Taken by another YES, or lapsed: gone, and the patient stays on the list.
@@ -253,8 +271,10 @@ impl WaitlistService {
                 | BookingError::Invalid(_)
                 | BookingError::NotFound,
             ) => {
-                // The same YES twice at once: the first booked it for this entry.
-                if let Some(a) = self.booked_for(org, entry.id).await? {
+                // The same YES twice at once: the first booked it for this patient.
+                if let Some(a) = self.booked_at_offer(org, &entry, &offer).await? {
+                    self.settle(org, entry.id, &offer.holder, Some(a.id), now)
+                        .await?;
                     return Ok(Some(booked_text(&view, &a)));
                 }
                 self.settle(org, entry.id, &offer.holder, None, now).await?;
@@ -279,7 +299,8 @@ impl WaitlistService {
             .store
             .read(move |r| {
                 let number = phone.as_str();
-                let mut best: Option<Answered> = None;
+                // (clinic texts from `to` as its own sender, the answered offer)
+                let mut best: Option<(bool, Answered)> = None;
                 for (_, org) in r.global_scan(&ORGS, 100_000)? {
                     let o = r.org(org.id);
                     let Some(id) = o.get(&WAITLIST_OFFERS_BY_PHONE, number.as_bytes())? else {
@@ -293,51 +314,65 @@ impl WaitlistService {
                     };
                     let settings: ClinicSettings =
                         o.get(&CLINIC_SETTINGS, b"settings")?.unwrap_or_default();
-                    let from_here = settings.sms_from.as_deref().unwrap_or(&install_from);
-                    // No sender of the clinic's own nor the install's: Twilio's messaging
-                    // service picks one, so any of the install's numbers is it.
-                    let same_sender = from_here.is_empty()
-                        || sender_key(from_here, "") == sender_key(&sender, "");
-                    if !same_sender || !message_sent(&o, offer.message_id)? {
+                    let same = |a: &str| sender_key(a, "") == sender_key(&sender, "");
+                    let own_sender = settings.sms_from.as_deref().is_some_and(same);
+                    // Without a sender of its own the clinic texts from the install's (or, with
+                    // none configured, from Twilio's messaging service: any of its numbers).
+                    let install_sender = settings.sms_from.is_none()
+                        && (install_from.is_empty() || same(&install_from));
+                    if !(own_sender || install_sender) || !message_sent(&o, offer.message_id)? {
                         continue;
                     }
-                    let rank = |e: &WaitlistEntry, o: &Offer| {
+                    let rank = |own: bool, e: &WaitlistEntry, o: &Offer| {
                         (
+                            own,
                             e.status == EntryStatus::Offered && o.expires_at > now,
                             o.offered_at,
                         )
                     };
-                    if best
-                        .as_ref()
-                        .is_none_or(|b| rank(&b.entry, &b.offer) < rank(&entry, &offer))
-                    {
-                        best = Some(Answered {
-                            org: org.id,
-                            entry,
-                            offer,
-                        });
+                    let better = best.as_ref().is_none_or(|(own, b)| {
+                        rank(*own, &b.entry, &b.offer) < rank(own_sender, &entry, &offer)
+                    });
+                    if better {
+                        best = Some((
+                            own_sender,
+                            Answered {
+                                org: org.id,
+                                entry,
+                                offer,
+                            },
+                        ));
                     }
                 }
-                Ok::<_, StoreError>(best)
+                Ok::<_, StoreError>(best.map(|(_, a)| a))
             })
             .await?;
         Ok(found)
     }
 
-    /// The appointment an entry was booked into, if it was.
-    async fn booked_for(
+    /// The patient's active appointment at the offered time, if they have one (booked by an
+    /// earlier YES to it).
+    async fn booked_at_offer(
         &self,
         org: OrgId,
-        id: uuid::Uuid,
+        entry: &WaitlistEntry,
+        offer: &Offer,
     ) -> Result<Option<AppointmentRecord>, WaitlistError> {
-        let entry = self
-            .store
-            .read(move |r| r.org(org).get(&WAITLIST, id.as_bytes()))
+        let theirs = self
+            .booking
+            .appointments(
+                org,
+                AppointmentFilter {
+                    from: Some(offer.start),
+                    to: Some(offer.end),
+                    provider_id: Some(offer.provider_id),
+                    phone: Some(entry.phone.as_str().to_string()),
+                },
+            )
             .await?;
-        match entry.and_then(|e| e.appointment_id) {
-            Some(a) => Ok(Some(self.booking.appointment(org, a).await?)),
-            None => Ok(None),
-        }
+        Ok(theirs
+            .into_iter()
+            .find(|a| a.status.is_active() && a.start == offer.start))
     }
 
     /// Ends an entry's offer of the time `holder` held. Booked (`appointment`): the entry is
@@ -365,6 +400,7 @@ impl WaitlistService {
                     return Ok(());
                 };
                 match appointment {
+                    Some(a) if e.appointment_id == Some(a) => return Ok(()),
                     Some(a) => {
                         e.status = EntryStatus::Booked;
                         e.appointment_id = Some(a);
@@ -381,6 +417,10 @@ impl WaitlistService {
                 for (mut e, action) in changed {
                     if action != "waitlist_booked" {
                         e.status = EntryStatus::Waiting;
+                    }
+                    // A text of this offer not sent yet will not be.
+                    if let Some(offer) = &e.offer {
+                        withdraw_text(&mut o, offer.message_id, now)?;
                     }
                     e.updated_at = now;
                     o.put(&WAITLIST, e.id.as_bytes(), &e)?;
