@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,6 +32,8 @@ pub struct SlotIndex {
     orgs: RwLock<HashMap<OrgId, HashMap<ProviderId, ProviderSlots>>>,
     /// Times held for calls in progress, per org (a handful at most: one per call).
     holds: RwLock<HashMap<OrgId, Vec<SlotHold>>>,
+    /// How many orgs hold times now: a claim when none does (nearly always) reads no lock.
+    orgs_holding: AtomicUsize,
 }
 
 /// A time held for one call while its caller gives their details: taken for everyone else
@@ -92,7 +95,9 @@ impl SlotIndex {
     /// Forgets every slot of a deleted org.
     pub fn forget_org(&self, org: OrgId) {
         self.write().remove(&org);
-        self.write_holds().remove(&org);
+        let mut held = self.write_holds();
+        held.remove(&org);
+        self.orgs_holding.store(held.len(), Ordering::Release);
     }
 
     fn write_holds(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<OrgId, Vec<SlotHold>>> {
@@ -101,6 +106,9 @@ impl SlotIndex {
 
     /// The org's holds, lapsed ones included (they are cleared by the next hold placed).
     fn org_holds(&self, org: OrgId) -> Vec<SlotHold> {
+        if self.orgs_holding.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
         let holds = self.holds.read().unwrap_or_else(|p| p.into_inner());
         holds.get(&org).cloned().unwrap_or_default()
     }
@@ -245,9 +253,17 @@ impl SlotIndex {
         if changes.is_empty() {
             return;
         }
-        let (holds, slots): (Vec<SlotChange>, Vec<SlotChange>) = changes
-            .into_iter()
-            .partition(|c| matches!(c, SlotChange::PlaceHold(_) | SlotChange::EndHold { .. }));
+        let is_hold =
+            |c: &SlotChange| matches!(c, SlotChange::PlaceHold(_) | SlotChange::EndHold { .. });
+        if !changes.iter().any(is_hold) {
+            let mut orgs = self.write();
+            for change in changes {
+                apply_one(&mut orgs, change);
+            }
+            return;
+        }
+        let (holds, slots): (Vec<SlotChange>, Vec<SlotChange>) =
+            changes.into_iter().partition(is_hold);
         if !slots.is_empty() {
             let mut orgs = self.write();
             for change in slots {
@@ -270,6 +286,7 @@ impl SlotIndex {
                     _ => {}
                 }
             }
+            self.orgs_holding.store(held.len(), Ordering::Release);
         }
     }
 }
