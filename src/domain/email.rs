@@ -8,6 +8,23 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Email(String);
 
+/// The schema states what `parse` accepts, as far as a schema can: an email address of at
+/// most 254 characters.
+impl utoipa::PartialSchema for Email {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Email,
+            )))
+            .min_length(Some(3))
+            .max_length(Some(254))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Email {}
+
 impl Email {
     pub fn parse(input: &str) -> Result<Email, String> {
         let trimmed = input.trim();

@@ -9,13 +9,33 @@ fn bounded_text(input: &str, max_chars: usize) -> Result<String, String> {
     if trimmed.is_empty() {
         return Err("is required".into());
     }
-    if trimmed.chars().count() > max_chars {
+    // Counted as given (spaces around included), as the schema's maxLength counts.
+    if input.chars().count() > max_chars {
         return Err(format!("is too long ({max_chars} characters at most)"));
     }
-    if trimmed.chars().any(|c| c.is_control()) {
+    if input.chars().any(|c| c.is_control()) {
         return Err("must not contain control characters".into());
     }
     Ok(trimmed.to_string())
+}
+
+/// What `bounded_text` accepts, as a JSON Schema pattern: no control character (C0, DEL, C1)
+/// and at least one character that is not white space.
+pub const TEXT_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+
+/// The schema of a bounded text of at most `max` characters.
+fn text_schema(
+    max: usize,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(TEXT_PATTERN))
+        .description(Some(description))
+        .into()
 }
 
 macro_rules! text_type {
@@ -26,6 +46,9 @@ macro_rules! text_type {
         pub struct $name(String);
 
         impl $name {
+            /// Most characters it has.
+            pub const MAX_CHARS: usize = $max;
+
             pub fn parse(input: &str) -> Result<Self, String> {
                 bounded_text(input, $max).map(Self)
             }
@@ -33,6 +56,18 @@ macro_rules! text_type {
                 &self.0
             }
         }
+
+        /// The schema states what `parse` accepts.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                text_schema(
+                    $max,
+                    "Text: at least one character that is not a space, no control characters",
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -65,13 +100,19 @@ pub struct Password(String);
 impl Password {
     pub const MIN_CHARS: usize = 10;
 
+    /// Most characters a password has.
+    pub const MAX_CHARS: usize = 1024;
+
     pub fn parse(input: &str) -> Result<Password, String> {
         let n = input.chars().count();
         if n < Self::MIN_CHARS {
             return Err(format!("must be at least {} characters", Self::MIN_CHARS));
         }
-        if input.len() > 1024 {
-            return Err("is too long (1024 bytes at most)".into());
+        if n > Self::MAX_CHARS {
+            return Err(format!(
+                "is too long ({} characters at most)",
+                Self::MAX_CHARS
+            ));
         }
         Ok(Password(input.to_string()))
     }
@@ -79,17 +120,29 @@ impl Password {
     /// A login attempt's password: any length up to the limit, so that a short wrong password
     /// gets the same answer as a long wrong one.
     pub fn candidate(input: &str) -> Password {
-        let mut end = input.len().min(1024);
-        while !input.is_char_boundary(end) {
-            end -= 1;
-        }
-        Password(input[..end].to_string())
+        Password(input.chars().take(Self::MAX_CHARS).collect())
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
 }
+
+/// The schema states what `parse` accepts.
+impl utoipa::PartialSchema for Password {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(Self::MIN_CHARS))
+            .max_length(Some(Self::MAX_CHARS))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Password,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Password {}
 
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,7 +158,6 @@ pub struct TimeZoneName(String);
 impl TimeZoneName {
     pub fn parse(input: &str) -> Result<TimeZoneName, String> {
         let tz: chrono_tz::Tz = input
-            .trim()
             .parse()
             .map_err(|_| "must be an IANA time zone such as Europe/London".to_string())?;
         Ok(TimeZoneName(tz.name().to_string()))
@@ -115,6 +167,19 @@ impl TimeZoneName {
         &self.0
     }
 }
+
+/// The schema lists every zone `parse` accepts.
+impl utoipa::PartialSchema for TimeZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .description(Some("An IANA time zone, e.g. Europe/London"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeZoneName {}
 
 impl Default for TimeZoneName {
     fn default() -> Self {
@@ -143,7 +208,107 @@ mod tests {
         assert!(Password::parse("short").is_err());
         let p = Password::parse("correct horse battery").unwrap();
         assert_eq!(format!("{p:?}"), "Password(<redacted>)");
-        assert_eq!(Password::candidate(&"é".repeat(600)).expose().len(), 1024);
+        assert_eq!(
+            Password::candidate(&"é".repeat(2000))
+                .expose()
+                .chars()
+                .count(),
+            1024
+        );
+    }
+
+    /// Whether `value` is valid by `schema`'s string rules (length in characters, pattern,
+    /// enum): the rules schemathesis and generated clients check.
+    fn schema_accepts(
+        schema: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        value: &str,
+    ) -> bool {
+        let s = serde_json::to_value(schema).unwrap();
+        let n = value.chars().count() as u64;
+        s["minLength"].as_u64().is_none_or(|min| n >= min)
+            && s["maxLength"].as_u64().is_none_or(|max| n <= max)
+            && s["pattern"]
+                .as_str()
+                .is_none_or(|p| regex::Regex::new(p).unwrap().is_match(value))
+            && s["enum"]
+                .as_array()
+                .is_none_or(|e| e.iter().any(|v| v == value))
+    }
+
+    /// Each constrained text type's schema and its `parse` agree on the values at its edges.
+    #[test]
+    fn schemas_and_parsing_agree_at_the_edges() {
+        use utoipa::PartialSchema;
+        fn edges(max: usize) -> Vec<String> {
+            vec![
+                String::new(),
+                " ".into(),
+                "\u{a0}\t".into(),
+                "a".into(),
+                " a ".into(),
+                "x".repeat(max),
+                "x".repeat(max + 1),
+                format!(" {}", "x".repeat(max - 1)),
+                format!(" {}", "x".repeat(max)),
+                "bad\u{7}name".into(),
+                "bad\u{85}name".into(),
+                "Zoë O'Brien-Łukasz 山田".into(),
+            ]
+        }
+        for v in edges(FullName::MAX_CHARS) {
+            let schema = FullName::schema();
+            assert_eq!(
+                schema_accepts(&schema, &v),
+                FullName::parse(&v).is_ok(),
+                "{v:?}"
+            );
+        }
+        for v in edges(ClinicName::MAX_CHARS) {
+            let schema = ClinicName::schema();
+            assert_eq!(
+                schema_accepts(&schema, &v),
+                ClinicName::parse(&v).is_ok(),
+                "{v:?}"
+            );
+        }
+        for v in edges(KeyName::MAX_CHARS) {
+            let schema = KeyName::schema();
+            assert_eq!(
+                schema_accepts(&schema, &v),
+                KeyName::parse(&v).is_ok(),
+                "{v:?}"
+            );
+        }
+        let schema = Password::schema();
+        for v in [
+            "x".repeat(Password::MIN_CHARS - 1),
+            "x".repeat(Password::MIN_CHARS),
+            "é".repeat(Password::MAX_CHARS),
+            "é".repeat(Password::MAX_CHARS + 1),
+            " ".repeat(Password::MIN_CHARS),
+        ] {
+            assert_eq!(
+                schema_accepts(&schema, &v),
+                Password::parse(&v).is_ok(),
+                "{v:?}"
+            );
+        }
+        let schema = TimeZoneName::schema();
+        for v in [
+            "Europe/London",
+            "America/New_York",
+            "UTC",
+            " Europe/London",
+            "europe/london",
+            "Mars/Olympus",
+            "",
+        ] {
+            assert_eq!(
+                schema_accepts(&schema, v),
+                TimeZoneName::parse(v).is_ok(),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]

@@ -320,6 +320,8 @@ async fn list_opt_outs(
 struct CallEndedEvent {
     /// `call_ended`.
     event_type: Option<String>,
+    /// 1 to 200 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     call_id: String,
     patient_phone: Option<String>,
     patient_name: Option<String>,
@@ -362,7 +364,7 @@ async fn call_ended(
         e.call_duration,
     );
     let call_id = e.call_id.trim();
-    if call_id.is_empty() || call_id.len() > 200 {
+    if call_id.is_empty() || e.call_id.chars().count() > 200 {
         return Err(ApiError::Invalid(vec![FieldError::new(
             "callId",
             "must be 1 to 200 characters",

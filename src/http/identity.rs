@@ -28,12 +28,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 struct SignupBody {
+    #[schema(value_type = crate::domain::ClinicName)]
     clinic_name: String,
+    #[schema(value_type = crate::domain::Email)]
     email: String,
-    /// At least 12 characters.
+    #[schema(value_type = crate::domain::Password)]
     password: String,
-    /// An IANA zone, e.g. `Europe/London` (the default).
+    /// The clinic's zone (default `Europe/London`).
+    #[schema(value_type = Option<crate::domain::TimeZoneName>)]
     timezone: Option<String>,
+    #[schema(value_type = Option<crate::domain::FullName>)]
     full_name: Option<String>,
 }
 
@@ -162,10 +166,14 @@ async fn me(
 
 #[derive(Deserialize, ToSchema)]
 struct NewUserBody {
+    #[schema(value_type = crate::domain::Email)]
     email: String,
+    #[schema(value_type = crate::domain::Password)]
     password: String,
     /// `admin`, `staff` or `clinician`.
+    #[schema(value_type = String, pattern = "^(admin|staff|clinician)$")]
     role: String,
+    #[schema(value_type = Option<crate::domain::FullName>)]
     full_name: Option<String>,
 }
 

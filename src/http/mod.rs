@@ -108,7 +108,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let roles = Arc::new(roles::RouteRoles::from_document(
         &serde_json::to_value(&doc).map_err(|e| e.to_string())?,
     )?);
-    let doc = openapi::RenderedDocument(serde_json::to_string(&doc).unwrap_or_default().into());
+    let doc = openapi::RenderedDocument(openapi::render(&doc).into());
     let max_body = state.settings.server.max_body_bytes;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(
         state.settings.server.max_in_flight,

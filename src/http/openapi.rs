@@ -102,6 +102,79 @@ pub fn finish(mut doc: Document) -> Document {
     doc
 }
 
+/// The document as served: `doc` with each create's links (see `link_creates`), as JSON.
+/// (Links are added to the JSON: utoipa 5's `Link` writes `operation_id` where OpenAPI has
+/// `operationId`.)
+pub fn render(doc: &Document) -> String {
+    let Ok(mut v) = serde_json::to_value(doc) else {
+        return String::new();
+    };
+    link_creates(&mut v);
+    v.to_string()
+}
+
+/// Links each create (a POST answering 201) to every operation on what it created — the
+/// paths below it that start with one more path parameter — so a stateful client or fuzzer
+/// can follow create → read → change → delete. The created record's id is read from the
+/// answer's field of the parameter's name, else its `id`; the other path parameters are the
+/// create's own.
+fn link_creates(v: &mut serde_json::Value) {
+    use serde_json::{json, Map, Value};
+    let paths: Vec<String> = v["paths"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for create in &paths {
+        let created = &v["paths"][create]["post"]["responses"]["201"];
+        if created.is_null() {
+            continue;
+        }
+        let answer_fields: Vec<String> = created["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|name| v["components"]["schemas"][name]["properties"].as_object())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let below = format!("{create}/{{");
+        let mut links = Map::new();
+        for target in paths.iter().filter(|p| p.starts_with(&below)) {
+            let param = target[below.len()..].split('}').next().unwrap_or("");
+            let field = if answer_fields.iter().any(|f| f == param) {
+                param
+            } else if answer_fields.iter().any(|f| f == "id") {
+                "id"
+            } else {
+                continue;
+            };
+            for method in ["get", "put", "patch", "post", "delete"] {
+                let Some(operation_id) = v["paths"][target][method]["operationId"].as_str() else {
+                    continue;
+                };
+                let parameters: Map<String, Value> = target
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|s| s.split('}').next())
+                    .map(|name| {
+                        let from = if name == param {
+                            format!("$response.body#/{field}")
+                        } else {
+                            format!("$request.path.{name}")
+                        };
+                        (name.to_string(), Value::String(from))
+                    })
+                    .collect();
+                links.insert(
+                    operation_id.to_string(),
+                    json!({"operationId": operation_id, "parameters": parameters}),
+                );
+            }
+        }
+        if !links.is_empty() {
+            v["paths"][create]["post"]["responses"]["201"]["links"] = Value::Object(links);
+        }
+    }
+}
+
 /// The document as served, rendered once at start.
 #[derive(Clone)]
 pub struct RenderedDocument(pub Arc<str>);

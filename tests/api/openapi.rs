@@ -286,3 +286,125 @@ fn the_registration_guard_finds_a_route_however_it_is_written() {
         "{offenders:?}"
     );
 }
+
+/// The operation of the document with `operation_id`: (method, path template, operation).
+fn operation_by_id<'a>(doc: &'a Value, operation_id: &str) -> Option<(String, String, &'a Value)> {
+    doc["paths"].as_object()?.iter().find_map(|(path, item)| {
+        item.as_object()?.iter().find_map(|(method, op)| {
+            (op["operationId"] == operation_id).then(|| (method.clone(), path.clone(), op))
+        })
+    })
+}
+
+/// Every create links to the operations on what it created, each link naming exactly the
+/// target's path parameters from the create's own path or a field its answer has; followed
+/// from a real booking, the links reach the booking.
+#[tokio::test]
+async fn each_create_links_to_what_can_be_done_with_what_it_created() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut linked = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let created = &item["post"]["responses"]["201"];
+        let Some(links) = created["links"].as_object() else {
+            continue;
+        };
+        let schema = created["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .unwrap();
+        let fields = doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .unwrap();
+        for (name, link) in links {
+            let (_, target, _) = operation_by_id(&doc, link["operationId"].as_str().unwrap())
+                .unwrap_or_else(|| panic!("{path}: link {name} names no operation"));
+            let mut wanted: Vec<&str> = target
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split('}').next())
+                .collect();
+            let mut given: Vec<&str> = link["parameters"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            wanted.sort();
+            given.sort();
+            assert_eq!(wanted, given, "{path} → {target}");
+            for (param, from) in link["parameters"].as_object().unwrap() {
+                let from = from.as_str().unwrap();
+                match from.strip_prefix("$response.body#/") {
+                    Some(field) => assert!(fields.contains_key(field), "{path}: {field}"),
+                    None => assert!(path.contains(&format!("{{{param}}}")), "{path}: {from}"),
+                }
+            }
+            linked.push((path.clone(), target));
+        }
+    }
+    let has = |from: &str, to: &str| {
+        linked
+            .iter()
+            .any(|(f, t)| f.as_str() == from && t.as_str() == to)
+    };
+    for (from, to) in [
+        (
+            "/api/orgs/{org}/appointments",
+            "/api/orgs/{org}/appointments/{appointment_id}",
+        ),
+        (
+            "/api/orgs/{org}/appointments",
+            "/api/orgs/{org}/appointments/{appointment_id}/cancel",
+        ),
+        (
+            "/api/orgs/{org}/appointments",
+            "/api/orgs/{org}/appointments/{appointment_id}/reschedule",
+        ),
+        (
+            "/api/orgs/{org}/kb/documents",
+            "/api/orgs/{org}/kb/documents/{document_id}",
+        ),
+        (
+            "/api/orgs/{org}/providers",
+            "/api/orgs/{org}/providers/{provider_id}/hours",
+        ),
+        ("/api/orgs/{org}/users", "/api/orgs/{org}/users/{user_id}"),
+        (
+            "/api/orgs/{org}/agent-keys",
+            "/api/orgs/{org}/agent-keys/{key_id}",
+        ),
+        (
+            "/api/orgs/{org}/procedures",
+            "/api/orgs/{org}/procedures/{procedure_id}",
+        ),
+        (
+            "/api/orgs/{org}/waitlist",
+            "/api/orgs/{org}/waitlist/{entry_id}",
+        ),
+    ] {
+        assert!(has(from, to), "no link {from} → {to}: {linked:?}");
+    }
+
+    // Followed from a real booking: the read link reaches it.
+    let c = app.bookable_clinic("Clinic").await;
+    let r = app
+        .book_via_rest(&c, &c.smith, &date_in(2), "10:00", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let booked: Value = r.json().await.unwrap();
+    let link = &doc["paths"]["/api/orgs/{org}/appointments"]["post"]["responses"]["201"]["links"]
+        ["get_appointment"];
+    let field = link["parameters"]["appointment_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("$response.body#/");
+    let path = format!(
+        "/api/orgs/{}/appointments/{}",
+        c.clinic.org_id,
+        booked[field].as_str().unwrap()
+    );
+    let r = app.get(&path, Some(&c.clinic.token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["id"], booked["id"]);
+}
