@@ -88,6 +88,9 @@ cat >"$WORK/schemathesis.toml" <<'TOML'
 "path.file" = "${FUZZ_FEED}"
 TOML
 
+# A seed per run (printed; FUZZ_SEED=N replays one).
+SEED="${FUZZ_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
+echo "schemathesis seed: $SEED (FUZZ_SEED=$SEED replays this run)"
 CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth"
 # One worker: with several, schemathesis's coverage phase trips a CPython 3.11 ast.parse race.
 # The agent key is not a pinned id, so the staff pass cannot revoke it before the agent's.
@@ -96,7 +99,7 @@ run_schemathesis() {
   shift 2
   "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
     --checks "$CHECKS" --phases examples,coverage,fuzzing --max-time "$seconds" \
-    --workers 1 --seed 17 --request-timeout 10 --suppress-health-check all \
+    --workers 1 --seed "$SEED" --request-timeout 10 --suppress-health-check all \
     --header "Authorization: Bearer $credential" "$@"
 }
 status=0

@@ -23,7 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct PageQuery {
     /// Entries after this sequence number (default 0: from the start).
-    after: Option<u64>,
+    #[param(minimum = 0)]
+    after: Option<i64>,
     /// At most this many entries (1–1000, default 100).
     limit: Option<usize>,
 }
@@ -48,10 +49,13 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = state
-        .audit
-        .page(scope.org, q.after.unwrap_or(0), limit)
-        .await?;
+    let after = u64::try_from(q.after.unwrap_or(0)).map_err(|_| {
+        ApiError::Invalid(vec![crate::domain::FieldError::new(
+            "after",
+            "must not be negative",
+        )])
+    })?;
+    let entries = state.audit.page(scope.org, after, limit).await?;
     Ok(Json(AuditPage { entries }))
 }
 

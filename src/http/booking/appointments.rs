@@ -340,7 +340,7 @@ struct CancelBody {
     tag = "appointments",
     params(OrgPath, ("appointment_id" = uuid::Uuid, Path)),
     security(("bearer" = ["admin", "staff"])),
-    request_body = CancelBody,
+    request_body(content = Option<CancelBody>, description = "Optional: the reason"),
     responses((status = 200, body = AppointmentView))
 )]
 async fn cancel_appointment(
@@ -349,11 +349,13 @@ async fn cancel_appointment(
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelBody::default()
+    // No body, or JSON null, as the document allows: no reason.
+    let body: Option<CancelBody> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
     } else {
         crate::http::extract::parse_json(&body)?
     };
+    let body = body.unwrap_or_default();
     let reason = intake::optional_text(body.reason.as_deref(), intake::REASON_MAX_CHARS)
         .map_err(|m| ApiError::Invalid(vec![FieldError::new("reason", m)]))?;
     let a = state
