@@ -12,39 +12,51 @@ use crate::store::codec::StoredInstant;
 #[serde(default)]
 pub struct ClinicSettings {
     /// Minutes between now and the earliest bookable start.
+    #[schema(minimum = 0, maximum = 43200)]
     pub min_notice_minutes: u32,
     /// Days ahead that can be booked.
+    #[schema(minimum = 1, maximum = 730)]
     pub horizon_days: u32,
     /// Slot grid, in minutes.
+    #[schema(minimum = 5, maximum = 240)]
     pub slot_step_minutes: u32,
     /// Region for phone numbers given without a country code (ISO 3166 alpha-2).
     pub phone_region: String,
     /// This clinic's Google calendar (else the install's default).
     pub calendar_id: Option<String>,
     /// Local time texts stop (`HH:MM`; default 21:00).
+    #[schema(pattern = r"^\s*([01]?[0-9]|2[0-3]):[0-5]?[0-9]\s*$")]
     pub quiet_hours_start: String,
     /// Local time texts may start again (`HH:MM`; default 08:00).
+    #[schema(pattern = r"^\s*([01]?[0-9]|2[0-3]):[0-5]?[0-9]\s*$")]
     pub quiet_hours_end: String,
     /// At most one follow-up to a number in this many days (default 7).
+    #[schema(minimum = 0, maximum = 365)]
     pub followup_window_days: u32,
     /// Where a follow-up invites the caller to book (`bookingLink`).
+    #[schema(pattern = "^https?://", max_length = 500)]
     pub booking_link: Option<String>,
     /// The clinic's public address; relative guide links are resolved against it (else the
     /// install's `server.public_url`).
+    #[schema(pattern = "^https?://", max_length = 500)]
     pub public_url: Option<String>,
     /// The clinic's own SMS sender (E.164 or alphanumeric), instead of the install's.
     pub sms_from: Option<String>,
     /// The answer to a texted HELP.
+    #[schema(pattern = r"\S", min_length = 1, max_length = 320)]
     pub sms_help_text: Option<String>,
     /// Hours before an appointment its reminder goes (0: no reminders; default 24).
+    #[schema(minimum = 0, maximum = 336)]
     pub reminder_hours_before: u32,
     /// What a caller must say before the voice agent discusses or changes their booking.
     pub caller_verification: CallerProof,
     /// Minutes a time stays held for a call while the caller gives their details (1–30;
     /// default 5).
+    #[schema(minimum = 1, maximum = 30)]
     pub hold_minutes: u32,
     /// Minutes a freed time texted to the waiting list stays held for a YES (5–240; default
     /// 30).
+    #[schema(minimum = 5, maximum = 240)]
     pub offer_minutes: u32,
 }
 

@@ -103,7 +103,7 @@ impl BookingService {
                 match value {
                     Some(u)
                         if !(u.starts_with("https://") || u.starts_with("http://"))
-                            || u.len() > 500 =>
+                            || u.chars().count() > 500 =>
                     {
                         Err("must be an http(s) URL".to_string())
                     }

@@ -31,6 +31,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::BadRequest("the request body could not be read")
             }
         })?;
+        // Every request body of the API is a JSON object (serde would read a struct from an
+        // array too).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::Invalid(vec![FieldError::new(
+                "body",
+                "must be a JSON object",
+            )]));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -42,7 +50,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match serde_json::from_slice(bytes) {
         Ok(value) => Ok(value),
-        Err(_) => Err(explain_json_error::<T>(bytes)),
+        Err(_) => {
+            // JSON Schema counts 200.0 as the integer 200, so the document's integers take it.
+            if let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                if whole_numbers_as_integers(&mut doc) {
+                    if let Ok(value) = serde_json::from_value(doc) {
+                        return Ok(value);
+                    }
+                }
+            }
+            Err(explain_json_error::<T>(bytes))
+        }
+    }
+}
+
+/// Writes every whole number written with a fraction (`200.0`) as an integer; whether any was.
+fn whole_numbers_as_integers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *v = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, item| whole_numbers_as_integers(item) | any),
+        Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, item| whole_numbers_as_integers(item) | any),
+        _ => false,
     }
 }
 

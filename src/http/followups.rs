@@ -121,6 +121,7 @@ async fn get_lead(
 #[derive(Deserialize, ToSchema)]
 struct LeadPatch {
     /// `new`, `contacted`, `booked` or `lost`.
+    #[schema(pattern = "^(new|contacted|booked|lost)$")]
     status: String,
 }
 

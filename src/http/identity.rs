@@ -273,6 +273,7 @@ async fn delete_user(
 
 #[derive(Deserialize, ToSchema)]
 struct NewAgentKeyBody {
+    #[schema(value_type = crate::domain::KeyName)]
     name: String,
 }
 

@@ -260,3 +260,48 @@ async fn the_audit_cursor_and_the_optional_cancel_body_are_taken_as_documented()
         assert_eq!(r.status(), StatusCode::OK, "body {body:?}");
     }
 }
+
+/// A whole number written with a fraction is the integer JSON Schema says it is; an array is
+/// no body of this API, even where every field has a default.
+#[tokio::test]
+async fn whole_numbers_with_a_fraction_are_integers_and_an_array_is_no_body() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let org = &c.clinic.org_id;
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/services"),
+            Some(&c.clinic.token),
+            json!({"name": "Filler review", "duration_minutes": 45.0, "buffer_after_minutes": 1e1}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            made["duration_minutes"].clone(),
+            made["buffer_after_minutes"].clone()
+        ),
+        (json!(45), json!(10))
+    );
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/services"),
+            Some(&c.clinic.token),
+            json!({"name": "Filler review", "duration_minutes": 45.5}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let before = app.change_settings(&c, |_| {}).await;
+    assert_eq!(before, StatusCode::OK);
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("/api/orgs/{org}/settings"),
+            Some(&c.clinic.token),
+            Some(json!([])),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "invalid");
+}

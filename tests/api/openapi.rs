@@ -408,3 +408,39 @@ async fn each_create_links_to_what_can_be_done_with_what_it_created() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["id"], booked["id"]);
 }
+
+/// Every numeric per-clinic setting the document bounds is held by the API to exactly those
+/// bounds: the edges are accepted, one past either edge refused by name.
+#[tokio::test]
+async fn the_settings_bounds_in_the_document_are_the_ones_the_api_holds() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let doc = document(&app).await;
+    let properties = doc["components"]["schemas"]["ClinicSettings"]["properties"]
+        .as_object()
+        .unwrap();
+    let mut checked = 0;
+    for (name, schema) in properties {
+        let (Some(min), Some(max)) = (schema["minimum"].as_i64(), schema["maximum"].as_i64())
+        else {
+            continue;
+        };
+        let mut edges = vec![(min, true), (max, true), (max + 1, false)];
+        if min > 0 {
+            edges.push((min - 1, false));
+        }
+        for (value, valid) in edges {
+            let status = app
+                .change_settings(&c, |s| s[name.as_str()] = serde_json::json!(value))
+                .await;
+            let expected = if valid {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            assert_eq!(status, expected, "{name} = {value}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} bounded settings");
+}

@@ -49,10 +49,16 @@ async fn put_settings(
 
 #[derive(Deserialize, ToSchema)]
 struct ServiceBody {
+    #[schema(value_type = crate::domain::FullName)]
     name: String,
+    #[schema(minimum = 5, maximum = 720)]
     duration_minutes: u32,
+    #[schema(minimum = 0, maximum = 240)]
     buffer_before_minutes: Option<u32>,
+    #[schema(minimum = 0, maximum = 240)]
     buffer_after_minutes: Option<u32>,
+    /// The catalogue procedure it is for.
+    #[schema(value_type = Option<crate::domain::FullName>)]
     procedure: Option<String>,
 }
 
