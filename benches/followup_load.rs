@@ -76,6 +76,24 @@ fn report(i: usize) -> Value {
     }})
 }
 
+/// Milliseconds from `sent` until message `index` reached the loopback Twilio (others that
+/// arrive meanwhile are passed over).
+async fn millis_until(
+    arrived: &mut mpsc::UnboundedReceiver<(usize, Instant)>,
+    index: usize,
+    sent: Instant,
+) -> f64 {
+    loop {
+        let (n, at) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+            .await
+            .expect("the text reaches Twilio")
+            .unwrap();
+        if n == index {
+            return (at - sent).as_secs_f64() * 1000.0;
+        }
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -157,16 +175,7 @@ async fn main() {
             .await
             .unwrap();
         assert!(r.status().is_success());
-        loop {
-            let (n, at) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
-                .await
-                .expect("the text reaches Twilio")
-                .unwrap();
-            if n == i {
-                latencies.push((at - sent).as_secs_f64() * 1000.0);
-                break;
-            }
-        }
+        latencies.push(millis_until(&mut arrived, i, sent).await);
         if Instant::now() > deadline {
             break;
         }
@@ -329,16 +338,7 @@ async fn cancellations_to_offers(
         .await
         .unwrap();
         assert!(r.status().is_success());
-        loop {
-            let (n, at) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
-                .await
-                .expect("the offer reaches Twilio")
-                .unwrap();
-            if n == OFFERS_FROM + i {
-                latencies.push((at - sent).as_secs_f64() * 1000.0);
-                break;
-            }
-        }
+        latencies.push(millis_until(arrived, OFFERS_FROM + i, sent).await);
         if Instant::now() > deadline {
             break;
         }
