@@ -37,6 +37,21 @@ pub fn date_in_window(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, St
 /// rule engine, the slot index and the speech code compute from it then stays far inside
 /// chrono's range.
 pub fn instant_in_window(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let (earliest, latest) = window(now);
+    if t >= earliest && t <= latest {
+        Ok(t)
+    } else {
+        Err(OUT_OF_WINDOW.into())
+    }
+}
+
+/// The nearest instant to `t` inside the window (for list filters: nothing lies outside it).
+pub fn clamp_to_window(t: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let (earliest, latest) = window(now);
+    t.clamp(earliest, latest)
+}
+
+fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     // Saturating, so the window itself cannot overflow whatever clock it is given.
     let earliest = now
         .checked_sub_signed(Duration::days(DAYS_BACK))
@@ -44,11 +59,7 @@ pub fn instant_in_window(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTim
     let latest = now
         .checked_add_signed(Duration::days(DAYS_AHEAD))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    if t >= earliest && t <= latest {
-        Ok(t)
-    } else {
-        Err(OUT_OF_WINDOW.into())
-    }
+    (earliest, latest)
 }
 
 /// An appointment length in minutes.
@@ -66,10 +77,13 @@ pub fn duration_minutes(minutes: i64) -> Result<u32, String> {
 
 /// Free text no longer than `max` characters; blank text is none.
 pub fn optional_text(text: Option<&str>, max: usize) -> Result<Option<String>, String> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) if t.chars().count() <= max => Ok(Some(t.to_string())),
-        Some(_) => Err(format!("is too long ({max} characters at most)")),
+    // Counted as given (spaces around included), as the document's maxLength counts.
+    match text {
+        Some(t) if t.chars().count() > max => {
+            Err(format!("is too long ({max} characters at most)"))
+        }
+        Some(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
+        _ => Ok(None),
     }
 }
 

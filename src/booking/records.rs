@@ -21,6 +21,7 @@ pub struct ClinicSettings {
     #[schema(minimum = 5, maximum = 240)]
     pub slot_step_minutes: u32,
     /// Region for phone numbers given without a country code (ISO 3166 alpha-2).
+    #[schema(value_type = crate::domain::phone::PhoneRegion)]
     pub phone_region: String,
     /// This clinic's Google calendar (else the install's default).
     pub calendar_id: Option<String>,
@@ -41,6 +42,7 @@ pub struct ClinicSettings {
     #[schema(pattern = "^https?://", max_length = 500)]
     pub public_url: Option<String>,
     /// The clinic's own SMS sender (E.164 or alphanumeric), instead of the install's.
+    #[schema(value_type = Option<crate::domain::SmsSender>)]
     pub sms_from: Option<String>,
     /// The answer to a texted HELP.
     #[schema(pattern = r"\S", min_length = 1, max_length = 320)]

@@ -1,5 +1,6 @@
 //! Domain types that validate on construction; nothing here knows about HTTP, redb or search.
 
+mod clock;
 mod email;
 mod ids;
 pub mod phone;
@@ -7,9 +8,12 @@ mod quiet_hours;
 mod role;
 mod text;
 
+pub use clock::{
+    parse_clock_time, ClockTime, OpeningTime, CLOCK_TIME_PATTERN, OPENING_TIME_PATTERN,
+};
 pub use email::Email;
 pub use ids::{AgentKeyId, AppointmentId, OrgId, ProviderId, ServiceId, UserId};
-pub use phone::PhoneNumber;
+pub use phone::{PhoneInput, PhoneNumber, SmsSender};
 pub use quiet_hours::QuietHours;
 pub use role::Role;
 pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};

@@ -17,8 +17,7 @@ pub struct QuietHours {
 impl QuietHours {
     /// From a clinic's settings (times checked when stored; unreadable ones mean none).
     pub fn new(start: &str, end: &str, tz: Tz) -> QuietHours {
-        let t = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-        match (t(start), t(end)) {
+        match (super::parse_clock_time(start), super::parse_clock_time(end)) {
             (Some(start), Some(end)) => QuietHours { start, end, tz },
             _ => QuietHours {
                 start: NaiveTime::MIN,

@@ -26,6 +26,7 @@ struct PageQuery {
     #[param(minimum = 0)]
     after: Option<i64>,
     /// At most this many entries (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -48,7 +49,13 @@ async fn list(
     scope: OrgScope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
+            "limit",
+            "is between 1 and 1000",
+        )]));
+    }
     let after = u64::try_from(q.after.unwrap_or(0)).map_err(|_| {
         ApiError::Invalid(vec![crate::domain::FieldError::new(
             "after",

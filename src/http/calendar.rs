@@ -93,8 +93,10 @@ async fn authorize(
 #[derive(Deserialize, ToSchema)]
 struct CallbackBody {
     /// The authorization code Google returned.
+    #[schema(min_length = 1, max_length = 2048, pattern = "^[\\x21-\\x7e]+$")]
     code: String,
     /// The state Google returned (from `authorize`).
+    #[schema(min_length = 1, max_length = 256, pattern = "^[\\x21-\\x7e]+$")]
     state: String,
 }
 

@@ -63,6 +63,7 @@ pub(crate) struct CallView {
 #[into_params(parameter_in = Query)]
 struct CallListQuery {
     /// At most this many calls (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -156,6 +157,7 @@ async fn get_call(
 #[into_params(parameter_in = Query)]
 struct ContactQuery {
     /// Only the contact with this number.
+    #[param(value_type = Option<crate::domain::PhoneInput>, inline)]
     phone: Option<String>,
 }
 

@@ -31,16 +31,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 ApiError::BadRequest("the request body could not be read")
             }
         })?;
-        // Every request body of the API is a JSON object (serde would read a struct from an
-        // array too).
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-            return Err(ApiError::Invalid(vec![FieldError::new(
-                "body",
-                "must be a JSON object",
-            )]));
-        }
-        parse_json(&bytes).map(ApiJson)
+        parse_body(&bytes).map(ApiJson)
     }
+}
+
+/// Parses a request body: every request body of the API is a JSON object (serde would read a
+/// struct from an array too), read with the rules of `parse_json`.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::Invalid(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
+    parse_json(bytes)
 }
 
 /// Parses a JSON document into `T` with the error rules of `ApiJson`. A good document is read

@@ -50,10 +50,12 @@ impl From<FollowUpError> for ApiError {
 #[into_params(parameter_in = Query)]
 struct LeadQuery {
     /// `new`, `contacted`, `booked` or `lost`.
+    #[param(value_type = Option<LeadStatus>, inline)]
     status: Option<String>,
     /// A catalogue procedure name.
     procedure: Option<String>,
     /// Leads created at or after (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
 }
 
@@ -200,15 +202,26 @@ async fn list_procedures(
 
 #[derive(Deserialize, ToSchema)]
 struct ProcedureBody {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
+    /// Other names callers use (at most 50, each 1–100 characters).
     #[serde(default)]
+    #[schema(schema_with = synonyms_schema)]
     synonyms: Vec<String>,
     /// A path (`/guides/…`, resolved against the clinic's public URL) or an http(s) URL.
+    #[schema(max_length = 500, pattern = r"^\s*(/|https?://)")]
     guide_link: String,
-    /// A minijinja template; variables `patientName`, `procedure`, `pdfLink`, `bookingLink`,
-    /// `clinicName`, `agentName`.
+    /// A minijinja template (it must parse); variables `patientName`, `procedure`, `pdfLink`,
+    /// `bookingLink`, `clinicName`, `agentName`.
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
     sms_template: Option<String>,
+    #[schema(min_length = 1, max_length = 60, pattern = r"\S")]
     agent_name: Option<String>,
+}
+
+/// A procedure's synonyms as `ProcedureInput::check` takes them.
+fn synonyms_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    super::openapi::nonblank_texts(50, 100)
 }
 
 impl From<ProcedureBody> for ProcedureInput {

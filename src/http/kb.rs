@@ -38,11 +38,21 @@ impl From<KbError> for ApiError {
 
 #[derive(Deserialize, ToSchema)]
 struct DocumentBody {
+    #[schema(value_type = crate::domain::FullName)]
     title: String,
+    /// The text (up to 200,000 characters, not blank).
+    #[schema(min_length = 1, max_length = 200_000, pattern = r"\S")]
     body: String,
+    /// At most 20, each of 1–50 characters and not blank.
     #[serde(default)]
+    #[schema(schema_with = tags_schema)]
     tags: Vec<String>,
     source: Option<String>,
+}
+
+/// A document's tags as `put_document` takes them.
+fn tags_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    super::openapi::nonblank_texts(crate::search::TAGS_MAX, crate::search::TAG_MAX_CHARS)
 }
 
 /// A knowledge-base document; `body` only when one document is read.
@@ -205,8 +215,10 @@ async fn remove(
 #[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// The question or words to look for.
+    #[param(min_length = 1, pattern = r"\S")]
     q: String,
-    /// How many passages (default 5).
+    /// How many passages (1–50, default 5).
+    #[param(minimum = 1, maximum = 50)]
     k: Option<usize>,
 }
 
@@ -237,7 +249,14 @@ async fn search(
             "is required",
         )]));
     }
-    let results = state.kb.search(scope.org, &q.q, q.k.unwrap_or(5)).await?;
+    let k = q.k.unwrap_or(5);
+    if !(1..=50).contains(&k) {
+        return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
+            "k",
+            "is between 1 and 50",
+        )]));
+    }
+    let results = state.kb.search(scope.org, &q.q, k).await?;
     let mode = if state.kb.semantic() {
         "hybrid"
     } else {

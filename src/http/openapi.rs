@@ -64,6 +64,25 @@ impl Modify for Frame {
     }
 }
 
+/// The schema of a list of at most `max_items` texts, each of 1 to `max_chars` characters and
+/// not blank (tags, synonyms).
+pub fn nonblank_texts(
+    max_items: usize,
+    max_chars: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(max_chars))
+                .pattern(Some(r"\S")),
+        )
+        .max_items(Some(max_items))
+        .into()
+}
+
 /// The frame the routes' operations are added to.
 pub fn frame() -> Document {
     Frame::openapi()
@@ -110,7 +129,21 @@ pub fn render(doc: &Document) -> String {
         return String::new();
     };
     link_creates(&mut v);
+    describe_vapi_messages(&mut v);
     v.to_string()
+}
+
+/// The voice agent routes' body, in JSON Schema that utoipa's model cannot write (`not`,
+/// `anyOf` of partial objects), as the component `VapiServerMessage`.
+fn describe_vapi_messages(v: &mut serde_json::Value) {
+    v["components"]["schemas"]["VapiServerMessage"] = super::vapi::server_message_schema();
+    for path in ["/api/vapi", "/api/vapi/tools"] {
+        let body = &mut v["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+        if body.is_object() {
+            body["schema"] =
+                serde_json::json!({ "$ref": "#/components/schemas/VapiServerMessage" });
+        }
+    }
 }
 
 /// Links each create (a POST answering 201) to every operation on what it created — the

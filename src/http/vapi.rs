@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     path = "/api/vapi",
     tag = "voice agent",
     security(("bearer" = ["agent", "admin", "staff", "clinician"]), ("vapi_secret" = ["agent", "admin", "staff", "clinician"])),
-    request_body(content = Object, description = "A Vapi server message: `{\"message\": {\"type\": …}}`"),
+    request_body(content = Object, description = "A Vapi server message (schema: `VapiServerMessage`)"),
     responses((status = 200, description = "The answer Vapi expects for the message type (`results` for tool calls)", body = Object))
 )]
 async fn server_url(
@@ -48,7 +48,7 @@ async fn server_url(
     path = "/api/vapi/tools",
     tag = "voice agent",
     security(("bearer" = ["agent", "admin", "staff", "clinician"]), ("vapi_secret" = ["agent", "admin", "staff", "clinician"])),
-    request_body(content = Object, description = "A Vapi server message"),
+    request_body(content = Object, description = "A Vapi server message (schema: `VapiServerMessage`)"),
     responses((status = 200, description = "The answer Vapi expects for the message type", body = Object))
 )]
 async fn tools_url(
@@ -86,6 +86,42 @@ async fn server_message(
         .await
         .map_err(ApiError::BadRequest)?;
     Ok(Json(answer))
+}
+
+/// The request body of both voice agent routes, as the document states it (JSON Schema the
+/// model types cannot write: a report must name its call): an object with a `message` object
+/// whose `type` is a string; an `end-of-call-report` also has `call.id`, not blank.
+pub fn server_message_schema() -> Value {
+    serde_json::json!({
+        "type": "object",
+        "description": "A Vapi server message: `{\"message\": {\"type\": …}}`",
+        "required": ["message"],
+        "properties": {
+            "message": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    "type": {
+                        "type": "string",
+                        "description": "`tool-calls`, `function-call`, `status-update`, `end-of-call-report`, …; any other is answered `{}`"
+                    }
+                },
+                "anyOf": [
+                    { "properties": { "type": { "not": { "const": "end-of-call-report" } } } },
+                    {
+                        "required": ["call"],
+                        "properties": {
+                            "call": {
+                                "type": "object",
+                                "required": ["id"],
+                                "properties": { "id": { "type": "string", "pattern": "\\S" } }
+                            }
+                        }
+                    }
+                ]
+            }
+        }
+    })
 }
 
 /// Checks Vapi's HMAC: the configured payload format over the raw body and the timestamp

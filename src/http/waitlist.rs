@@ -40,8 +40,10 @@ impl From<WaitlistError> for ApiError {
 
 #[derive(Deserialize, ToSchema)]
 struct WaitlistPatientBody {
+    #[schema(value_type = crate::domain::FullName)]
     name: String,
     /// National (the clinic's region) or international form.
+    #[schema(value_type = crate::domain::PhoneInput)]
     phone: String,
 }
 
@@ -49,14 +51,19 @@ struct WaitlistPatientBody {
 struct WaitlistBody {
     patient: WaitlistPatientBody,
     /// A service of the clinic; none: any.
+    #[schema(format = Uuid)]
     service_id: Option<String>,
     /// A practitioner of the clinic (offering the service); none: any.
+    #[schema(format = Uuid)]
     provider_id: Option<String>,
-    /// YYYY-MM-DD in the clinic's zone; none: today.
+    /// YYYY-MM-DD in the clinic's zone, not after `latest_date`; none: today.
+    #[schema(format = Date)]
     earliest_date: Option<String>,
-    /// YYYY-MM-DD in the clinic's zone, within the clinic's booking horizon.
+    /// YYYY-MM-DD in the clinic's zone, from today to the clinic's booking horizon.
+    #[schema(format = Date)]
     latest_date: String,
     /// `morning`, `afternoon`, `evening` or `any` (the default).
+    #[schema(value_type = Option<crate::waitlist::records::PartOfDayInput>)]
     time_of_day: Option<String>,
 }
 

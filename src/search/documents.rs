@@ -63,6 +63,12 @@ pub(super) fn apply_to_vectors(
     Ok(())
 }
 
+/// Most characters in a document's body.
+pub const BODY_MAX_CHARS: usize = 200_000;
+/// Most tags on a document, and most characters in one.
+pub const TAGS_MAX: usize = 20;
+pub const TAG_MAX_CHARS: usize = 50;
+
 /// Vectors for passages, embedded sixteen at a time.
 pub(super) fn embed_batches(e: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, KbError> {
     let mut out = Vec::with_capacity(texts.len());
@@ -92,15 +98,19 @@ impl KnowledgeBase {
             "body",
             if body.trim().is_empty() {
                 Err("is required".to_string())
-            } else if body.len() > 200_000 {
-                Err("is too long (200,000 bytes at most)".to_string())
+            } else if body.chars().count() > BODY_MAX_CHARS {
+                Err("is too long (200,000 characters at most)".to_string())
             } else {
                 Ok(())
             },
         );
         v.check(
             "tags",
-            if tags.len() <= 20 && tags.iter().all(|t| !t.trim().is_empty() && t.len() <= 50) {
+            if tags.len() <= TAGS_MAX
+                && tags
+                    .iter()
+                    .all(|t| !t.trim().is_empty() && t.chars().count() <= TAG_MAX_CHARS)
+            {
                 Ok(())
             } else {
                 Err("at most 20 tags of up to 50 characters".to_string())

@@ -114,7 +114,7 @@ pub fn read(envelope: &Value) -> Result<ServerMessage, &'static str> {
     let kind = message
         .get("type")
         .and_then(Value::as_str)
-        .unwrap_or("")
+        .ok_or("expected a Vapi server message with its type: {\"message\": {\"type\": ...}}")?
         .to_string();
     match kind.as_str() {
         "tool-calls" => {

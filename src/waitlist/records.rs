@@ -24,6 +24,39 @@ pub const WAITLIST_OFFERS_BY_PHONE: TenantTable<uuid::Uuid> =
 /// Most entries offered one freed time at once (the first YES takes it).
 pub const OFFER_TO: usize = 3;
 
+/// A part of the day as a request gives it, for the API document: one of
+/// `PartOfDay::WORDS` in any letter case, or blank (any).
+pub struct PartOfDayInput;
+
+impl utoipa::PartialSchema for PartOfDayInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        // ASCII letters in either case (what `to_ascii_lowercase` folds), spaces around.
+        let words: Vec<String> = PartOfDay::WORDS
+            .iter()
+            .map(|(w, _)| {
+                w.chars()
+                    .map(|c| match c {
+                        ' ' => " ".to_string(),
+                        c => format!("[{}{}]", c, c.to_ascii_uppercase()),
+                    })
+                    .collect()
+            })
+            .collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(format!(
+                r"^[ \t\r\n]*(?:{})?[ \t\r\n]*$",
+                words.join("|")
+            )))
+            .description(Some(
+                "`morning`, `afternoon`, `evening` or `any` (the default)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PartOfDayInput {}
+
 /// The part of the day a patient can come.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -36,14 +69,26 @@ pub enum PartOfDay {
 }
 
 impl PartOfDay {
+    /// The words `parse` reads (in any letter case, spaces around allowed; blank is `Any`).
+    pub const WORDS: [(&'static str, PartOfDay); 6] = [
+        ("morning", PartOfDay::Morning),
+        ("afternoon", PartOfDay::Afternoon),
+        ("evening", PartOfDay::Evening),
+        ("any", PartOfDay::Any),
+        ("anytime", PartOfDay::Any),
+        ("any time", PartOfDay::Any),
+    ];
+
     pub fn parse(s: &str) -> Result<PartOfDay, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "morning" => Ok(PartOfDay::Morning),
-            "afternoon" => Ok(PartOfDay::Afternoon),
-            "evening" => Ok(PartOfDay::Evening),
-            "any" | "anytime" | "any time" | "" => Ok(PartOfDay::Any),
-            _ => Err("must be morning, afternoon, evening or any".into()),
+        let word = s.trim().to_ascii_lowercase();
+        if word.is_empty() {
+            return Ok(PartOfDay::Any);
         }
+        Self::WORDS
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, part)| *part)
+            .ok_or_else(|| "must be morning, afternoon, evening or any".into())
     }
 
     /// Whether a start at local hour `hour` is in this part of the day (morning before noon,
@@ -252,5 +297,35 @@ pub fn check_entry(
             time_of_day: part,
         }),
         _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document's part-of-day pattern admits exactly what `PartOfDay::parse` reads.
+    #[test]
+    fn the_part_of_day_pattern_and_parsing_agree() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(PartOfDayInput::schema()).unwrap();
+        let pattern = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        for v in [
+            "morning",
+            "Morning",
+            " EVENING ",
+            "any time",
+            "Anytime",
+            "",
+            "  ",
+            "afternoon\n",
+            "noon",
+            "any  time",
+            "mornings",
+            "morn ing",
+            "x",
+        ] {
+            assert_eq!(pattern.is_match(v), PartOfDay::parse(v).is_ok(), "{v:?}");
+        }
     }
 }

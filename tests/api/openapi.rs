@@ -92,6 +92,17 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes_and_the_error_sh
                 "{method} {path}: no security"
             );
         }
+        // Every reference resolves (a parameter's schema is not collected with the
+        // components unless it is written inline).
+        let mut refs = Vec::new();
+        collect_refs(op, &mut refs);
+        for r in refs {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{method} {path}: {r} does not resolve"
+            );
+        }
         // A body, where an operation takes one, has a schema for each of its media types.
         if let Some(body) = op.get("requestBody") {
             let content = body["content"].as_object();
@@ -101,6 +112,19 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes_and_the_error_sh
                 "{method} {path}: no request schema"
             );
         }
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            m.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
 }
 

@@ -19,15 +19,37 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AvailabilityQuery {
-    /// Slots long enough for this service.
+    /// Slots long enough for this service (empty: any).
+    #[param(value_type = Option<OptionalId>, inline)]
     service_id: Option<String>,
-    /// Only this provider's slots.
+    /// Only this provider's slots (empty: any).
+    #[param(value_type = Option<OptionalId>, inline)]
     provider_id: Option<String>,
-    /// The first day (YYYY-MM-DD, the clinic's zone; default today).
+    /// The first day (YYYY-MM-DD, the clinic's zone; default today). A day outside the
+    /// booking window has no slots.
+    #[param(format = Date)]
     date: Option<String>,
     /// How many days (1–31, default 1).
+    #[param(minimum = 1, maximum = 31)]
     days: Option<u32>,
 }
+
+/// An id in a query, where empty means none (as a form's "any" choice sends it).
+struct OptionalId;
+
+impl utoipa::PartialSchema for OptionalId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                "^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            ))
+            .description(Some("A UUID, or empty for none"))
+            .into()
+    }
+}
+
+impl ToSchema for OptionalId {}
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub(crate) struct SlotList {
@@ -68,12 +90,12 @@ async fn availability(
     let date = match q.date.as_deref() {
         Some(d) => v.check(
             "date",
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| "must be YYYY-MM-DD".to_string())
-                .and_then(|d| intake::date_in_window(d, today)),
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "must be YYYY-MM-DD".to_string()),
         ),
         None => Some(today),
     };
+    // A day outside the booking window has nothing free (and is never computed over).
+    let outside_window = date.is_some_and(|d| intake::date_in_window(d, today).is_err());
     let days = q.days.unwrap_or(1);
     v.check(
         "days",
@@ -85,6 +107,9 @@ async fn availability(
     );
     v.finish().map_err(ApiError::Invalid)?;
     let date = date.ok_or(ApiError::Internal)?;
+    if outside_window {
+        return Ok(Json(SlotList { slots: Vec::new() }));
+    }
     let slots = state
         .booking
         .availability(scope.org, service, provider, date, days)
@@ -96,31 +121,45 @@ async fn availability(
 
 #[derive(Deserialize, ToSchema)]
 struct PatientBody {
+    #[schema(value_type = FullName)]
     name: String,
     /// National (the clinic's region) or international form.
+    #[schema(value_type = PhoneInput)]
     phone: String,
+    #[schema(value_type = Option<Email>)]
     email: Option<String>,
-    /// YYYY-MM-DD (also read as a caller says it); lets the patient prove who they are to
-    /// the voice agent before a booking is discussed or changed by phone.
+    /// YYYY-MM-DD, not after today (also read as a caller says it); lets the patient prove
+    /// who they are to the voice agent before a booking is discussed or changed by phone.
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 struct AppointmentBody {
+    /// A provider of the clinic (any other id: 404).
+    #[schema(format = Uuid)]
     provider_id: String,
+    #[schema(format = Uuid)]
     service_id: Option<String>,
     /// RFC 3339 with an offset; or give `date` and `time`.
+    #[schema(format = DateTime)]
     start: Option<String>,
     /// RFC 3339 with an offset; or give `duration_minutes`, or let the service decide.
+    #[schema(format = DateTime)]
     end: Option<String>,
     /// YYYY-MM-DD in the clinic's zone.
+    #[schema(format = Date)]
     date: Option<String>,
     /// HH:MM in the clinic's zone.
+    #[schema(value_type = Option<ClockTime>)]
     time: Option<String>,
     patient: PatientBody,
+    #[schema(max_length = 2000)]
     notes: Option<String>,
+    #[schema(minimum = 5, maximum = 720)]
     duration_minutes: Option<i64>,
     /// When given, it must be this organisation.
+    #[schema(format = Uuid)]
     clinic_id: Option<String>,
 }
 
@@ -244,11 +283,15 @@ async fn create_appointment(
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Appointments starting at or after (RFC 3339).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Appointments starting before (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
+    #[param(format = Uuid)]
     provider_id: Option<String>,
     /// The patient's phone number.
+    #[param(value_type = Option<PhoneInput>, inline)]
     phone: Option<String>,
 }
 
@@ -275,7 +318,7 @@ async fn list_appointments(
     let settings = state.booking.settings(scope.org).await?;
     let now = state.booking.now();
     let mut v = Validation::new();
-    let instant = |s: &str| parse_instant(s, now);
+    let instant = |s: &str| parse_filter_instant(s, now);
     let from = v.check_opt("from", q.from.as_deref().map(instant));
     let to = v.check_opt("to", q.to.as_deref().map(instant));
     let provider_id = v.check_opt(
@@ -330,6 +373,7 @@ async fn get_appointment(
 
 #[derive(Deserialize, Default, ToSchema)]
 struct CancelBody {
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
@@ -353,7 +397,7 @@ async fn cancel_appointment(
     let body: Option<CancelBody> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        crate::http::extract::parse_json(&body)?
+        crate::http::extract::parse_body(&body)?
     };
     let body = body.unwrap_or_default();
     let reason = intake::optional_text(body.reason.as_deref(), intake::REASON_MAX_CHARS)
@@ -369,8 +413,13 @@ async fn cancel_appointment(
 #[derive(Deserialize, ToSchema)]
 struct RescheduleBody {
     /// RFC 3339 with an offset; or give `date` and `time`.
+    #[schema(format = DateTime)]
     start: Option<String>,
+    /// YYYY-MM-DD in the clinic's zone.
+    #[schema(format = Date)]
     date: Option<String>,
+    /// HH:MM in the clinic's zone.
+    #[schema(value_type = Option<ClockTime>)]
     time: Option<String>,
 }
 

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::Json;
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -32,7 +32,10 @@ use crate::booking::records::{
 };
 use crate::booking::schedule::WeeklyHours;
 use crate::booking::{local_instant, AppointmentFilter, NewProvider, NewService, Slot};
-use crate::domain::{AppointmentId, FieldError, PhoneNumber, ProviderId, ServiceId, Validation};
+use crate::domain::{
+    parse_clock_time, AppointmentId, ClockTime, Email, FieldError, FullName, PhoneInput,
+    PhoneNumber, ProviderId, ServiceId, Validation,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -221,16 +224,24 @@ pub fn parse_start(
     let t = v.check(
         "time",
         time.ok_or_else(|| "is required (or give start)".to_string())
-            .and_then(|t| {
-                NaiveTime::parse_from_str(t.trim(), "%H:%M")
-                    .map_err(|_| "must be HH:MM".to_string())
-            }),
+            .and_then(|t| parse_clock_time(t).ok_or_else(|| "must be HH:MM".to_string())),
     );
     v.finish()?;
     match (d, t) {
         (Some(d), Some(t)) => local_instant(tz, d, t).map_err(|m| vec![FieldError::new("time", m)]),
         _ => Err(vec![FieldError::new("start", "is required")]),
     }
+}
+
+/// A list filter's bound: any RFC 3339 instant, brought inside the accepted window around
+/// `now` (nothing is booked outside it, so the answer is the same).
+fn parse_filter_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            "must be RFC 3339 with an offset, e.g. 2026-01-17T14:00:00+00:00".to_string()
+        })?;
+    Ok(intake::clamp_to_window(t, now))
 }
 
 /// An RFC 3339 instant with its offset, inside the accepted window around `now`.

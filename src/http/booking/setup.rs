@@ -119,16 +119,40 @@ async fn list_services(
 
 type DayWindows = std::collections::BTreeMap<String, Vec<[String; 2]>>;
 
+/// `DayWindows` as the document states it: days `mon` … `sun`, each with windows of two
+/// times (`HH:MM`, or `24:00` for the day's end). That a window ends after it starts and that
+/// windows do not overlap are checked by `WeeklyHours::parse` (422).
+fn day_windows_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::PartialSchema;
+    let window = ArrayBuilder::new()
+        .items(crate::domain::OpeningTime::schema())
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(crate::booking::schedule::WEEKDAYS)),
+        ))
+        .additional_properties(Some(ArrayBuilder::new().items(window)))
+        .into()
+}
+
 #[derive(Deserialize, ToSchema)]
 struct ProviderBody {
+    #[schema(value_type = FullName)]
     name: String,
+    /// Services of the clinic this provider offers (another id: 422).
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     service_ids: Vec<String>,
     /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`.
-    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(schema_with = day_windows_schema)]
     weekly_hours: DayWindows,
     #[serde(default)]
-    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(schema_with = day_windows_schema)]
     breaks: DayWindows,
 }
 
@@ -229,8 +253,10 @@ async fn get_provider(
 #[derive(Deserialize, ToSchema)]
 struct TimeOffBody {
     /// RFC 3339 with an offset.
+    #[schema(format = DateTime)]
     start: String,
-    /// RFC 3339 with an offset.
+    /// RFC 3339 with an offset, after `start`.
+    #[schema(format = DateTime)]
     end: String,
     reason: Option<String>,
 }
@@ -272,10 +298,10 @@ async fn add_time_off(
 struct HoursBody {
     /// Day (`mon` … `sun`) → opening windows `[["09:00", "17:00"], …]`; a day left out is not
     /// worked.
-    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(schema_with = day_windows_schema)]
     weekly_hours: DayWindows,
     #[serde(default)]
-    #[schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>)]
+    #[schema(schema_with = day_windows_schema)]
     breaks: DayWindows,
 }
 
