@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Fuzzes a real appliance from its own OpenAPI document (/api/openapi.json) with schemathesis,
-# inside a time budget (FUZZ_SECONDS, default 180, split between the staff routes and the
-# voice agent's): a fresh data dir, a clinic set up with an admin token and an agent key, then
-# every documented operation driven with generated valid and invalid input. It fails on any
-# 5xx, any answer the document does not describe (status, content type, body schema, headers),
-# a route that ignores its credential, a panic in the server's log, a server that is not
-# ready at the end, or an audit chain that no longer verifies.
+# with all of its checks, inside a time budget (FUZZ_SECONDS, default 240: half for the staff
+# routes, a quarter for stateful sequences along the document's links, a quarter for the voice
+# agent's): a fresh data dir, a clinic set up with an admin token and an agent key, then every
+# documented operation driven with generated valid and invalid input. It fails on any 5xx, any
+# answer the document does not describe (status, content type, body schema, headers), valid
+# data refused or invalid data accepted, a route that ignores its credential, a panic in the
+# server's log, a server that is not ready at the end, or an audit chain that no longer
+# verifies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET="${FUZZ_SECONDS:-180}"
-STAFF_SECONDS=$((BUDGET * 2 / 3))
-AGENT_SECONDS=$((BUDGET - STAFF_SECONDS))
+BUDGET="${FUZZ_SECONDS:-240}"
+STAFF_SECONDS=$((BUDGET / 2))
+STATEFUL_SECONDS=$((BUDGET / 4))
+AGENT_SECONDS=$((BUDGET - STAFF_SECONDS - STATEFUL_SECONDS))
 SCHEMATHESIS_VERSION="4.32.5"
 
 # schemathesis from PyPI, in a virtualenv kept between runs.
@@ -77,7 +80,29 @@ PY
 )"
 eval "$SETUP"
 
-cat >"$WORK/schemathesis.toml" <<'TOML'
+# What every pass shares: the clinic, and the answers the checks take as right.
+cat >"$WORK/checks.toml" <<'TOML'
+# A body over the size limit is refused with 413, like any other bad input.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+
+# Schema-valid data these operations refuse by rules no schema can state, each answered 422
+# with the field at fault: a time in the diary must be inside the clinic's hours, notice,
+# horizon and the booking window and not taken; a window must end after it starts and not
+# overlap another; an id must be one of the clinic's; waiting-list dates run from today to
+# the horizon; a template must parse.
+[[operations]]
+include-path-regex = "^/api/orgs/\\{org\\}/(appointments|appointments/\\{appointment_id\\}/reschedule|providers|providers/\\{provider_id\\}/(hours|time-off)|waitlist|procedures|procedures/\\{procedure_id\\})$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# Only the code and state Google itself returned can finish connecting a calendar (400).
+[[operations]]
+include-path = "/api/orgs/{org}/calendar/google/callback"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+TOML
+# The stateless passes pin every path id to a real record, so they reach past "not found".
+{
+  cat <<'TOML'
 [parameters]
 "path.org" = "${FUZZ_ORG}"
 "path.provider_id" = "${FUZZ_PROVIDER}"
@@ -86,25 +111,42 @@ cat >"$WORK/schemathesis.toml" <<'TOML'
 "path.user_id" = "${FUZZ_USER}"
 "path.token" = "${FUZZ_CONFIRMATION}"
 "path.file" = "${FUZZ_FEED}"
+
 TOML
+  cat "$WORK/checks.toml"
+} >"$WORK/schemathesis.toml"
+# The stateful pass pins only the clinic: the ids come from the document's links, from what
+# each create answered.
+{
+  cat <<'TOML'
+[parameters]
+"path.org" = "${FUZZ_ORG}"
+
+TOML
+  cat "$WORK/checks.toml"
+} >"$WORK/stateful.toml"
 
 # A seed per run (printed; FUZZ_SEED=N replays one).
 SEED="${FUZZ_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
 echo "schemathesis seed: $SEED (FUZZ_SEED=$SEED replays this run)"
-CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth"
 # One worker: with several, schemathesis's coverage phase trips a CPython 3.11 ast.parse race.
 # The agent key is not a pinned id, so the staff pass cannot revoke it before the agent's.
 run_schemathesis() {
-  local seconds="$1" credential="$2"
-  shift 2
-  "$VENV/bin/schemathesis" --config-file "$WORK/schemathesis.toml" run "$BASE/api/openapi.json" \
-    --checks "$CHECKS" --phases examples,coverage,fuzzing --max-time "$seconds" \
+  local config="$1" phases="$2" seconds="$3" credential="$4"
+  shift 4
+  "$VENV/bin/schemathesis" --config-file "$WORK/$config" run "$BASE/api/openapi.json" \
+    --checks all --phases "$phases" --max-time "$seconds" \
     --workers 1 --seed "$SEED" --request-timeout 10 --suppress-health-check all \
     --header "Authorization: Bearer $credential" "$@"
 }
 status=0
-run_schemathesis "$STAFF_SECONDS" "$FUZZ_TOKEN" --exclude-path-regex '^/api/vapi' || status=1
-run_schemathesis "$AGENT_SECONDS" "$FUZZ_AGENT_KEY" --include-path-regex '^/api/vapi' || status=1
+run_schemathesis schemathesis.toml examples,coverage,fuzzing "$STAFF_SECONDS" "$FUZZ_TOKEN" \
+  --exclude-path-regex '^/api/vapi' || status=1
+# Sequences that follow the links (create → read → change → delete), on the staff routes.
+run_schemathesis stateful.toml stateful "$STATEFUL_SECONDS" "$FUZZ_TOKEN" \
+  --exclude-path-regex '^/api/vapi' || status=1
+run_schemathesis schemathesis.toml examples,coverage,fuzzing "$AGENT_SECONDS" "$FUZZ_AGENT_KEY" \
+  --include-path-regex '^/api/vapi' || status=1
 
 ready="$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).status)" "$BASE/readyz" 2>/dev/null || echo down)"
 if [ "$ready" != "200" ]; then echo "the server is not ready after fuzzing ($ready)"; status=1; fi
