@@ -103,7 +103,7 @@ booked = expect(
         body=AppointmentBody(
             provider_id=str(provider.id),
             service_id=str(service.id),
-            start=str(slot.start),
+            start=slot.start,
             patient=PatientBody(name="Grace Generated", phone="+447700900123"),
         ),
     ),

@@ -45,7 +45,11 @@ pub struct ClinicSettings {
     #[schema(value_type = Option<crate::domain::SmsSender>)]
     pub sms_from: Option<String>,
     /// The answer to a texted HELP.
-    #[schema(pattern = r"\S", min_length = 1, max_length = 320)]
+    #[schema(
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF",
+        min_length = 1,
+        max_length = 320
+    )]
     pub sms_help_text: Option<String>,
     /// Hours before an appointment its reminder goes (0: no reminders; default 24).
     #[schema(minimum = 0, maximum = 336)]

@@ -114,7 +114,7 @@ impl BookingService {
         v.check(
             "sms_help_text",
             match &s.sms_help_text {
-                Some(t) if t.trim().is_empty() || t.chars().count() > 320 => {
+                Some(t) if !crate::domain::has_text(t) || t.chars().count() > 320 => {
                     Err("must be 1 to 320 characters".to_string())
                 }
                 _ => Ok(()),

@@ -162,7 +162,9 @@ fn messages_transcript(list: &Value) -> Option<String> {
 impl CallReport {
     /// Reads an `end-of-call-report` message object.
     pub fn read(message: &Value) -> Result<CallReport, CallError> {
-        let call_id = text_at(message, "/call/id").ok_or(CallError::NoCallId)?;
+        let call_id = text_at(message, "/call/id")
+            .filter(|id| crate::domain::has_text(id))
+            .ok_or(CallError::NoCallId)?;
         let transcript = text_at(message, "/artifact/transcript")
             .or_else(|| {
                 message

@@ -16,7 +16,7 @@ pub use ids::{AgentKeyId, AppointmentId, OrgId, ProviderId, ServiceId, UserId};
 pub use phone::{PhoneInput, PhoneNumber, SmsSender};
 pub use quiet_hours::QuietHours;
 pub use role::Role;
-pub use text::{ClinicName, FullName, KeyName, Password, TimeZoneName};
+pub use text::{has_text, ClinicName, FullName, KeyName, Password, TimeZoneName, NONBLANK_PATTERN};
 
 /// A secret to hand out (feed links, session ids, CSRF and OAuth states): `bytes` from the
 /// operating system's generator, URL-safe base64 without padding.

@@ -22,7 +22,18 @@ fn bounded_text(input: &str, max_chars: usize) -> Result<String, String> {
 /// What `bounded_text` accepts, as a JSON Schema pattern: no control character (C0, DEL, C1)
 /// and at least one character that is not white space.
 pub const TEXT_PATTERN: &str =
-    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+    r"^[^\x00-\x1f\x7f-\x9f]*(?:[^\s\x00-\x1f\x7f-\x9f]|\uFEFF)[^\x00-\x1f\x7f-\x9f]*$";
+
+/// Whether a free text says anything: at least one character that is neither white space nor
+/// a control character (so what every JSON Schema engine's `\s` calls blank is blank here too).
+pub fn has_text(s: &str) -> bool {
+    s.chars().any(|c| !c.is_whitespace() && !c.is_control())
+}
+
+/// What `has_text` accepts, as a JSON Schema pattern. (ECMA-262's `\s` also counts U+FEFF as
+/// space, which Rust does not, so it is named.) Field attributes, which take only literals,
+/// repeat it.
+pub const NONBLANK_PATTERN: &str = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF";
 
 /// The schema of a bounded text of at most `max` characters.
 fn text_schema(
@@ -235,6 +246,29 @@ mod tests {
                 .is_none_or(|e| e.iter().any(|v| v == value))
     }
 
+    /// A text matches the non-blank pattern exactly when `has_text` says it says something.
+    #[test]
+    fn the_nonblank_pattern_agrees_with_has_text() {
+        let pattern = regex::Regex::new(NONBLANK_PATTERN).unwrap();
+        for v in [
+            "",
+            " ",
+            "\t\n",
+            "\u{85}",
+            "\u{1c}\u{1f}",
+            "\u{a0}",
+            "\u{2028}\u{3000}",
+            "\u{feff}",
+            "a",
+            " a ",
+            "\u{85}x",
+            "\u{200b}",
+            "\u{7}",
+        ] {
+            assert_eq!(pattern.is_match(v), has_text(v), "{v:?}");
+        }
+    }
+
     /// Each constrained text type's schema and its `parse` agree on the values at its edges.
     #[test]
     fn schemas_and_parsing_agree_at_the_edges() {
@@ -253,6 +287,9 @@ mod tests {
                 "bad\u{7}name".into(),
                 "bad\u{85}name".into(),
                 "Zoë O'Brien-Łukasz 山田".into(),
+                "\u{feff}".into(),
+                " \u{85} ".into(),
+                "\u{2028}".into(),
             ]
         }
         type Check = (

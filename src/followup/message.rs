@@ -43,7 +43,7 @@ fn environment() -> Environment<'static> {
 
 /// Checks a clinic's template before it is stored: it must parse.
 pub fn check_template(source: &str) -> Result<(), String> {
-    if source.trim().is_empty() {
+    if !crate::domain::has_text(source) {
         return Err("must not be empty".into());
     }
     if source.chars().count() > 1600 {

@@ -95,7 +95,7 @@ impl ProcedureInput {
     fn check(&self) -> Result<(), FollowUpError> {
         let mut v = Validation::new();
         let text = |s: &str, max: usize| {
-            if s.trim().is_empty() || s.chars().count() > max {
+            if !crate::domain::has_text(s) || s.chars().count() > max {
                 Err(format!("must be 1 to {max} characters"))
             } else {
                 Ok(())

@@ -207,6 +207,7 @@ struct NotesQuery {
 pub(crate) struct NoteHeading {
     pub(crate) id: uuid::Uuid,
     pub(crate) call_id: String,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
 }
 
@@ -247,6 +248,7 @@ async fn list_notes(
 pub(crate) struct NoteView {
     pub(crate) id: uuid::Uuid,
     pub(crate) call_id: String,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
     pub(crate) text: String,
 }

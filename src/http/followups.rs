@@ -202,7 +202,11 @@ async fn list_procedures(
 
 #[derive(Deserialize, ToSchema)]
 struct ProcedureBody {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF"
+    )]
     name: String,
     /// Other names callers use (at most 50, each 1–100 characters).
     #[serde(default)]
@@ -213,9 +217,17 @@ struct ProcedureBody {
     guide_link: String,
     /// A minijinja template (it must parse); variables `patientName`, `procedure`, `pdfLink`,
     /// `bookingLink`, `clinicName`, `agentName`.
-    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 1600,
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF"
+    )]
     sms_template: Option<String>,
-    #[schema(min_length = 1, max_length = 60, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF"
+    )]
     agent_name: Option<String>,
 }
 
@@ -335,7 +347,11 @@ struct CallEndedEvent {
     /// `call_ended`.
     event_type: Option<String>,
     /// 1 to 200 characters, not all spaces.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF"
+    )]
     call_id: String,
     patient_phone: Option<String>,
     patient_name: Option<String>,
@@ -378,7 +394,7 @@ async fn call_ended(
         e.call_duration,
     );
     let call_id = e.call_id.trim();
-    if call_id.is_empty() || e.call_id.chars().count() > 200 {
+    if !crate::domain::has_text(call_id) || e.call_id.chars().count() > 200 {
         return Err(ApiError::Invalid(vec![FieldError::new(
             "callId",
             "must be 1 to 200 characters",

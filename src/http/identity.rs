@@ -214,6 +214,7 @@ pub(crate) struct UserView {
     pub(crate) email: String,
     pub(crate) full_name: Option<String>,
     pub(crate) role: Role,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
 }
 
@@ -318,6 +319,7 @@ async fn create_agent_key(
 pub(crate) struct AgentKeyView {
     pub(crate) id: AgentKeyId,
     pub(crate) name: String,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
     pub(crate) revoked_at: Option<String>,
 }

@@ -41,7 +41,11 @@ struct DocumentBody {
     #[schema(value_type = crate::domain::FullName)]
     title: String,
     /// The text (up to 200,000 characters, not blank).
-    #[schema(min_length = 1, max_length = 200_000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200_000,
+        pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF"
+    )]
     body: String,
     /// At most 20, each of 1–50 characters and not blank.
     #[serde(default)]
@@ -64,7 +68,9 @@ pub(crate) struct DocumentView {
     pub(crate) source: Option<String>,
     /// How many passages the document was cut into for search.
     pub(crate) chunks: usize,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
+    #[schema(format = DateTime)]
     pub(crate) updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<String>,
@@ -215,7 +221,7 @@ async fn remove(
 #[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// The question or words to look for.
-    #[param(min_length = 1, pattern = r"\S")]
+    #[param(min_length = 1, pattern = r"[^\s\x00-\x1f\x7f-\x9f]|\uFEFF")]
     q: String,
     /// How many passages (1–50, default 5).
     #[param(minimum = 1, maximum = 50)]
@@ -243,7 +249,7 @@ async fn search(
     scope: OrgScope,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    if q.q.trim().is_empty() {
+    if !crate::domain::has_text(&q.q) {
         return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
             "q",
             "is required",

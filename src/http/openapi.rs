@@ -77,7 +77,7 @@ pub fn nonblank_texts(
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(max_chars))
-                .pattern(Some(r"\S")),
+                .pattern(Some(crate::domain::NONBLANK_PATTERN)),
         )
         .max_items(Some(max_items))
         .into()

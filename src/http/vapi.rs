@@ -114,7 +114,7 @@ pub fn server_message_schema() -> Value {
                             "call": {
                                 "type": "object",
                                 "required": ["id"],
-                                "properties": { "id": { "type": "string", "pattern": "\\S" } }
+                                "properties": { "id": { "type": "string", "pattern": crate::domain::NONBLANK_PATTERN } }
                             }
                         }
                     }

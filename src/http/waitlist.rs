@@ -77,9 +77,12 @@ pub(crate) struct WaitlistPatientView {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub(crate) struct OfferView {
     pub(crate) provider_id: ProviderId,
+    #[schema(format = DateTime)]
     pub(crate) start: String,
+    #[schema(format = DateTime)]
     pub(crate) end: String,
     /// A YES after this is told the time has gone.
+    #[schema(format = DateTime)]
     pub(crate) expires_at: String,
 }
 
@@ -98,6 +101,7 @@ pub(crate) struct WaitlistEntryView {
     pub(crate) offer: Option<OfferView>,
     /// Once the status is `booked`.
     pub(crate) appointment_id: Option<AppointmentId>,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
 }
 
@@ -277,8 +281,11 @@ async fn leave_waitlist(
 pub(crate) struct HoldView {
     pub(crate) provider_id: ProviderId,
     pub(crate) service_id: Option<ServiceId>,
+    #[schema(format = DateTime)]
     pub(crate) start: String,
+    #[schema(format = DateTime)]
     pub(crate) end: String,
+    #[schema(format = DateTime)]
     pub(crate) held_until: String,
     /// `call` (the voice agent, while the caller gives their details) or `waitlist` (a
     /// freed time offered by text).

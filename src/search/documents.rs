@@ -96,7 +96,7 @@ impl KnowledgeBase {
         );
         v.check(
             "body",
-            if body.trim().is_empty() {
+            if !crate::domain::has_text(body) {
                 Err("is required".to_string())
             } else if body.chars().count() > BODY_MAX_CHARS {
                 Err("is too long (200,000 characters at most)".to_string())
@@ -109,7 +109,7 @@ impl KnowledgeBase {
             if tags.len() <= TAGS_MAX
                 && tags
                     .iter()
-                    .all(|t| !t.trim().is_empty() && t.chars().count() <= TAG_MAX_CHARS)
+                    .all(|t| crate::domain::has_text(t) && t.chars().count() <= TAG_MAX_CHARS)
             {
                 Ok(())
             } else {

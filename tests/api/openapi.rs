@@ -468,3 +468,30 @@ async fn the_settings_bounds_in_the_document_are_the_ones_the_api_holds() {
     }
     assert!(checked >= 7, "only {checked} bounded settings");
 }
+
+/// Every "not blank" pattern in the document is the one `has_text` is checked against (field
+/// attributes repeat it as a literal).
+#[tokio::test]
+async fn every_not_blank_pattern_is_the_one_the_api_checks() {
+    fn patterns(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(p) = m.get("pattern").and_then(Value::as_str) {
+                    out.push(p.to_string());
+                }
+                m.values().for_each(|v| patterns(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| patterns(v, out)),
+            _ => {}
+        }
+    }
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut found = Vec::new();
+    patterns(&doc, &mut found);
+    let unanchored: Vec<&String> = found.iter().filter(|p| !p.starts_with('^')).collect();
+    assert!(unanchored.len() >= 8, "{unanchored:?}");
+    for p in unanchored {
+        assert_eq!(p, voxanne::domain::NONBLANK_PATTERN);
+    }
+}

@@ -53,7 +53,9 @@ pub fn local_text(t: DateTime<Utc>, tz: Tz) -> String {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub(crate) struct SlotView {
     pub(crate) provider_id: ProviderId,
+    #[schema(format = DateTime)]
     pub(crate) start: String,
+    #[schema(format = DateTime)]
     pub(crate) end: String,
 }
 
@@ -86,7 +88,9 @@ pub(crate) struct AppointmentView {
     pub(crate) status: AppointmentStatus,
     pub(crate) provider_id: ProviderId,
     pub(crate) service_id: Option<ServiceId>,
+    #[schema(format = DateTime)]
     pub(crate) start: String,
+    #[schema(format = DateTime)]
     pub(crate) end: String,
     pub(crate) patient: PatientView,
     pub(crate) notes: Option<String>,
@@ -98,7 +102,9 @@ pub(crate) struct AppointmentView {
     pub(crate) confirmation_token: String,
     /// `not_configured`, `pending`, `synced`, `failed`, …
     pub(crate) calendar_sync: String,
+    #[schema(format = DateTime)]
     pub(crate) created_at: String,
+    #[schema(format = DateTime)]
     pub(crate) updated_at: String,
 }
 
@@ -156,7 +162,9 @@ impl From<ServiceRecord> for ServiceView {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub(crate) struct TimeOffView {
+    #[schema(format = DateTime)]
     pub(crate) start: String,
+    #[schema(format = DateTime)]
     pub(crate) end: String,
     pub(crate) reason: Option<String>,
 }
