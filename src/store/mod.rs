@@ -5,6 +5,7 @@
 
 pub mod codec;
 pub mod keys;
+pub mod power_cut;
 pub mod snapshot;
 pub mod tables;
 
@@ -115,6 +116,24 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             path: path.into(),
+            schema,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens (or creates) the database on another storage backend (redb's extension point:
+    /// the power-cut tests' recording disk, later a journal), named `label` where a path is
+    /// shown, and runs the schema's pending migrations as `open` does.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        label: &Path,
+        schema: &'static Schema,
+    ) -> Result<Store> {
+        let db = Database::builder().create_with_backend(backend)?;
+        let store = Store {
+            db: Arc::new(db),
+            path: label.into(),
             schema,
         };
         store.migrate()?;

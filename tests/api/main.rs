@@ -25,6 +25,7 @@ mod operations;
 mod outbox;
 mod personal_data;
 mod pii_quality;
+mod power_cut;
 mod readers;
 mod restart;
 mod roles;

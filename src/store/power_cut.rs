@@ -1,0 +1,251 @@
+//! A disk for power-cut tests: a redb storage backend held in memory that records every write
+//! and sync, can lose power at a chosen write, and then says what a real disk could hold after
+//! the cut — every write up to the last completed sync, plus none, some or all of the writes
+//! after it, the last one possibly torn.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use rand::Rng;
+
+/// One change the disk was asked for since its last sync.
+#[derive(Debug, Clone)]
+enum Pending {
+    Write { offset: u64, data: Vec<u8> },
+    SetLen(u64),
+}
+
+impl Pending {
+    fn apply(&self, image: &mut Vec<u8>) {
+        match self {
+            Pending::Write { offset, data } => {
+                let (at, end) = (*offset as usize, *offset as usize + data.len());
+                if image.len() < end {
+                    image.resize(end, 0);
+                }
+                image[at..end].copy_from_slice(data);
+            }
+            Pending::SetLen(len) => image.resize(*len as usize, 0),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// What reads see: every write so far (the operating system's view).
+    current: Vec<u8>,
+    /// What survives any power cut: the image at the last completed sync.
+    durable: Vec<u8>,
+    /// Changes since the last sync, in the order they were made.
+    pending: Vec<Pending>,
+    writes: u64,
+    syncs: u64,
+    /// The write at which power is lost (it and everything after fail).
+    cut_at_write: Option<u64>,
+    cut: bool,
+}
+
+/// What a cut leaves of the writes made after the last completed sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// None of them reached the disk.
+    AllUnsynced,
+    /// Each reached it or not, independently.
+    RandomSubset,
+    /// All of them, in order, the last torn at a random byte.
+    TornLast,
+}
+
+/// The disk; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct PowerCutDisk {
+    state: Arc<Mutex<State>>,
+}
+
+fn power_lost() -> io::Error {
+    io::Error::other("power lost")
+}
+
+impl PowerCutDisk {
+    /// A disk holding `image`, all of it durable.
+    pub fn with_image(image: Vec<u8>) -> PowerCutDisk {
+        let state = State {
+            current: image.clone(),
+            durable: image,
+            ..State::default()
+        };
+        PowerCutDisk {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes made so far.
+    pub fn writes(&self) -> u64 {
+        self.lock().writes
+    }
+
+    /// Syncs completed so far.
+    pub fn syncs(&self) -> u64 {
+        self.lock().syncs
+    }
+
+    /// Loses power at the `n`-th write from now: that write and every operation after it fail.
+    pub fn cut_after(&self, n: u64) {
+        let mut s = self.lock();
+        s.cut_at_write = Some(s.writes + n.max(1));
+    }
+
+    /// Loses power now.
+    pub fn cut_now(&self) {
+        self.lock().cut = true;
+    }
+
+    /// Whether power has been lost.
+    pub fn is_cut(&self) -> bool {
+        self.lock().cut
+    }
+
+    /// What the disk holds after the cut, as `loss` leaves the writes since the last sync.
+    pub fn after_cut(&self, loss: Loss, rng: &mut impl Rng) -> Vec<u8> {
+        let s = self.lock();
+        let mut image = s.durable.clone();
+        match loss {
+            Loss::AllUnsynced => {}
+            Loss::RandomSubset => {
+                for p in &s.pending {
+                    if rng.gen_bool(0.5) {
+                        p.apply(&mut image);
+                    }
+                }
+            }
+            Loss::TornLast => {
+                if let Some((last, before)) = s.pending.split_last() {
+                    for p in before {
+                        p.apply(&mut image);
+                    }
+                    match last {
+                        Pending::Write { offset, data } if !data.is_empty() => {
+                            let kept = rng.gen_range(0..data.len());
+                            Pending::Write {
+                                offset: *offset,
+                                data: data[..kept].to_vec(),
+                            }
+                            .apply(&mut image);
+                        }
+                        other => other.apply(&mut image),
+                    }
+                }
+            }
+        }
+        image
+    }
+}
+
+impl redb::StorageBackend for PowerCutDisk {
+    fn len(&self) -> Result<u64, io::Error> {
+        let s = self.lock();
+        if s.cut {
+            return Err(power_lost());
+        }
+        Ok(s.current.len() as u64)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        let s = self.lock();
+        if s.cut {
+            return Err(power_lost());
+        }
+        let (at, end) = (offset as usize, offset as usize + out.len());
+        if end > s.current.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end",
+            ));
+        }
+        out.copy_from_slice(&s.current[at..end]);
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        let mut s = self.lock();
+        if s.cut {
+            return Err(power_lost());
+        }
+        let change = Pending::SetLen(len);
+        change.apply(&mut s.current);
+        s.pending.push(change);
+        Ok(())
+    }
+
+    fn sync_data(&self) -> Result<(), io::Error> {
+        let mut s = self.lock();
+        if s.cut {
+            return Err(power_lost());
+        }
+        let pending = std::mem::take(&mut s.pending);
+        for p in &pending {
+            p.apply(&mut s.durable);
+        }
+        s.syncs += 1;
+        Ok(())
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        let mut s = self.lock();
+        if s.cut {
+            return Err(power_lost());
+        }
+        s.writes += 1;
+        if s.cut_at_write.is_some_and(|at| s.writes >= at) {
+            s.cut = true;
+            return Err(power_lost());
+        }
+        let change = Pending::Write {
+            offset,
+            data: data.to_vec(),
+        };
+        change.apply(&mut s.current);
+        s.pending.push(change);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::StorageBackend;
+
+    /// Unsynced writes are lost or kept as the chosen loss says; synced ones always stay.
+    #[test]
+    fn a_cut_keeps_what_was_synced_and_loses_as_told() {
+        let disk = PowerCutDisk::with_image(vec![0; 8]);
+        disk.write(0, &[1, 1]).unwrap();
+        disk.sync_data().unwrap();
+        disk.write(2, &[2, 2]).unwrap();
+        disk.write(4, &[3, 3, 3, 3]).unwrap();
+        disk.cut_after(1);
+        assert!(disk.write(0, &[9]).is_err() && disk.is_cut());
+        assert!(disk.sync_data().is_err());
+        let mut rng = rand::thread_rng();
+        assert_eq!(
+            disk.after_cut(Loss::AllUnsynced, &mut rng),
+            vec![1, 1, 0, 0, 0, 0, 0, 0]
+        );
+        let torn = disk.after_cut(Loss::TornLast, &mut rng);
+        assert_eq!(&torn[..4], &[1, 1, 2, 2]);
+        let kept = torn[4..].iter().take_while(|b| **b == 3).count();
+        assert!(
+            kept < 4 && torn[4 + kept..].iter().all(|b| *b == 0),
+            "{torn:?}"
+        );
+        for _ in 0..20 {
+            let some = disk.after_cut(Loss::RandomSubset, &mut rng);
+            assert_eq!(&some[..2], &[1, 1]);
+            assert!(some[2..4] == [0, 0] || some[2..4] == [2, 2]);
+        }
+    }
+}
