@@ -262,40 +262,73 @@ fn spread(n: u64) -> u64 {
 
 /// BASELINES.md's redb row on this machine: one table of slot keys, 100,000 claimed already;
 /// a claim reads its key (must be absent) and inserts it. Keys are spread over the table, as
-/// distinct slots of many providers are.
+/// distinct slots of many providers are. Then the same with the journal under redb
+/// (`store::journal`, 64 MiB before a checkpoint): each commit one appended record and one
+/// `fdatasync` of the journal instead of its pages at their places.
 fn redb_floor(c: &mut Criterion) {
+    use redb::backends::FileBackend;
     use redb::ReadableTable;
+    use voxanne::store::journal::JournalBackend;
     const SLOTS: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("slots");
-    let dir = tempfile::tempdir().unwrap();
-    let db = redb::Database::create(dir.path().join("floor.redb")).unwrap();
-    let claim = [7u8; 48];
-    let w = db.begin_write().unwrap();
-    {
-        let mut t = w.open_table(SLOTS).unwrap();
-        for n in 0..100_000u64 {
-            t.insert(spread(n), &claim[..]).unwrap();
+    let file = |dir: &tempfile::TempDir, name: &str| {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.path().join(name))
+            .unwrap();
+        FileBackend::new(f).unwrap()
+    };
+    for journal in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = if journal {
+            let backend = JournalBackend::open(
+                file(&dir, "floor.redb"),
+                file(&dir, "floor.journal"),
+                64 << 20,
+            )
+            .unwrap();
+            redb::Database::builder()
+                .create_with_backend(backend)
+                .unwrap()
+        } else {
+            redb::Database::create(dir.path().join("floor.redb")).unwrap()
+        };
+        let claim = [7u8; 48];
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(SLOTS).unwrap();
+            for n in 0..100_000u64 {
+                t.insert(spread(n), &claim[..]).unwrap();
+            }
         }
-    }
-    w.commit().unwrap();
-    let next = AtomicU64::new(100_000);
-    for per_commit in [1u64, 8, 64] {
-        c.bench_function(
-            &format!("redb_floor_{per_commit}_claims_per_durable_commit"),
-            |b| {
-                b.iter(|| {
-                    let w = db.begin_write().unwrap();
-                    {
-                        let mut t = w.open_table(SLOTS).unwrap();
-                        for _ in 0..per_commit {
-                            let key = spread(next.fetch_add(1, Ordering::Relaxed));
-                            assert!(t.get(key).unwrap().is_none());
-                            t.insert(key, &claim[..]).unwrap();
+        w.commit().unwrap();
+        let next = AtomicU64::new(100_000);
+        let name = if journal {
+            "redb_journal_floor"
+        } else {
+            "redb_floor"
+        };
+        for per_commit in [1u64, 8, 64] {
+            c.bench_function(
+                &format!("{name}_{per_commit}_claims_per_durable_commit"),
+                |b| {
+                    b.iter(|| {
+                        let w = db.begin_write().unwrap();
+                        {
+                            let mut t = w.open_table(SLOTS).unwrap();
+                            for _ in 0..per_commit {
+                                let key = spread(next.fetch_add(1, Ordering::Relaxed));
+                                assert!(t.get(key).unwrap().is_none());
+                                t.insert(key, &claim[..]).unwrap();
+                            }
                         }
-                    }
-                    w.commit().unwrap();
-                })
-            },
-        );
+                        w.commit().unwrap();
+                    })
+                },
+            );
+        }
     }
 }
 

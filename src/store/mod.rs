@@ -4,6 +4,7 @@
 //! and migrations come from the schema it is opened with (`crate::schema`).
 
 pub mod codec;
+pub mod journal;
 pub mod keys;
 pub mod power_cut;
 pub mod snapshot;

@@ -38,8 +38,13 @@ struct State {
     durable: Vec<u8>,
     /// Changes since the last sync, in the order they were made.
     pending: Vec<Pending>,
-    writes: u64,
     syncs: u64,
+}
+
+/// The power several disks share (a database file and its journal lose it together).
+#[derive(Debug, Default)]
+struct Power {
+    writes: u64,
     /// The write at which power is lost (it and everything after fail).
     cut_at_write: Option<u64>,
     cut: bool,
@@ -60,6 +65,7 @@ pub enum Loss {
 #[derive(Debug, Clone, Default)]
 pub struct PowerCutDisk {
     state: Arc<Mutex<State>>,
+    power: Arc<Mutex<Power>>,
 }
 
 fn power_lost() -> io::Error {
@@ -76,6 +82,16 @@ impl PowerCutDisk {
         };
         PowerCutDisk {
             state: Arc::new(Mutex::new(state)),
+            power: Arc::default(),
+        }
+    }
+
+    /// Another disk holding `image`, on the same power as this one: a write to either counts
+    /// towards the cut, and the cut takes both.
+    pub fn on_same_power(&self, image: Vec<u8>) -> PowerCutDisk {
+        PowerCutDisk {
+            power: self.power.clone(),
+            ..PowerCutDisk::with_image(image)
         }
     }
 
@@ -83,9 +99,13 @@ impl PowerCutDisk {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes made so far.
+    fn power(&self) -> std::sync::MutexGuard<'_, Power> {
+        self.power.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes made so far (on every disk of this power).
     pub fn writes(&self) -> u64 {
-        self.lock().writes
+        self.power().writes
     }
 
     /// Syncs completed so far.
@@ -95,18 +115,18 @@ impl PowerCutDisk {
 
     /// Loses power at the `n`-th write from now: that write and every operation after it fail.
     pub fn cut_after(&self, n: u64) {
-        let mut s = self.lock();
-        s.cut_at_write = Some(s.writes + n.max(1));
+        let mut p = self.power();
+        p.cut_at_write = Some(p.writes + n.max(1));
     }
 
     /// Loses power now.
     pub fn cut_now(&self) {
-        self.lock().cut = true;
+        self.power().cut = true;
     }
 
     /// Whether power has been lost.
     pub fn is_cut(&self) -> bool {
-        self.lock().cut
+        self.power().cut
     }
 
     /// What the disk holds after the cut, as `loss` leaves the writes since the last sync.
@@ -148,7 +168,7 @@ impl PowerCutDisk {
 impl redb::StorageBackend for PowerCutDisk {
     fn len(&self) -> Result<u64, io::Error> {
         let s = self.lock();
-        if s.cut {
+        if self.is_cut() {
             return Err(power_lost());
         }
         Ok(s.current.len() as u64)
@@ -156,7 +176,7 @@ impl redb::StorageBackend for PowerCutDisk {
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
         let s = self.lock();
-        if s.cut {
+        if self.is_cut() {
             return Err(power_lost());
         }
         let (at, end) = (offset as usize, offset as usize + out.len());
@@ -172,7 +192,7 @@ impl redb::StorageBackend for PowerCutDisk {
 
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
         let mut s = self.lock();
-        if s.cut {
+        if self.is_cut() {
             return Err(power_lost());
         }
         let change = Pending::SetLen(len);
@@ -183,7 +203,7 @@ impl redb::StorageBackend for PowerCutDisk {
 
     fn sync_data(&self) -> Result<(), io::Error> {
         let mut s = self.lock();
-        if s.cut {
+        if self.is_cut() {
             return Err(power_lost());
         }
         let pending = std::mem::take(&mut s.pending);
@@ -196,13 +216,16 @@ impl redb::StorageBackend for PowerCutDisk {
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
         let mut s = self.lock();
-        if s.cut {
-            return Err(power_lost());
-        }
-        s.writes += 1;
-        if s.cut_at_write.is_some_and(|at| s.writes >= at) {
-            s.cut = true;
-            return Err(power_lost());
+        {
+            let mut p = self.power();
+            if p.cut {
+                return Err(power_lost());
+            }
+            p.writes += 1;
+            if p.cut_at_write.is_some_and(|at| p.writes >= at) {
+                p.cut = true;
+                return Err(power_lost());
+            }
         }
         let change = Pending::Write {
             offset,

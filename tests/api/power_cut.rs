@@ -1,5 +1,6 @@
-//! Power cuts under concurrent bookings, on the redb file alone: the claim writer books on a
-//! recording disk that loses power at a random write; the disk is then left as a real one could
+//! Power cuts under concurrent bookings, on the redb file alone and with the journal under it
+//! (`store::journal`), in turn: the claim writer books on recording disks that lose power at a
+//! random write; the disk is then left as a real one could
 //! be (unsynced writes all lost, some kept, or all kept with the last torn), and the database is
 //! opened again. It always opens, every booking the writer acknowledged is there, no two active
 //! bookings of a practitioner overlap, and the audit chain verifies.
@@ -23,6 +24,7 @@ use voxanne::domain::{AppointmentId, OrgId, PhoneNumber, ProviderId, Role, Servi
 use voxanne::followup::records::LeadsFollowBookings;
 use voxanne::identity::SignupInput;
 use voxanne::startup::Services;
+use voxanne::store::journal::JournalBackend;
 use voxanne::store::power_cut::{Loss, PowerCutDisk};
 use voxanne::store::Store;
 
@@ -114,12 +116,44 @@ async fn clinic() -> Clinic {
     }
 }
 
-fn open(disk: &PowerCutDisk) -> Result<(Store, BookingService), String> {
-    let store = Store::open_with_backend(
-        disk.clone(),
-        Path::new("power-cut disk"),
-        &voxanne::schema::SCHEMA,
-    )
+/// The disks a round runs on: the database file, and its journal when the journal is on;
+/// both lose power together.
+struct Disks {
+    main: PowerCutDisk,
+    journal: Option<PowerCutDisk>,
+}
+
+/// A journal this small checkpoints every few commits, so cuts also fall inside checkpoints.
+const JOURNAL_LIMIT: u64 = 256 * 1024;
+
+impl Disks {
+    fn new(image: Vec<u8>, journal: bool) -> Disks {
+        let main = PowerCutDisk::with_image(image);
+        let journal = journal.then(|| main.on_same_power(Vec::new()));
+        Disks { main, journal }
+    }
+
+    /// What a real pair of disks could hold after the cut.
+    fn after_cut(&self, loss: Loss, rng: &mut StdRng) -> Disks {
+        let main = PowerCutDisk::with_image(self.main.after_cut(loss, rng));
+        let journal = self
+            .journal
+            .as_ref()
+            .map(|j| main.on_same_power(j.after_cut(loss, rng)));
+        Disks { main, journal }
+    }
+}
+
+fn open(disks: &Disks) -> Result<(Store, BookingService), String> {
+    let label = Path::new("power-cut disk");
+    let store = match &disks.journal {
+        None => Store::open_with_backend(disks.main.clone(), label, &voxanne::schema::SCHEMA),
+        Some(journal) => {
+            let backend = JournalBackend::open(disks.main.clone(), journal.clone(), JOURNAL_LIMIT)
+                .map_err(|e| format!("the journal did not replay: {e}"))?;
+            Store::open_with_backend(backend, label, &voxanne::schema::SCHEMA)
+        }
+    }
     .map_err(|e| format!("the database did not open: {e}"))?;
     let indexes =
         MemoryIndexes::build(&store).map_err(|e| format!("the indexes did not build: {e}"))?;
@@ -186,8 +220,8 @@ async fn book_until_the_cut(
 }
 
 /// What must hold after the database is opened again.
-async fn check_after_the_cut(c: &Clinic, acknowledged: &[AppointmentId], disk: &PowerCutDisk) {
-    let (store, booking) = open(disk).unwrap_or_else(|e| panic!("{e}"));
+async fn check_after_the_cut(c: &Clinic, acknowledged: &[AppointmentId], disks: &Disks) {
+    let (store, booking) = open(disks).unwrap_or_else(|e| panic!("{e}"));
     for id in acknowledged {
         let a = booking
             .appointment(c.org, *id)
@@ -242,45 +276,55 @@ async fn every_acknowledged_booking_survives_a_power_cut_at_any_write() {
     let mut rng = StdRng::seed_from_u64(seed);
     let c = clinic().await;
 
-    // How many writes a whole round makes with the power on: cuts fall anywhere in it.
-    let disk = PowerCutDisk::with_image(c.image.clone());
-    let (_, booking) = open(&disk).unwrap();
-    let before = disk.writes();
-    let booking = Arc::new(booking);
-    let all = book_until_the_cut(&c, &booking, 1).await;
-    booking.shutdown().await;
-    assert_eq!(
-        all.len(),
-        12,
-        "with the power on, each contended time is booked once"
-    );
-    let round_writes = disk.writes() - before;
-    assert!(round_writes > 0);
+    // How many writes a whole round makes with the power on, with and without the journal:
+    // cuts fall anywhere in it.
+    let mut round_writes = [0u64; 2];
+    for (journal, writes) in round_writes.iter_mut().enumerate() {
+        let disks = Disks::new(c.image.clone(), journal == 1);
+        let (_, booking) = open(&disks).unwrap();
+        let before = disks.main.writes();
+        let booking = Arc::new(booking);
+        let all = book_until_the_cut(&c, &booking, 1).await;
+        booking.shutdown().await;
+        assert_eq!(
+            all.len(),
+            12,
+            "with the power on, each contended time is booked once"
+        );
+        *writes = disks.main.writes() - before;
+        assert!(*writes > 0);
+    }
 
     let losses = [Loss::AllUnsynced, Loss::RandomSubset, Loss::TornLast];
     let (mut cut_mid_round, mut lost_some) = (0, 0);
     for round in 0..cuts {
-        let disk = PowerCutDisk::with_image(c.image.clone());
-        let (_, booking) = open(&disk).unwrap();
+        // Journal off and on in turn; the loss kinds rotate within each.
+        let journal = round % 2 == 1;
+        let disks = Disks::new(c.image.clone(), journal);
+        let (_, booking) = open(&disks).unwrap();
         let booking = Arc::new(booking);
-        disk.cut_after(rng.gen_range(1..=round_writes + 2));
+        disks
+            .main
+            .cut_after(rng.gen_range(1..=round_writes[journal as usize] + 2));
         let acknowledged = book_until_the_cut(&c, &booking, 1 + (round % 20) as i64).await;
         booking.shutdown().await;
         drop(booking);
-        if disk.is_cut() {
+        if disks.main.is_cut() {
             cut_mid_round += 1;
         } else {
-            disk.cut_now();
+            disks.main.cut_now();
         }
         if acknowledged.len() < 12 {
             lost_some += 1;
         }
-        let after = PowerCutDisk::with_image(disk.after_cut(losses[round % 3], &mut rng));
+        let after = disks.after_cut(losses[(round / 2) % 3], &mut rng);
         check_after_the_cut(&c, &acknowledged, &after).await;
     }
     println!(
-        "{cuts} cuts, {round_writes} writes a round: {cut_mid_round} fell mid-round, \
-         {lost_some} cost bookings that were never acknowledged; every acknowledged one stayed"
+        "{cuts} cuts (half with the journal), {} writes a round without it and {} with: \
+         {cut_mid_round} fell mid-round, {lost_some} cost bookings that were never \
+         acknowledged; every acknowledged one stayed",
+        round_writes[0], round_writes[1]
     );
     // The cuts did fall inside the rounds, and took bookings with them.
     assert!(
