@@ -220,12 +220,20 @@ fn networks(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
     pub data_dir: PathBuf,
+    /// Commits go to a write-ahead journal beside the database file (`store::journal`) and
+    /// reach the file at checkpoints. Off: a journal left by an earlier start is still replayed,
+    /// folded into the file and removed at shutdown.
+    pub journal: bool,
+    /// The journal's size, in MiB, at which a checkpoint brings the file up to date.
+    pub journal_limit_mb: u64,
 }
 
 impl Default for StorageSettings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            journal: false,
+            journal_limit_mb: 64,
         }
     }
 }
@@ -605,6 +613,9 @@ impl Settings {
                 "server.tls_key_file",
                 "give both tls_cert_file and tls_key_file, or neither",
             ));
+        }
+        if !(1..=4096).contains(&self.storage.journal_limit_mb) {
+            return Err(invalid("storage.journal_limit_mb", "must be 1 to 4096"));
         }
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(invalid("storage.data_dir", "must not be empty"));

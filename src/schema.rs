@@ -43,6 +43,15 @@ pub fn open_store(data_dir: &Path) -> Result<Store, StoreError> {
     Store::open(data_dir, &SCHEMA)
 }
 
+/// The store as the install's settings say: with the write-ahead journal when it is on.
+pub fn open_store_with(settings: &crate::config::StorageSettings) -> Result<Store, StoreError> {
+    if settings.journal {
+        Store::open_journalled(&settings.data_dir, &SCHEMA, settings.journal_limit_mb << 20)
+    } else {
+        Store::open(&settings.data_dir, &SCHEMA)
+    }
+}
+
 /// Every tenant table of the current schema (deleting an org, backups).
 fn every_tenant_table() -> Vec<TenantDef> {
     vec![

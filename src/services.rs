@@ -114,7 +114,7 @@ impl Services {
     ) -> Result<Services, StartupError> {
         crate::metrics::handle();
         let data_dir = &settings.storage.data_dir;
-        let store = crate::schema::open_store(data_dir)?;
+        let store = crate::schema::open_store_with(&settings.storage)?;
         let key = load_or_create_signing_key(data_dir)?;
         let tokens =
             TokenAuthority::new(&key, &settings.auth.issuer, settings.auth.token_ttl_minutes);

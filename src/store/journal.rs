@@ -10,9 +10,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use redb::StorageBackend;
+use redb::{BackendError, StorageBackend};
 
 /// The unit the overlay and the journal hold.
 const BLOCK: u64 = 4096;
@@ -31,6 +33,8 @@ struct State<M, J> {
     unsynced: std::collections::BTreeSet<u64>,
     /// The database's length as redb sees it.
     len: u64,
+    /// The smallest length since the last sync (a shrink then a grow must replay as both).
+    smallest_len: u64,
     /// The database file's own length (blocks past it read as zeros until a checkpoint).
     main_len: u64,
     generation: u64,
@@ -39,6 +43,16 @@ struct State<M, J> {
     /// A checkpoint starts once the journal holds this many bytes.
     limit: u64,
     checkpoints: u64,
+    /// Removed once the last checkpoint at close has brought the file up to date (the
+    /// journal is being switched off).
+    remove_at_close: Option<PathBuf>,
+}
+
+/// The journal of the database file at `main`.
+pub fn journal_path(main: &Path) -> PathBuf {
+    let mut name = main.as_os_str().to_owned();
+    name.push(".journal");
+    PathBuf::from(name)
 }
 
 /// The backend; redb owns it once the database is built on it.
@@ -68,11 +82,13 @@ impl<M: StorageBackend, J: StorageBackend> JournalBackend<M, J> {
             overlay: BTreeMap::new(),
             unsynced: Default::default(),
             len: main_len,
+            smallest_len: main_len,
             main_len,
             generation: 0,
             journal_end: HEADER_LEN,
             limit: limit.max(BLOCK * 16),
             checkpoints: 0,
+            remove_at_close: None,
         };
         state.replay()?;
         Ok(JournalBackend {
@@ -87,6 +103,12 @@ impl<M: StorageBackend, J: StorageBackend> JournalBackend<M, J> {
     /// Checkpoints run so far.
     pub fn checkpoints(&self) -> u64 {
         self.lock().checkpoints
+    }
+
+    /// At close, after the last checkpoint, removes the journal file at `path`.
+    pub fn remove_at_close(self, path: PathBuf) -> Self {
+        self.lock().remove_at_close = Some(path);
+        self
     }
 }
 
@@ -114,6 +136,8 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             let size = u32::from_le_bytes(prefix[..4].try_into().unwrap_or_default()) as u64;
             let crc = u32::from_le_bytes(prefix[4..].try_into().unwrap_or_default());
             if size < 28 || at + PREFIX_LEN + size > journal_len {
+                // (28: generation, smallest and final length, block count — an empty sync's
+                // record is exactly that.)
                 break;
             }
             let mut payload = vec![0u8; size as usize];
@@ -127,28 +151,36 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         Ok(())
     }
 
-    /// Applies one record (generation, database length, then block number and contents per
-    /// block) to the overlay; false when it belongs to another generation or is malformed.
+    /// Applies one record (generation, the smallest length since the sync before it, the
+    /// length at its sync, then block number and contents per block) to the overlay: shrink to
+    /// the smallest length (what lay past it reads as zeros again), the blocks, then the final
+    /// length. False when it belongs to another generation or is malformed.
     fn apply_record(&mut self, payload: &[u8]) -> bool {
         let word = |i: usize| u64::from_le_bytes(payload[i..i + 8].try_into().unwrap_or_default());
         if word(0) != self.generation {
             return false;
         }
-        let len = word(8);
-        let count = u32::from_le_bytes(payload[16..20].try_into().unwrap_or_default()) as usize;
-        let body = &payload[20..];
-        if body.len() != count * (8 + BLOCK as usize) {
+        let (smallest, len) = (word(8), word(16));
+        let count = u32::from_le_bytes(payload[24..28].try_into().unwrap_or_default()) as usize;
+        let body = &payload[28..];
+        if body.len() != count * (8 + BLOCK as usize) || smallest > len || smallest > self.len {
             return false;
         }
+        self.set_len_in_memory(smallest);
+        self.set_len_in_memory(len);
         for entry in body.chunks_exact(8 + BLOCK as usize) {
             let block = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
             self.overlay.insert(block, entry[8..].into());
         }
-        self.set_len_in_memory(len);
+        self.unsynced.clear();
+        self.smallest_len = self.len;
         true
     }
 
+    /// Starts generation `generation`: the journal cut back to its header (no record of an
+    /// older generation left to replay), the header naming it, synced.
     fn start_generation(&mut self, generation: u64) -> io::Result<()> {
+        self.journal.set_len(HEADER_LEN)?;
         let mut header = [0u8; HEADER_LEN as usize];
         header[..8].copy_from_slice(MAGIC);
         header[8..].copy_from_slice(&generation.to_le_bytes());
@@ -160,6 +192,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
     }
 
     fn set_len_in_memory(&mut self, len: u64) {
+        self.smallest_len = self.smallest_len.min(len);
         if len < self.len {
             // Blocks wholly past the end go; the tail of the last one reads as zeros again.
             let first_gone = len.div_ceil(BLOCK);
@@ -169,6 +202,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
                 let block = len / BLOCK;
                 if let Some(b) = self.overlay.get_mut(&block) {
                     b[(len % BLOCK) as usize..].fill(0);
+                    self.unsynced.insert(block);
                 }
             }
             self.main_len = self.main_len.min(len);
@@ -247,8 +281,9 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
     /// One record of every block written since the last sync, appended and synced.
     fn sync(&mut self) -> io::Result<()> {
         let blocks = std::mem::take(&mut self.unsynced);
-        let mut payload = Vec::with_capacity(20 + blocks.len() * (8 + BLOCK as usize));
+        let mut payload = Vec::with_capacity(28 + blocks.len() * (8 + BLOCK as usize));
         payload.extend_from_slice(&self.generation.to_le_bytes());
+        payload.extend_from_slice(&self.smallest_len.to_le_bytes());
         payload.extend_from_slice(&self.len.to_le_bytes());
         payload.extend_from_slice(&(blocks.len() as u32).to_le_bytes());
         for n in &blocks {
@@ -262,9 +297,17 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         record.extend_from_slice(&payload);
-        self.journal.write(self.journal_end, &record)?;
-        self.journal.sync_data()?;
+        if let Err(e) = self
+            .journal
+            .write(self.journal_end, &record)
+            .and_then(|()| self.journal.sync_data())
+        {
+            // Not durable: the blocks go into the next record instead.
+            self.unsynced.extend(blocks);
+            return Err(e);
+        }
         self.journal_end += record.len() as u64;
+        self.smallest_len = self.len;
         if self.journal_end > self.limit {
             self.checkpoint()?;
         }
@@ -274,7 +317,12 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
     /// Brings the database file up to date (its length, every overlay block), syncs it, then
     /// starts a new journal generation, which makes the old records void.
     fn checkpoint(&mut self) -> io::Result<()> {
-        if self.main.len()? != self.len {
+        // Past `main_len` the file may hold bytes of a length since shrunk: cut them off
+        // before growing, so what redb reads there is zeros.
+        if self.main.len()? != self.main_len {
+            self.main.set_len(self.main_len)?;
+        }
+        if self.main_len != self.len {
             self.main.set_len(self.len)?;
         }
         for (n, b) in &self.overlay {
@@ -319,11 +367,48 @@ impl<M: StorageBackend, J: StorageBackend> StorageBackend for JournalBackend<M, 
 
     fn close(&self) -> Result<(), io::Error> {
         let mut s = self.lock();
-        if !s.overlay.is_empty() {
-            s.checkpoint()?;
-        }
-        s.main.close()?;
-        s.journal.close()
+        let folded = if s.overlay.is_empty() {
+            Ok(())
+        } else {
+            s.checkpoint()
+        };
+        let journal_closed = s.journal.close();
+        // The journal goes only once everything it held is in the synced file.
+        let removed = match (&folded, s.remove_at_close.take()) {
+            (Ok(()), Some(path)) => std::fs::remove_file(&path),
+            _ => Ok(()),
+        };
+        let main_closed = s.main.close();
+        folded.and(journal_closed).and(removed).and(main_closed)
+    }
+
+    // The database file's locks keep a second process out, as without the journal.
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.lock().main.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
+        self.lock().main.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.lock().main.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.lock().main.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.lock().main.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.lock().main.query_lock_range(start, end)
     }
 }
 

@@ -107,13 +107,76 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) `voxanne.redb` in `data_dir` and runs the schema's pending
     /// migrations. Files written by a newer schema are refused.
+    /// A journal left beside the file (by a start with `[storage] journal` on) is replayed,
+    /// folded into the file and removed when the database closes.
     pub fn open(data_dir: &Path, schema: &'static Schema) -> Result<Store> {
+        Self::open_in(data_dir, schema, None)
+    }
+
+    /// As `open`, with commits going to the write-ahead journal (`journal`), checkpointed into
+    /// the file whenever it passes `limit_bytes`.
+    pub fn open_journalled(
+        data_dir: &Path,
+        schema: &'static Schema,
+        limit_bytes: u64,
+    ) -> Result<Store> {
+        Self::open_in(data_dir, schema, Some(limit_bytes))
+    }
+
+    fn open_in(data_dir: &Path, schema: &'static Schema, journal: Option<u64>) -> Result<Store> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = Database::create(&path)?;
+        let journal_file = journal::journal_path(&path);
+        let db = if journal.is_some() || journal_file.exists() {
+            let file = |p: &Path| -> Result<redb::backends::FileBackend> {
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(p)
+                    .map_err(|source| StoreError::DataDir {
+                        path: p.to_path_buf(),
+                        source,
+                    })?;
+                Ok(redb::backends::FileBackend::new(f)?)
+            };
+            // The journal is replayed before redb takes its own lock on the file, so it is
+            // locked first: a second process never replays or checkpoints under a running one.
+            let journal_backend = {
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&journal_file)
+                    .map_err(|source| StoreError::DataDir {
+                        path: journal_file.clone(),
+                        source,
+                    })?;
+                f.try_lock().map_err(|_| StoreError::InUse)?;
+                redb::backends::FileBackend::new(f)?
+            };
+            let backend = journal::JournalBackend::open(
+                file(&path)?,
+                journal_backend,
+                journal.unwrap_or(64 << 20),
+            )
+            .map_err(|source| StoreError::DataDir {
+                path: journal_file.clone(),
+                source,
+            })?;
+            let backend = match journal {
+                Some(_) => backend,
+                None => backend.remove_at_close(journal_file),
+            };
+            Database::builder().create_with_backend(backend)?
+        } else {
+            Database::create(&path)?
+        };
         let store = Store {
             db: Arc::new(db),
             path: path.into(),

@@ -18,10 +18,11 @@ struct Server {
     base: String,
 }
 
-fn start_server(dir: &std::path::Path) -> Server {
+fn start_server(dir: &std::path::Path, journal: bool) -> Server {
     let mut child = Command::new(voxanne_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .env("VOXANNE_STORAGE__JOURNAL", journal.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -53,9 +54,76 @@ async fn post(client: &Client, url: String, token: &str, body: Value) -> Value {
 
 #[tokio::test]
 async fn acknowledged_bookings_survive_sigkill_under_load() {
+    sigkill_rounds(false).await;
+}
+
+/// The same with the write-ahead journal on; then a start with it off replays what the journal
+/// holds, and a clean stop folds it into the database file and removes it.
+#[tokio::test]
+async fn acknowledged_bookings_survive_sigkill_under_load_with_the_journal() {
+    let left = sigkill_rounds(true).await;
+    let journal = left.dir.path().join("voxanne.redb.journal");
+    assert!(journal.exists(), "the journal was not used");
+    let client = Client::new();
+    let server = start_server(left.dir.path(), false);
+    let replayed = listed_ids(&client, &server.base, &left.org, &left.token).await;
+    assert_eq!(
+        replayed, left.ids,
+        "the journal's bookings were not replayed"
+    );
+    stop_cleanly(server);
+    assert!(
+        !journal.exists(),
+        "the journal was not folded in and removed"
+    );
+    // The database file alone now holds them.
+    let server = start_server(left.dir.path(), false);
+    let folded = listed_ids(&client, &server.base, &left.org, &left.token).await;
+    assert_eq!(folded, left.ids, "the folded file lost bookings");
+    stop_cleanly(server);
+}
+
+fn stop_cleanly(mut server: Server) {
+    let pid = server.child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let _ = server.child.wait();
+}
+
+/// What the rounds leave: the data dir, the clinic, and the ids its last listing held.
+struct Left {
+    dir: tempfile::TempDir,
+    org: String,
+    token: String,
+    ids: std::collections::BTreeSet<String>,
+}
+
+async fn listed_ids(
+    client: &Client,
+    base: &str,
+    org: &str,
+    token: &str,
+) -> std::collections::BTreeSet<String> {
+    let listed: Value = client
+        .get(format!("{base}/api/orgs/{org}/appointments"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn sigkill_rounds(journal: bool) -> Left {
     let dir = tempfile::tempdir().unwrap();
     let client = Client::new();
-    let server = start_server(dir.path());
+    let server = start_server(dir.path(), journal);
     let base = server.base.clone();
     let signup: Value = client
         .post(format!("{base}/api/auth/signup"))
@@ -147,7 +215,7 @@ async fn acknowledged_bookings_survive_sigkill_under_load() {
             t.abort();
         }
 
-        server = start_server(dir.path());
+        server = start_server(dir.path(), journal);
         let listed: Value = client
             .get(format!("{}/api/orgs/{org}/appointments", server.base))
             .bearer_auth(&token)
@@ -189,8 +257,15 @@ async fn acknowledged_bookings_survive_sigkill_under_load() {
             }
         }
     }
+    let ids = listed_ids(&client, &server.base, &org, &token).await;
     let _ = server.child.kill();
     let _ = server.child.wait();
+    Left {
+        dir,
+        org,
+        token,
+        ids,
+    }
 }
 
 fn add_30(hhmm: &str) -> String {
