@@ -126,7 +126,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         if !valid {
             // New, or its header torn during a checkpoint (after which the database file
             // already held everything): a fresh generation.
-            return self.start_generation(1);
+            return self.start_generation();
         }
         self.generation = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
         let mut at = HEADER_LEN;
@@ -177,13 +177,30 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         true
     }
 
-    /// Starts generation `generation`: the journal cut back to its header (no record of an
-    /// older generation left to replay), the header naming it, synced.
-    fn start_generation(&mut self, generation: u64) -> io::Result<()> {
-        self.journal.set_len(HEADER_LEN)?;
+    /// Starts a new generation: a header naming a fresh random generation (records of any
+    /// older one, still in the file after it, fail the check and end a replay), with the
+    /// journal's space written out first up to past its limit, so appending a record changes
+    /// no file size and its sync writes no metadata. Synced.
+    fn start_generation(&mut self) -> io::Result<()> {
+        let target = self.limit + self.limit / 4;
+        let mut at = self.journal.len()?;
+        if at < target {
+            self.journal.set_len(target)?;
+            let zeros = vec![0u8; 1 << 20];
+            while at < target {
+                let n = (target - at).min(zeros.len() as u64);
+                self.journal.write(at, &zeros[..n as usize])?;
+                at += n;
+            }
+        }
+        let generation = rand::random::<u64>() | 1;
         let mut header = [0u8; HEADER_LEN as usize];
         header[..8].copy_from_slice(MAGIC);
         header[8..].copy_from_slice(&generation.to_le_bytes());
+        // The record after the header is zeroed, so a replay of this generation stops there
+        // even where an old record of the same length once began.
+        self.journal
+            .write(HEADER_LEN, &[0u8; PREFIX_LEN as usize])?;
         self.journal.write(0, &header)?;
         self.journal.sync_data()?;
         self.generation = generation;
@@ -335,7 +352,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         self.main.sync_data()?;
         self.main_len = self.len;
         self.overlay.clear();
-        self.start_generation(self.generation + 1)?;
+        self.start_generation()?;
         self.checkpoints += 1;
         Ok(())
     }
@@ -422,7 +439,7 @@ mod tests {
     #[test]
     fn synced_writes_come_back_and_a_torn_record_ends_the_replay() {
         let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
-        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 30).unwrap();
+        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
         j.set_len(3 * BLOCK).unwrap();
         j.write(10, b"first").unwrap();
         j.sync_data().unwrap();
@@ -431,7 +448,7 @@ mod tests {
         j.write(2 * BLOCK, b"never synced").unwrap();
         drop(j);
 
-        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 30).unwrap();
+        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
         assert_eq!(j.len().unwrap(), 3 * BLOCK);
         let mut out = [0u8; 6];
         j.read(BLOCK + 5, &mut out).unwrap();
@@ -441,10 +458,12 @@ mod tests {
         assert_eq!(out, [0; 5]);
         drop(j);
 
-        // Tear the second record: the replay keeps the first only.
-        let end = journal.len().unwrap();
-        journal.set_len(end - 100).unwrap();
-        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 30).unwrap();
+        // Tear the second record (one block each): the replay keeps the first only.
+        let record = PREFIX_LEN + 28 + 8 + BLOCK;
+        journal
+            .write(HEADER_LEN + 2 * record - 100, &[0xAA; 100])
+            .unwrap();
+        let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
         let mut out = [0u8; 5];
         j.read(10, &mut out).unwrap();
         assert_eq!(&out, b"first");
@@ -459,7 +478,7 @@ mod tests {
         let mut out = [0u8; 12];
         main.read(20, &mut out).unwrap();
         assert_eq!(&out, b"checkpointed");
-        let j = JournalBackend::open(main, journal, 1 << 30).unwrap();
+        let j = JournalBackend::open(main, journal, 1 << 20).unwrap();
         let mut out = [0u8; 5];
         j.read(10, &mut out).unwrap();
         assert_eq!(&out, b"first");
