@@ -15,7 +15,7 @@ pub struct ClockTime;
 
 impl utoipa::PartialSchema for ClockTime {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        pattern_schema(CLOCK_TIME_PATTERN, "A local time of day, HH:MM")
+        pattern_schema(CLOCK_TIME_PATTERN, "A local time of day, HH:MM").into()
     }
 }
 impl utoipa::ToSchema for ClockTime {}
@@ -25,20 +25,17 @@ pub struct OpeningTime;
 
 impl utoipa::PartialSchema for OpeningTime {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        pattern_schema(OPENING_TIME_PATTERN, "A local time of day, HH:MM, or 24:00")
+        pattern_schema(OPENING_TIME_PATTERN, "A local time of day, HH:MM, or 24:00").into()
     }
 }
 impl utoipa::ToSchema for OpeningTime {}
 
-fn pattern_schema(
-    pattern: &str,
-    description: &str,
-) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+/// A string schema with a pattern and a description (the domain's pattern-described inputs).
+pub(crate) fn pattern_schema(pattern: &str, description: &str) -> utoipa::openapi::ObjectBuilder {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .pattern(Some(pattern))
         .description(Some(description))
-        .into()
 }
 
 /// Reads a clock time as `CLOCK_TIME_PATTERN` states it.

@@ -112,15 +112,13 @@ impl PhoneInput {
 
 impl utoipa::PartialSchema for PhoneInput {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(Self::pattern()))
-            .description(Some(
-                "A phone number: international form (+ and digits) as the pattern states; \
-                 national forms in the clinic's region (`phone_region`) are read too",
-            ))
-            .examples([serde_json::json!("+447700900123")])
-            .into()
+        super::clock::pattern_schema(
+            Self::pattern(),
+            "A phone number: international form (+ and digits) as the pattern states; \
+             national forms in the clinic's region (`phone_region`) are read too",
+        )
+        .examples([serde_json::json!("+447700900123")])
+        .into()
     }
 }
 
@@ -180,14 +178,12 @@ impl PhoneRegion {
 
 impl utoipa::PartialSchema for PhoneRegion {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(Self::pattern()))
-            .description(Some(
-                "Region for phone numbers given without a country code (ISO 3166 alpha-2)",
-            ))
-            .examples([serde_json::json!("GB")])
-            .into()
+        super::clock::pattern_schema(
+            Self::pattern(),
+            "Region for phone numbers given without a country code (ISO 3166 alpha-2)",
+        )
+        .examples([serde_json::json!("GB")])
+        .into()
     }
 }
 

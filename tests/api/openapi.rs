@@ -95,7 +95,7 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes_and_the_error_sh
         // Every reference resolves (a parameter's schema is not collected with the
         // components unless it is written inline).
         let mut refs = Vec::new();
-        collect_refs(op, &mut refs);
+        strings_at(op, "$ref", &mut refs);
         for r in refs {
             let name = r.trim_start_matches("#/components/schemas/");
             assert!(
@@ -115,15 +115,16 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes_and_the_error_sh
     }
 }
 
-fn collect_refs(v: &Value, out: &mut Vec<String>) {
+/// Every string value of `key` anywhere in `v` (`$ref`s, `pattern`s).
+fn strings_at(v: &Value, key: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
-            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+            if let Some(r) = m.get(key).and_then(Value::as_str) {
                 out.push(r.to_string());
             }
-            m.values().for_each(|v| collect_refs(v, out));
+            m.values().for_each(|v| strings_at(v, key, out));
         }
-        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| strings_at(v, key, out)),
         _ => {}
     }
 }
@@ -473,22 +474,10 @@ async fn the_settings_bounds_in_the_document_are_the_ones_the_api_holds() {
 /// attributes repeat it as a literal).
 #[tokio::test]
 async fn every_not_blank_pattern_is_the_one_the_api_checks() {
-    fn patterns(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(p) = m.get("pattern").and_then(Value::as_str) {
-                    out.push(p.to_string());
-                }
-                m.values().for_each(|v| patterns(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| patterns(v, out)),
-            _ => {}
-        }
-    }
     let app = spawn_app().await;
     let doc = document(&app).await;
     let mut found = Vec::new();
-    patterns(&doc, &mut found);
+    strings_at(&doc, "pattern", &mut found);
     let unanchored: Vec<&String> = found.iter().filter(|p| !p.starts_with('^')).collect();
     assert!(unanchored.len() >= 8, "{unanchored:?}");
     for p in unanchored {
