@@ -5,7 +5,7 @@
 //! same disk doing BASELINES.md's claim (check a key is absent, insert it; 100,000 keys
 //! already there) 1, 8 and 64 to a durable commit, with nothing of ours in the way; and
 //! under that, the disk: 13 pages (a commit of a few bookings) written scattered or side by side,
-//! then one `fdatasync`.
+//! then one `fdatasync`. And the journal's recovery: replaying and folding a full journal.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -332,6 +332,79 @@ fn redb_floor(c: &mut Criterion) {
     }
 }
 
+/// Recovery after a cut with a full journal: a 64 MiB-limit journal holding just under 64 MiB
+/// of records (commits of 64 scattered 4 KiB blocks over a 128 MiB database file, none yet
+/// checkpointed), left as a killed process leaves it; each iteration opens copies of the two
+/// files: the replay of every record, the fold into the database file and its `fdatasync`.
+fn journal_recovery(c: &mut Criterion) {
+    use redb::backends::FileBackend;
+    use redb::StorageBackend;
+    use voxanne::store::journal::JournalBackend;
+    const LIMIT: u64 = 64 << 20;
+    const BLOCK: u64 = 4096;
+    const DATABASE: u64 = 128 << 20;
+    let file = |path: &std::path::Path| {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .unwrap();
+        FileBackend::new(f).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (main, journal) = (dir.path().join("db"), dir.path().join("db.journal"));
+    {
+        let db = file(&main);
+        db.set_len(DATABASE).unwrap();
+        db.sync_data().unwrap();
+    }
+    let j = JournalBackend::open(file(&main), file(&journal), LIMIT).unwrap();
+    let record = 8 + 28 + 64 * (8 + BLOCK);
+    let block = vec![0x5Au8; BLOCK as usize];
+    let mut n = 0u64;
+    for _ in 0..(LIMIT - 4 * record) / record {
+        for _ in 0..64 {
+            let at = spread(n) % (DATABASE / BLOCK) * BLOCK;
+            j.write(at, &block).unwrap();
+            n += 1;
+        }
+        j.sync_data().unwrap();
+    }
+    assert_eq!(
+        j.checkpoints(),
+        0,
+        "the journal was checkpointed while filling"
+    );
+    // Dropped without closing: the journal stays full, as after a cut.
+    drop(j);
+    let mut group = c.benchmark_group("journal");
+    group.sample_size(10);
+    group.bench_function("journal_recovery_64_mib", |b| {
+        b.iter_batched(
+            || {
+                let work = tempfile::tempdir().unwrap();
+                std::fs::copy(&main, work.path().join("db")).unwrap();
+                std::fs::copy(&journal, work.path().join("db.journal")).unwrap();
+                work
+            },
+            |work| {
+                let j = JournalBackend::open(
+                    file(&work.path().join("db")),
+                    file(&work.path().join("db.journal")),
+                    LIMIT,
+                )
+                .unwrap();
+                assert_eq!(j.checkpoints(), 0);
+                work
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 /// What the disk charges for a durable write: 1 or 13 pages (a redb commit of one booking
 /// writes 11, of a few bookings 13–16), each at its own place in a 64 MiB file or all side by side, then one
 /// `fdatasync`. The file is written in full first, so no write allocates blocks.
@@ -376,6 +449,6 @@ fn disk_floor(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = claims, busy_provider, redb_floor, disk_floor
+    targets = claims, busy_provider, redb_floor, disk_floor, journal_recovery
 }
 criterion_main!(benches);

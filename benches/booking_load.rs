@@ -5,7 +5,7 @@
 //! contention case, and the HTTP floor (`GET /healthz`) at 1 and 64 clients. Bounded: a fixed number of bookings per level and a time cap.
 //!
 //! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run; LOAD_LEVELS=64 runs
-//! only the 64-client booking level, e.g. under a profiler; LOAD_JOURNAL=1 turns the journal on).
+//! only the 64-client booking level, e.g. under a profiler; LOAD_JOURNAL=0 turns the journal off).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,8 +32,9 @@ struct Target {
 async fn setup(dir: &std::path::Path) -> (Target, oneshot::Sender<()>) {
     let mut settings = Settings::for_data_dir(dir);
     settings.server.request_timeout_ms = 60_000;
-    // LOAD_JOURNAL=1: commits go through the write-ahead journal (`[storage] journal`).
-    settings.storage.journal = std::env::var("LOAD_JOURNAL").is_ok_and(|v| v == "1");
+    // The write-ahead journal (`[storage] journal`) is on, as in an install; LOAD_JOURNAL=0
+    // commits straight into the redb file.
+    settings.storage.journal = !std::env::var("LOAD_JOURNAL").is_ok_and(|v| v == "0");
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let booking = app.services().booking.clone();

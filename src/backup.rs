@@ -203,6 +203,14 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<Verified, BackupError> {
             data_dir.display()
         )));
     }
+    // A journal left without its database would be replayed over the restored file.
+    let journal = crate::store::journal::journal_path(&target);
+    if journal.exists() {
+        return Err(BackupError::Refused(format!(
+            "{} holds a write-ahead journal without its database; restore into an empty data dir",
+            data_dir.display()
+        )));
+    }
     let verified = verify(file)?;
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
     copy_file_durably(file, &target)?;

@@ -544,8 +544,11 @@ impl Operator {
         }
     }
 
+    /// Stops what a local operator started, so the database closes (and its journal is folded
+    /// into the file) before the process exits.
     async fn finish(self) {
         if let Operator::Local(services) = self {
+            services.booking.shutdown().await;
             services.kb.shutdown().await;
         }
     }

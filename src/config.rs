@@ -221,10 +221,12 @@ fn networks(list: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
 pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Commits go to a write-ahead journal beside the database file (`store::journal`) and
-    /// reach the file at checkpoints. Off: a journal left by an earlier start is still replayed,
-    /// folded into the file and removed at shutdown.
+    /// reach the file at background checkpoints (on by default). Off: a journal left by an
+    /// earlier start is still replayed, folded into the file and removed at shutdown.
     pub journal: bool,
-    /// The journal's size, in MiB, at which a checkpoint brings the file up to date.
+    /// The size, in MiB, at which the journal's records start going to its other region while
+    /// a background checkpoint brings the file up to date (the journal file takes 2.5 times
+    /// this).
     pub journal_limit_mb: u64,
 }
 
@@ -232,7 +234,7 @@ impl Default for StorageSettings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
-            journal: false,
+            journal: true,
             journal_limit_mb: 64,
         }
     }

@@ -139,6 +139,19 @@ async fn a_backup_taken_while_bookings_go_on_restores_every_acknowledged_booking
     ]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("empty data dir"));
+    // So is a restore beside a journal left without its database (it would be replayed over
+    // the restored file).
+    let stale = tempfile::TempDir::new().unwrap();
+    std::fs::write(stale.path().join("voxanne.redb.journal"), b"left behind").unwrap();
+    let beside_journal = voxanne(&[
+        "restore",
+        file.to_str().unwrap(),
+        "--data-dir",
+        stale.path().to_str().unwrap(),
+    ]);
+    assert!(!beside_journal.status.success());
+    assert!(String::from_utf8_lossy(&beside_journal.stderr).contains("journal"));
+    assert!(!stale.path().join("voxanne.redb").exists());
 
     let copy = spawn_app_in(restored.path(), |_| {}).await;
     let token: Value = copy

@@ -1,0 +1,363 @@
+//! The journal's replay, background checkpoints and power cuts at every write.
+
+use super::*;
+use crate::store::power_cut::{Loss, PowerCutDisk};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn read_at(j: &impl StorageBackend, offset: u64, n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    j.read(offset, &mut out).unwrap();
+    out
+}
+
+/// What was synced is read back after reopening, from the journal alone and after a
+/// fold; what was not synced is gone; a torn record ends the replay.
+#[test]
+fn synced_writes_come_back_and_a_torn_record_ends_the_replay() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
+    j.set_len(3 * BLOCK).unwrap();
+    j.write(10, b"first").unwrap();
+    j.sync_data().unwrap();
+    j.write(BLOCK + 5, b"second").unwrap();
+    j.sync_data().unwrap();
+    j.write(2 * BLOCK, b"never synced").unwrap();
+    // Dropped without closing, as a process that dies.
+    drop(j);
+    let records = journal.after_cut(Loss::AllUnsynced, &mut rand::thread_rng());
+
+    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
+    assert_eq!(j.len().unwrap(), 3 * BLOCK);
+    assert_eq!(read_at(&j, BLOCK + 5, 6), b"second");
+    assert_eq!(read_at(&j, 2 * BLOCK, 5), [0; 5]);
+    // Opening folded the journal into the file.
+    assert_eq!(read_at(&main, 10, 5), b"first");
+    drop(j);
+
+    // The same journal again, on the file as it was, with the second record torn: the
+    // replay keeps the first only.
+    let main = PowerCutDisk::default();
+    let journal = PowerCutDisk::with_image(records);
+    let record = PREFIX_LEN + RECORD_HEAD as u64 + 8 + BLOCK;
+    let second_end = SUPER_LEN + HEADER_LEN + 2 * record;
+    journal.write(second_end - 100, &[0xAA; 100]).unwrap();
+    let j = JournalBackend::open(main, journal, 1 << 20).unwrap();
+    assert_eq!(read_at(&j, 10, 5), b"first");
+    assert_eq!(read_at(&j, BLOCK + 5, 6), [0; 6]);
+}
+
+/// The database as the writes and lengths given so far make it: block number to the byte
+/// every byte of it holds (the tests write whole blocks of one value), and the length.
+#[derive(Clone, Default, PartialEq, Debug)]
+struct Model {
+    blocks: BTreeMap<u64, u8>,
+    len: u64,
+}
+
+impl Model {
+    fn write(&mut self, block: u64, value: u8) {
+        self.blocks.insert(block, value);
+    }
+
+    fn set_len(&mut self, len: u64) {
+        self.blocks.retain(|b, _| (b + 1) * BLOCK <= len);
+        self.len = len;
+    }
+
+    fn first_byte(&self, block: u64) -> u8 {
+        self.blocks.get(&block).copied().unwrap_or(0)
+    }
+}
+
+/// The first byte of every whole block of `j`, as a model.
+fn read_model(j: &impl StorageBackend) -> Model {
+    let len = j.len().unwrap();
+    let blocks = (0..len / BLOCK)
+        .map(|b| (b, read_at(j, b * BLOCK, 1)[0]))
+        .filter(|(_, v)| *v != 0)
+        .collect();
+    Model { blocks, len }
+}
+
+/// Past the limit, records go to the other region while the old one is written into the
+/// file in the background; reads see the latest contents throughout (compared with a model
+/// of what was written), across shrinks and regrows, and the file holds exactly that once
+/// the journal is closed.
+#[test]
+fn background_checkpoints_keep_every_block_readable() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let limit = BLOCK * 16;
+    let j = JournalBackend::open(main.clone(), journal.clone(), limit).unwrap();
+    let mut model = Model::default();
+    j.set_len(40 * BLOCK).unwrap();
+    model.set_len(40 * BLOCK);
+    for i in 1..=200u64 {
+        let block = (i * 7) % 40;
+        j.write(block * BLOCK, &[i as u8; BLOCK as usize]).unwrap();
+        model.write(block, i as u8);
+        j.sync_data().unwrap();
+        // Read back while a checkpoint may be running.
+        assert_eq!(read_model(&j), model, "after commit {i}");
+        if i % 50 == 49 {
+            // A shrink and a regrow: what lay past the shrink reads as zeros.
+            j.set_len(30 * BLOCK).unwrap();
+            j.set_len(40 * BLOCK).unwrap();
+            model.set_len(30 * BLOCK);
+            model.set_len(40 * BLOCK);
+            assert_eq!(read_model(&j), model, "after the shrink at {i}");
+            j.sync_data().unwrap();
+        }
+    }
+    j.finish_checkpoint();
+    assert!(j.checkpoints() >= 5, "{} checkpoints", j.checkpoints());
+    j.close().unwrap();
+    assert_eq!(read_model(&main), model);
+    let j = JournalBackend::open(main, journal, limit).unwrap();
+    assert_eq!(read_model(&j), model);
+}
+
+/// One run for the cut test: commits of two blocks, a shrink now and then, and now and then a
+/// commit bigger than a region (which folds). Power goes at the `cut_at`-th write from the
+/// start, if given. Returns the disks, the model at the last acknowledged sync and the model
+/// with what was in flight at the cut, and the writes made.
+fn cut_run(cut_at: Option<u64>) -> (PowerCutDisk, PowerCutDisk, Model, Model, u64) {
+    let limit = BLOCK * 16;
+    let main = PowerCutDisk::default();
+    let journal = main.on_same_power(Vec::new());
+    let j = JournalBackend::open(main.clone(), journal.clone(), limit).unwrap();
+    let start = main.writes();
+    if let Some(n) = cut_at {
+        main.cut_after(n);
+    }
+    let mut acknowledged = Model::default();
+    let mut current = Model::default();
+    let mut rng = StdRng::seed_from_u64(7);
+    'run: {
+        current.set_len(24 * BLOCK);
+        if j.set_len(24 * BLOCK).and_then(|()| j.sync_data()).is_err() {
+            break 'run;
+        }
+        acknowledged = current.clone();
+        for i in 1..=60u8 {
+            let blocks: Vec<u64> = if i % 20 == 0 {
+                (0..24).collect()
+            } else {
+                let b = rng.gen_range(0..24u64);
+                vec![b, (b + 5) % 24]
+            };
+            for b in blocks {
+                current.write(b, i);
+                if j.write(b * BLOCK, &[i; BLOCK as usize]).is_err() {
+                    break 'run;
+                }
+            }
+            if i % 15 == 0 {
+                current.set_len(18 * BLOCK);
+                current.set_len(24 * BLOCK);
+                if j.set_len(18 * BLOCK)
+                    .and_then(|()| j.set_len(24 * BLOCK))
+                    .is_err()
+                {
+                    break 'run;
+                }
+            }
+            if j.sync_data().is_err() {
+                break 'run;
+            }
+            acknowledged = current.clone();
+        }
+    }
+    // A background checkpoint ends (its writes fail once the power is gone).
+    j.finish_checkpoint();
+    let writes = main.writes() - start;
+    drop(j);
+    (main, journal, acknowledged, current, writes)
+}
+
+/// Checks that every block of `j` holds what the last acknowledged sync gave it, or what was
+/// in flight at the cut.
+fn assert_holds(j: &impl StorageBackend, acknowledged: &Model, current: &Model, what: &str) {
+    let found = read_model(j);
+    for b in 0..24u64 {
+        let v = if found.len >= (b + 1) * BLOCK {
+            found.first_byte(b)
+        } else {
+            0
+        };
+        assert!(
+            v == acknowledged.first_byte(b) || v == current.first_byte(b),
+            "{what}: block {b} holds {v}, acknowledged {}, in flight {}",
+            acknowledged.first_byte(b),
+            current.first_byte(b)
+        );
+    }
+}
+
+/// Power lost at every write of a run that rotates, checkpoints in the background, folds
+/// (commits bigger than a region) and shrinks, with each kind of loss; then power lost again
+/// at a random write of the recovery that follows. The journal always opens, and every block
+/// holds what its last acknowledged sync gave it, or the write in flight at the cut.
+#[test]
+fn a_cut_at_any_write_keeps_every_acknowledged_block() {
+    let limit = BLOCK * 16;
+    let (.., total_writes) = cut_run(None);
+    assert!(total_writes > 60, "{total_writes} writes");
+    let mut rng = StdRng::seed_from_u64(11);
+    for cut in 1..=total_writes {
+        for loss in [Loss::AllUnsynced, Loss::RandomSubset, Loss::TornLast] {
+            let (main, journal, acknowledged, current, _) = cut_run(Some(cut));
+            let images = (
+                main.after_cut(loss, &mut rng),
+                journal.after_cut(loss, &mut rng),
+            );
+            let disks = |(m, j): &(Vec<u8>, Vec<u8>)| {
+                let main = PowerCutDisk::with_image(m.clone());
+                let journal = main.on_same_power(j.clone());
+                (main, journal)
+            };
+            let what = format!("cut at {cut}, {loss:?}");
+            let (main, journal) = disks(&images);
+            let j = JournalBackend::open(main, journal, limit)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_holds(&j, &acknowledged, &current, &what);
+            drop(j);
+            // Power goes again during the recovery, at a random write of it.
+            let (main, journal) = disks(&images);
+            main.cut_after(rng.gen_range(1..40));
+            let _ = JournalBackend::open(main.clone(), journal.clone(), limit);
+            let images = (
+                main.after_cut(loss, &mut rng),
+                journal.after_cut(loss, &mut rng),
+            );
+            let (main, journal) = disks(&images);
+            let j = JournalBackend::open(main, journal, limit)
+                .unwrap_or_else(|e| panic!("{what}, then in the recovery: {e}"));
+            assert_holds(
+                &j,
+                &acknowledged,
+                &current,
+                &format!("{what}, then in the recovery"),
+            );
+        }
+    }
+}
+
+/// A journal of the first format (one region, no superblock) is replayed and rewritten.
+#[test]
+fn a_journal_of_the_first_format_is_replayed() {
+    let generation = 12345u64;
+    let mut payload = Vec::new();
+    payload.extend_from_slice(&generation.to_le_bytes());
+    payload.extend_from_slice(&0u64.to_le_bytes());
+    payload.extend_from_slice(&BLOCK.to_le_bytes());
+    payload.extend_from_slice(&1u32.to_le_bytes());
+    payload.extend_from_slice(&0u64.to_le_bytes());
+    let mut block = vec![0u8; BLOCK as usize];
+    block[..6].copy_from_slice(b"old v1");
+    payload.extend_from_slice(&block);
+    let mut image = V1_MAGIC.to_vec();
+    image.extend_from_slice(&generation.to_le_bytes());
+    image.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    image.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    image.extend_from_slice(&payload);
+    let main = PowerCutDisk::default();
+    let journal = PowerCutDisk::with_image(image);
+    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
+    assert_eq!(read_at(&j, 0, 6), b"old v1");
+    assert_eq!(read_at(&main, 0, 6), b"old v1");
+    drop(j);
+    let j = JournalBackend::open(main, journal, 2 << 20).unwrap();
+    assert_eq!(read_at(&j, 0, 6), b"old v1");
+}
+
+/// A journal opened with another limit (another region size) still replays in full.
+#[test]
+fn another_limit_replays_what_the_journal_holds() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let j = JournalBackend::open(main.clone(), journal.clone(), BLOCK * 16).unwrap();
+    j.set_len(20 * BLOCK).unwrap();
+    for i in 0..40u64 {
+        j.write((i % 20) * BLOCK, &[i as u8 + 1; 16]).unwrap();
+        j.sync_data().unwrap();
+    }
+    j.finish_checkpoint();
+    drop(j);
+    let main = PowerCutDisk::with_image(main.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()));
+    let journal =
+        PowerCutDisk::with_image(journal.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()));
+    let j = JournalBackend::open(main, journal, BLOCK * 64).unwrap();
+    for b in 0..20u64 {
+        assert_eq!(
+            read_at(&j, b * BLOCK, 1)[0],
+            (b + 20) as u8 + 1,
+            "block {b}"
+        );
+    }
+}
+
+/// A disk whose writes fail while `failing` is set (a full or failing database disk).
+#[derive(Debug, Clone, Default)]
+struct FailingDisk {
+    disk: PowerCutDisk,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StorageBackend for FailingDisk {
+    fn len(&self) -> io::Result<u64> {
+        self.disk.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.disk.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.disk.set_len(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.disk.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(io::Error::other("the disk refuses writes"));
+        }
+        self.disk.write(offset, data)
+    }
+}
+
+/// A background checkpoint that fails (the database disk refusing writes) loses nothing: its
+/// blocks stay readable, the next sync folds everything itself (and fails while the disk
+/// does), and once the disk writes again the file ends up holding every block.
+#[test]
+fn a_failed_checkpoint_is_folded_at_the_next_sync() {
+    let main = FailingDisk::default();
+    let journal = PowerCutDisk::default();
+    let limit = BLOCK * 16;
+    let j = JournalBackend::open(main.clone(), journal, limit).unwrap();
+    let mut model = Model::default();
+    j.set_len(30 * BLOCK).unwrap();
+    model.set_len(30 * BLOCK);
+    j.sync_data().unwrap();
+    main.failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut refused = 0;
+    for i in 1..=40u8 {
+        let block = (i as u64 * 11) % 30;
+        j.write(block * BLOCK, &[i; BLOCK as usize]).unwrap();
+        model.write(block, i);
+        // Records still go to the journal until a fold is needed; a fold fails.
+        refused += j.sync_data().is_err() as u32;
+        j.finish_checkpoint();
+        assert_eq!(read_model(&j), model, "after commit {i}");
+    }
+    assert!(refused > 0, "no sync needed the failing disk");
+    assert_eq!(j.checkpoints(), 0);
+    main.failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    j.write(0, &[99; BLOCK as usize]).unwrap();
+    model.write(0, 99);
+    j.sync_data().unwrap();
+    assert!(j.checkpoints() >= 1);
+    assert_eq!(read_model(&j), model);
+    j.close().unwrap();
+    assert_eq!(read_model(&main), model);
+}
