@@ -4,7 +4,10 @@
 Values come from Faker (PyPI `faker`, several English locales); the sentence frames are
 ours, and the two sets share none: `dev.jsonl` is the set the rules are tuned on,
 `check.jsonl` (other frames, other seed, another locale mix) only tells whether the tuning
-overfitted the first; `third.jsonl` (frames written after the rules were done) was scored once. Each line is {"text": ..., "spans": [[type, start, end], ...]} with
+overfitted the first; `third.jsonl` (frames written after the rules were done) was scored once;
+`world_dev.jsonl` and `world_check.jsonl` put the names, addresses and numbers of every other
+Latin-script locale Faker ships (two disjoint halves) into the dev and check frames, with
+numbers spoken as words now and then. Each line is {"text": ..., "spans": [[type, start, end], ...]} with
 offsets in characters (Python string indices = Unicode scalar values, as the detector counts).
 
 Labelled types: person, email, phone, address, card_number, ssn, iban, ip_address. Clinical
@@ -274,7 +277,89 @@ def write(name, rows):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+# Every Latin-script locale Faker ships, except the five English ones the sets above use and
+# the Philippine ones (no phone numbers), split in two: names, addresses and numbers of many countries for the world sets.
+WORLD_LOCALES = [
+    "am_ET", "ar_AE", "ar_BH", "ar_EG", "ar_JO", "az_AZ", "bs_BA", "cs_CZ", "da_DK", "de_AT",
+    "de_CH", "de_DE", "de_LI", "de_LU", "el_CY", "en_BD", "en_IE", "en_IN", "en_KE", "en_MS",
+    "en_NG", "en_PK", "en_TH", "es_AR", "es_CL", "es_CO", "es_ES", "es_MX", "es_VE",
+    "et_EE", "fi_FI", "fr_BE", "fr_CA", "fr_CH", "fr_DZ", "fr_FR", "ga_IE", "ha_NG",
+    "hr_HR", "hu_HU", "id_ID", "ig_NG", "is_IS", "it_CH", "it_IT", "lb_LU", "lt_LT", "lv_LV",
+    "mt_MT", "nl_BE", "nl_NL", "no_NO", "pl_PL", "pt_BR", "pt_PT", "ro_RO", "sk_SK", "sl_SI",
+    "sq_AL", "sr_BA", "sv_SE", "sw", "tr_TR", "tw_GH", "uz_UZ", "vi_VN", "yo_NG",
+    "zu_ZA",
+]
+
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def spoken_phone(number, rng):
+    """A number as a caller says it and speech-to-text writes it: digit words, "oh" or "zero",
+    "double"/"triple" for repeats, "plus" for +, groups as written."""
+    words = []
+    oh = rng.random() < 0.6
+    if number.strip().startswith("+"):
+        words.append("plus")
+    groups = [g for g in "".join(c if c.isdigit() else " " for c in number).split()]
+    for g in groups:
+        i = 0
+        while i < len(g):
+            run = 1
+            while i + run < len(g) and g[i + run] == g[i] and run < 3:
+                run += 1
+            word = "oh" if g[i] == "0" and oh else DIGIT_WORDS[int(g[i])]
+            if run >= 2 and rng.random() < 0.7:
+                words.append(("double " if run == 2 else "triple ") + word)
+                i += run
+            else:
+                words.append(word)
+                i += 1
+    sep = rng.choice([" ", " ", ", "])
+    return sep.join(words)
+
+
+def world_address(fake, rng, spoken):
+    a = address(fake, rng, spoken)
+    if rng.random() < 0.3:
+        try:
+            country = fake.current_country()
+        except Exception:
+            country = None
+        if country:
+            a += (", " if spoken or rng.random() < 0.5 else "\n") + country
+    return a
+
+
+def build_world(frames, locales, seed, n):
+    rng = random.Random(seed)
+    fakers = {}
+    for loc in locales:
+        f = Faker(loc)
+        f.seed_instance(seed + len(fakers))
+        fakers[loc] = f
+    us = Faker("en_US")
+    us.seed_instance(seed - 1)
+    out = []
+    for i in range(n):
+        loc = locales[i % len(locales)]
+        fake = fakers[loc]
+        frame = frames[rng.randrange(len(frames))]
+        spoken = "\n" not in frame
+        vals = values(fake, us, rng, spoken)
+        vals["address"] = world_address(fake, rng, spoken)
+        if spoken and rng.random() < 0.3:
+            vals["phone"] = spoken_phone(vals["phone"], rng)
+        lower = spoken and rng.random() < 0.1
+        out.append(render(frame, vals, lower))
+    return out
+
+
 if __name__ == "__main__":
     write("dev.jsonl", build(DEV_FRAMES, ["en_US", "en_GB", "en_CA", "en_AU"], 1501, 3000))
     write("check.jsonl", build(CHECK_FRAMES, ["en_US", "en_GB", "en_NZ", "en_CA"], 7919, 2000))
     write("third.jsonl", build(THIRD_FRAMES, ["en_US", "en_GB", "en_CA"], 4243, 1000))
+    # The world sets: the same frames as dev and check, values of every other Latin-script
+    # locale (the two halves disjoint), an address ending in its country now and then, and
+    # a number spoken as words in three spoken turns in ten.
+    write("world_dev.jsonl", build_world(DEV_FRAMES, WORLD_LOCALES[0::2], 2203, 3000))
+    write("world_check.jsonl", build_world(CHECK_FRAMES, WORLD_LOCALES[1::2], 3307, 2000))
