@@ -1,7 +1,7 @@
 //! PII detection speed on typical caller utterances (≤ 300 characters), the cost paid for
 //! every transcript line before anything is stored; and the evaluation set's precision,
 //! recall and F1 per type, printed for BENCHMARKS.md (the hand-written set, exact spans; the
-//! generated `dev` and `check` sets, overlap rule).
+//! generated `dev`, `check`, `third` and world sets, overlap rule).
 
 use std::hint::black_box;
 
@@ -21,6 +21,8 @@ fn detect(c: &mut Criterion) {
         ("dev", &dev),
         ("check", &eval::load("check")),
         ("third", &eval::load("third")),
+        ("world_dev", &eval::load("world_dev")),
+        ("world_check", &eval::load("world_check")),
     ] {
         let scores = eval::evaluate_overlap(&detector, labelled);
         println!(

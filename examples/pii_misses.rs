@@ -1,7 +1,8 @@
 //! What the personal-data detector got wrong on one of the evaluation sets, for tuning (a
 //! diagnostic, not a test): `cargo run --example pii_misses -- dev:person` prints the set's
 //! scores, then up to 60 missed or wrong spans of that type (any type when it is left out)
-//! with what the detector found in the same text. Sets: dev, check, third (`tests/pii_eval/`).
+//! with what the detector found in the same text. Sets: dev, check, third, world_dev,
+//! world_check (`tests/pii_eval/`).
 
 #[path = "../tests/pii_eval/mod.rs"]
 #[allow(dead_code)]

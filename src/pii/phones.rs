@@ -2,7 +2,8 @@
 //! dashes, dots or brackets, with `+44 (0)` or `001` in front and `x123` / `ext. 123` behind,
 //! accepted when libphonenumber finds the number *possible* for its own country code, for the
 //! UK or for North America (a possible number has a real length; the *valid* test would drop
-//! real-format numbers from ranges not yet listed).
+//! real-format numbers from ranges not yet listed); and numbers said as words, as speech to
+//! text writes them ("oh seven seven double oh nine…", "plus four four…").
 
 use regex::Regex;
 
@@ -53,6 +54,42 @@ pub(super) struct Phones {
     candidate: Regex,
     date_like: Regex,
     local: Regex,
+    /// One word of a number said aloud (a digit's name, "oh", "double", "plus") or a group
+    /// of digits among them.
+    spoken_token: Regex,
+}
+
+/// The digit a spoken word stands for.
+fn digit_word(word: &str) -> Option<char> {
+    Some(match word {
+        "zero" | "oh" | "nought" => '0',
+        "one" => '1',
+        "two" => '2',
+        "three" => '3',
+        "four" => '4',
+        "five" => '5',
+        "six" => '6',
+        "seven" => '7',
+        "eight" => '8',
+        "nine" => '9',
+        _ => return None,
+    })
+}
+
+/// A run of spoken number words: where it starts and ends, its digits, whether "plus" led it,
+/// and whether any digit was said as a word (a run of bare digit groups is the written
+/// path's).
+#[derive(Default)]
+struct SpokenRun {
+    start: usize,
+    end: usize,
+    digits: String,
+    plus: bool,
+    words: bool,
+    /// "double" or "triple" waiting for its digit.
+    repeat: usize,
+    /// Where the last digit said ends (a run that ends on "double" leaves that word out).
+    digits_end: usize,
 }
 
 /// What a candidate's shape says about where to read it.
@@ -90,16 +127,109 @@ impl Phones {
     pub(super) fn new() -> Self {
         Phones {
             candidate: re(
-                r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\(\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
+                r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\+?\(\+?\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
             ),
             date_like: re(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$"),
             local: re(r"^\d{3,4}[ -]?\d{4}$"),
+            spoken_token: re(
+                r"\b(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine|double|triple|plus|\d{1,4})\b",
+            ),
         }
+    }
+
+    /// Numbers said as words in `lower` (ASCII lower case, so offsets are the text's): runs of
+    /// digit words, "oh", "double"/"triple" and digit groups, apart by spaces, commas or
+    /// hyphens only, with at least one word and 7 to 15 digits, "plus" allowed first. Scored
+    /// as written numbers are; a run no country's plan reads is still taken with phone talk
+    /// before it or when it is long (9 or more digits said one by one are a number read out).
+    fn find_spoken(&self, lower: &str, known: &[String], found: &mut Vec<Finding>) {
+        let mut run = SpokenRun::default();
+        let finish = |run: &mut SpokenRun, found: &mut Vec<Finding>| {
+            let r = std::mem::take(run);
+            if !r.words || !(7..=15).contains(&r.digits.len()) {
+                return;
+            }
+            let number = if r.plus {
+                format!("+{}", r.digits)
+            } else {
+                r.digits.clone()
+            };
+            let score = self
+                .score(&number, r.start, lower, known, true)
+                .or_else(|| {
+                    let window = window_before(lower, r.start);
+                    let context = nearest_word(window, CONTEXT);
+                    if nearest_word(window, NOT_A_PHONE) > context {
+                        return None;
+                    }
+                    (context.is_some() || r.digits.len() >= 9).then_some(0.75)
+                });
+            if let Some(score) = score {
+                found.push((EntityType::Phone, r.start, r.digits_end, score));
+            }
+        };
+        for m in self.spoken_token.find_iter(lower) {
+            let gap = &lower[run.end..m.start()];
+            let joined = run.end > 0
+                && gap.len() <= 3
+                && gap.bytes().all(|b| matches!(b, b' ' | b',' | b'-'));
+            if !joined {
+                finish(&mut run, found);
+            }
+            let token = m.as_str();
+            let first = run.digits.is_empty() && !run.plus;
+            match token {
+                "plus" if first => {
+                    run.plus = true;
+                    run.start = m.start();
+                }
+                "plus" => {
+                    finish(&mut run, found);
+                    run.plus = true;
+                    run.start = m.start();
+                }
+                "double" | "triple" => {
+                    if first {
+                        run.start = m.start();
+                    }
+                    run.repeat = if token == "double" { 2 } else { 3 };
+                }
+                _ => {
+                    if first && run.repeat == 0 {
+                        run.start = m.start();
+                    }
+                    match digit_word(token) {
+                        Some(d) => {
+                            run.words = true;
+                            for _ in 0..run.repeat.max(1) {
+                                run.digits.push(d);
+                            }
+                        }
+                        None => {
+                            // A group of digits; "double 7" repeats a single digit.
+                            let times = if token.len() == 1 {
+                                run.repeat.max(1)
+                            } else {
+                                1
+                            };
+                            for _ in 0..times {
+                                run.digits.push_str(token);
+                            }
+                        }
+                    }
+                    run.repeat = 0;
+                    run.digits_end = m.end();
+                }
+            }
+            run.end = m.end();
+        }
+        finish(&mut run, found);
     }
 
     /// Telephone numbers in `text`; `lower` is its ASCII lower case; `known` the caller's own
     /// numbers (E.164), found with full confidence.
     pub(super) fn find(&self, text: &str, lower: &str, known: &[String], found: &mut Vec<Finding>) {
+        self.find_spoken(lower, known, found);
         if text.bytes().filter(u8::is_ascii_digit).count() < 7 {
             return;
         }
@@ -110,11 +240,21 @@ impl Phones {
             // The candidate can run into the sentence after it ("123456. 2 pm") or start with
             // another number ("I'm 45 07911 …"): try it whole, then without a group at either
             // end, and keep the longest piece that is a number.
+            // Pieces a plan reads come first; only then one that phone talk alone vouches for.
             let pieces = pieces(n.as_str());
-            let Some((from, to, score)) = pieces.into_iter().find_map(|(from, to)| {
-                self.score(&n.as_str()[from..to], n.start() + from, lower, known)
+            let scored = |lenient: bool| {
+                pieces.iter().find_map(|&(from, to)| {
+                    self.score(
+                        &n.as_str()[from..to],
+                        n.start() + from,
+                        lower,
+                        known,
+                        lenient,
+                    )
                     .map(|score| (from, to, score))
-            }) else {
+                })
+            };
+            let Some((from, to, score)) = scored(false).or_else(|| scored(true)) else {
                 continue;
             };
             let start = n.start() + from;
@@ -129,7 +269,15 @@ impl Phones {
     }
 
     /// How sure a candidate (without extension) at `start` is a telephone number, if it is one.
-    fn score(&self, number: &str, start: usize, lower: &str, known: &[String]) -> Option<f32> {
+    /// `lenient`: a number no plan reads is still one where a phone is talked of just before.
+    fn score(
+        &self,
+        number: &str,
+        start: usize,
+        lower: &str,
+        known: &[String],
+        lenient: bool,
+    ) -> Option<f32> {
         if number.contains('(') != number.contains(')') && !number.starts_with("+44(0") {
             return None;
         }
@@ -140,26 +288,34 @@ impl Phones {
         if !(7..=15).contains(&digits.len()) {
             return None;
         }
-        let shape = shape(number, &digits)?;
-        let mut from = start.saturating_sub(40);
-        while !lower.is_char_boundary(from) {
-            from -= 1;
-        }
-        let window = &lower[from..start];
+        let window = window_before(lower, start);
         let context = nearest_word(window, CONTEXT);
         if nearest_word(window, NOT_A_PHONE) > context {
             return None;
         }
         let context = context.is_some();
+        // Where no plan the shape points to reads it, talk of a phone just before still makes
+        // it one: the numbers of countries the shapes do not try (nine digits with no trunk
+        // prefix, a country code without its plus, "555 70 45").
+        // (Never with a full stop inside: "10.30 - 11.30" is a time, "1.500" a price.)
+        let talked_of =
+            (lenient && context && digits.len() <= 13 && !number.contains('.')).then_some(0.75);
+        let Some(shape) = shape(number, &digits) else {
+            return talked_of;
+        };
         if matches!(shape, Shape::Local) {
-            // Only the shapes a local number is written in ("555 0199"), and only where a
-            // phone is being talked about.
-            return (context && self.local.is_match(number)).then_some(0.8);
+            // Only where a phone is being talked about; surer in the shape a local number is
+            // written in ("555 0199").
+            return if self.local.is_match(number) {
+                context.then_some(0.8)
+            } else {
+                talked_of
+            };
         }
         let cleaned = number.replace("(0)", "");
         let parsed: Vec<_> = match &shape {
             Shape::International(n) => PHONE_NUMBER_UTIL
-                .parse(n.replace("(0)", ""), None)
+                .parse(n.replace("(0)", "").replace(['(', ')'], ""), None)
                 .ok()
                 .into_iter()
                 .collect(),
@@ -174,9 +330,12 @@ impl Phones {
                 .collect(),
             Shape::Local => Vec::new(),
         };
-        let p = parsed
+        let Some(p) = parsed
             .iter()
-            .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))?;
+            .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
+        else {
+            return talked_of;
+        };
         if known.contains(&PhoneNumber::e164(p)) {
             return Some(1.0);
         }
@@ -223,6 +382,15 @@ fn pieces(candidate: &str) -> Vec<(usize, usize)> {
     out.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
     out.dedup();
     out
+}
+
+/// The 40 bytes or so before `start`, where words saying what a number is stand.
+fn window_before(lower: &str, start: usize) -> &str {
+    let mut from = start.saturating_sub(40);
+    while !lower.is_char_boundary(from) {
+        from -= 1;
+    }
+    &lower[from..start]
 }
 
 /// Where the last of `words` stands in `window` as a word of its own (not inside "during").

@@ -78,3 +78,39 @@ fn the_generated_sets_stay_above_their_floors_and_agree() {
         .fold((f64::MAX, f64::MIN), |(l, h), m| (l.min(*m), h.max(*m)));
     assert!(high - low <= 0.03, "the sets disagree: {macros:?}");
 }
+
+/// The world sets (`world_dev`, `world_check`: names, addresses and numbers of every other
+/// Latin-script locale Faker ships, two disjoint halves, in the dev and check frames, some
+/// numbers said as words). Floors under what this build reaches: the goals (person
+/// recall 0.80, address 0.70) are not met yet; the floors rise as the work lands.
+#[test]
+fn the_world_sets_stay_above_their_floors_and_agree() {
+    let detector = Detector::default();
+    let mut macros = Vec::new();
+    for name in ["world_dev", "world_check"] {
+        let scores = eval::evaluate_overlap(&detector, &eval::load(name));
+        println!("{name}\n{}", eval::report(&scores));
+        for (kind, s) in &scores {
+            let (recall, precision) = match kind {
+                EntityType::Person => (0.60, 0.85),
+                EntityType::Address => (0.30, 0.90),
+                EntityType::Phone => (0.90, 0.97),
+                _ => (0.97, 0.97),
+            };
+            assert!(
+                s.recall() >= recall && s.precision() >= precision,
+                "{name} {}: recall {:.3}, precision {:.3}",
+                kind.name(),
+                s.recall(),
+                s.precision()
+            );
+        }
+        let m = eval::macro_f1(&scores);
+        assert!(m >= 0.89, "{name}: macro F1 {m:.3}");
+        macros.push(m);
+    }
+    assert!(
+        (macros[0] - macros[1]).abs() <= 0.03,
+        "the world sets disagree: {macros:?}"
+    );
+}

@@ -436,3 +436,73 @@ mod extra_terms {
         assert!(crate::pii::read_extra_terms("no colon here").is_err());
     }
 }
+
+#[test]
+fn numbers_said_as_words_are_phone_numbers() {
+    for (text, number) in [
+        (
+            "my number is oh seven seven oh oh nine double oh one two three",
+            "oh seven seven oh oh nine double oh one two three",
+        ),
+        (
+            "call me back on plus four four seven nine one one, one two three, four five six",
+            "plus four four seven nine one one, one two three, four five six",
+        ),
+        (
+            "it's zero two zero seven nine four six zero nine five eight, thanks",
+            "zero two zero seven nine four six zero nine five eight",
+        ),
+        (
+            "you can reach me on oh 7 9 1 1 double 2 3 4 5 6",
+            "oh 7 9 1 1 double 2 3 4 5 6",
+        ),
+        (
+            "phone: five five five, triple one, two six seven",
+            "five five five, triple one, two six seven",
+        ),
+    ] {
+        assert!(
+            has(text, EntityType::Phone, number),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
+
+#[test]
+fn numbers_of_other_countries_are_phone_numbers_where_a_phone_is_talked_of() {
+    for (text, number) in [
+        ("my number is 927 742 806", "927 742 806"),
+        ("Phone: (351) 964 320 890", "(351) 964 320 890"),
+        ("call me on +(370) 14464237", "+(370) 14464237"),
+        ("my phone is (+358) 978500578.", "(+358) 978500578"),
+        ("my number's 200 93 42, that's the best one", "200 93 42"),
+    ] {
+        assert!(
+            has(text, EntityType::Phone, number),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+    // Without phone talk, a bare nine digits is not taken for a number.
+    assert!(!kinds("the batch was 927 742 806 units")
+        .iter()
+        .any(|(k, _)| *k == EntityType::Phone));
+}
+
+#[test]
+fn counting_and_talk_of_numbers_are_not_phone_numbers() {
+    for text in [
+        "I have two or three questions about the filler",
+        "one two three, can you hear me?",
+        "it's double the price of last year, nine hundred",
+        "we said four or five sessions, maybe six",
+        "my order reference is five five five one two three four",
+    ] {
+        assert!(
+            !kinds(text).iter().any(|(k, _)| *k == EntityType::Phone),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
