@@ -1,7 +1,11 @@
-//! Finding postal addresses, US, UK and Commonwealth, as one span the way a caller gives one:
+//! Finding postal addresses as one span the way a caller gives one. US, UK and Commonwealth:
 //! flat or unit, house number, street name and suffix (USPS list, UK and AU/NZ road words),
 //! apartment or suite, then town, state or county and ZIP or postcode across commas and line
-//! breaks; PO boxes and US military addresses.
+//! breaks; PO boxes and US military addresses. Continental and other countries: the street
+//! word before the name (Rue, Via, Calle, Rua, ul., Jalan…), inside it (…straße, …vej,
+//! …kuja, …straat) or after it (… utca, … Caddesi, … iela), the number after the name, then
+//! the postcode before the town (10115 Berlin, 1012 AB Amsterdam, 00-950 Warszawa,
+//! 1100-148 Lisboa) or after it; a country at the end of any address.
 
 use std::collections::HashSet;
 
@@ -17,9 +21,9 @@ const STREET_SUFFIXES: &str = include_str!("vocab/street_suffixes.txt");
 /// US states and territories (USPS codes, and names), Canadian provinces, Australian states.
 const REGIONS: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|AS|GU|MP|PR|VI|FM|MH|PW|AA|AE|AP|AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT|ACT|NSW|QLD|SA|TAS|VIC|WA|Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming";
 
-/// UK postcode (the shapes Royal Mail issues) or Canadian postal code: codes that say they are
-/// codes without a state before them.
-const POSTCODE: &str = r"(?:(?:GIR ?0AA|[A-PR-UWYZ](?:\d{1,2}|[A-HK-Y]\d{1,2}|\d[A-HJKPS-UW]|[A-HK-Y]\d[ABEHMNPRV-Y]) ?\d[ABD-HJLNP-UW-Z]{2})|[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d)\b";
+/// UK postcode (the shapes Royal Mail issues), Canadian postal code or Irish Eircode: codes
+/// that say they are codes without a state before them.
+const POSTCODE: &str = r"(?:(?:GIR ?0AA|[A-PR-UWYZ](?:\d{1,2}|[A-HK-Y]\d{1,2}|\d[A-HJKPS-UW]|[A-HK-Y]\d[ABEHMNPRV-Y]) ?\d[ABD-HJLNP-UW-Z]{2})|[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d|[AC-FHKNPRTV-Y]\d{2} ?[AC-FHKNPRTV-Y\d]{4})\b";
 
 /// Street suffixes written short, which may take a full stop ("St.", "Ave."); a full word
 /// never takes one, so a sentence's full stop stays out of the address.
@@ -28,10 +32,34 @@ const ABBREVIATIONS: &[&str] = &[
     "Pkwy", "Expy", "Fwy", "Ext", "Hts", "Cres", "Gdns", "Aly",
 ];
 
+/// Road words written before the street's name (case as written).
+const ROAD_BEFORE: &str = r"Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
+
+/// Road words that end a street's name, written as one word with it ("Hauptstraße").
+const ROAD_INSIDE: &str = r"straße|strasse|gasse|weg|platz|allee|damm|ufer|steig|pfad|markt|vej|gade|stræde|vænget|vägen|väg|gatan|gata|gränd|torget|stigen|backen|veien|vei|gaten|plassen|kuja|tie|katu|polku|kaari|rinne|laan|straat|gracht|singel|plein|kade|dreef|steeg|dijk|hof";
+
+/// Road words written after the street's name as a word of their own ("Kossuth utca").
+const ROAD_AFTER: &str = r"u\.|krt\.|körút|köz|sor|mnt\.?|pst\.?|tn\.?|Mahallesi|Mah\.|Sok\.|Bulvarı|nám\.|třída|trieda|utca|út|útja|tér|sokak|sokağı|Sokak|caddesi|Caddesi|Cad\.|Sk\.|iela|gatvė|prospektas|tänav|maantee|tee|allé|Allé|Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|vej|gade|gatan|vägen|cesta|ulica|bulevardi|tie|katu|kuja|dolina|náměstí|námestie|trg";
+
+/// Countries an address may end with (English names, and the names the countries use).
+const COUNTRIES: &str = r"United States(?: of America)?|USA|U\.S\.A\.|United Kingdom|UK|Canada|Australia|New Zealand|Ireland|Éire|Germany|Deutschland|Austria|Österreich|Switzerland|Schweiz|Suisse|Svizzera|Liechtenstein|Luxembourg|Luxemburg|France|Belgium|Belgique|België|(?:Kingdom of the )?Netherlands|Nederland|Denmark|Danmark|Sweden|Sverige|Norway|Norge|Finland|Suomi|Iceland|Ísland|Estonia|Eesti|Latvia|Latvija|Lithuania|Lietuva|Poland|Polska|Czech Republic|Czechia|Česko|Slovakia|Slovensko|Slovenia|Slovenija|Croatia|Hrvatska|Bosnia and Herzegovina|Serbia|Albania|Shqipëria|Hungary|Magyarország|Romania|România|Bulgaria|Greece|Cyprus|Malta|Italy|Italia|Spain|España|Portugal|Brazil|Brasil|Argentina|Chile|Colombia|Mexico|México|Venezuela|Turkey|Türkiye|Algeria|Morocco|Tunisia|Egypt|Jordan|Bahrain|United Arab Emirates|Nigeria|Ghana|Kenya|South Africa|Ethiopia|Tanzania|India|Pakistan|Bangladesh|Indonesia|Philippines|Thailand|Vietnam|Viet Nam|Azerbaijan|Uzbekistan";
+
+/// Postcodes written before or after the town in continental and other countries.
+const POSTCODE_ABROAD: &str =
+    r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}";
+
 pub(super) struct Addresses {
     street: Regex,
+    street_abroad: Regex,
+    /// A name and a number with no road word ("Harmica 9c/7"): an address only when a
+    /// postcode and town follow.
+    street_plain: Regex,
     boxed: Regex,
     tail: Regex,
+    tail_abroad: Regex,
+    /// The postcode before the town only (what a name and number without a road word need).
+    code_then_town: Regex,
+    country: Regex,
     suffixes: HashSet<&'static str>,
 }
 
@@ -64,14 +92,30 @@ impl Addresses {
             alternation(false),
             alternation(true)
         );
-        let word = r"(?:[A-Z][a-zA-Z'’-]*|\d+(?:st|nd|rd|th))";
+        let word = r"(?:\p{Lu}[\p{L}'’-]*|\d+(?:st|nd|rd|th))";
         let sep = r"(?:\s*,\s*|\s*\n\s*|[ \t]+)";
-        let town = r"[A-Z][a-zA-Z'’-]*\.?(?:[ \t]+[A-Z][a-zA-Z'’-]*\.?){0,3}";
+        let town = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+\p{Lu}[\p{L}'’-]*\.?){0,3}";
+        // A town abroad: particles inside ("Reguengos de Monsaraz"), a province after ("(PG)").
+        let town_abroad = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+(?:\p{Lu}[\p{L}'’-]*\.?|de|da|do|dos|das|del|di|la|le|les|los|las|el|en|sur|sous|lès|am|an|der|im|op|aan|nad|pod|upon))*(?:[ \t]+\(\p{Lu}{2}\))?";
+        let name_word = r"(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|del|della|di|du|des|la|le|les|y|e|van|von|der|den|het)";
+        let number = r"(?:\d{1,5}[a-zA-Z]?(?:\s?[/-]\s?\d{1,5}[a-zA-Z]?)?|[Ss]/[Nn])\b";
+        let unit_abroad = r"(?:\s*,?\s*(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar)\s*\d+[a-zA-Z]?\b){0,2}";
         let unit = r"(?:Flat|Apartment|Apt\.?|Unit|Suite|Ste\.?|Studio|Room|Floor|Level)";
         Addresses {
             street: re(&format!(
                 r"(?P<unit>\b{unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>\b\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?\b|\s*,?\s*#\s?\d+[A-Za-z]?\b)?"
             )),
+            street_abroad: re(&format!(
+                r"(?:\b(?:{ROAD_BEFORE})[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}|\b(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]{{3,}}(?:{ROAD_INSIDE})[ \t]+{number}|\b(?:\p{{Lu}}[\p{{L}}'’.-]*[ \t]+){{1,3}}(?:{ROAD_AFTER})[ \t]+{number}|\b\d{{1,5}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{{Lu}}[\p{{L}}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’-]*){unit_abroad}"
+            )),
+            street_plain: re(&format!(
+                r"\b\p{{Lu}}[\p{{L}}'’-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'’-]+){{0,2}}[ \t]+\d{{1,5}}[a-zA-Z]?(?:/\d{{1,5}}[a-zA-Z]?)?\b{unit_abroad}"
+            )),
+            tail_abroad: re(&format!(
+                r"^{sep}(?:(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}|{town_abroad},?[ \t]+(?:{POSTCODE_ABROAD})\b|{town}{sep}(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,3}}\p{{Lu}}[\p{{L}}'’-]*[ \t]+\d{{5}}\b)"
+            )),
+            code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
+            country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             boxed: re(
                 r"\b(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
             ),
@@ -128,14 +172,59 @@ impl Addresses {
                 (false, true) => 0.85,
                 (false, false) => 0.75,
             };
-            found.push((EntityType::Address, m.start(), end, score));
+            found.push((
+                EntityType::Address,
+                m.start(),
+                self.country(text, end),
+                score,
+            ));
+        }
+        for m in self.street_abroad.find_iter(text) {
+            let (end, with_tail) = match self.extend(text, m.end()) {
+                (end, true) => (end, true),
+                _ => match ends_clean(text, m.end(), self.tail_abroad.find(&text[m.end()..])) {
+                    Some(end) => (end, true),
+                    None => (m.end(), false),
+                },
+            };
+            // The road word and the number say "street" already; a town and code, surer.
+            let score = match (with_tail, context(m.start())) {
+                (true, _) => 0.9,
+                (false, true) => 0.85,
+                (false, false) => 0.8,
+            };
+            found.push((
+                EntityType::Address,
+                m.start(),
+                self.country(text, end),
+                score,
+            ));
+        }
+        for m in self.street_plain.find_iter(text) {
+            let tail = self.code_then_town.find(&text[m.end()..]);
+            if let Some(end) = ends_clean(text, m.end(), tail) {
+                let end = self.country(text, end);
+                found.push((EntityType::Address, m.start(), end, 0.85));
+            }
         }
         for m in self.boxed.find_iter(text) {
             let (end, with_tail) = self.extend(text, m.end());
             if with_tail || context(m.start()) {
-                found.push((EntityType::Address, m.start(), end, 0.85));
+                found.push((
+                    EntityType::Address,
+                    m.start(),
+                    self.country(text, end),
+                    0.85,
+                ));
             }
         }
+    }
+
+    /// Where an address ending at `end` ends once a country after it is taken.
+    fn country(&self, text: &str, end: usize) -> usize {
+        self.country
+            .find(&text[end..])
+            .map_or(end, |c| end + c.end())
     }
 
     /// Where an address that reaches `at` ends once its town, region and code are taken.
@@ -162,4 +251,15 @@ impl Addresses {
         }
         (end, true)
     }
+}
+
+/// Where a tail found at `at` ends, unless it ends on a numeric code that more digits follow
+/// (the start of a phone number, not a postcode).
+fn ends_clean(text: &str, at: usize, tail: Option<regex::Match<'_>>) -> Option<usize> {
+    let end = at + tail?.end();
+    let numeric_code = text[..end].ends_with(|ch: char| ch.is_ascii_digit());
+    let more_digits = text[end..]
+        .trim_start_matches([' ', '-'])
+        .starts_with(|ch: char| ch.is_ascii_digit());
+    (!(numeric_code && more_digits)).then_some(end)
 }

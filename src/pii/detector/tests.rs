@@ -506,3 +506,74 @@ fn counting_and_talk_of_numbers_are_not_phone_numbers() {
         );
     }
 }
+
+#[test]
+fn addresses_of_other_countries_are_one_span() {
+    for (text, address) in [
+        (
+            "I live at Hauptstraße 12, 10115 Berlin now",
+            "Hauptstraße 12, 10115 Berlin",
+        ),
+        (
+            "send it to Kalverstraat 92, 1012 PH Amsterdam, Netherlands.",
+            "Kalverstraat 92, 1012 PH Amsterdam, Netherlands",
+        ),
+        (
+            "my address is ul. Marszałkowska 10/4, 00-590 Warszawa",
+            "ul. Marszałkowska 10/4, 00-590 Warszawa",
+        ),
+        (
+            "the address is Rua Augusta, 45, 1100-048 Lisboa, Portugal",
+            "Rua Augusta, 45, 1100-048 Lisboa, Portugal",
+        ),
+        (
+            "post it to 12 rue de la Paix, 75002 Paris",
+            "12 rue de la Paix, 75002 Paris",
+        ),
+        (
+            "I'm at Via Roma 10, 00184 Roma (RM).",
+            "Via Roma 10, 00184 Roma (RM)",
+        ),
+        (
+            "we're at Nørregade 10\n1165 København K",
+            "Nørregade 10\n1165 København K",
+        ),
+        (
+            "it's Kossuth Lajos utca 12, 1055 Budapest",
+            "Kossuth Lajos utca 12, 1055 Budapest",
+        ),
+        (
+            "address: Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
+            "Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
+        ),
+        (
+            "I live at 88 Büchel Heights, Janeview, LA 17303, United States.",
+            "88 Büchel Heights, Janeview, LA 17303, United States",
+        ),
+    ] {
+        assert!(
+            has(text, EntityType::Address, address),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
+
+#[test]
+fn capitalised_words_with_numbers_are_not_addresses() {
+    for text in [
+        "I'd like to come in Spring 2026 for Botox",
+        "Katie 5 and her brother want to watch",
+        "Botox 50 units and Juvederm Volbella 1 ml",
+        "Xeomin 100 units, 12 sessions in June",
+        "Room 5 at the Harley Street clinic",
+        "Place 2 syringes on the tray",
+        "Route 66 was closed on Monday",
+    ] {
+        assert!(
+            !kinds(text).iter().any(|(k, _)| *k == EntityType::Address),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
