@@ -50,10 +50,14 @@ const POSTCODE_ABROAD: &str =
 
 pub(super) struct Addresses {
     street: Regex,
-    street_abroad: Regex,
-    /// A name and a number with no road word ("Harmica 9c/7"): an address only when a
-    /// postcode and town follow.
-    street_plain: Regex,
+    /// Streets led by their road word (Rue…, ul.…) or by their number (12 rue…).
+    street_abroad: [Regex; 2],
+    /// A word and the number after it: a street when the word ends in a road word
+    /// ("Hauptstraße 12") or is one ("… utca 12"), or, with no road word ("Harmica 9c/7"),
+    /// when a postcode and town follow. One scan serves the three.
+    word_and_number: Regex,
+    road_inside: Vec<String>,
+    road_after: HashSet<String>,
     boxed: Regex,
     tail: Regex,
     tail_abroad: Regex,
@@ -105,12 +109,23 @@ impl Addresses {
             street: re(&format!(
                 r"(?P<unit>\b{unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>\b\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?\b|\s*,?\s*#\s?\d+[A-Za-z]?\b)?"
             )),
-            street_abroad: re(&format!(
-                r"(?:\b(?:{ROAD_BEFORE})[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}|\b(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,2}}\p{{Lu}}[\p{{L}}'’-]{{3,}}(?:{ROAD_INSIDE})[ \t]+{number}|\b(?:\p{{Lu}}[\p{{L}}'’.-]*[ \t]+){{1,3}}(?:{ROAD_AFTER})[ \t]+{number}|\b\d{{1,5}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{{Lu}}[\p{{L}}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’-]*){unit_abroad}"
+            // One pattern per way of writing, so each is searched for by its own literal (the
+            // road word) rather than every capital letter in the text.
+            street_abroad: [
+                format!(r"\b(?:{ROAD_BEFORE})[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}"),
+                r"\b\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{Lu}[\p{L}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){0,4}\p{Lu}[\p{L}'’-]*".to_string(),
+            ]
+            .map(|way| re(&format!("{way}{unit_abroad}"))),
+            word_and_number: re(&format!(
+                r"\p{{L}}[\p{{L}}'’.-]*[ \t]+{number}{unit_abroad}"
             )),
-            street_plain: re(&format!(
-                r"\b\p{{Lu}}[\p{{L}}'’-]+(?:[ \t]+\p{{Lu}}[\p{{L}}'’-]+){{0,2}}[ \t]+\d{{1,5}}[a-zA-Z]?(?:/\d{{1,5}}[a-zA-Z]?)?\b{unit_abroad}"
-            )),
+            road_inside: ROAD_INSIDE.split('|').map(str::to_string).collect(),
+            // Each as written, and without its full stop ("mnt." and "mnt").
+            road_after: ROAD_AFTER
+                .split('|')
+                .map(|w| w.replace(['\\', '?'], ""))
+                .flat_map(|w| [w.trim_end_matches('.').to_string(), w])
+                .collect(),
             tail_abroad: re(&format!(
                 r"^{sep}(?:(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}|{town_abroad},?[ \t]+(?:{POSTCODE_ABROAD})\b|{town}{sep}(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,3}}\p{{Lu}}[\p{{L}}'’-]*[ \t]+\d{{5}}\b)"
             )),
@@ -179,7 +194,11 @@ impl Addresses {
                 score,
             ));
         }
-        for m in self.street_abroad.find_iter(text) {
+        for m in self
+            .street_abroad
+            .iter()
+            .flat_map(|way| way.find_iter(text))
+        {
             let (end, with_tail) = match self.extend(text, m.end()) {
                 (end, true) => (end, true),
                 _ => match ends_clean(text, m.end(), self.tail_abroad.find(&text[m.end()..])) {
@@ -200,12 +219,56 @@ impl Addresses {
                 score,
             ));
         }
-        for m in self.street_plain.find_iter(text) {
-            let tail = self.code_then_town.find(&text[m.end()..]);
-            if let Some(end) = ends_clean(text, m.end(), tail) {
-                let end = self.country(text, end);
-                found.push((EntityType::Address, m.start(), end, 0.85));
+        for m in self.word_and_number.find_iter(text) {
+            let word_end = m.start() + m.as_str().find([' ', '\t']).unwrap_or(0);
+            let word = &text[m.start()..word_end];
+            let capital = word.chars().next().is_some_and(char::is_uppercase);
+            let after = self.road_after.contains(word);
+            if !capital && !after {
+                continue;
             }
+            let inside = capital
+                && self.road_inside.iter().any(|r| {
+                    word.strip_suffix(r.as_str())
+                        .is_some_and(|stem| stem.chars().count() >= 4)
+                });
+            let start = match (inside, after, capital) {
+                // Up to two capitalised words before a word that holds its road word.
+                (true, ..) => capitalised_before(text, m.start(), 2),
+                // One to three capitalised words before a road word of its own.
+                (false, true, _) => {
+                    let start = capitalised_before(text, m.start(), 3);
+                    if start == m.start() {
+                        continue;
+                    }
+                    start
+                }
+                // No road word: up to two more capitalised words, and a postcode and town
+                // after, or it is not taken.
+                (false, false, true) => {
+                    let start = capitalised_before(text, m.start(), 2);
+                    let tail = self.code_then_town.find(&text[m.end()..]);
+                    if let Some(end) = ends_clean(text, m.end(), tail) {
+                        let end = self.country(text, end);
+                        found.push((EntityType::Address, start, end, 0.85));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let (end, with_tail) = match self.extend(text, m.end()) {
+                (end, true) => (end, true),
+                _ => match ends_clean(text, m.end(), self.tail_abroad.find(&text[m.end()..])) {
+                    Some(end) => (end, true),
+                    None => (m.end(), false),
+                },
+            };
+            let score = match (with_tail, context(start)) {
+                (true, _) => 0.9,
+                (false, true) => 0.85,
+                (false, false) => 0.8,
+            };
+            found.push((EntityType::Address, start, self.country(text, end), score));
         }
         for m in self.boxed.find_iter(text) {
             let (end, with_tail) = self.extend(text, m.end());
@@ -262,4 +325,28 @@ fn ends_clean(text: &str, at: usize, tail: Option<regex::Match<'_>>) -> Option<u
         .trim_start_matches([' ', '-'])
         .starts_with(|ch: char| ch.is_ascii_digit());
     (!(numeric_code && more_digits)).then_some(end)
+}
+
+/// Where the run of up to `most` capitalised words just before `at` (each followed by spaces
+/// or tabs) begins; `at` when there is none.
+fn capitalised_before(text: &str, at: usize, most: usize) -> usize {
+    let mut start = at;
+    for _ in 0..most {
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        if before.len() == start {
+            break;
+        }
+        let word_start = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphabetic() || matches!(c, '\'' | '’' | '.' | '-'))
+            .last()
+            .map_or(before.len(), |(i, _)| i);
+        let word = &before[word_start..];
+        if !word.chars().next().is_some_and(char::is_uppercase) {
+            break;
+        }
+        start = word_start;
+    }
+    start
 }

@@ -57,6 +57,8 @@ pub(super) struct Phones {
     /// One word of a number said aloud (a digit's name, "oh", "double", "plus") or a group
     /// of digits among them.
     spoken_token: Regex,
+    /// A digit said as a word: without one, there is no spoken number to look for.
+    digit_word: Regex,
 }
 
 /// The digit a spoken word stands for.
@@ -131,6 +133,7 @@ impl Phones {
             ),
             date_like: re(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$"),
             local: re(r"^\d{3,4}[ -]?\d{4}$"),
+            digit_word: re(r"\b(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)\b"),
             spoken_token: re(
                 r"\b(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine|double|triple|plus|\d{1,4})\b",
             ),
@@ -143,6 +146,13 @@ impl Phones {
     /// as written numbers are; a run no country's plan reads is still taken with phone talk
     /// before it or when it is long (9 or more digits said one by one are a number read out).
     fn find_spoken(&self, lower: &str, known: &[String], found: &mut Vec<Finding>) {
+        // Seven digits take three words at the least ("triple one, double two, double
+        // three"), or digits written among them ("oh 7 9 1 1 …").
+        let words = self.digit_word.find_iter(lower).take(3).count();
+        let digits = lower.bytes().filter(u8::is_ascii_digit).count();
+        if words == 0 || (words < 3 && digits < 4) {
+            return;
+        }
         let mut run = SpokenRun::default();
         let finish = |run: &mut SpokenRun, found: &mut Vec<Finding>| {
             let r = std::mem::take(run);
@@ -154,16 +164,17 @@ impl Phones {
             } else {
                 r.digits.clone()
             };
-            let score = self
-                .score(&number, r.start, lower, known, true)
-                .or_else(|| {
+            let score = match self.score(&number, r.start, lower, known) {
+                Scored::Read(score) => Some(score),
+                Scored::TalkedOf => Some(TALKED_OF),
+                Scored::Not => {
                     let window = window_before(lower, r.start);
                     let context = nearest_word(window, CONTEXT);
-                    if nearest_word(window, NOT_A_PHONE) > context {
-                        return None;
-                    }
-                    (context.is_some() || r.digits.len() >= 9).then_some(0.75)
-                });
+                    (nearest_word(window, NOT_A_PHONE) <= context
+                        && (context.is_some() || r.digits.len() >= 9))
+                        .then_some(TALKED_OF)
+                }
+            };
             if let Some(score) = score {
                 found.push((EntityType::Phone, r.start, r.digits_end, score));
             }
@@ -241,20 +252,21 @@ impl Phones {
             // another number ("I'm 45 07911 …"): try it whole, then without a group at either
             // end, and keep the longest piece that is a number.
             // Pieces a plan reads come first; only then one that phone talk alone vouches for.
-            let pieces = pieces(n.as_str());
-            let scored = |lenient: bool| {
-                pieces.iter().find_map(|&(from, to)| {
-                    self.score(
-                        &n.as_str()[from..to],
-                        n.start() + from,
-                        lower,
-                        known,
-                        lenient,
-                    )
-                    .map(|score| (from, to, score))
-                })
-            };
-            let Some((from, to, score)) = scored(false).or_else(|| scored(true)) else {
+            let mut talked_of = None;
+            let mut read = None;
+            for (from, to) in pieces(n.as_str()) {
+                match self.score(&n.as_str()[from..to], n.start() + from, lower, known) {
+                    Scored::Read(score) => {
+                        read = Some((from, to, score));
+                        break;
+                    }
+                    Scored::TalkedOf if talked_of.is_none() => {
+                        talked_of = Some((from, to, TALKED_OF));
+                    }
+                    _ => {}
+                }
+            }
+            let Some((from, to, score)) = read.or(talked_of) else {
                 continue;
             };
             let start = n.start() + from;
@@ -269,15 +281,21 @@ impl Phones {
     }
 
     /// How sure a candidate (without extension) at `start` is a telephone number, if it is one.
-    /// `lenient`: a number no plan reads is still one where a phone is talked of just before.
-    fn score(
+    /// How sure a candidate (without extension) at `start` is a telephone number: `Read` when
+    /// a numbering plan reads it, `TalkedOf` when none does but a phone is talked of just
+    /// before.
+    fn score(&self, number: &str, start: usize, lower: &str, known: &[String]) -> Scored {
+        self.score_inner(number, start, lower, known)
+            .unwrap_or(Scored::Not)
+    }
+
+    fn score_inner(
         &self,
         number: &str,
         start: usize,
         lower: &str,
         known: &[String],
-        lenient: bool,
-    ) -> Option<f32> {
+    ) -> Option<Scored> {
         if number.contains('(') != number.contains(')') && !number.starts_with("+44(0") {
             return None;
         }
@@ -298,19 +316,24 @@ impl Phones {
         // it one: the numbers of countries the shapes do not try (nine digits with no trunk
         // prefix, a country code without its plus, "555 70 45").
         // (Never with a full stop inside: "10.30 - 11.30" is a time, "1.500" a price.)
-        let talked_of =
-            (lenient && context && digits.len() <= 13 && !number.contains('.')).then_some(0.75);
+        let talked_of = if context && digits.len() <= 13 && !number.contains('.') {
+            Scored::TalkedOf
+        } else {
+            Scored::Not
+        };
         let Some(shape) = shape(number, &digits) else {
-            return talked_of;
+            return Some(talked_of);
         };
         if matches!(shape, Shape::Local) {
             // Only where a phone is being talked about; surer in the shape a local number is
             // written in ("555 0199").
-            return if self.local.is_match(number) {
-                context.then_some(0.8)
-            } else {
+            return Some(if !self.local.is_match(number) {
                 talked_of
-            };
+            } else if context {
+                Scored::Read(0.8)
+            } else {
+                Scored::Not
+            });
         }
         let cleaned = number.replace("(0)", "");
         let parsed: Vec<_> = match &shape {
@@ -334,23 +357,36 @@ impl Phones {
             .iter()
             .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
         else {
-            return talked_of;
+            return Some(talked_of);
         };
         if known.contains(&PhoneNumber::e164(p)) {
-            return Some(1.0);
+            return Some(Scored::Read(1.0));
         }
         let base = if PHONE_NUMBER_UTIL.is_valid_number(p) {
             0.8
         } else {
             0.7
         };
-        Some(if context {
+        Some(Scored::Read(if context {
             (base + 0.35f32).min(1.0)
         } else {
             base
-        })
+        }))
     }
 }
+
+/// What `Phones::score` makes of a candidate.
+#[derive(Clone, Copy, PartialEq)]
+enum Scored {
+    /// A numbering plan reads it: this sure.
+    Read(f32),
+    /// No plan reads it, but a phone is talked of just before.
+    TalkedOf,
+    Not,
+}
+
+/// How sure a number only phone talk vouches for is.
+const TALKED_OF: f32 = 0.75;
 
 /// The byte ranges of `candidate` worth trying, longest first: the whole; cut at a full stop
 /// that ends a sentence ("123456. 2 pm"); and without a short leading group of at most three
