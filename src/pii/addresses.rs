@@ -194,30 +194,30 @@ impl Addresses {
                 score,
             ));
         }
+        // A street with its road word, from `start` to `street_end`, and what follows it.
+        let street_abroad = |start: usize, street_end: usize, found: &mut Vec<Finding>| {
+            let (end, with_tail) = match self.extend(text, street_end) {
+                (end, true) => (end, true),
+                _ => match ends_clean(text, street_end, self.tail_abroad.find(&text[street_end..]))
+                {
+                    Some(end) => (end, true),
+                    None => (street_end, false),
+                },
+            };
+            // The road word and the number say "street" already; a town and code, surer.
+            let score = match (with_tail, context(start)) {
+                (true, _) => 0.9,
+                (false, true) => 0.85,
+                (false, false) => 0.8,
+            };
+            found.push((EntityType::Address, start, self.country(text, end), score));
+        };
         for m in self
             .street_abroad
             .iter()
             .flat_map(|way| way.find_iter(text))
         {
-            let (end, with_tail) = match self.extend(text, m.end()) {
-                (end, true) => (end, true),
-                _ => match ends_clean(text, m.end(), self.tail_abroad.find(&text[m.end()..])) {
-                    Some(end) => (end, true),
-                    None => (m.end(), false),
-                },
-            };
-            // The road word and the number say "street" already; a town and code, surer.
-            let score = match (with_tail, context(m.start())) {
-                (true, _) => 0.9,
-                (false, true) => 0.85,
-                (false, false) => 0.8,
-            };
-            found.push((
-                EntityType::Address,
-                m.start(),
-                self.country(text, end),
-                score,
-            ));
+            street_abroad(m.start(), m.end(), found);
         }
         for m in self.word_and_number.find_iter(text) {
             let word_end = m.start() + m.as_str().find([' ', '\t']).unwrap_or(0);
@@ -256,19 +256,7 @@ impl Addresses {
                 }
                 _ => continue,
             };
-            let (end, with_tail) = match self.extend(text, m.end()) {
-                (end, true) => (end, true),
-                _ => match ends_clean(text, m.end(), self.tail_abroad.find(&text[m.end()..])) {
-                    Some(end) => (end, true),
-                    None => (m.end(), false),
-                },
-            };
-            let score = match (with_tail, context(start)) {
-                (true, _) => 0.9,
-                (false, true) => 0.85,
-                (false, false) => 0.8,
-            };
-            found.push((EntityType::Address, start, self.country(text, end), score));
+            street_abroad(start, m.end(), found);
         }
         for m in self.boxed.find_iter(text) {
             let (end, with_tail) = self.extend(text, m.end());

@@ -250,15 +250,22 @@ def render(frame, vals, lower):
     return b.done()
 
 
-def build(frames, locales, seed, n):
-    rng = random.Random(seed)
+def seeded_fakers(locales, seed):
+    """One seeded Faker per locale, and a US one for SSNs (a US identifier whatever the
+    locale)."""
     fakers = {}
     for loc in locales:
         f = Faker(loc)
         f.seed_instance(seed + len(fakers))
         fakers[loc] = f
-    us = Faker("en_US")  # SSNs are a US identifier whatever the locale
+    us = Faker("en_US")
     us.seed_instance(seed - 1)
+    return fakers, us
+
+
+def build(frames, locales, seed, n):
+    rng = random.Random(seed)
+    fakers, us = seeded_fakers(locales, seed)
     out = []
     for i in range(n):
         loc = locales[i % len(locales)]
@@ -332,13 +339,7 @@ def world_address(fake, rng, spoken):
 
 def build_world(frames, locales, seed, n):
     rng = random.Random(seed)
-    fakers = {}
-    for loc in locales:
-        f = Faker(loc)
-        f.seed_instance(seed + len(fakers))
-        fakers[loc] = f
-    us = Faker("en_US")
-    us.seed_instance(seed - 1)
+    fakers, us = seeded_fakers(locales, seed)
     out = []
     for i in range(n):
         loc = locales[i % len(locales)]
