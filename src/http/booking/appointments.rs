@@ -393,8 +393,9 @@ async fn cancel_appointment(
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<AppointmentView>, ApiError> {
-    // No body, or JSON null, as the document allows: no reason.
-    let body: Option<CancelBody> = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or JSON null, as the document allows: no reason. Anything else must be JSON
+    // (white space alone is not).
+    let body: Option<CancelBody> = if body.is_empty() {
         None
     } else {
         crate::http::extract::parse_body(&body)?
