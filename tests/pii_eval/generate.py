@@ -263,7 +263,10 @@ def seeded_fakers(locales, seed):
     return fakers, us
 
 
-def build(frames, locales, seed, n):
+def build(frames, locales, seed, n, world=None):
+    """`n` sentences in `frames` with values of `locales`; `world(fake, rng, spoken, vals)`
+    changes the values before they are placed (the world sets' addresses and spoken
+    numbers)."""
     rng = random.Random(seed)
     fakers, us = seeded_fakers(locales, seed)
     out = []
@@ -272,6 +275,8 @@ def build(frames, locales, seed, n):
         frame = frames[rng.randrange(len(frames))]
         spoken = "\n" not in frame
         vals = values(fakers[loc], us, rng, spoken)
+        if world:
+            world(fakers[loc], rng, spoken, vals)
         # Speech-to-text sometimes writes a whole turn in lower case.
         lower = spoken and rng.random() < 0.1
         out.append(render(frame, vals, lower))
@@ -337,22 +342,12 @@ def world_address(fake, rng, spoken):
     return a
 
 
-def build_world(frames, locales, seed, n):
-    rng = random.Random(seed)
-    fakers, us = seeded_fakers(locales, seed)
-    out = []
-    for i in range(n):
-        loc = locales[i % len(locales)]
-        fake = fakers[loc]
-        frame = frames[rng.randrange(len(frames))]
-        spoken = "\n" not in frame
-        vals = values(fake, us, rng, spoken)
-        vals["address"] = world_address(fake, rng, spoken)
-        if spoken and rng.random() < 0.3:
-            vals["phone"] = spoken_phone(vals["phone"], rng)
-        lower = spoken and rng.random() < 0.1
-        out.append(render(frame, vals, lower))
-    return out
+def world_values(fake, rng, spoken, vals):
+    """An address that may end in its country, and a number said as words three spoken
+    turns in ten."""
+    vals["address"] = world_address(fake, rng, spoken)
+    if spoken and rng.random() < 0.3:
+        vals["phone"] = spoken_phone(vals["phone"], rng)
 
 
 if __name__ == "__main__":
@@ -362,5 +357,5 @@ if __name__ == "__main__":
     # The world sets: the same frames as dev and check, values of every other Latin-script
     # locale (the two halves disjoint), an address ending in its country now and then, and
     # a number spoken as words in three spoken turns in ten.
-    write("world_dev.jsonl", build_world(DEV_FRAMES, WORLD_LOCALES[0::2], 2203, 3000))
-    write("world_check.jsonl", build_world(CHECK_FRAMES, WORLD_LOCALES[1::2], 3307, 2000))
+    write("world_dev.jsonl", build(DEV_FRAMES, WORLD_LOCALES[0::2], 2203, 3000, world_values))
+    write("world_check.jsonl", build(CHECK_FRAMES, WORLD_LOCALES[1::2], 3307, 2000, world_values))
