@@ -92,7 +92,7 @@ impl Addresses {
                 .join("|")
         };
         let suffix = format!(
-            r"(?:(?:{})\b|(?:{})\b\.?)",
+            r"(?:(?:{})(?-u:\b)|(?:{})(?-u:\b)\.?)",
             alternation(false),
             alternation(true)
         );
@@ -102,18 +102,28 @@ impl Addresses {
         // A town abroad: particles inside ("Reguengos de Monsaraz"), a province after ("(PG)").
         let town_abroad = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+(?:\p{Lu}[\p{L}'’-]*\.?|de|da|do|dos|das|del|di|la|le|les|los|las|el|en|sur|sous|lès|am|an|der|im|op|aan|nad|pod|upon))*(?:[ \t]+\(\p{Lu}{2}\))?";
         let name_word = r"(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|del|della|di|du|des|la|le|les|y|e|van|von|der|den|het)";
-        let number = r"(?:\d{1,5}[a-zA-Z]?(?:\s?[/-]\s?\d{1,5}[a-zA-Z]?)?|[Ss]/[Nn])\b";
-        let unit_abroad = r"(?:\s*,?\s*(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar)\s*\d+[a-zA-Z]?\b){0,2}";
+        let number = r"(?:\d{1,5}[a-zA-Z]?(?:\s?[/-]\s?\d{1,5}[a-zA-Z]?)?|[Ss]/[Nn])(?-u:\b)";
+        let unit_abroad = r"(?:\s*,?\s*(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar)\s*\d+[a-zA-Z]?(?-u:\b)){0,2}";
         let unit = r"(?:Flat|Apartment|Apt\.?|Unit|Suite|Ste\.?|Studio|Room|Floor|Level)";
+        // A road word starts at a word's start; the ASCII boundary cannot see one before a
+        // letter outside ASCII ("Đường"), so those words go without it.
+        let (ascii, other): (Vec<&str>, Vec<&str>) = ROAD_BEFORE
+            .split('|')
+            .partition(|w| w.starts_with(|c: char| c.is_ascii()));
+        let road_before = format!(
+            r"(?:(?-u:\b)(?:{})|(?:{}))",
+            ascii.join("|"),
+            other.join("|")
+        );
         Addresses {
             street: re(&format!(
-                r"(?P<unit>\b{unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>\b\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?\b|\s*,?\s*#\s?\d+[A-Za-z]?\b)?"
+                r"(?P<unit>(?-u:\b){unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>(?-u:\b)\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b))?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?(?-u:\b)|\s*,?\s*#\s?\d+[A-Za-z]?(?-u:\b))?"
             )),
             // One pattern per way of writing, so each is searched for by its own literal (the
             // road word) rather than every capital letter in the text.
             street_abroad: [
-                format!(r"\b(?:{ROAD_BEFORE})[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}"),
-                r"\b\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{Lu}[\p{L}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){0,4}\p{Lu}[\p{L}'’-]*".to_string(),
+                format!(r"{road_before}[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}"),
+                r"(?-u:\b)\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{Lu}[\p{L}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){0,4}\p{Lu}[\p{L}'’-]*".to_string(),
             ]
             .map(|way| re(&format!("{way}{unit_abroad}"))),
             word_and_number: re(&format!(
@@ -132,7 +142,7 @@ impl Addresses {
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             boxed: re(
-                r"\b(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
+                r"(?-u:\b)(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
             ),
             tail: re(&format!(
                 r"^{sep}(?:(?:[AFD]PO)\s+A[AEP]\s+\d{{5}}|(?:{town}{sep})?(?:{REGIONS})\.?(?:\s*,\s*|[ \t]+)(?:{POSTCODE}|\d{{5}}(?:-\d{{4}})?\b|\d{{4}}\b)|(?:{town}{sep})?{POSTCODE}|(?P<no_code>{town},?[ \t]+(?:{REGIONS})\b))"
@@ -171,6 +181,10 @@ impl Addresses {
         };
         for c in self.street.captures_iter(text) {
             let Some(m) = c.get(0) else { continue };
+            // A suffix is a word of its own: "St" is not the start of "Stéphane".
+            if ends_inside_word(text, m.end()) {
+                continue;
+            }
             // A flat or unit without a house number must end its line ("Studio 6\nNeil
             // Oval") or lead to a town and code, or "Level 3 Car Park" would be an address.
             let unit_line = c.name("unit").is_some_and(|u| {
@@ -302,6 +316,16 @@ impl Addresses {
         }
         (end, true)
     }
+}
+
+/// Whether `at` falls between two letters (the patterns' ASCII word boundary does not see a
+/// letter outside ASCII after it).
+fn ends_inside_word(text: &str, at: usize) -> bool {
+    let letter_before = text[..at]
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphabetic);
+    letter_before && text[at..].chars().next().is_some_and(char::is_alphabetic)
 }
 
 /// Where a tail found at `at` ends, unless it ends on a numeric code that more digits follow

@@ -3,7 +3,10 @@
 use regex::Regex;
 
 /// One of the detector's own patterns (constants, compiled once at start; the unit tests
-/// build every one).
+/// build every one). Word boundaries in them are written `(?-u:\b)`, the ASCII kind: with a
+/// Unicode `\b` anywhere in a pattern, the regex crate's fast engine gives up at the first
+/// byte outside ASCII (any accented name) and a slower one searches the text; a boundary next
+/// to a letter outside ASCII is then checked in code where it matters.
 pub(super) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }

@@ -5,6 +5,7 @@
 //! real-format numbers from ranges not yet listed); and numbers said as words, as speech to
 //! text writes them ("oh seven seven double oh nine…", "plus four four…").
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::pattern::re;
@@ -59,6 +60,8 @@ pub(super) struct Phones {
     spoken_token: Regex,
     /// A digit said as a word: without one, there is no spoken number to look for.
     digit_word: Regex,
+    /// `CONTEXT` then `NOT_A_PHONE`, searched for together.
+    talk: AhoCorasick,
 }
 
 /// The digit a spoken word stands for.
@@ -129,13 +132,17 @@ impl Phones {
     pub(super) fn new() -> Self {
         Phones {
             candidate: re(
-                r"(?P<number>(?:\+|\b)\d[\d ().-]{5,20}\d|\+?\(\+?\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})\b|\b)",
+                r"(?P<number>(?:\+|(?-u:\b))\d[\d ().-]{5,20}\d|\+?\(\+?\d{2,5}\)\s?[\d .-]{5,14}\d)(?:(?P<extension>\s?(?i:x|ext\.?|extn\.?|extension)\s?\d{1,6})(?-u:\b)|(?-u:\b))",
             ),
             date_like: re(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$"),
             local: re(r"^\d{3,4}[ -]?\d{4}$"),
-            digit_word: re(r"\b(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)\b"),
+            digit_word: re(
+                r"(?-u:\b)(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)(?-u:\b)",
+            ),
+            talk: AhoCorasick::new(CONTEXT.iter().chain(NOT_A_PHONE))
+                .expect("phone talk automaton builds"),
             spoken_token: re(
-                r"\b(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine|double|triple|plus|\d{1,4})\b",
+                r"(?-u:\b)(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine|double|triple|plus|\d{1,4})(?-u:\b)",
             ),
         }
     }
@@ -168,10 +175,8 @@ impl Phones {
                 Scored::Read(score) => Some(score),
                 Scored::TalkedOf => Some(TALKED_OF),
                 Scored::Not => {
-                    let window = window_before(lower, r.start);
-                    let context = nearest_word(window, CONTEXT);
-                    (nearest_word(window, NOT_A_PHONE) <= context
-                        && (context.is_some() || r.digits.len() >= 9))
+                    let talk = talk_in(&self.talk, window_before(lower, r.start));
+                    (!talk.names_other() && (talk.phone.is_some() || r.digits.len() >= 9))
                         .then_some(TALKED_OF)
                 }
             };
@@ -306,12 +311,11 @@ impl Phones {
         if !(7..=15).contains(&digits.len()) {
             return None;
         }
-        let window = window_before(lower, start);
-        let context = nearest_word(window, CONTEXT);
-        if nearest_word(window, NOT_A_PHONE) > context {
+        let talk = talk_in(&self.talk, window_before(lower, start));
+        if talk.names_other() {
             return None;
         }
-        let context = context.is_some();
+        let context = talk.phone.is_some();
         // Where no plan the shape points to reads it, talk of a phone just before still makes
         // it one: the numbers of countries the shapes do not try (nine digits with no trunk
         // prefix, a country code without its plus, "555 70 45").
@@ -336,41 +340,38 @@ impl Phones {
             });
         }
         let cleaned = number.replace("(0)", "");
-        let parsed: Vec<_> = match &shape {
-            Shape::International(n) => PHONE_NUMBER_UTIL
-                .parse(n.replace("(0)", "").replace(['(', ')'], ""), None)
+        // The first reading a plan finds possible, trying the shape's regions in turn.
+        let possible = |text: &str, region: Option<Region>| {
+            PHONE_NUMBER_UTIL
+                .parse(text, region)
                 .ok()
-                .into_iter()
-                .collect(),
+                .filter(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
+        };
+        let read = match &shape {
+            Shape::International(n) => {
+                possible(&n.replace("(0)", "").replace(['(', ')'], ""), None)
+            }
             Shape::National => [Region::GB, Region::AU, Region::NZ, Region::IE]
                 .into_iter()
-                .filter_map(|r| PHONE_NUMBER_UTIL.parse(&cleaned, Some(r)).ok())
-                .collect(),
-            Shape::NorthAmerican => PHONE_NUMBER_UTIL
-                .parse(&cleaned, Some(Region::US))
-                .ok()
-                .into_iter()
-                .collect(),
-            Shape::Local => Vec::new(),
+                .find_map(|r| possible(&cleaned, Some(r))),
+            Shape::NorthAmerican => possible(&cleaned, Some(Region::US)),
+            Shape::Local => None,
         };
-        let Some(p) = parsed
-            .iter()
-            .find(|p| PHONE_NUMBER_UTIL.is_possible_number(p))
-        else {
+        let Some(p) = read else {
             return Some(talked_of);
         };
-        if known.contains(&PhoneNumber::e164(p)) {
+        if !known.is_empty() && known.contains(&PhoneNumber::e164(&p)) {
             return Some(Scored::Read(1.0));
         }
-        let base = if PHONE_NUMBER_UTIL.is_valid_number(p) {
+        // Phone talk before it makes any possible number certain; without, a valid one (in
+        // a range the plan has issued) is surer than a merely possible one.
+        if context {
+            return Some(Scored::Read(1.0));
+        }
+        Some(Scored::Read(if PHONE_NUMBER_UTIL.is_valid_number(&p) {
             0.8
         } else {
             0.7
-        };
-        Some(Scored::Read(if context {
-            (base + 0.35f32).min(1.0)
-        } else {
-            base
         }))
     }
 }
@@ -429,20 +430,44 @@ fn window_before(lower: &str, start: usize) -> &str {
     &lower[from..start]
 }
 
-/// Where the last of `words` stands in `window` as a word of its own (not inside "during").
-fn nearest_word(window: &str, words: &[&str]) -> Option<usize> {
-    words
-        .iter()
-        .flat_map(|w| {
-            window.match_indices(w).filter_map(move |(i, _)| {
-                let before = window[..i].chars().next_back();
-                let after = window[i + w.len()..].chars().next();
-                let bounded = before.is_none_or(|c| !c.is_alphanumeric())
-                    && after.is_none_or(|c| !c.is_alphabetic() || c == 's');
-                bounded.then_some(i)
-            })
-        })
-        .max()
+/// Where the last phone word and the last other-reference word stand in `window`, each as
+/// a word of its own (not "ring" inside "during"; a plural "s" allowed after it), found in
+/// one pass over both lists.
+fn talk_in(words: &AhoCorasick, window: &str) -> Talk {
+    let mut talk = Talk::default();
+    for m in words.find_overlapping_iter(window) {
+        let (i, e) = (m.start(), m.end());
+        let before = window[..i].chars().next_back();
+        let after = window[e..].chars().next();
+        let bounded = before.is_none_or(|c| !c.is_alphanumeric())
+            && after.is_none_or(|c| !c.is_alphabetic() || c == 's');
+        if !bounded {
+            continue;
+        }
+        let last = if m.pattern().as_usize() < CONTEXT.len() {
+            &mut talk.phone
+        } else {
+            &mut talk.other
+        };
+        *last = (*last).max(Some(i));
+    }
+    talk
+}
+
+/// What the words just before a number say it is.
+#[derive(Default, Clone, Copy)]
+struct Talk {
+    /// Where the last word saying "telephone" starts.
+    phone: Option<usize>,
+    /// Where the last word saying "some other reference" starts.
+    other: Option<usize>,
+}
+
+impl Talk {
+    /// Some other reference is named nearer the number than any phone word.
+    fn names_other(self) -> bool {
+        self.other > self.phone
+    }
 }
 
 fn is_ipv4(s: &str) -> bool {

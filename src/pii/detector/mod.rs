@@ -35,6 +35,8 @@ struct Rule {
     base: f32,
     validate: Option<Validator>,
     context: &'static [&'static str],
+    /// The fewest digits a match holds: text with fewer is not searched.
+    digits: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -84,61 +86,71 @@ impl Detector {
         let rules = vec![
             Rule {
                 kind: EntityType::Email,
-                regex: re(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b"),
+                regex: re(r"(?i)(?-u:\b)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}(?-u:\b)"),
                 base: 0.95,
                 validate: None,
                 context: &["email", "e-mail"],
+                digits: 0,
             },
             Rule {
                 kind: EntityType::NhsNumber,
-                regex: re(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b"),
+                regex: re(r"(?-u:\b)\d{3}[ -]?\d{3}[ -]?\d{4}(?-u:\b)"),
                 base: 0.65,
                 validate: Some(validators::nhs_number),
                 context: &["nhs"],
+                digits: 10,
             },
             Rule {
                 kind: EntityType::Nino,
-                regex: re(r"(?i)\b[a-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b"),
+                regex: re(r"(?i)(?-u:\b)[a-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[a-d](?-u:\b)"),
                 base: 0.85,
                 validate: Some(validators::nino),
                 context: &["national insurance", "ni number", "nino"],
+                digits: 6,
             },
             Rule {
                 kind: EntityType::Ssn,
-                regex: re(r"\b\d{3}-\d{2}-\d{4}\b"),
+                regex: re(r"(?-u:\b)\d{3}-\d{2}-\d{4}(?-u:\b)"),
                 base: 0.7,
                 validate: Some(validators::ssn),
                 context: &["social security", "ssn"],
+                digits: 9,
             },
             Rule {
                 kind: EntityType::CardNumber,
-                regex: re(r"\b(?:\d[ -]?){11,18}\d\b"),
+                regex: re(r"(?-u:\b)(?:\d[ -]?){11,18}\d(?-u:\b)"),
                 base: 0.6,
                 validate: Some(validators::card_number),
                 context: &["card", "visa", "mastercard", "amex", "debit", "credit"],
+                digits: 12,
             },
             Rule {
                 kind: EntityType::Iban,
-                regex: re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+                regex: re(
+                    r"(?-u:\b)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)",
+                ),
                 base: 0.85,
                 validate: Some(validators::iban),
                 context: &["iban", "bank", "account"],
+                digits: 2,
             },
             Rule {
                 kind: EntityType::IpAddress,
-                regex: re(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+                regex: re(r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)"),
                 base: 0.6,
                 validate: Some(ipv4),
                 context: &["ip", "address"],
+                digits: 4,
             },
             Rule {
                 kind: EntityType::Postcode,
                 regex: re(
-                    r"(?i)\b(?:gir ?0aa|[a-pr-uwyz](?:\d{1,2}|[a-hk-y]\d{1,2}|\d[a-hjkps-uw]|[a-hk-y]\d[abehmnprv-y]) ?\d[abd-hjlnp-uw-z]{2})\b",
+                    r"(?i)(?-u:\b)(?:gir ?0aa|[a-pr-uwyz](?:\d{1,2}|[a-hk-y]\d{1,2}|\d[a-hjkps-uw]|[a-hk-y]\d[abehmnprv-y]) ?\d[abd-hjlnp-uw-z]{2})(?-u:\b)",
                 ),
                 base: 0.6,
                 validate: None,
                 context: &["postcode", "post code", "zip"],
+                digits: 1,
             },
         ];
         let mut patterns: Vec<String> = Vec::new();
@@ -179,9 +191,11 @@ impl Detector {
             people,
             ipv6: re(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{4,}"),
             date: re(
-                r"(?i)\b(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
+                r"(?i)(?-u:\b)(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* \d{1,2}(?:st|nd|rd|th)?,? \d{4})(?-u:\b)",
             ),
-            allergy_intro: re(r"(?i)\b(?:allergic|allergy|allergies|reaction|react badly)\b"),
+            allergy_intro: re(
+                r"(?i)(?-u:\b)(?:allergic|allergy|allergies|reaction|react badly)(?-u:\b)",
+            ),
             vocab,
             vocab_kinds,
         }
@@ -214,7 +228,8 @@ impl Detector {
             }
         };
 
-        for rule in &self.rules {
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        for rule in self.rules.iter().filter(|r| digits >= r.digits) {
             for m in rule.regex.find_iter(text) {
                 if let Some(ok) = rule.validate {
                     if !ok(m.as_str()) {

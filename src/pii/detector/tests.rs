@@ -560,6 +560,36 @@ fn addresses_of_other_countries_are_one_span() {
 }
 
 #[test]
+fn text_with_letters_outside_ascii_is_read_the_same() {
+    // The patterns' word boundaries are ASCII ones (so accented text keeps the fast search):
+    // road words that start outside ASCII still start a street, and a suffix is still a word
+    // of its own.
+    for (text, address) in [
+        ("tôi ở Đường Lê Lợi 25, quận 1", "Đường Lê Lợi 25"),
+        (
+            "Adresa: Șoseaua Kiseleff 10, 011347 București",
+            "Șoseaua Kiseleff 10",
+        ),
+    ] {
+        assert!(
+            found(text, EntityType::Address)
+                .iter()
+                .any(|a| a.starts_with(address)),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+    let text = "On 12 Oak Stéphane said Zoë's email is zoe.muller@example.com, tel 07700 900123";
+    assert!(
+        found(text, EntityType::Address).is_empty(),
+        "{:?}",
+        kinds(text)
+    );
+    assert!(has(text, EntityType::Email, "zoe.muller@example.com"));
+    assert!(has(text, EntityType::Phone, "07700 900123"));
+}
+
+#[test]
 fn capitalised_words_with_numbers_are_not_addresses() {
     for text in [
         "I'd like to come in Spring 2026 for Botox",
