@@ -1,7 +1,8 @@
 //! What the personal-data detector got wrong on one of the evaluation sets, for tuning (a
 //! diagnostic, not a test): `cargo run --example pii_misses -- dev:person` prints the set's
 //! scores, then up to 60 missed or wrong spans of that type (any type when it is left out)
-//! with what the detector found in the same text. Sets: dev, check, third, world_dev,
+//! with what the detector found in the same text (`dev:person:wrong` or `…:missed` shows
+//! only those). Sets: dev, check, third, world_dev,
 //! world_check (`tests/pii_eval/`).
 
 #[path = "../tests/pii_eval/mod.rs"]
@@ -15,7 +16,10 @@ fn main() {
         eprintln!("usage: pii_misses SET[:TYPE]   e.g. dev:person, check:address, third");
         std::process::exit(2);
     };
-    let (set, kind) = what.split_once(':').unwrap_or((what.as_str(), ""));
+    let mut parts = what.split(':');
+    let set = parts.next().unwrap_or("");
+    let kind = parts.next().unwrap_or("");
+    let only = parts.next().unwrap_or("").to_uppercase();
     let detector = Detector::default();
     let set = eval::load(set);
     let scores = eval::evaluate_overlap(&detector, &set);
@@ -30,6 +34,9 @@ fn main() {
         let chars: Vec<char> = item.text.chars().collect();
         let span = |s: usize, e: usize| chars[s..e].iter().collect::<String>();
         for (label, list) in [("MISSED", &j.missed), ("WRONG", &j.wrong)] {
+            if !only.is_empty() && only != label {
+                continue;
+            }
             for (k, s, e) in list
                 .iter()
                 .filter(|f| kind.is_empty() || f.0.name() == kind)

@@ -3,6 +3,8 @@
 
 mod addresses;
 mod detector;
+mod name_shape;
+mod name_words;
 mod pattern;
 mod people;
 mod phones;

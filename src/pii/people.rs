@@ -6,6 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::name_shape::NameShape;
+use super::name_words::{
+    calendar_word, ANY_LEAD_IN, FOLLOW_ONS, KIN, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, PARTICLES,
+    PERSON_LEAD_INS, PERSON_VERBS, STREET_ONLY, STRONG_LEAD_INS, SUFFIXES, TITLES,
+};
 use super::EntityType;
 
 const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
@@ -14,180 +19,6 @@ const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
 
 /// A finding before overlaps are resolved: type, byte start, byte end, score.
 pub(super) type Finding = (EntityType, usize, usize, f32);
-
-const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mx",
-    "dr",
-    "doctor",
-    "prof",
-    "professor",
-    "sir",
-    "dame",
-];
-const SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv", "md", "dds", "phd", "dvm"];
-
-/// Words before a name strong enough to take a word that is in no name list, or one in
-/// lower case: "my name is …", "this is …".
-const STRONG_LEAD_INS: &[&str] = &[
-    "my name is",
-    "my name's",
-    "name is",
-    "name:",
-    "this is",
-    "i'm",
-    "i am",
-    "it's",
-];
-/// Words before a name that only a person follows: with the strong ones, they also take a
-/// lower-case name (speech-to-text output).
-const PERSON_LEAD_INS: &[&str] = &[
-    "speak to",
-    "speaking to",
-    "ask for",
-    "referred by",
-    "recommended by",
-    "dear",
-    "hello",
-    "hi",
-    "tell",
-    "ask",
-    "contact",
-];
-/// Other words a name often follows (besides the kinship words below): a listed name after
-/// them is one.
-const WEAK_LEAD_INS: &[&str] = &[
-    "it is",
-    "call me",
-    "thanks",
-    "thank you",
-    "regards",
-    "sincerely",
-    "best",
-    "from:",
-    "patient:",
-    "patient",
-    "client",
-    "with",
-    "for",
-    "--",
-];
-/// Words about a person that take even a given name that is also an ordinary word ("my sister
-/// Hope").
-const KIN: &[&str] = &[
-    "wife",
-    "husband",
-    "son",
-    "daughter",
-    "mother",
-    "father",
-    "partner",
-    "sister",
-    "brother",
-    "friend",
-    "mum",
-    "mom",
-    "dad",
-    "niece",
-    "nephew",
-    "aunt",
-    "uncle",
-    "cousin",
-    "boyfriend",
-    "girlfriend",
-    "colleague",
-];
-const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS, KIN];
-/// Lead-ins that name the speaker outright.
-const NAME_LEAD_INS: &[&str] = &["my name is", "my name's", "name is", "name:", "call me"];
-/// Months, days and feasts that are also given names: always capitalised, rarely a person.
-fn calendar_word(word: &str) -> bool {
-    word.parse::<chrono::Month>().is_ok()
-        || word.parse::<chrono::Weekday>().is_ok()
-        || matches!(word, "easter" | "christmas")
-}
-/// Words that, after a given name opening a sentence, make it the subject of a sentence about
-/// a person ("Robert called …"); besides these, any word ending in "-ed".
-const PERSON_VERBS: &[&str] = &[
-    "is",
-    "was",
-    "has",
-    "had",
-    "will",
-    "would",
-    "can",
-    "could",
-    "should",
-    "says",
-    "said",
-    "wants",
-    "needs",
-    "asked",
-    "asks",
-    "rang",
-    "rings",
-    "came",
-    "comes",
-    "left",
-    "told",
-    "called",
-    "calls",
-    "phoned",
-    "emailed",
-    "texted",
-    "booked",
-    "cancelled",
-    "wanted",
-    "needed",
-    "thinks",
-    "thought",
-    "knows",
-    "knew",
-    "saw",
-    "sees",
-    "went",
-    "goes",
-    "is",
-    "isn't",
-    "wasn't",
-    "won't",
-    "can't",
-    "hasn't",
-    "didn't",
-    "doesn't",
-    "also",
-    "just",
-];
-const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
-/// Words after a name that say it was one ("Derrick here", "Sarah speaking").
-const FOLLOW_ONS: &[&str] = &[" here", " speaking", " calling"];
-
-/// Street words that end a street far more often than they end a name ("Harley Street").
-const STREET_ONLY: &[&str] = &[
-    "Street",
-    "St",
-    "Road",
-    "Rd",
-    "Avenue",
-    "Ave",
-    "Lane",
-    "Ln",
-    "Drive",
-    "Close",
-    "Way",
-    "Place",
-    "Square",
-    "Court",
-    "Crescent",
-    "Terrace",
-    "Gardens",
-    "Boulevard",
-    "Parkway",
-    "Highway",
-];
 
 /// Most words looked at for one name (title, given names, initials, surname, suffix): long
 /// runs of capitalised words are read a window at a time.
@@ -203,6 +34,7 @@ pub(super) struct People {
     last: HashMap<&'static str, u32>,
     common: HashSet<&'static str>,
     street_words: HashSet<&'static str>,
+    shape: NameShape,
 }
 
 fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
@@ -279,6 +111,7 @@ impl People {
             last: list(SURNAMES).zip(0..).collect(),
             common: list(COMMON_WORDS).collect(),
             street_words,
+            shape: NameShape::new(),
         }
     }
 
@@ -288,9 +121,12 @@ impl People {
         let key = |w: &Word| -> &str { &lower[w.start..w.end] };
         let is_title = |w: &Word| TITLES.contains(&key(w));
         let is_suffix = |w: &Word| SUFFIXES.contains(&key(w).trim_end_matches('.'));
+        // A name written with letters outside ASCII is looked up as the lists spell it too
+        // ("Jérôme" as "jerome", "Łukasz" as "lukasz").
         let in_list = |w: &Word, has: &dyn Fn(&str) -> bool| {
+            let in_one = |k: &str| has(k) || (k.contains('-') && k.split('-').all(has));
             let k = key(w);
-            has(k) || (k.contains('-') && k.split('-').all(has))
+            in_one(k) || (!k.is_ascii() && in_one(&deunicode::deunicode(k).to_ascii_lowercase()))
         };
         let is_first = |w: &Word| in_list(w, &|k| self.first.contains(k));
         // O'Connell, D'Angelo: a capital after the apostrophe (not "I'll").
@@ -306,6 +142,31 @@ impl People {
                 .is_some_and(|&rank| rank < FREQUENT_SURNAME)
         };
         let is_common = |w: &Word| self.common.contains(key(w));
+        // A capitalised word no list holds that is shaped like a name ("Zinnurova").
+        // Scored once a word (0 not yet, 1 no, 2 yes): a word is asked about from every
+        // place in its run.
+        let shaped: Vec<std::cell::Cell<u8>> = vec![std::cell::Cell::new(0); words.len()];
+        let is_shaped = |w: &Word| {
+            if !w.capitalised || w.initial || is_common(w) {
+                return false;
+            }
+            let Ok(at) = words.binary_search_by_key(&w.start, |x| x.start) else {
+                return false;
+            };
+            if shaped[at].get() == 0 {
+                shaped[at].set(1 + u8::from(self.shape.looks_like_a_name(key(w))));
+            }
+            shaped[at].get() == 2
+        };
+        let is_particle = |w: &Word| {
+            let k = key(w);
+            k.len() <= 5
+                && if k.is_ascii() {
+                    PARTICLES.iter().any(|p| p.eq_ignore_ascii_case(k))
+                } else {
+                    PARTICLES.contains(&k.to_lowercase().as_str())
+                }
+        };
         let is_street = |w: &Word| self.street_words.contains(&text[w.start..w.end]);
         let street_only = |w: &Word| STREET_ONLY.contains(&&text[w.start..w.end]);
         // What lies between two words: a name continues over spaces, and over a full stop
@@ -424,9 +285,22 @@ impl People {
                 if run.len() == MAX_RUN {
                     break;
                 }
-                // Suffixes join even in capitals ("MD", "PhD").
+                // Suffixes join even in capitals ("MD", "PhD"); particles when a capitalised
+                // word follows them ("de la Fleche").
+                let particle_then_name = |p: usize| {
+                    let mut q = p;
+                    while q < words.len() && q < p + 2 && is_particle(&words[q]) {
+                        q += 1;
+                    }
+                    q > p
+                        && q < words.len()
+                        && words[q].capitalised
+                        && (p..q).all(|r| joined(&words[r], &words[r + 1]))
+                };
                 if k + 1 < words.len()
-                    && (words[k + 1].capitalised || is_suffix(&words[k + 1]))
+                    && (words[k + 1].capitalised
+                        || is_suffix(&words[k + 1])
+                        || particle_then_name(k + 1))
                     && joined(&words[k], &words[k + 1])
                 {
                     run.push(k + 1);
@@ -437,6 +311,10 @@ impl People {
             let run_end = *run.last().unwrap_or(&i);
             let mut taken = None;
             for (pos, &start) in run.iter().enumerate() {
+                // A name starts with a capital, not with its particle.
+                if !words[start].capitalised {
+                    continue;
+                }
                 if let Some(span) = self.name_at(
                     &words,
                     &run[pos..],
@@ -449,6 +327,8 @@ impl People {
                         is_street: &is_street,
                         street_only: &street_only,
                         frequent_surname: &frequent_surname,
+                        is_shaped: &is_shaped,
+                        is_particle: &is_particle,
                     },
                 ) {
                     let (s, e, strength) = span;
@@ -499,6 +379,11 @@ impl People {
                         Strength::Surnamed => {
                             if led || followed {
                                 0.75
+                            } else if is_shaped(&words[start])
+                                && (own_line || (!opening && before_verb(e)))
+                            {
+                                // "Can Lovro Kolić come…": a given name shaped like one.
+                                0.7
                             } else {
                                 continue;
                             }
@@ -518,9 +403,34 @@ impl People {
                                 continue;
                             }
                         }
+                        // Words no list holds, shaped like a name: where a name is expected
+                        // ("this is Afruza Zinnurova", "Sinikka Mäkinen speaking", a line of
+                        // its own, "Can Oto Očenáš come…").
+                        Strength::Shaped => {
+                            if led || followed || own_line || (!opening && before_verb(e)) {
+                                0.7
+                            } else {
+                                continue;
+                            }
+                        }
+                        // Capitalised words no list holds and not shaped like names either:
+                        // only where the caller says outright a name comes ("this is …",
+                        // "… speaking").
+                        Strength::Unlisted => {
+                            if strong || followed {
+                                0.65
+                            } else {
+                                continue;
+                            }
+                        }
                         Strength::Surname | Strength::Unknown => {
+                            let person_lead_in =
+                                lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                             if strong {
                                 0.65
+                            } else if is_shaped(&words[start]) && (person_lead_in || followed) {
+                                // "Tell Jędrzej …", "Mofifoluwa here".
+                                0.6
                             } else {
                                 continue;
                             }
@@ -558,7 +468,8 @@ impl People {
             suffix_end.get_or_insert(words[core[core.len() - 1]].end);
             core = &core[..core.len() - 1];
         }
-        let core: Vec<&Word> = core.iter().take(4).map(|&k| &words[k]).collect();
+        // Four name words, and up to two particles among them ("Joep P. van de Kooij").
+        let core: Vec<&Word> = core.iter().take(6).map(|&k| &words[k]).collect();
         let head = core.first()?;
         let span = |last: &Word, strength| {
             let end = if suffix_end.is_some() && core.last().is_some_and(|l| l.start == last.start)
@@ -586,12 +497,18 @@ impl People {
         // Given name, optional middle names or initials, surname.
         if core.len() >= 2 {
             let middles_ok = |k: usize| {
-                core[1..k]
-                    .iter()
-                    .all(|m| m.initial || (t.is_first)(m) || (t.is_last)(m))
+                core[1..k].iter().all(|m| {
+                    m.initial
+                        || (t.is_first)(m)
+                        || (t.is_last)(m)
+                        || (t.is_shaped)(m)
+                        || (t.is_particle)(m)
+                })
             };
             let surname = |w: &Word| {
                 !w.initial
+                    && w.capitalised
+                    && !(t.is_particle)(w)
                     && !(t.street_only)(w)
                     && (!(t.is_common)(w) || (t.frequent_surname)(w))
                     && (!(t.is_street)(w) || (t.is_last)(w))
@@ -622,6 +539,20 @@ impl People {
                     return span(last, Strength::Surnamed);
                 }
             }
+            // Given name and surname both shaped like names, or one listed and the other
+            // shaped ("Latreche Anissa"), neither a street word.
+            let named = |w: &Word| {
+                ((t.is_first)(w) || (t.is_last)(w) || (t.is_shaped)(w))
+                    && !(t.is_common)(w)
+                    && !(t.is_street)(w)
+            };
+            if named(head) && named(last) && ((t.is_shaped)(head) || (t.is_shaped)(last)) {
+                return span(last, Strength::Shaped);
+            }
+            let plain = |w: &Word| !(t.is_common)(w) && !(t.is_street)(w);
+            if plain(head) && plain(last) {
+                return span(last, Strength::Unlisted);
+            }
             return None;
         }
         if (t.is_first)(head) && !(t.is_common)(head) {
@@ -649,6 +580,8 @@ struct NameTests<'a> {
     is_street: Test<'a>,
     street_only: Test<'a>,
     frequent_surname: Test<'a>,
+    is_shaped: Test<'a>,
+    is_particle: Test<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -665,6 +598,11 @@ enum Strength {
     CommonGiven,
     /// A word in no given-name list, then a listed surname: "Callum O'Sullivan".
     Surnamed,
+    /// Two or more words shaped like names, not all listed: "Afruza Zinnurova".
+    Shaped,
+    /// Two or more capitalised words in no list, not all shaped like names: "Ratchanon
+    /// Pothanun".
+    Unlisted,
     /// A given name alone: "Derrick".
     Given,
     /// A surname alone: "Jefferson".

@@ -92,7 +92,8 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
         println!("{name}\n{}", eval::report(&scores));
         for (kind, s) in &scores {
             let (recall, precision) = match kind {
-                EntityType::Person => (0.60, 0.85),
+                // Names no list holds, by their shape and the words around them: 0.88 / 0.86.
+                EntityType::Person => (0.82, 0.86),
                 EntityType::Address => (0.55, 0.85),
                 EntityType::Phone => (0.90, 0.97),
                 _ => (0.97, 0.97),
@@ -106,14 +107,47 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
             );
         }
         let m = eval::macro_f1(&scores);
-        assert!(m >= 0.91, "{name}: macro F1 {m:.3}");
+        assert!(m >= 0.93, "{name}: macro F1 {m:.3}");
         macros.push(m);
     }
     // The issue asks for 0.03; the address rules still read the dev half's countries better
-    // than the check half's (world_dev 0.96, world_check 0.93), so this holds the gap where
+    // than the check half's (world_dev 0.98, world_check 0.95), so this holds the gap where
     // it stands until it closes.
     assert!(
         (macros[0] - macros[1]).abs() <= 0.04,
         "the world sets disagree: {macros:?}"
     );
+}
+
+#[test]
+fn the_clinics_own_prose_holds_no_person_address_or_phone() {
+    // Every line of the knowledge-base fixture (treatments, aftercare, prices, policies and
+    // the questions asked of them): capitalised treatment names, headings and brands must not
+    // be taken for people, places for addresses, prices for phone numbers.
+    let set: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/kb_eval/clinic.json")).unwrap();
+    fn lines(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.extend(s.lines().map(str::to_string)),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| lines(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| lines(x, out)),
+            _ => {}
+        }
+    }
+    let mut text = Vec::new();
+    lines(&set, &mut text);
+    assert!(text.len() > 50, "the fixture has {} lines", text.len());
+    let detector = Detector::default();
+    let wrong: Vec<(String, String)> = text
+        .iter()
+        .flat_map(|line| detector.detect(line, &Default::default()))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EntityType::Person | EntityType::Address | EntityType::Phone
+            )
+        })
+        .map(|e| (e.kind.name().to_string(), e.text))
+        .collect();
+    assert!(wrong.is_empty(), "found in clinic prose: {wrong:?}");
 }

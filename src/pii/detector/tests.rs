@@ -590,6 +590,58 @@ fn text_with_letters_outside_ascii_is_read_the_same() {
 }
 
 #[test]
+fn names_no_list_holds_are_found_where_a_name_is_expected() {
+    for (text, name) in [
+        // Shaped like names, after a lead-in, before "here", on a line of their own.
+        (
+            "Hello, this is Afruza Zinnurova, I had fillers last year.",
+            "Afruza Zinnurova",
+        ),
+        (
+            "Omolabake Owoyemi here, is that a problem?",
+            "Omolabake Owoyemi",
+        ),
+        ("Thanks,\nSamandar Jahongirov", "Samandar Jahongirov"),
+        ("Tell Jędrzej that I'll be late.", "Jędrzej"),
+        // Listed once their letters are read as ASCII.
+        ("Yes, Sinikka Mäkinen speaking.", "Sinikka Mäkinen"),
+        // Particles inside, titles of other languages before.
+        (
+            "I was referred by Nadine de la Fleche for Profhilo.",
+            "Nadine de la Fleche",
+        ),
+        (
+            "Yes, Joep P. van de Kooij speaking.",
+            "Joep P. van de Kooij",
+        ),
+        ("Name: Dott. Giustino Gregorio", "Dott. Giustino Gregorio"),
+    ] {
+        assert!(
+            has(text, EntityType::Person, name),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
+
+#[test]
+fn capitalised_words_no_list_holds_are_not_people_without_a_lead_in() {
+    for text in [
+        "The Vapi Integration Handler is production-ready.",
+        "- Webhook triggered within 2 seconds",
+        "Zero unhandled exceptions",
+        "App doesn't crash under concurrent load",
+        "Morpheus Eight and Sculptra are popular this year",
+    ] {
+        assert!(
+            found(text, EntityType::Person).is_empty(),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
+}
+
+#[test]
 fn capitalised_words_with_numbers_are_not_addresses() {
     for text in [
         "I'd like to come in Spring 2026 for Botox",

@@ -1,0 +1,199 @@
+//! The words around a name that say one is coming or has been said (lead-ins, kinship
+//! words, verbs, "here"/"speaking"), and the words inside or beside one that are not its
+//! given name or surname (titles, particles, suffixes, street words).
+
+pub(super) const TITLES: &[&str] = &[
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "sir",
+    "dame",
+    // Other languages' (as written before a name, full stop dropped).
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "dott",
+    "sig",
+    "sra",
+    "srta",
+    "mevr",
+    "dhr",
+    "ing",
+    "mgr",
+];
+/// Words inside a name between its capitalised parts ("Nadine de la Fleche", "Ó Ceallaigh").
+pub(super) const PARTICLES: &[&str] = &[
+    "de", "da", "del", "della", "di", "du", "des", "la", "le", "van", "von", "der", "den", "ter",
+    "ten", "bin", "binti", "ibn", "al", "el", "dos", "das", "ó", "ní", "mac", "nic",
+];
+pub(super) const SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv", "md", "dds", "phd", "dvm"];
+
+/// Words before a name strong enough to take a word that is in no name list, or one in
+/// lower case: "my name is …", "this is …".
+pub(super) const STRONG_LEAD_INS: &[&str] = &[
+    "my name is",
+    "my name's",
+    "name is",
+    "name:",
+    "this is",
+    "i'm",
+    "i am",
+    "it's",
+];
+/// Words before a name that only a person follows: with the strong ones, they also take a
+/// lower-case name (speech-to-text output).
+pub(super) const PERSON_LEAD_INS: &[&str] = &[
+    "speak to",
+    "speaking to",
+    "ask for",
+    "referred by",
+    "recommended by",
+    "dear",
+    "hello",
+    "hi",
+    "tell",
+    "ask",
+    "contact",
+];
+/// Other words a name often follows (besides the kinship words below): a listed name after
+/// them is one.
+pub(super) const WEAK_LEAD_INS: &[&str] = &[
+    "it is",
+    "call me",
+    "thanks",
+    "thank you",
+    "regards",
+    "sincerely",
+    "best",
+    "from:",
+    "patient:",
+    "patient",
+    "client",
+    "with",
+    "for",
+    "--",
+];
+/// Words about a person that take even a given name that is also an ordinary word ("my sister
+/// Hope").
+pub(super) const KIN: &[&str] = &[
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "partner",
+    "sister",
+    "brother",
+    "friend",
+    "mum",
+    "mom",
+    "dad",
+    "niece",
+    "nephew",
+    "aunt",
+    "uncle",
+    "cousin",
+    "boyfriend",
+    "girlfriend",
+    "colleague",
+];
+pub(super) const ANY_LEAD_IN: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, WEAK_LEAD_INS, KIN];
+/// Lead-ins that name the speaker outright.
+pub(super) const NAME_LEAD_INS: &[&str] =
+    &["my name is", "my name's", "name is", "name:", "call me"];
+/// Months, days and feasts that are also given names: always capitalised, rarely a person.
+pub(super) fn calendar_word(word: &str) -> bool {
+    word.parse::<chrono::Month>().is_ok()
+        || word.parse::<chrono::Weekday>().is_ok()
+        || matches!(word, "easter" | "christmas")
+}
+/// Words that, after a given name opening a sentence, make it the subject of a sentence about
+/// a person ("Robert called …"); besides these, any word ending in "-ed".
+pub(super) const PERSON_VERBS: &[&str] = &[
+    "is",
+    "was",
+    "has",
+    "had",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "says",
+    "said",
+    "wants",
+    "needs",
+    "asked",
+    "asks",
+    "rang",
+    "rings",
+    "came",
+    "comes",
+    "left",
+    "told",
+    "called",
+    "calls",
+    "phoned",
+    "emailed",
+    "texted",
+    "booked",
+    "cancelled",
+    "wanted",
+    "needed",
+    "thinks",
+    "thought",
+    "knows",
+    "knew",
+    "saw",
+    "sees",
+    "went",
+    "goes",
+    "is",
+    "isn't",
+    "wasn't",
+    "won't",
+    "can't",
+    "hasn't",
+    "didn't",
+    "doesn't",
+    "also",
+    "just",
+    "come",
+    "call",
+    "ring",
+];
+pub(super) const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
+/// Words after a name that say it was one ("Derrick here", "Sarah speaking").
+pub(super) const FOLLOW_ONS: &[&str] = &[" here", " speaking", " calling"];
+
+/// Street words that end a street far more often than they end a name ("Harley Street").
+pub(super) const STREET_ONLY: &[&str] = &[
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Ln",
+    "Drive",
+    "Close",
+    "Way",
+    "Place",
+    "Square",
+    "Court",
+    "Crescent",
+    "Terrace",
+    "Gardens",
+    "Boulevard",
+    "Parkway",
+    "Highway",
+];
