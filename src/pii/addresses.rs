@@ -181,32 +181,49 @@ impl Addresses {
         };
         for c in self.street.captures_iter(text) {
             let Some(m) = c.get(0) else { continue };
-            // A suffix is a word of its own: "St" is not the start of "Stéphane".
+            // Where it starts and ends, whether it has a house number, and whether a flat or
+            // unit without one ends its line ("Studio 6\nNeil Oval"; or "Level 3 Car Park"
+            // would be an address).
+            let read = |c: &regex::Captures<'_>, base: usize| {
+                let m = c.get(0)?;
+                let unit_line = c.name("unit").is_some_and(|u| {
+                    u.as_str()
+                        .trim_end_matches([' ', '\t'])
+                        .ends_with([',', '\n'])
+                });
+                Some((
+                    base + m.start(),
+                    base + m.end(),
+                    c.name("number").is_some(),
+                    unit_line,
+                ))
+            };
+            let mut street = read(&c, 0);
+            // A suffix or direction is a word of its own: "St" is not the start of "Stéphane",
+            // nor "S" of "São". Read the street again without the word it cut.
             if ends_inside_word(text, m.end()) {
+                let kept = text[m.start()..m.end()]
+                    .trim_end_matches(|ch: char| !ch.is_whitespace())
+                    .trim_end();
+                let again = &text[m.start()..m.start() + kept.len()];
+                street = self
+                    .street
+                    .captures(again)
+                    .and_then(|c| read(&c, m.start()));
+            }
+            let Some((start, street_end, numbered, unit_line)) = street else {
+                continue;
+            };
+            let (end, with_tail) = self.extend(text, street_end);
+            if !numbered && !unit_line && !with_tail {
                 continue;
             }
-            // A flat or unit without a house number must end its line ("Studio 6\nNeil
-            // Oval") or lead to a town and code, or "Level 3 Car Park" would be an address.
-            let unit_line = c.name("unit").is_some_and(|u| {
-                u.as_str()
-                    .trim_end_matches([' ', '\t'])
-                    .ends_with([',', '\n'])
-            });
-            let (end, with_tail) = self.extend(text, m.end());
-            if c.name("number").is_none() && !unit_line && !with_tail {
-                continue;
-            }
-            let score = match (with_tail, context(m.start())) {
+            let score = match (with_tail, context(start)) {
                 (true, _) => 0.9,
                 (false, true) => 0.85,
                 (false, false) => 0.75,
             };
-            found.push((
-                EntityType::Address,
-                m.start(),
-                self.country(text, end),
-                score,
-            ));
+            found.push((EntityType::Address, start, self.country(text, end), score));
         }
         // A street with its road word, from `start` to `street_end`, and what follows it.
         let street_abroad = |start: usize, street_end: usize, found: &mut Vec<Finding>| {

@@ -141,7 +141,15 @@ impl People {
                 .get(key(w))
                 .is_some_and(|&rank| rank < FREQUENT_SURNAME)
         };
-        let is_common = |w: &Word| self.common.contains(key(w));
+        // Accents folded here too, or "Rosé" would be the name "rose" but not the word.
+        let is_common = |w: &Word| {
+            let k = key(w);
+            self.common.contains(k)
+                || (!k.is_ascii()
+                    && self
+                        .common
+                        .contains(deunicode::deunicode(k).to_ascii_lowercase().as_str()))
+        };
         // A capitalised word no list holds that is shaped like a name ("Zinnurova").
         // Scored once a word (0 not yet, 1 no, 2 yes): a word is asked about from every
         // place in its run.
@@ -487,10 +495,14 @@ impl People {
             if (t.is_common)(head) && !(t.is_first)(head) && !(t.is_last)(head) {
                 return None;
             }
+            // Up to three name words after the title, and particles among them ("Dr. Maria
+            // de la Cruz"); a name ends on a capitalised word, never on "de".
             let last = core
                 .iter()
-                .take(3)
-                .rposition(|w| !(t.is_common)(w) || (t.is_last)(w))
+                .take(5)
+                .rposition(|w| {
+                    (!(t.is_common)(w) || (t.is_last)(w)) && (w.capitalised || !(t.is_particle)(w))
+                })
                 .map(|k| core[k])?;
             return span(last, Strength::Titled);
         }
@@ -506,9 +518,9 @@ impl People {
                 })
             };
             let surname = |w: &Word| {
+                // A particle in capitals can be a surname ("Anna Du", "Jean Le").
                 !w.initial
                     && w.capitalised
-                    && !(t.is_particle)(w)
                     && !(t.street_only)(w)
                     && (!(t.is_common)(w) || (t.frequent_surname)(w))
                     && (!(t.is_street)(w) || (t.is_last)(w))

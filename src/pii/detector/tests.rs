@@ -579,6 +579,15 @@ fn text_with_letters_outside_ascii_is_read_the_same() {
             kinds(text)
         );
     }
+    // A direction letter that starts an accented word is left out, not the street with it.
+    let text = "Post it to 100 Paulista Avenue São Paulo please";
+    assert!(
+        found(text, EntityType::Address)
+            .iter()
+            .any(|a| a.starts_with("100 Paulista Avenue")),
+        "{:?}",
+        kinds(text)
+    );
     let text = "On 12 Oak Stéphane said Zoë's email is zoe.muller@example.com, tel 07700 900123";
     assert!(
         found(text, EntityType::Address).is_empty(),
@@ -615,6 +624,9 @@ fn names_no_list_holds_are_found_where_a_name_is_expected() {
             "Joep P. van de Kooij",
         ),
         ("Name: Dott. Giustino Gregorio", "Dott. Giustino Gregorio"),
+        ("Please ask Dr. Maria de la Cruz", "Dr. Maria de la Cruz"),
+        // A particle in capitals can be the surname itself.
+        ("Ask Anna Du to call me", "Anna Du"),
     ] {
         assert!(
             has(text, EntityType::Person, name),
