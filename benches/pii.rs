@@ -23,6 +23,7 @@ fn detect(c: &mut Criterion) {
         ("third", &eval::load("third")),
         ("world_dev", &eval::load("world_dev")),
         ("world_check", &eval::load("world_check")),
+        ("world_final", &eval::load("world_final")),
     ] {
         let scores = eval::evaluate_overlap(&detector, labelled);
         println!(

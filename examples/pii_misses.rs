@@ -3,7 +3,7 @@
 //! scores, then up to 60 missed or wrong spans of that type (any type when it is left out)
 //! with what the detector found in the same text (`dev:person:wrong` or `…:missed` shows
 //! only those). Sets: dev, check, third, world_dev,
-//! world_check (`tests/pii_eval/`).
+//! world_check, world_final (`tests/pii_eval/`).
 
 #[path = "../tests/pii_eval/mod.rs"]
 #[allow(dead_code)]

@@ -120,6 +120,32 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
 }
 
 #[test]
+fn the_final_set_stays_above_what_it_scored_when_first_read() {
+    // `world_final` (frames of its own: speaker labels, reported speech, lists of people,
+    // kinship words, letters and forms) was scored once, after the name model was done:
+    // person 0.95 / 0.67, address 0.93 / 0.75, phone 1.00 / 0.95. These floors keep that;
+    // the goals (person recall 0.80, address 0.70 at precision 0.90) are not all met.
+    let scores = eval::evaluate_overlap(&Detector::default(), &eval::load("world_final"));
+    println!("world_final\n{}", eval::report(&scores));
+    for (kind, recall, precision) in [
+        (EntityType::Person, 0.64, 0.92),
+        (EntityType::Address, 0.72, 0.90),
+        (EntityType::Phone, 0.92, 0.97),
+        (EntityType::Email, 0.99, 0.99),
+        (EntityType::CardNumber, 0.99, 0.99),
+    ] {
+        let s = scores.get(&kind).copied().unwrap_or_default();
+        assert!(
+            s.recall() >= recall && s.precision() >= precision,
+            "world_final {}: recall {:.3}, precision {:.3}",
+            kind.name(),
+            s.recall(),
+            s.precision()
+        );
+    }
+}
+
+#[test]
 fn the_clinics_own_prose_holds_no_person_address_or_phone() {
     // Every line of the knowledge-base fixture (treatments, aftercare, prices, policies and
     // the questions asked of them): capitalised treatment names, headings and brands must not

@@ -350,6 +350,36 @@ def world_values(fake, rng, spoken, vals):
         vals["phone"] = spoken_phone(vals["phone"], rng)
 
 
+# The final set's frames, written after the name model was done (speaker labels, reported
+# speech, lists of people, kinship words, letters and forms): scored once, at the end.
+FINAL_FRAMES = [
+    "{person}: hi, is that the clinic?\nReceptionist: yes, how can I help?",
+    "Receptionist: who am I speaking with?\nCaller: it's {person}, I booked {clinical}.",
+    "My husband {first} and I both want {clinical}.",
+    "She said {person2} recommended you for {clinical}.",
+    "Can you book me, {person} and {person2} for the same afternoon?",
+    "my daughter {first} has a cold, can we move her slot to {day}?",
+    "According to {person2}, you do {clinical} on {day}s.",
+    "Attendees: {person}, {person2}, {first}",
+    "Dear Doctor,\n\nI was seen by your colleague last week.\n\nKind regards,\n{person}",
+    "Next of kin: {person2}, mobile {phone}",
+    "Full name: {person}\nHome address: {address}\nE-mail: {email}",
+    "I'm calling on behalf of my mother, {person}.",
+    "Tell {first} I'll be ten minutes late.",
+    "we spoke to {person} yesterday and she said to call back",
+    "Billing address is {address}.",
+    "You can reach {first} on {phone} after six.",
+    "{person} ({email}) asked about {clinical}.",
+    "Emergency contact: {person2} / {phone}",
+    "The parcel should go to {address}, attention {person}.",
+    "Hi, {person} speaking, my card ending {card_number} was charged twice.",
+    "Our nanny {first} will bring the kids, is {day} fine?",
+    "Is {clinical} safe if I'm on {clinical}?",
+    "Please update: new address {address}, new number {phone}.",
+    "From: {person} <{email}>\nTo: bookings\nSubject: {clinical}",
+]
+
+
 if __name__ == "__main__":
     write("dev.jsonl", build(DEV_FRAMES, ["en_US", "en_GB", "en_CA", "en_AU"], 1501, 3000))
     write("check.jsonl", build(CHECK_FRAMES, ["en_US", "en_GB", "en_NZ", "en_CA"], 7919, 2000))
@@ -359,3 +389,5 @@ if __name__ == "__main__":
     # a number spoken as words in three spoken turns in ten.
     write("world_dev.jsonl", build(DEV_FRAMES, WORLD_LOCALES[0::2], 2203, 3000, world_values))
     write("world_check.jsonl", build(CHECK_FRAMES, WORLD_LOCALES[1::2], 3307, 2000, world_values))
+    # The final set: frames of its own, values of every world locale, another seed.
+    write("world_final.jsonl", build(FINAL_FRAMES, WORLD_LOCALES, 9001, 1500, world_values))
