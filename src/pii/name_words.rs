@@ -46,6 +46,7 @@ pub(super) const STRONG_LEAD_INS: &[&str] = &[
     "i'm",
     "i am",
     "it's",
+    "patient:",
 ];
 /// Words before a name that only a person follows: with the strong ones, they also take a
 /// lower-case name (speech-to-text output).
@@ -73,7 +74,6 @@ pub(super) const WEAK_LEAD_INS: &[&str] = &[
     "sincerely",
     "best",
     "from:",
-    "patient:",
     "patient",
     "client",
     "with",
@@ -196,4 +196,39 @@ pub(super) const STREET_ONLY: &[&str] = &[
     "Boulevard",
     "Parkway",
     "Highway",
+];
+
+/// Words that open a question about someone ("Could Ilkka call me back?", "Can Oto Očenáš
+/// come with me?"): a name between one of them and a verb is the question's subject.
+pub(super) const AUXILIARIES: &[&str] = &[
+    "could", "can", "would", "will", "did", "does", "has", "should", "might",
+];
+
+/// Words of an organisation's name, never of a person's ("referred by Royal Free Hospital").
+pub(super) const INSTITUTION_WORDS: &[&str] = &[
+    "hospital",
+    "clinic",
+    "centre",
+    "center",
+    "practice",
+    "surgery",
+    "medical",
+    "health",
+    "healthcare",
+    "group",
+    "ltd",
+    "limited",
+    "inc",
+    "llc",
+    "university",
+    "college",
+    "school",
+    "pharmacy",
+    "team",
+    "reception",
+    "foundation",
+    "trust",
+    "partners",
+    "associates",
+    "company",
 ];

@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::name_shape::NameShape;
 use super::name_words::{
-    calendar_word, ANY_LEAD_IN, FOLLOW_ONS, KIN, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, PARTICLES,
-    PERSON_LEAD_INS, PERSON_VERBS, STREET_ONLY, STRONG_LEAD_INS, SUFFIXES, TITLES,
+    calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN,
+    LOWER_CASE_LEAD_INS, NAME_LEAD_INS, PARTICLES, PERSON_LEAD_INS, PERSON_VERBS, STREET_ONLY,
+    STRONG_LEAD_INS, SUFFIXES, TITLES,
 };
 use super::EntityType;
 
@@ -230,6 +231,28 @@ impl People {
                         .is_none_or(|c| !c.is_alphanumeric())
             })
         };
+        // The word just before `at` opens a sentence and asks about someone ("Could …").
+        let after_auxiliary = |at: usize| {
+            let Some(before) = text[..at].strip_suffix(' ') else {
+                return false;
+            };
+            let word_start = before
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| c.is_ascii_alphabetic())
+                .last()
+                .map_or(before.len(), |(i, _)| i);
+            AUXILIARIES.contains(&&lower[word_start..before.len()])
+                && text[word_start..].starts_with(|c: char| c.is_ascii_uppercase())
+                && sentence_start(word_start)
+        };
+        // An organisation's word anywhere in the span ("… Hospital").
+        let institution = |s: usize, e: usize| {
+            words
+                .iter()
+                .filter(|w| w.start >= s && w.end <= e)
+                .any(|w| INSTITUTION_WORDS.contains(&key(w)))
+        };
         let follow_on = |at: usize| FOLLOW_ONS.iter().any(|f| lower[at..].starts_with(f));
         let line_start = |at: usize| {
             text[..at]
@@ -425,7 +448,15 @@ impl People {
                         // only where the caller says outright a name comes ("this is …",
                         // "… speaking").
                         Strength::Unlisted => {
-                            if strong || followed {
+                            let person_lead_in =
+                                lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
+                            let asked_about = after_auxiliary(words[start].start) && before_verb(e);
+                            if strong
+                                || followed
+                                || person_lead_in
+                                || (own_line && led)
+                                || asked_about
+                            {
                                 0.65
                             } else {
                                 continue;
@@ -436,14 +467,24 @@ impl People {
                                 lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                             if strong {
                                 0.65
-                            } else if is_shaped(&words[start]) && (person_lead_in || followed) {
-                                // "Tell Jędrzej …", "Mofifoluwa here".
+                            } else if is_shaped(&words[start])
+                                && (person_lead_in
+                                    || followed
+                                    || (own_line && led)
+                                    || (after_auxiliary(words[start].start) && before_verb(e)))
+                            {
+                                // "Tell Jędrzej …", "Mofifoluwa here", "Thanks,\nGönen",
+                                // "Could Ilkka call me back?"
                                 0.6
                             } else {
                                 continue;
                             }
                         }
                     };
+                    // An organisation is not a person ("referred by Royal Free Hospital").
+                    if institution(s, e) {
+                        continue;
+                    }
                     found.push((EntityType::Person, s, e, score));
                     taken = Some(e);
                     break;

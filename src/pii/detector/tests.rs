@@ -627,6 +627,17 @@ fn names_no_list_holds_are_found_where_a_name_is_expected() {
         ("Please ask Dr. Maria de la Cruz", "Dr. Maria de la Cruz"),
         // A particle in capitals can be the surname itself.
         ("Ask Anna Du to call me", "Anna Du"),
+        // Asked about, after a kinship word, signing off, on a form.
+        ("Could Oluwaseun call me back?", "Oluwaseun"),
+        (
+            "It's for my husband, Chidubem Okafor, he wants fillers.",
+            "Chidubem Okafor",
+        ),
+        ("See you then.\nThanks,\nOluwadamilare", "Oluwadamilare"),
+        (
+            "Patient: Janko R. Štifanić\nDOB on file",
+            "Janko R. Štifanić",
+        ),
     ] {
         assert!(
             has(text, EntityType::Person, name),
@@ -644,6 +655,8 @@ fn capitalised_words_no_list_holds_are_not_people_without_a_lead_in() {
         "Zero unhandled exceptions",
         "App doesn't crash under concurrent load",
         "Morpheus Eight and Sculptra are popular this year",
+        "I was referred by Royal Free Hospital for the scan",
+        "Could Botox help with my frown lines?",
     ] {
         assert!(
             found(text, EntityType::Person).is_empty(),
