@@ -122,12 +122,15 @@ impl People {
         let key = |w: &Word| -> &str { &lower[w.start..w.end] };
         let is_title = |w: &Word| TITLES.contains(&key(w));
         let is_suffix = |w: &Word| SUFFIXES.contains(&key(w).trim_end_matches('.'));
-        // A name written with letters outside ASCII is looked up as the lists spell it too
-        // ("Jérôme" as "jerome", "Łukasz" as "lukasz").
-        let in_list = |w: &Word, has: &dyn Fn(&str) -> bool| {
-            let in_one = |k: &str| has(k) || (k.contains('-') && k.split('-').all(has));
+        // A word with letters outside ASCII is looked up as the lists spell it too: the name
+        // lists ("Jérôme" as "jerome", "Łukasz" as "lukasz") and the common words alike ("Rosé"
+        // is the word "rose", not the name).
+        let looked_up = |w: &Word, has: &dyn Fn(&str) -> bool| {
             let k = key(w);
-            in_one(k) || (!k.is_ascii() && in_one(&deunicode::deunicode(k).to_ascii_lowercase()))
+            has(k) || (!k.is_ascii() && has(&deunicode::deunicode(k).to_ascii_lowercase()))
+        };
+        let in_list = |w: &Word, has: &dyn Fn(&str) -> bool| {
+            looked_up(w, &|k| has(k) || (k.contains('-') && k.split('-').all(has)))
         };
         let is_first = |w: &Word| in_list(w, &|k| self.first.contains(k));
         // O'Connell, D'Angelo: a capital after the apostrophe (not "I'll").
@@ -142,15 +145,7 @@ impl People {
                 .get(key(w))
                 .is_some_and(|&rank| rank < FREQUENT_SURNAME)
         };
-        // Accents folded here too, or "Rosé" would be the name "rose" but not the word.
-        let is_common = |w: &Word| {
-            let k = key(w);
-            self.common.contains(k)
-                || (!k.is_ascii()
-                    && self
-                        .common
-                        .contains(deunicode::deunicode(k).to_ascii_lowercase().as_str()))
-        };
+        let is_common = |w: &Word| looked_up(w, &|k| self.common.contains(k));
         // A capitalised word no list holds that is shaped like a name ("Zinnurova").
         // Scored once a word (0 not yet, 1 no, 2 yes): a word is asked about from every
         // place in its run.
@@ -368,6 +363,7 @@ impl People {
                     let strong = lead_in(words[start].start, &[STRONG_LEAD_INS]);
                     let followed = follow_on(e);
                     let own_line = line_start(words[start].start) && line_end(e);
+                    let person_lead_in = lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                     let score = match strength {
                         Strength::Titled | Strength::Full => {
                             if led || followed {
@@ -448,8 +444,6 @@ impl People {
                         // only where the caller says outright a name comes ("this is …",
                         // "… speaking").
                         Strength::Unlisted => {
-                            let person_lead_in =
-                                lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                             let asked_about = after_auxiliary(words[start].start) && before_verb(e);
                             if strong
                                 || followed
@@ -463,8 +457,6 @@ impl People {
                             }
                         }
                         Strength::Surname | Strength::Unknown => {
-                            let person_lead_in =
-                                lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                             if strong {
                                 0.65
                             } else if is_shaped(&words[start])

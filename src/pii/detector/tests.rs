@@ -657,6 +657,8 @@ fn capitalised_words_no_list_holds_are_not_people_without_a_lead_in() {
         "Morpheus Eight and Sculptra are popular this year",
         "I was referred by Royal Free Hospital for the scan",
         "Could Botox help with my frown lines?",
+        // An ordinary word with an accent is still the ordinary word ("rose").
+        "Thanks, we had a glass of Rosé at the clinic",
     ] {
         assert!(
             found(text, EntityType::Person).is_empty(),
