@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{path_id, ApiJson, OrgScope};
 use super::openapi::OrgPath;
 use super::AppState;
-use crate::search::{Hit, KbDocument, KbError, Unanswered};
+use crate::search::{Hit, KbDocument, KbError, Ranking, Unanswered};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -226,6 +226,18 @@ struct SearchQuery {
     /// How many passages (1–50, default 5).
     #[param(minimum = 1, maximum = 50)]
     k: Option<usize>,
+    /// One half alone, for measuring what each contributes: `text` (BM25) or `vector`
+    /// (meaning; needs the embedding model). Omitted: both fused, as the voice agent gets.
+    #[param(inline)]
+    only: Option<OnlyHalf>,
+}
+
+/// The half a search may be limited to.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum OnlyHalf {
+    Text,
+    Vector,
 }
 
 #[derive(Serialize, serde::Deserialize, ToSchema)]
@@ -262,7 +274,18 @@ async fn search(
             "is between 1 and 50",
         )]));
     }
-    let results = state.kb.search(scope.org, &q.q, k).await?;
+    let ranking = match q.only {
+        None => Ranking::Fused,
+        Some(OnlyHalf::Text) => Ranking::Text,
+        Some(OnlyHalf::Vector) if state.kb.semantic() => Ranking::Vector,
+        Some(OnlyHalf::Vector) => {
+            return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
+                "only",
+                "vector needs the embedding model, which is not installed",
+            )]))
+        }
+    };
+    let results = state.kb.search_ranked(scope.org, &q.q, k, ranking).await?;
     let mode = if state.kb.semantic() {
         "hybrid"
     } else {

@@ -12,22 +12,38 @@ pub(super) struct OrgSearch {
     pub(super) vectors: Option<Arc<SavedVectors>>,
 }
 
+/// A changed graph is saved once changes have stopped for this long…
+pub(super) const SAVE_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+/// …or at the latest this long after its first unsaved change, however busy the import.
+pub(super) const SAVE_AT_LATEST: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The org's vector graph, swapped whole on a rebuild, and saved under `dir` after changes:
-/// one save runs at a time and changes made meanwhile are picked up by the next one.
+/// saves are coalesced (a bulk import writes the graph once, not once per document), one
+/// runs at a time, and changes made meanwhile are picked up by the next one. A graph not yet
+/// saved when the process dies is rebuilt from the vectors in redb at the next start.
 pub(super) struct SavedVectors {
     pub(super) graph: std::sync::RwLock<Arc<VectorIndex>>,
     pub(super) dir: PathBuf,
     pub(super) save_wanted: std::sync::atomic::AtomicBool,
     pub(super) saving: Mutex<()>,
+    last_change: Mutex<std::time::Instant>,
+    /// Saves written by this install's knowledge base (all clinics).
+    saves: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SavedVectors {
-    pub(super) fn new(graph: VectorIndex, dir: PathBuf) -> SavedVectors {
+    pub(super) fn new(
+        graph: VectorIndex,
+        dir: PathBuf,
+        saves: Arc<std::sync::atomic::AtomicU64>,
+    ) -> SavedVectors {
         SavedVectors {
             graph: std::sync::RwLock::new(Arc::new(graph)),
             dir,
             save_wanted: std::sync::atomic::AtomicBool::new(false),
             saving: Mutex::new(()),
+            last_change: Mutex::new(std::time::Instant::now()),
+            saves,
         }
     }
 
@@ -39,8 +55,8 @@ impl SavedVectors {
         *self.graph.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(graph);
     }
 
-    /// Saves the current graph now (blocking). A failed save is logged: the graph is rebuilt
-    /// from redb at the next start instead.
+    /// Saves the current graph now (blocking) if a save is wanted. A failed save is logged:
+    /// the graph is rebuilt from redb at the next start instead.
     pub(super) fn save(&self) {
         let _one_at_a_time = self.saving.lock().unwrap_or_else(|p| p.into_inner());
         if !self
@@ -52,26 +68,47 @@ impl SavedVectors {
         let graph = self.current();
         let started = std::time::Instant::now();
         match graph.save(&self.dir) {
-            Ok(()) => tracing::debug!(
-                passages = graph.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "vector graph saved"
-            ),
+            Ok(()) => {
+                self.saves
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::debug!(
+                    passages = graph.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "vector graph saved"
+                )
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "vector graph not saved; it will be rebuilt at start")
             }
         }
     }
 
-    /// Asks for a save in the background; returns at once.
+    /// Asks for a save once changes have paused ([`SAVE_WHEN_QUIET`], at most
+    /// [`SAVE_AT_LATEST`] after the first unsaved change); returns at once.
     pub(super) fn save_soon(self: &Arc<Self>) {
-        if !self
+        *self.last_change.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        if self
             .save_wanted
             .swap(true, std::sync::atomic::Ordering::AcqRel)
         {
-            let this = self.clone();
-            tokio::task::spawn_blocking(move || this.save());
+            return;
         }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let first_change = std::time::Instant::now();
+            loop {
+                let quiet_for = this
+                    .last_change
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .elapsed();
+                if quiet_for >= SAVE_WHEN_QUIET || first_change.elapsed() >= SAVE_AT_LATEST {
+                    break;
+                }
+                tokio::time::sleep(SAVE_WHEN_QUIET - quiet_for).await;
+            }
+            let _ = tokio::task::spawn_blocking(move || this.save()).await;
+        });
     }
 }
 
@@ -177,6 +214,7 @@ impl KnowledgeBase {
         let gen_file = self.generation_file(org);
         let store = self.store.clone();
         let embedder = self.embedder.clone();
+        let saves = self.graph_saves.clone();
         let search = tokio::task::spawn_blocking(move || -> Result<Arc<OrgSearch>, KbError> {
             let (index, reset) = OrgIndex::open_or_reset(&dir)?;
             let r = store.begin_read()?;
@@ -216,7 +254,7 @@ impl KnowledgeBase {
                     let saved = match VectorIndex::load(&vector_dir, state.generation) {
                         Some(graph) => {
                             tracing::info!(passages = graph.len(), "vector graph loaded");
-                            SavedVectors::new(graph, vector_dir)
+                            SavedVectors::new(graph, vector_dir, saves.clone())
                         }
                         None => {
                             let started = std::time::Instant::now();
@@ -230,7 +268,7 @@ impl KnowledgeBase {
                                 ms = started.elapsed().as_millis() as u64,
                                 "vector graph built from redb"
                             );
-                            let saved = SavedVectors::new(graph, vector_dir);
+                            let saved = SavedVectors::new(graph, vector_dir, saves.clone());
                             saved
                                 .save_wanted
                                 .store(true, std::sync::atomic::Ordering::Release);

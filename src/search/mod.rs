@@ -11,6 +11,7 @@ pub mod hnsw_view;
 pub mod install;
 mod lifecycle;
 mod query;
+pub use query::Ranking;
 pub mod tables;
 mod unanswered;
 pub mod vector;
@@ -119,6 +120,8 @@ pub struct KnowledgeBase {
     /// Opened once per org, however many requests ask at the same time.
     indexes: Mutex<HashMap<OrgId, Arc<tokio::sync::OnceCell<Arc<OrgSearch>>>>>,
     still_to_open: std::sync::atomic::AtomicUsize,
+    /// Vector-graph saves written since start (all clinics).
+    graph_saves: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl KnowledgeBase {
@@ -139,6 +142,7 @@ impl KnowledgeBase {
             clock,
             indexes: Mutex::new(HashMap::new()),
             still_to_open: std::sync::atomic::AtomicUsize::new(0),
+            graph_saves: Arc::default(),
         }
     }
 
@@ -153,6 +157,11 @@ impl KnowledgeBase {
             .filter_map(|cell| cell.get()?.vectors.clone())
             .collect();
         let _ = tokio::task::spawn_blocking(move || pending.iter().for_each(|v| v.save())).await;
+    }
+
+    /// How many times a clinic's vector graph has been written to disk since start.
+    pub fn vector_graph_saves(&self) -> u64 {
+        self.graph_saves.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether answers use semantic search (the embedding model is installed).

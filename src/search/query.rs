@@ -53,24 +53,45 @@ pub(super) fn speakable(text: &str) -> String {
     out.trim().to_string()
 }
 
+/// Which ranking a search uses: the two halves fused (what callers get), or one half alone
+/// (for measuring what each contributes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ranking {
+    #[default]
+    Fused,
+    /// BM25 over titles and passages only.
+    Text,
+    /// Nearest passage vectors only (needs the embedding model).
+    Vector,
+}
+
+/// `hits` (best first) with each document's best passage ahead of any document's second:
+/// several passages of one long document do not push other documents out of the top.
+pub(super) fn one_document_each_first(hits: Vec<Hit>) -> Vec<Hit> {
+    let mut seen = std::collections::HashSet::new();
+    let (firsts, repeats): (Vec<Hit>, Vec<Hit>) =
+        hits.into_iter().partition(|h| seen.insert(h.document_id));
+    firsts.into_iter().chain(repeats).collect()
+}
+
 impl KnowledgeBase {
     /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
     /// vectors, fused by weighted scores; `similarity` is the query–passage cosine.
     pub async fn search(&self, org: OrgId, query: &str, k: usize) -> Result<Vec<Hit>, KbError> {
-        let started = std::time::Instant::now();
-        let hits = self.search_unmeasured(org, query, k).await;
-        metrics::histogram!(crate::metrics::SEARCH).record(started.elapsed().as_secs_f64());
-        hits
+        self.search_ranked(org, query, k, Ranking::Fused).await
     }
 
-    pub(super) async fn search_unmeasured(
+    /// [`Self::search`] with the ranking chosen.
+    pub async fn search_ranked(
         &self,
         org: OrgId,
         query: &str,
         k: usize,
+        ranking: Ranking,
     ) -> Result<Vec<Hit>, KbError> {
-        let query_vector = match &self.embedder {
-            Some(e) => {
+        let started = std::time::Instant::now();
+        let query_vector = match (&self.embedder, ranking) {
+            (Some(e), Ranking::Fused | Ranking::Vector) => {
                 let (e, q) = (e.clone(), query.to_string());
                 Some(
                     tokio::task::spawn_blocking(move || e.embed_query(&q))
@@ -78,9 +99,11 @@ impl KnowledgeBase {
                         .map_err(|_| KbError::Task)??,
                 )
             }
-            None => None,
+            _ => None,
         };
-        self.search_embedded(org, query, query_vector, k).await
+        let hits = self.rank(org, query, query_vector, k, ranking).await;
+        metrics::histogram!(crate::metrics::SEARCH).record(started.elapsed().as_secs_f64());
+        hits
     }
 
     /// [`Self::search`] once the query's vector is known (`None` without the model): both
@@ -92,19 +115,37 @@ impl KnowledgeBase {
         query_vector: Option<Arc<Vec<f32>>>,
         k: usize,
     ) -> Result<Vec<Hit>, KbError> {
+        self.rank(org, query, query_vector, k, Ranking::Fused).await
+    }
+
+    async fn rank(
+        &self,
+        org: OrgId,
+        query: &str,
+        query_vector: Option<Arc<Vec<f32>>>,
+        k: usize,
+        ranking: Ranking,
+    ) -> Result<Vec<Hit>, KbError> {
         let search = self.index(org).await?;
         let q = query.to_string();
         let k = k.clamp(1, 50);
-        let (w_text, w_vector) = (
-            self.settings.fusion_weight_text,
-            self.settings.fusion_weight_vector,
-        );
+        let (w_text, w_vector) = match ranking {
+            Ranking::Fused => (
+                self.settings.fusion_weight_text,
+                self.settings.fusion_weight_vector,
+            ),
+            Ranking::Text => (1.0, 0.0),
+            Ranking::Vector => (0.0, 1.0),
+        };
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || -> Result<Vec<Hit>, KbError> {
             let graph = search.vectors.as_ref().map(|saved| saved.current());
             // The two searches are independent: on two cores they take as long as the slower.
             let (text_ranked, vector_ranked) = rayon::join(
-                || search.text.search(&q, 20),
+                || match ranking {
+                    Ranking::Vector => Ok(Vec::new()),
+                    _ => search.text.search(&q, 20),
+                },
                 || match (&query_vector, &graph) {
                     (Some(qv), Some(graph)) => graph.search(qv, 20),
                     _ => Vec::new(),
@@ -172,6 +213,7 @@ impl KnowledgeBase {
                     .total_cmp(&a.score)
                     .then(a.chunk_id.cmp(&b.chunk_id))
             });
+            let mut hits = one_document_each_first(hits);
             hits.truncate(k);
             Ok(hits)
         })
@@ -231,6 +273,40 @@ mod tests {
         assert!(!needs_a_clinician(
             "How much is a rhinoplasty consultation?"
         ));
+    }
+
+    #[test]
+    fn each_documents_best_passage_comes_before_any_second_passage() {
+        let (a, b, c) = (
+            uuid::Uuid::from_u128(1),
+            uuid::Uuid::from_u128(2),
+            uuid::Uuid::from_u128(3),
+        );
+        let hit = |doc: uuid::Uuid, n: u32| Hit {
+            document_id: doc,
+            chunk_id: format!("{doc}-{n}"),
+            title: String::new(),
+            text: String::new(),
+            score: 0.0,
+            similarity: None,
+        };
+        let ranked = vec![
+            hit(a, 0),
+            hit(a, 1),
+            hit(a, 2),
+            hit(b, 0),
+            hit(c, 4),
+            hit(b, 1),
+        ];
+        let order: Vec<String> = one_document_each_first(ranked)
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
+        let wanted: Vec<String> = [(a, 0), (b, 0), (c, 4), (a, 1), (a, 2), (b, 1)]
+            .iter()
+            .map(|(d, n)| format!("{d}-{n}"))
+            .collect();
+        assert_eq!(order, wanted);
     }
 
     #[test]

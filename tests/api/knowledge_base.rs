@@ -13,7 +13,7 @@ const FULLTEXT_RECALL5_FLOOR: f64 = 0.85;
 const HYBRID_TOP1_FLOOR: f64 = 0.9;
 const HYBRID_RECALL5_FLOOR: f64 = 0.95;
 
-async fn add_doc(app: &TestApp, c: &Clinic, title: &str, body: &str) -> String {
+pub(crate) async fn add_doc(app: &TestApp, c: &Clinic, title: &str, body: &str) -> String {
     let r = app
         .post(
             &format!("/api/orgs/{}/kb/documents", c.org_id),

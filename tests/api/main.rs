@@ -17,6 +17,7 @@ mod cross_org;
 mod docs;
 mod hardening;
 mod identity_handshake;
+mod kb_quality;
 mod knowledge_base;
 mod layering;
 mod one_write_path;
