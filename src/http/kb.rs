@@ -227,7 +227,8 @@ struct SearchQuery {
     #[param(minimum = 1, maximum = 50)]
     k: Option<usize>,
     /// One half alone, for measuring what each contributes: `text` (BM25) or `vector`
-    /// (meaning; needs the embedding model). Omitted: both fused, as the voice agent gets.
+    /// (meaning; 409 while no embedding model is installed). Omitted: both fused, as the
+    /// voice agent gets.
     #[param(inline)]
     only: Option<OnlyHalf>,
 }
@@ -254,7 +255,10 @@ pub(crate) struct SearchResults {
     tag = "knowledge base",
     params(OrgPath, SearchQuery),
     security(("bearer" = ["admin", "staff", "clinician"])),
-    responses((status = 200, body = SearchResults))
+    responses(
+        (status = 200, body = SearchResults),
+        (status = 409, description = "`only=vector` while no embedding model is installed")
+    )
 )]
 async fn search(
     State(state): State<AppState>,
@@ -279,10 +283,9 @@ async fn search(
         Some(OnlyHalf::Text) => Ranking::Text,
         Some(OnlyHalf::Vector) if state.kb.semantic() => Ranking::Vector,
         Some(OnlyHalf::Vector) => {
-            return Err(ApiError::Invalid(vec![crate::domain::FieldError::new(
-                "only",
-                "vector needs the embedding model, which is not installed",
-            )]))
+            return Err(ApiError::Conflict(
+                "only=vector needs the embedding model, which is not installed".into(),
+            ))
         }
     };
     let results = state.kb.search_ranked(scope.org, &q.q, k, ranking).await?;

@@ -258,7 +258,7 @@ impl KnowledgeBase {
         tokio::task::spawn_blocking(move || -> Result<(), KbError> {
             apply_to_vectors(&store, org, &search, embedder, &removed, &added, generation)?;
             text_change(&search.text)?;
-            let _ = std::fs::write(gen_file, generation.to_string());
+            search.text_applied(generation, &gen_file);
             Ok(())
         })
         .await

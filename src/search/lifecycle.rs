@@ -10,6 +10,23 @@ pub(super) struct OrgSearch {
     pub(super) text: OrgIndex,
     /// Present when the embedding model is installed.
     pub(super) vectors: Option<Arc<SavedVectors>>,
+    /// The generation the full-text index reflects, as recorded in its generation file.
+    pub(super) text_generation: Mutex<super::generation::Reflected>,
+}
+
+impl OrgSearch {
+    /// Notes that change `generation` reached the full-text index, and records the
+    /// generation it now reflects in `file` when that moved (never past a change still on
+    /// its way, so a stale index is rebuilt at the next start rather than trusted).
+    pub(super) fn text_applied(&self, generation: u64, file: &std::path::Path) {
+        let mut reflected = self
+            .text_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if reflected.applied(generation) {
+            let _ = std::fs::write(file, reflected.generation().to_string());
+        }
+    }
 }
 
 /// A changed graph is saved once changes have stopped for this long…
@@ -282,6 +299,7 @@ impl KnowledgeBase {
             Ok(Arc::new(OrgSearch {
                 text: index,
                 vectors,
+                text_generation: Mutex::new(super::generation::Reflected::at(state.generation)),
             }))
         })
         .await

@@ -7,6 +7,7 @@ pub mod chunk;
 mod documents;
 pub mod embed;
 pub mod fulltext;
+mod generation;
 pub mod hnsw_view;
 pub mod install;
 mod lifecycle;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::embed::{cosine, DIMENSIONS};
+use super::generation::Reflected;
 use super::hnsw_view::HnswView;
 
 /// Build parameters. A saved graph built with others is not loaded: it is rebuilt.
@@ -137,8 +138,8 @@ pub struct VectorIndex {
     /// The graph's links and points (vectors shared, not copied) as searches read them;
     /// replaced after every change.
     view: RwLock<Arc<HnswView>>,
-    /// The knowledge-base generation the graph reflects.
-    generation: RwLock<u64>,
+    /// The knowledge-base generation the graph reflects (every change up to it applied).
+    generation: RwLock<Reflected>,
     /// Changes and saves take turns, so a save never sees half a change.
     changing: Mutex<()>,
 }
@@ -195,7 +196,7 @@ impl VectorIndex {
             graph,
             passages: RwLock::new(passages),
             view: RwLock::new(Arc::new(HnswView::default())),
-            generation: RwLock::new(generation),
+            generation: RwLock::new(Reflected::at(generation)),
             changing: Mutex::new(()),
         };
         index.refresh_view();
@@ -232,7 +233,9 @@ impl VectorIndex {
     }
 
     /// Applies one document change: `removed` passages are masked, `added` ones inserted
-    /// (a passage id that is both is replaced), and the graph then reflects `generation`.
+    /// (a passage id that is both is replaced). The graph then reflects `generation` once
+    /// every change before it is applied too, so a graph saved while an earlier change is
+    /// still on its way never claims to hold it.
     pub fn apply(&self, removed: &[String], added: &[(String, Vec<f32>)], generation: u64) {
         let _turn = self.changing.lock().unwrap_or_else(|p| p.into_inner());
         {
@@ -270,7 +273,10 @@ impl VectorIndex {
             ));
             *self.view.write().unwrap_or_else(|p| p.into_inner()) = view;
         }
-        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = generation;
+        self.generation
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .applied(generation);
     }
 
     /// True once a quarter of the graph points at removed passages.
@@ -293,7 +299,10 @@ impl VectorIndex {
     }
 
     pub fn generation(&self) -> u64 {
-        *self.generation.read().unwrap_or_else(|p| p.into_inner())
+        self.generation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation()
     }
 
     /// The nearest `k` live passages, best first, with their cosine similarity.
@@ -554,6 +563,15 @@ mod tests {
             );
         }
         assert_eq!(index.search(&unit(20_005), 1)[0].passage_id, "n5");
+    }
+
+    #[test]
+    fn a_change_applied_ahead_of_an_earlier_one_is_not_claimed_until_that_one_lands() {
+        let index = VectorIndex::build(&corpus(10), 1);
+        index.apply(&[], &[("late".into(), unit(500))], 3);
+        assert_eq!(index.generation(), 1, "change 2 is not in the graph yet");
+        index.apply(&[], &[("early".into(), unit(400))], 2);
+        assert_eq!(index.generation(), 3);
     }
 
     #[test]

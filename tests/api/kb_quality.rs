@@ -181,9 +181,11 @@ async fn a_bulk_import_saves_the_vector_graph_once_and_that_graph_loads_at_resta
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // Once when the import paused, plus one a minute and one per pause of 2 s a slow
+    // machine may add: far from one per document.
     let saves = app.services.kb.vector_graph_saves() - saves_before;
     assert!(
-        saves <= 2,
+        saves <= 12,
         "{saves} graph saves for one import of 240 documents"
     );
     let question = "Which floor is treatment room 17 on?";
@@ -212,4 +214,27 @@ async fn a_bulk_import_saves_the_vector_graph_once_and_that_graph_loads_at_resta
     );
     app.stop().await;
     drop(dir);
+}
+
+#[tokio::test]
+async fn a_half_that_does_not_exist_is_a_400_and_one_not_installed_a_409() {
+    let app = spawn_app().await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    add(&app, &c, "Parking", "Parking is free behind the clinic.").await;
+    let clinic = reached(&app, &c);
+    for (only, status) in [("bogus", 400), ("vector", 409)] {
+        let r = app
+            .get(
+                &format!("/api/orgs/{}/kb/search?q=parking&only={only}", c.org_id),
+                Some(&c.token),
+            )
+            .await;
+        assert_eq!(r.status(), status, "only={only}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    // Without the model the text half alone is what the fused search gives.
+    let text = clinic.results("parking", Some("text"), 3).await;
+    assert!(!text.is_empty());
+    assert_eq!(text, clinic.results("parking", None, 3).await);
 }
