@@ -35,9 +35,10 @@ pub(super) const SAVE_WHEN_QUIET: std::time::Duration = std::time::Duration::fro
 pub(super) const SAVE_AT_LATEST: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The org's vector graph, swapped whole on a rebuild, and saved under `dir` after changes:
-/// saves are coalesced (a bulk import writes the graph once, not once per document), one
-/// runs at a time, and changes made meanwhile are picked up by the next one. A graph not yet
-/// saved when the process dies is rebuilt from the vectors in redb at the next start.
+/// saves are coalesced (a bulk import writes the graph about once a minute and once at the
+/// end, not once per document), one runs at a time, and changes made meanwhile are picked up
+/// by the next one. A graph not yet saved when the process dies is rebuilt from the vectors
+/// in redb at the next start.
 pub(super) struct SavedVectors {
     pub(super) graph: std::sync::RwLock<Arc<VectorIndex>>,
     pub(super) dir: PathBuf,
