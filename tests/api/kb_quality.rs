@@ -97,6 +97,24 @@ async fn a_documents_title_decides_between_passages_that_say_the_same() {
         assert_eq!(hits[0]["similarity"], hits[1]["similarity"]);
         assert!(hits[0]["score"].as_f64() > hits[1]["score"].as_f64());
     }
+    // Each half alone: the words alone (no similarity computed) find the title's document
+    // only; the meaning alone scores by similarity only and cannot tell the two apart.
+    let question = "What should I do after my rhinoplasty?";
+    let text = clinic.results(question, Some("text"), 2).await;
+    // Only the title holds a word of the question that is not a stop word.
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert_eq!(text[0]["document_id"], nose.as_str());
+    assert!(text[0]["similarity"].is_null(), "{text:?}");
+    let vector = clinic.results(question, Some("vector"), 2).await;
+    assert_eq!(vector.len(), 2);
+    for h in &vector {
+        let (score, similarity) = (
+            h["score"].as_f64().unwrap(),
+            h["similarity"].as_f64().unwrap(),
+        );
+        assert!((score - similarity).abs() < 1e-6, "{h}");
+    }
+    assert_eq!(vector[0]["score"], vector[1]["score"]);
 }
 
 #[tokio::test]
