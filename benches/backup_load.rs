@@ -82,6 +82,7 @@ async fn book_until(
                         vapi_call_id: None,
                         vapi_tool_call_id: None,
                         hold_key: None,
+                        retry_at_any_time: false,
                     })
                     .await;
                 match r {

@@ -164,6 +164,7 @@ fn request(f: &Fixture, slot: usize) -> Change {
         vapi_call_id: None,
         vapi_tool_call_id: None,
         hold_key: None,
+        retry_at_any_time: false,
     }))
 }
 

@@ -124,6 +124,19 @@ pub struct CheckedFields {
     pub date_of_birth: Option<chrono::NaiveDate>,
 }
 
+impl CheckedFields {
+    /// The patient these fields describe, as a booking records them (REST, Vapi and FHIR
+    /// bookings alike).
+    pub fn patient(&self) -> super::records::Patient {
+        super::records::Patient {
+            name: self.name.as_str().to_string(),
+            phone: self.phone.clone(),
+            email: self.email.as_ref().map(|e| e.as_str().to_string()),
+            date_of_birth: self.date_of_birth,
+        }
+    }
+}
+
 /// Converts the fields, naming every one that fails (`patient.name`, `patient.phone`,
 /// `patient.email`, `notes`, `duration_minutes`). Numbers without a country code are read in
 /// `phone_region`.

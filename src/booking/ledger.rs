@@ -33,6 +33,11 @@ pub struct BookRequest {
     pub vapi_tool_call_id: Option<String>,
     /// Whose hold this booking may take (the Vapi call's id, or a waiting-list offer's).
     pub hold_key: Option<String>,
+    /// Whether a retry under `vapi_tool_call_id` finds this booking whatever time it names (a
+    /// client's own identifier for the appointment, FHIR's `If-None-Exist`): the key is
+    /// recorded when the booking is made. A Vapi retry names the same time, and finds its
+    /// booking among the entries that time overlaps without that extra write.
+    pub retry_at_any_time: bool,
 }
 
 /// What the writer is asked to do.
@@ -348,6 +353,9 @@ fn book(
     )?;
     let mut org = w.org(req.org);
     org.put(&APPOINTMENTS, &id.as_bytes(), &record)?;
+    if let (true, Some(key)) = (req.retry_at_any_time, &req.vapi_tool_call_id) {
+        org.put(&TOOL_CALL_EFFECTS, key.as_bytes(), &id)?;
+    }
     scope.slots.hold(&record);
     audit::success(
         &mut org,

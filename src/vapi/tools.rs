@@ -12,9 +12,7 @@ use super::ToolAnswer;
 use crate::auth::Caller;
 use crate::booking::intake::{self, AppointmentFields, DurationInput};
 use crate::booking::ledger::BookRequest;
-use crate::booking::records::{
-    AppointmentRecord, BookingSource, Patient, ProviderRecord, ServiceRecord,
-};
+use crate::booking::records::{AppointmentRecord, BookingSource, ProviderRecord, ServiceRecord};
 use crate::booking::{local_instant, BookingError, BookingService, ClinicView, Slot};
 use crate::domain::{FieldError, ProviderId};
 use crate::speech::{join_words, resolve_date, resolve_time, say_date, say_time};
@@ -391,7 +389,7 @@ impl Ctx<'_> {
             Ok(s) => s,
             Err(a) => return a,
         };
-        let notes = match self.spoken_text(fields.notes).await {
+        let notes = match self.spoken_text(fields.notes.clone()).await {
             Ok(n) => n,
             Err(a) => return a,
         };
@@ -426,17 +424,13 @@ impl Ctx<'_> {
             } else {
                 fields.duration_minutes
             },
-            patient: Patient {
-                name: fields.name.as_str().to_string(),
-                phone: fields.phone,
-                email: fields.email.map(|e| e.as_str().to_string()),
-                date_of_birth: fields.date_of_birth,
-            },
+            patient: fields.patient(),
             notes,
             source: BookingSource::Vapi,
             vapi_call_id: self.call.call_id.clone(),
             vapi_tool_call_id: Some(self.tool_call_id.to_string()).filter(|s| !s.is_empty()),
             hold_key: self.call.call_id.clone(),
+            retry_at_any_time: false,
         };
         match self.booking.book(req).await {
             Ok((a, _replayed)) => ToolAnswer::ok(format!(

@@ -258,6 +258,7 @@ impl WaitlistService {
             vapi_call_id: None,
             vapi_tool_call_id: None,
             hold_key: Some(offer.holder.clone()),
+            retry_at_any_time: false,
         };
         match self.booking.book(req).await {
             Ok((a, _)) => {

@@ -204,6 +204,7 @@ async fn book_until_the_cut(
                     vapi_call_id: None,
                     vapi_tool_call_id: None,
                     hold_key: None,
+                    retry_at_any_time: false,
                 };
                 if let Ok((a, _)) = booking.book(request).await {
                     acknowledged.push(a.id);

@@ -260,17 +260,13 @@ async fn create_appointment(
             service_id,
             start,
             duration_minutes: fields.duration_minutes,
-            patient: Patient {
-                name: fields.name.as_str().to_string(),
-                phone: fields.phone,
-                email: fields.email.map(|e| e.as_str().to_string()),
-                date_of_birth: fields.date_of_birth,
-            },
+            patient: fields.patient(),
             notes: fields.notes,
             source: BookingSource::Staff,
             vapi_call_id: None,
             vapi_tool_call_id: None,
             hold_key: None,
+            retry_at_any_time: false,
         })
         .await?;
     Ok((

@@ -27,7 +27,7 @@ use super::AppState;
 use crate::booking::intake::{self, AppointmentFields, DurationInput};
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{
-    AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, Patient, ProviderRecord,
+    AppointmentRecord, AppointmentStatus, BookingSource, ClinicSettings, ProviderRecord,
     ServiceRecord,
 };
 use crate::booking::schedule::WeeklyHours;
