@@ -200,7 +200,7 @@ pub fn client_address<'a>(
 
 /// Checks the caller's role against the roles the operation declares beside its route
 /// (`roles::RouteRoles`, read from the API document); 403 when it is not among them.
-fn admit(parts: &Parts, caller: &Caller) -> Result<(), ApiError> {
+pub(crate) fn admit(parts: &Parts, caller: &Caller) -> Result<(), ApiError> {
     let admitted = match (
         parts.extensions.get::<Arc<RouteRoles>>(),
         parts.extensions.get::<MatchedPath>(),
@@ -212,7 +212,7 @@ fn admit(parts: &Parts, caller: &Caller) -> Result<(), ApiError> {
         Ok(())
     } else if caller.role == Role::Agent {
         Err(ApiError::Forbidden(
-            "agent keys work on the voice agent routes only",
+            "agent keys work on the voice agent and FHIR scheduling routes only",
         ))
     } else {
         Err(ApiError::Forbidden("your role does not allow this"))
@@ -274,7 +274,7 @@ impl FromRequestParts<AppState> for OrgScope {
         let caller = state.identity.authenticate(&credential).await?;
         if caller.role == Role::Agent {
             return Err(ApiError::Forbidden(
-                "agent keys work on the voice agent routes only",
+                "agent keys work on the voice agent and FHIR scheduling routes only",
             ));
         }
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)

@@ -8,6 +8,7 @@ pub(crate) mod calls;
 mod console;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 pub(crate) mod followups;
 pub(crate) mod identity;
 pub(crate) mod kb;
@@ -92,6 +93,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(followups::router())
         .merge(waitlist::router())
         .merge(vapi::router())
+        .merge(fhir::router())
         .routes(routes!(openapi::document))
 }
 
@@ -108,7 +110,13 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let roles = Arc::new(roles::RouteRoles::from_document(
         &serde_json::to_value(&doc).map_err(|e| e.to_string())?,
     )?);
-    let doc = openapi::RenderedDocument(openapi::render(&doc).into());
+    let rendered = openapi::render(&doc);
+    let capabilities = fhir::Capabilities(Arc::new(fhir::capability_statement(
+        &serde_json::from_str(&rendered).map_err(|e| e.to_string())?,
+        &fhir::base_url(&state.settings.server.public_url),
+        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )?));
+    let doc = openapi::RenderedDocument(rendered.into());
     let max_body = state.settings.server.max_body_bytes;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(
         state.settings.server.max_in_flight,
@@ -120,6 +128,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         || !state.settings.server.tls_cert_file.as_os_str().is_empty();
     let api: Router = api
         .layer(axum::Extension(doc))
+        .layer(axum::Extension(capabilities))
         .layer(axum::Extension(roles))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
@@ -217,6 +226,7 @@ async fn admit_and_finish(
     next: Next,
 ) -> Response {
     let request_id = req.headers().get("x-request-id").cloned();
+    let fhir = req.uri().path().starts_with(fhir::FHIR_PREFIX);
     match in_flight.try_acquire_owned() {
         Ok(_permit) => {
             let started = std::time::Instant::now();
@@ -257,12 +267,20 @@ async fn admit_and_finish(
                 ],
                 elapsed,
             );
-            finish(json_error(response, request_id.as_ref()))
+            finish(json_error(response, request_id.as_ref(), fhir))
         }
         Err(_) => {
-            let mut r =
+            let mut r = if fhir {
+                fhir::FhirError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "transient",
+                    "the server is busy; try again in a second",
+                )
+                .into_response()
+            } else {
                 error::ErrorBody::new("overloaded", "the server is busy; try again in a second")
-                    .into_response(StatusCode::SERVICE_UNAVAILABLE);
+                    .into_response(StatusCode::SERVICE_UNAVAILABLE)
+            };
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             finish(r)
@@ -305,11 +323,36 @@ fn finish(mut response: Response) -> Response {
 }
 
 /// Any error answer that is not already our JSON shape (axum rejections, 405, timeouts,
-/// panics) is rewritten into it; 5xx bodies are always the generic one.
-fn json_error(response: Response, request_id: Option<&header::HeaderValue>) -> Response {
+/// panics) is rewritten into it — on the FHIR routes into an `OperationOutcome` — and 5xx
+/// bodies are always the generic one.
+fn json_error(
+    response: Response,
+    request_id: Option<&header::HeaderValue>,
+    fhir: bool,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    if fhir {
+        let outcome = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(fhir::FHIR_JSON.as_bytes()));
+        if outcome && !status.is_server_error() {
+            return response;
+        }
+        let mut rewritten = fhir::outcome_for_status(status).into_response();
+        for name in [
+            header::RETRY_AFTER,
+            header::ALLOW,
+            header::HeaderName::from_static("x-request-id"),
+        ] {
+            if let Some(v) = response.headers().get(&name) {
+                rewritten.headers_mut().insert(name, v.clone());
+            }
+        }
+        return rewritten;
     }
     // Pages we render ourselves (JSON, HTML) stay; bare or plain-text errors from the
     // framework are rewritten.

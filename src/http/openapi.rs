@@ -88,9 +88,44 @@ pub fn frame() -> Document {
     Frame::openapi()
 }
 
+/// The schema of a FHIR `OperationOutcome`: the error answer of every FHIR route.
+fn operation_outcome() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let issue = ObjectBuilder::new()
+        .property("severity", ObjectBuilder::new().schema_type(Type::String))
+        .property("code", ObjectBuilder::new().schema_type(Type::String))
+        .property(
+            "diagnostics",
+            ObjectBuilder::new().schema_type(Type::String),
+        )
+        .required("severity")
+        .required("code");
+    ObjectBuilder::new()
+        .property(
+            "resourceType",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["OperationOutcome"])),
+        )
+        .property("issue", ArrayBuilder::new().items(issue).min_items(Some(1)))
+        .required("resourceType")
+        .required("issue")
+        .into()
+}
+
 /// Completes an assembled document: every operation may also answer with the error shape
-/// (any status it does not list itself: 400, 401, 403, 404, 413, 422, 429, 431, 503, …).
+/// (any status it does not list itself: 400, 401, 403, 404, 413, 422, 429, 431, 503, …); on
+/// the FHIR routes that shape is an `OperationOutcome`.
 pub fn finish(mut doc: Document) -> Document {
+    let outcome = ResponseBuilder::new()
+        .description("An error, as a FHIR OperationOutcome")
+        .content(
+            "application/fhir+json",
+            ContentBuilder::new()
+                .schema(Some(operation_outcome()))
+                .build(),
+        )
+        .build();
     let error = ResponseBuilder::new()
         .description("An error, in the one error shape")
         .content(
@@ -100,7 +135,12 @@ pub fn finish(mut doc: Document) -> Document {
                 .build(),
         )
         .build();
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let error = if path.starts_with("/fhir/") {
+            &outcome
+        } else {
+            &error
+        };
         for operation in [
             &mut item.get,
             &mut item.put,

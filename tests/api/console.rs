@@ -278,6 +278,29 @@ async fn behind_https_the_cookies_are_secure() {
 }
 
 #[tokio::test]
+async fn the_settings_page_shows_the_clinics_fhir_base_url_and_it_answers() {
+    let app = spawn_app_with(|s| s.server.public_url = "https://harley.example/".into()).await;
+    let clinic = app
+        .signup("Harley Aesthetics", "admin@harley.example")
+        .await;
+    let mut v = Visitor::new(&app);
+    v.sign_in(&clinic.email).await;
+    let page = v.get("/console/settings").await.text().await.unwrap();
+    assert!(
+        page.contains(r#"<code id="fhir-base">https://harley.example/fhir/r4</code>"#),
+        "{page}"
+    );
+    // The path under it is where the FHIR routes are served.
+    let r = app.get("/fhir/r4/metadata", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let statement: Value = r.json().await.unwrap();
+    assert_eq!(
+        statement["implementation"]["url"],
+        "https://harley.example/fhir/r4"
+    );
+}
+
+#[tokio::test]
 async fn a_clinical_note_page_is_never_stored_and_staff_are_refused_it() {
     let (app, clinic) = harley().await;
     let note_id = crate::console_browser::file_a_call_with_a_note(&app, &clinic).await;

@@ -2,6 +2,7 @@
 //! temp dir, driven by a real HTTP client. One binary, a module per feature.
 
 mod fakes;
+mod fhir;
 mod followups;
 mod helpers;
 

@@ -52,6 +52,8 @@ pub struct Console {
     secure: bool,
     /// `server.public_url`'s host: forms from there are ours.
     public_host: Option<String>,
+    /// The clinic's FHIR base URL, shown on the settings page.
+    fhir_base: String,
     /// One-shot messages for the next page a session sees.
     notices: std::sync::Mutex<HashMap<String, Notice>>,
 }
@@ -68,6 +70,7 @@ pub fn router(api: Api, idle: Duration, secure: bool, public_url: &str) -> Route
         sessions: Sessions::new(idle),
         secure,
         public_host: host_of(public_url).map(str::to_string),
+        fhir_base: crate::http::fhir::base_url(public_url),
         notices: std::sync::Mutex::new(HashMap::new()),
     });
     Router::new()

@@ -187,6 +187,14 @@ pub(super) async fn settings(Query(q): Params, s: Signed) -> Response {
                     button type="submit" { "Create a key" }
                 }
             }
+            section aria-labelledby="fhir" {
+                h2 id="fhir" { "FHIR" }
+                p {
+                    "Practice systems read this diary and book into it over FHIR R4 at "
+                    code id="fhir-base" { (s.console.fhir_base) }
+                    " with a staff sign-in's access token or a voice agent key (see the README)."
+                }
+            }
             section aria-labelledby="users" {
                 h2 id="users" { "People" }
                 table {

@@ -1,0 +1,806 @@
+//! The FHIR R4 face: a practice system reads the diary, finds a free slot, books it (a second
+//! booking of the same time is refused with 409 and alternatives), moves and cancels it, holds
+//! and books through Argonaut's operations, and sees what the voice agent booked; another
+//! clinic sees none of it; every failure is an `OperationOutcome`.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn fhir(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = app
+        .client
+        .request(method, format!("{}/fhir/r4{path}", app.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/fhir+json")
+            .body(b.to_string());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "application/fhir+json",
+        "{path}"
+    );
+    (status, headers, r.json().await.unwrap())
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
+    let (s, _, v) = fhir(app, Method::GET, path, Some(token), None, &[]).await;
+    (s, v)
+}
+
+fn resources(bundle: &Value) -> Vec<Value> {
+    assert_eq!(bundle["resourceType"], "Bundle");
+    bundle["entry"]
+        .as_array()
+        .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The free slots of Dr Smith on `day` (the clinic's day).
+async fn free_slots(app: &TestApp, c: &BookableClinic, day: &str) -> Vec<Value> {
+    let (s, b) = get(
+        app,
+        &format!(
+            "/Slot?schedule=Schedule/{}&start=ge{day}&start=lt{day}T23:59:00Z&status=free&service-type={}",
+            c.smith, c.service_id
+        ),
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    resources(&b)
+}
+
+fn new_appointment(slot: &Value, name: &str) -> Value {
+    json!({
+        "resourceType": "Appointment",
+        "status": "booked",
+        "slot": [{"reference": format!("Slot/{}", slot["id"].as_str().unwrap())}],
+        "contained": [{"resourceType": "Patient", "id": "p", "name": [{"given": [name], "family": "Okafor"}],
+                        "telecom": [{"system": "phone", "value": "07700 900123"}], "birthDate": "1985-03-03"}],
+        "participant": [{"actor": {"reference": "#p"}, "status": "accepted"}],
+    })
+}
+
+fn issue_codes(outcome: &Value) -> Vec<String> {
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+    outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_practice_system_finds_a_slot_books_it_and_a_second_booking_of_that_time_is_refused_with_alternatives(
+) {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(3);
+    let slots = free_slots(&app, &c, &day).await;
+    assert_eq!(slots.len(), 14, "09:00–17:00 less lunch in 30-minute slots");
+    assert!(slots
+        .iter()
+        .all(|s| s["status"] == "free"
+            && s["schedule"]["reference"] == format!("Schedule/{}", c.smith)));
+    let nine = &slots[0];
+    assert!(nine["start"].as_str().unwrap().contains("T09:00:00"));
+    // The slot reads back by its id while it is free.
+    let (s, read) = get(
+        &app,
+        &format!("/Slot/{}", nine["id"].as_str().unwrap()),
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!((s, &read), (StatusCode::OK, nine));
+
+    let (s, h, made) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&c.clinic.token),
+        Some(new_appointment(nine, "Amaka")),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_str().unwrap().to_string();
+    assert!(h["location"]
+        .to_str()
+        .unwrap()
+        .ends_with(&format!("/fhir/r4/Appointment/{id}")));
+    assert_eq!(
+        h["etag"].to_str().unwrap(),
+        format!("W/\"{}\"", made["meta"]["versionId"].as_str().unwrap())
+    );
+    assert_eq!(
+        made["status"], "booked",
+        "booked: made and confirmed for the patient"
+    );
+    assert_eq!(made["start"], nine["start"]);
+    assert_eq!(
+        made["participant"][1]["actor"]["reference"],
+        format!("Practitioner/{}", c.smith)
+    );
+    // The same diary: the JSON API sees it, confirmed, with the patient as given.
+    let rest = app.appointment(&c, &id).await;
+    assert_eq!(rest["status"], "confirmed");
+    assert_eq!(rest["patient"]["name"], "Amaka Okafor");
+    assert_eq!(rest["patient"]["phone"], "+447700900123");
+
+    // The slot is no longer free, and now shows as busy.
+    let after = free_slots(&app, &c, &day).await;
+    assert!(!after.iter().any(|s| s["start"] == nine["start"]));
+    let (s, _) = get(
+        &app,
+        &format!("/Slot/{}", nine["id"].as_str().unwrap()),
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, busy) = get(
+        &app,
+        &format!(
+            "/Slot?schedule=Schedule/{}&start=ge{day}&start=lt{day}T23:59:00Z&status=busy",
+            c.smith
+        ),
+        &c.clinic.token,
+    )
+    .await;
+    let busy = resources(&busy);
+    assert_eq!(busy.len(), 1);
+    assert_eq!(busy[0]["start"], nine["start"]);
+
+    // A second client booking the same slot: 409, with free alternatives it can book.
+    let (s, _, refused) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&c.clinic.token),
+        Some(new_appointment(nine, "Bola")),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(issue_codes(&refused)[0], "conflict");
+    let offered: Vec<&str> = refused["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["code"] == "informational")
+        .map(|i| i["details"]["text"].as_str().unwrap())
+        .collect();
+    assert!(!offered.is_empty());
+    for slot in &offered {
+        let (s, free) = get(&app, &format!("/{slot}"), &c.clinic.token).await;
+        assert_eq!(s, StatusCode::OK, "{slot} is offered but not free");
+        assert_eq!(free["status"], "free");
+    }
+    assert_eq!(app.appointments(&c).await.len(), 1);
+    assert_eq!(app.audit_verify(&c.clinic).await["ok"], true);
+}
+
+#[tokio::test]
+async fn staff_move_and_cancel_through_put_and_patch_and_a_stale_version_changes_nothing() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(4);
+    let slots = free_slots(&app, &c, &day).await;
+    let (_, _, made) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&c.clinic.token),
+        Some(new_appointment(&slots[0], "Amaka")),
+        &[],
+    )
+    .await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let version = made["meta"]["versionId"].as_str().unwrap().to_string();
+    let t = Some(c.clinic.token.as_str());
+
+    // Move it to 10:00 with PUT; its end follows.
+    let mut moved = made.clone();
+    moved["start"] = slots[2]["start"].clone();
+    moved["end"] = slots[2]["end"].clone();
+    let etag = format!("W/\"{version}\"");
+    let (s, h, now) = fhir(
+        &app,
+        Method::PUT,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(moved.clone()),
+        &[("if-match", etag.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{now}");
+    assert_eq!(now["start"], slots[2]["start"]);
+    assert_eq!(now["id"], id.as_str(), "the same appointment, moved");
+    assert_ne!(now["meta"]["versionId"], version.as_str());
+    assert_ne!(h["etag"].to_str().unwrap(), etag);
+
+    // The old version again: 412, nothing changes.
+    let mut back = made.clone();
+    back["status"] = json!("cancelled");
+    let (s, _, outcome) = fhir(
+        &app,
+        Method::PUT,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(back),
+        &[("if-match", etag.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(issue_codes(&outcome)[0], "conflict");
+    assert_eq!(app.appointment(&c, &id).await["status"], "confirmed");
+
+    // Another booking at 11:00; moving ours onto it is 409 and ours stays at 10:00.
+    let (_, _, other) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(new_appointment(&slots[4], "Bola")),
+        &[],
+    )
+    .await;
+    assert!(other["id"].is_string());
+    let mut onto = now.clone();
+    onto["start"] = slots[4]["start"].clone();
+    onto.as_object_mut().unwrap().remove("end");
+    let (s, _, _) = fhir(
+        &app,
+        Method::PUT,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(onto),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, kept) = get(&app, &format!("/Appointment/{id}"), &c.clinic.token).await;
+    assert_eq!(kept["start"], slots[2]["start"]);
+
+    // A JSON Patch cancels it with a reason; its time is free again.
+    let patch = json!([{"op": "replace", "path": "/status", "value": "cancelled"},
+                       {"op": "add", "path": "/cancelationReason", "value": {"text": "patient is travelling"}}]);
+    let (s, _, cancelled) = fhir(
+        &app,
+        Method::PATCH,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(patch),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(
+        cancelled["cancelationReason"]["text"],
+        "patient is travelling"
+    );
+    assert_eq!(app.appointment(&c, &id).await["status"], "cancelled");
+    let free = free_slots(&app, &c, &day).await;
+    assert!(free.iter().any(|s| s["start"] == slots[2]["start"]));
+    // A cancelled appointment cannot come back to booked.
+    let (s, _, _) = fhir(
+        &app,
+        Method::PATCH,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(json!({"status": "booked"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(app.audit_verify(&c.clinic).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_retried_create_with_the_same_identifier_books_once() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let slots = free_slots(&app, &c, &date_in(5)).await;
+    let mut body = new_appointment(&slots[1], "Amaka");
+    body["identifier"] = json!([{"system": "https://pms.example/appointments", "value": "A-1001"}]);
+    let header = [(
+        "if-none-exist",
+        "identifier=https://pms.example/appointments|A-1001",
+    )];
+    let t = Some(c.clinic.token.as_str());
+    let (s, _, first) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(body.clone()),
+        &header,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The retry names another time: the one made under the identifier comes back, nothing new.
+    body["slot"] = json!([{"reference": format!("Slot/{}", slots[3]["id"].as_str().unwrap())}]);
+    let (s, _, again) = fhir(&app, Method::POST, "/Appointment", t, Some(body), &header).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(first["identifier"][0]["value"], "A-1001");
+    assert_eq!(app.appointments(&c).await.len(), 1);
+    let (_, found) = get(
+        &app,
+        "/Appointment?identifier=https://pms.example/appointments|A-1001",
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(resources(&found)[0]["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn what_the_voice_agent_booked_is_seen_over_fhir_and_reading_the_patient_is_audited() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(2);
+    let answer = app
+        .vapi_tool(&c.agent_key, "call-fhir-1", "tc-1", "book_appointment", json!({
+            "appointment_date": day, "appointment_time": "14:00", "provider_name": "Dr Patel",
+            "service": "rhinoplasty", "patient_name": "Siobhan Nakamura", "date_of_birth": "1990-06-01"}))
+        .await;
+    let id = answer["appointment_id"]
+        .as_str()
+        .expect("booked")
+        .to_string();
+    let (s, found) = get(
+        &app,
+        &format!(
+            "/Appointment?date={day}&actor=Practitioner/{}&_include=Appointment:actor",
+            c.patel
+        ),
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(found["total"], 1);
+    let entries = found["entry"].as_array().unwrap();
+    assert_eq!(entries[0]["resource"]["id"], id.as_str());
+    assert_eq!(entries[0]["resource"]["status"], "pending");
+    assert!(entries[0]["resource"]["start"]
+        .as_str()
+        .unwrap()
+        .contains("T14:00:00"));
+    assert_eq!(entries[1]["search"]["mode"], "include");
+    assert_eq!(entries[1]["resource"]["name"][0]["text"], "Dr Patel");
+    // Dr Smith's diary does not hold it.
+    let (_, smith) = get(
+        &app,
+        &format!("/Appointment?actor=Practitioner/{}", c.smith),
+        &c.clinic.token,
+    )
+    .await;
+    assert_eq!(smith["total"], 0);
+
+    assert!(!app
+        .audit_actions(&c.clinic)
+        .await
+        .contains(&"patient_read".to_string()));
+    let (s, patient) = get(&app, &format!("/Patient/{id}"), &c.clinic.token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(patient["name"][0]["text"], "Siobhan Nakamura");
+    assert_eq!(
+        patient["telecom"][0]["value"], "+447911123456",
+        "the caller's number"
+    );
+    assert_eq!(patient["birthDate"], "1990-06-01");
+    let (_, by_phone) = get(&app, "/Patient?telephone=07911123456", &c.clinic.token).await;
+    assert_eq!(by_phone["total"], 1);
+    let reads = app
+        .audit_entries(&c.clinic)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "patient_read")
+        .collect::<Vec<_>>();
+    assert_eq!(reads.len(), 2, "the read and the search each audited");
+    assert!(reads
+        .iter()
+        .all(|e| e["target"] == format!("appointment:{id}")));
+    // An agent key books but cannot read patients or the diary.
+    let (s, _) = get(&app, &format!("/Patient/{id}"), &c.agent_key).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = get(&app, "/Appointment", &c.agent_key).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = get(&app, "/Slot", &c.agent_key).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn find_hold_and_book_keep_the_held_time_from_everyone_else() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(6);
+    let (s, found) = get(
+        &app,
+        &format!(
+            "/Appointment/$find?start={day}&end={day}&provider=Practitioner/{}&service-type={}",
+            c.smith, c.service_id
+        ),
+        &c.agent_key,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    let proposed = resources(&found);
+    assert_eq!(proposed.len(), 14);
+    assert!(proposed.iter().all(|a| a["status"] == "proposed"));
+    let t = Some(c.agent_key.as_str());
+    let params = json!({"resourceType": "Parameters", "parameter": [{"name": "appt-resource", "resource": proposed[3]}]});
+    let (s, _, held) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment/$hold",
+        t,
+        Some(params.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{held}");
+    assert_eq!(held["status"], "pending");
+    // Nobody else can book or hold it now: not staff, not the voice agent.
+    let (s, _, _) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment/$hold",
+        t,
+        Some(params),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let time = &proposed[3]["start"].as_str().unwrap()[11..16];
+    let r = app.book_via_rest(&c, &c.smith, &day, time, None).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(!free_slots(&app, &c, &day)
+        .await
+        .iter()
+        .any(|s| s["start"] == proposed[3]["start"]));
+
+    let mut book = held.clone();
+    book["contained"] = json!([{"resourceType": "Patient", "id": "p", "name": [{"text": "Amaka Okafor"}], "telecom": [{"system": "phone", "value": "+44 7700 900123"}]}]);
+    book["participant"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"actor": {"reference": "#p"}, "status": "accepted"}));
+    let (s, _, booked) = fhir(&app, Method::POST, "/Appointment/$book", t, Some(book), &[]).await;
+    assert_eq!(s, StatusCode::CREATED, "{booked}");
+    assert_eq!(booked["start"], proposed[3]["start"]);
+    assert_eq!(
+        app.org_list(&c, "holds").await.len(),
+        0,
+        "the booking took the hold"
+    );
+    assert_eq!(app.appointments(&c).await.len(), 1);
+}
+
+#[tokio::test]
+async fn another_clinics_resources_are_not_found_and_its_searches_find_nothing() {
+    let app = spawn_app().await;
+    let a = app.bookable_clinic("Harley Aesthetics").await;
+    let b = app.bookable_clinic("Mayfair Skin").await;
+    let slots = free_slots(&app, &a, &date_in(3)).await;
+    let (_, _, made) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&a.clinic.token),
+        Some(new_appointment(&slots[0], "Amaka")),
+        &[],
+    )
+    .await;
+    let id = made["id"].as_str().unwrap();
+    for path in [
+        format!("/Appointment/{id}"),
+        format!("/Patient/{id}"),
+        format!("/Practitioner/{}", a.smith),
+        format!("/Schedule/{}", a.smith),
+        format!("/HealthcareService/{}", a.service_id),
+        format!("/Slot/{}", slots[1]["id"].as_str().unwrap()),
+        format!("/Slot/busy.{id}"),
+    ] {
+        let (s, outcome) = get(&app, &path, &b.clinic.token).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(issue_codes(&outcome)[0], "not-found");
+    }
+    for path in [
+        format!("/Appointment?_id={id}"),
+        format!("/Appointment?actor=Practitioner/{}", a.smith),
+        format!("/Patient?_id={id}"),
+        format!("/Slot?schedule=Schedule/{}", a.smith),
+        format!("/Practitioner?_id={}", a.smith),
+    ] {
+        let (s, bundle) = get(&app, &path, &b.clinic.token).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert_eq!(bundle["total"], 0, "{path}");
+    }
+    // Changing it from the other clinic: not found, and it stays as it was.
+    let (s, _, _) = fhir(
+        &app,
+        Method::PATCH,
+        &format!("/Appointment/{id}"),
+        Some(&b.clinic.token),
+        Some(json!({"status": "cancelled"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Booking the other clinic's slot names a slot this clinic does not have.
+    let (s, _, outcome) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&b.clinic.token),
+        Some(new_appointment(&slots[1], "Bola")),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["expression"][0] == "Appointment.slot"));
+    assert_eq!(app.appointment(&a, id).await["status"], "confirmed");
+    assert_eq!(app.appointments(&b).await.len(), 0);
+}
+
+#[tokio::test]
+async fn bad_requests_answer_an_operation_outcome_and_change_nothing() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let t = Some(c.clinic.token.as_str());
+    let slots = free_slots(&app, &c, &date_in(3)).await;
+    let cases: Vec<(Method, String, Option<Value>, StatusCode, &str)> = vec![
+        (
+            Method::GET,
+            "/Appointment".into(),
+            None,
+            StatusCode::UNAUTHORIZED,
+            "login",
+        ),
+        (
+            Method::GET,
+            "/Slot?status=maybe".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            Method::GET,
+            "/Slot?start=tomorrow".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            Method::GET,
+            "/Slot?start=ge2026-01-01&start=lt2026-06-01".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            Method::GET,
+            "/Appointment?_count=0".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            Method::GET,
+            "/Appointment/not-an-id".into(),
+            None,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+        (
+            Method::DELETE,
+            "/Appointment/x".into(),
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "not-supported",
+        ),
+        (
+            Method::POST,
+            "/Appointment".into(),
+            Some(json!({"resourceType": "Patient"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            Method::POST,
+            "/Appointment".into(),
+            Some(
+                json!({"resourceType": "Appointment", "status": "arrived", "slot": [{"reference": format!("Slot/{}", slots[0]["id"].as_str().unwrap())}]}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            Method::POST,
+            "/Appointment".into(),
+            Some(
+                json!({"resourceType": "Appointment", "start": "2026-07-01T09:00:00", "participant": []}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let token = if status == StatusCode::UNAUTHORIZED {
+            None
+        } else {
+            t
+        };
+        let (s, _, outcome) = fhir(&app, method.clone(), &path, token, body, &[]).await;
+        assert_eq!(s, status, "{method} {path}: {outcome}");
+        assert_eq!(issue_codes(&outcome)[0], code, "{method} {path}");
+    }
+    // Malformed JSON, and a patient the booking rules refuse (no phone number).
+    let r = app
+        .client
+        .post(format!("{}/fhir/r4/Appointment", app.base))
+        .bearer_auth(&c.clinic.token)
+        .header("content-type", "application/fhir+json")
+        .body("{\"resourceType\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let mut no_phone = new_appointment(&slots[0], "Amaka");
+    no_phone["contained"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("telecom");
+    let (s, _, outcome) = fhir(&app, Method::POST, "/Appointment", t, Some(no_phone), &[]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        outcome["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["expression"][0] == "Patient.telecom"),
+        "{outcome}"
+    );
+    assert!(
+        !outcome.to_string().contains("Amaka"),
+        "no personal data in errors"
+    );
+    assert_eq!(app.appointments(&c).await.len(), 0);
+}
+
+#[tokio::test]
+async fn the_capability_statement_lists_exactly_the_fhir_routes_the_server_answers() {
+    let app = spawn_app().await;
+    let (s, _, statement) = fhir(&app, Method::GET, "/metadata", None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(statement["resourceType"], "CapabilityStatement");
+    assert_eq!(statement["fhirVersion"], "4.0.1");
+    let doc: Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Every documented FHIR operation, as the interaction it is.
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(rest) = path.strip_prefix("/fhir/r4/") else {
+            continue;
+        };
+        if rest == "metadata" {
+            continue;
+        }
+        let mut parts = rest.split('/');
+        let kind = parts.next().unwrap();
+        let second = parts.next();
+        for method in item.as_object().unwrap().keys() {
+            documented.push(match (method.as_str(), second) {
+                ("get", None) => format!("{kind} search-type"),
+                ("post", None) => format!("{kind} create"),
+                ("get", Some("{id}")) => format!("{kind} read"),
+                ("put", Some("{id}")) => format!("{kind} update"),
+                ("patch", Some("{id}")) => format!("{kind} patch"),
+                (_, Some(op)) => format!("{kind} {op}"),
+                other => panic!("unexpected FHIR route {other:?}"),
+            });
+        }
+    }
+    let mut stated: Vec<String> = Vec::new();
+    for r in statement["rest"][0]["resource"].as_array().unwrap() {
+        let kind = r["type"].as_str().unwrap();
+        for i in r["interaction"].as_array().into_iter().flatten() {
+            stated.push(format!("{kind} {}", i["code"].as_str().unwrap()));
+        }
+        for o in r["operation"].as_array().into_iter().flatten() {
+            stated.push(format!("{kind} ${}", o["name"].as_str().unwrap()));
+        }
+    }
+    documented.sort();
+    stated.sort();
+    assert_eq!(stated, documented);
+    for kind in [
+        "Practitioner",
+        "HealthcareService",
+        "Schedule",
+        "Slot",
+        "Appointment",
+        "Patient",
+    ] {
+        assert!(stated.contains(&format!("{kind} read")), "{kind}");
+        assert!(stated.contains(&format!("{kind} search-type")), "{kind}");
+    }
+    // And each interaction it states answers (not 404 or 405) for a clinic's token.
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    for r in statement["rest"][0]["resource"].as_array().unwrap() {
+        let kind = r["type"].as_str().unwrap();
+        let (s, bundle) = get(&app, &format!("/{kind}?_count=1"), &c.clinic.token).await;
+        assert_eq!(s, StatusCode::OK, "{kind}: {bundle}");
+        for p in r["searchParam"].as_array().into_iter().flatten() {
+            assert!(["token", "date", "reference"].contains(&p["type"].as_str().unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_long_search_pages_with_next_links() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(3);
+    let path = format!("/Slot?start=ge{day}&start=lt{day}T23:59:00Z&status=free&_count=5");
+    let (_, first) = get(&app, &path, &c.clinic.token).await;
+    assert_eq!(
+        first["total"], 28,
+        "14 half-hours for each of the two doctors"
+    );
+    let mut seen: Vec<Value> = resources(&first);
+    assert_eq!(seen.len(), 5);
+    let mut next = first;
+    while let Some(url) = next["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_string())
+    {
+        let path = url.split("/fhir/r4").nth(1).unwrap().to_string();
+        let (s, page) = get(&app, &path, &c.clinic.token).await;
+        assert_eq!(s, StatusCode::OK);
+        seen.extend(resources(&page));
+        next = page;
+    }
+    assert_eq!(seen.len(), 28);
+    let starts: Vec<&str> = seen.iter().map(|s| s["start"].as_str().unwrap()).collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "in start order across pages");
+    let mut ids: Vec<&str> = seen.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 28, "no slot twice");
+}
