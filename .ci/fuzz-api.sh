@@ -62,7 +62,7 @@ eval "$SETUP"
 cat >"$WORK/checks.toml" <<'TOML'
 # A body over the size limit is refused with 413, like any other bad input.
 [checks.negative_data_rejection]
-expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428", "429"]
 
 # Schema-valid data these operations refuse by rules no schema can state, each answered 422
 # with the field at fault: a time in the diary must be inside the clinic's hours, notice,
@@ -72,6 +72,13 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 [[operations]]
 include-path-regex = "^/api/orgs/\\{org\\}/(appointments|appointments/\\{appointment_id\\}/reschedule|providers|providers/\\{provider_id\\}/(hours|time-off)|waitlist|procedures|procedures/\\{procedure_id\\})$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# FHIR answers a search it cannot run (a range over 31 days, a date that does not exist) with
+# 400, a time the rules refuse with 422, a taken one with 409, a stale If-Match with 412, and
+# an id no schema can tell from another clinic's with 404.
+[[operations]]
+include-path-regex = "^/fhir/r4/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "412", "422", "429"]
 
 # Only the code and state Google itself returned can finish connecting a calendar (400).
 [[operations]]
