@@ -281,6 +281,38 @@ async fn staff_move_and_cancel_through_put_and_patch_and_a_stale_version_changes
     let (_, kept) = get(&app, &format!("/Appointment/{id}"), &c.clinic.token).await;
     assert_eq!(kept["start"], slots[2]["start"]);
 
+    // A merge patch of the start alone moves it (the end follows), and frees 10:00.
+    let (s, _, patched) = fhir(
+        &app,
+        Method::PATCH,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(json!({"start": slots[6]["start"]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{patched}");
+    assert_eq!(patched["start"], slots[6]["start"]);
+    assert_eq!(patched["end"], slots[6]["end"]);
+    assert!(free_slots(&app, &c, &day)
+        .await
+        .iter()
+        .any(|s| s["start"] == slots[2]["start"]));
+    // An outcome and a move in one change are refused before either happens.
+    let (s, _, _) = fhir(
+        &app,
+        Method::PATCH,
+        &format!("/Appointment/{id}"),
+        t,
+        Some(json!({"start": slots[8]["start"], "status": "noshow"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.appointment(&c, &id).await["start"].as_str().unwrap()[11..16],
+        slots[6]["start"].as_str().unwrap()[11..16]
+    );
     // A JSON Patch cancels it with a reason; its time is free again.
     let patch = json!([{"op": "replace", "path": "/status", "value": "cancelled"},
                        {"op": "add", "path": "/cancelationReason", "value": {"text": "patient is travelling"}}]);
@@ -301,7 +333,7 @@ async fn staff_move_and_cancel_through_put_and_patch_and_a_stale_version_changes
     );
     assert_eq!(app.appointment(&c, &id).await["status"], "cancelled");
     let free = free_slots(&app, &c, &day).await;
-    assert!(free.iter().any(|s| s["start"] == slots[2]["start"]));
+    assert!(free.iter().any(|s| s["start"] == slots[6]["start"]));
     // A cancelled appointment cannot come back to booked.
     let (s, _, _) = fhir(
         &app,
@@ -323,12 +355,38 @@ async fn a_retried_create_with_the_same_identifier_books_once() {
     let slots = free_slots(&app, &c, &date_in(5)).await;
     let mut body = new_appointment(&slots[1], "Amaka");
     body["identifier"] = json!([{"system": "https://pms.example/appointments", "value": "A-1001"}]);
+    let t = Some(c.clinic.token.as_str());
+    let (s, _, first) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(body.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The retry names another time and carries the identifier in the body: the one made under
+    // it comes back, nothing new.
+    body["slot"] = json!([{"reference": format!("Slot/{}", slots[3]["id"].as_str().unwrap())}]);
+    let (s, _, again) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(body.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    // A conditional create names it in If-None-Exist alone.
+    body.as_object_mut().unwrap().remove("identifier");
     let header = [(
         "if-none-exist",
         "identifier=https://pms.example/appointments|A-1001",
     )];
-    let t = Some(c.clinic.token.as_str());
-    let (s, _, first) = fhir(
+    let (s, _, conditional) = fhir(
         &app,
         Method::POST,
         "/Appointment",
@@ -337,22 +395,113 @@ async fn a_retried_create_with_the_same_identifier_books_once() {
         &header,
     )
     .await;
-    assert_eq!(s, StatusCode::CREATED);
-    // The retry names another time: the one made under the identifier comes back, nothing new.
-    body["slot"] = json!([{"reference": format!("Slot/{}", slots[3]["id"].as_str().unwrap())}]);
-    let (s, _, again) = fhir(&app, Method::POST, "/Appointment", t, Some(body), &header).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(again["id"], first["id"]);
+    assert_eq!(conditional["id"], first["id"]);
     assert_eq!(first["identifier"][0]["value"], "A-1001");
     assert_eq!(app.appointments(&c).await.len(), 1);
-    let (_, found) = get(
+    // Another identifier books anew.
+    let other = [(
+        "if-none-exist",
+        "identifier=https://pms.example/appointments|A-1002",
+    )];
+    let (s, _, second) = fhir(&app, Method::POST, "/Appointment", t, Some(body), &other).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(app.appointments(&c).await.len(), 2);
+    for search in [
+        "identifier=https://pms.example/appointments|A-1001",
+        "identifier=A-1001",
+    ] {
+        let (_, found) = get(&app, &format!("/Appointment?{search}"), &c.clinic.token).await;
+        assert_eq!(found["total"], 1, "{search}");
+        assert_eq!(resources(&found)[0]["id"], first["id"]);
+    }
+    let (_, none) = get(
         &app,
-        "/Appointment?identifier=https://pms.example/appointments|A-1001",
+        "/Appointment?identifier=https://elsewhere.example|A-1001",
         &c.clinic.token,
     )
     .await;
-    assert_eq!(found["total"], 1);
-    assert_eq!(resources(&found)[0]["id"], first["id"]);
+    assert_eq!(none["total"], 0);
+}
+
+#[tokio::test]
+async fn an_agent_key_books_but_is_told_nothing_about_patients_and_changes_nothing() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let slots = free_slots(&app, &c, &date_in(5)).await;
+    let t = Some(c.clinic.token.as_str());
+    let mut body = new_appointment(&slots[0], "Amaka");
+    body["identifier"] = json!([{"system": "https://pms.example/appointments", "value": "A-7"}]);
+    body["comment"] = json!("allergic to latex");
+    let (_, _, staffs) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(body.clone()),
+        &[],
+    )
+    .await;
+    let id = staffs["id"].as_str().unwrap().to_string();
+    assert_eq!(staffs["participant"][0]["actor"]["display"], "Amaka Okafor");
+
+    let a = Some(c.agent_key.as_str());
+    // Guessing the identifier returns the booking, but not whom it is for.
+    let (s, _, replay) = fhir(&app, Method::POST, "/Appointment", a, Some(body), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(replay["id"], id.as_str());
+    assert!(!replay.to_string().contains("Amaka"), "{replay}");
+    assert!(!replay.to_string().contains("latex"), "{replay}");
+    // Its own booking: answered the same way.
+    let (s, _, own) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        a,
+        Some(new_appointment(&slots[2], "Bola")),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    assert!(!own.to_string().contains("Bola"));
+    // It cannot copy another booking's patient into a new one.
+    let mut copy = new_appointment(&slots[4], "x");
+    copy.as_object_mut().unwrap().remove("contained");
+    copy["participant"] =
+        json!([{"actor": {"reference": format!("Patient/{id}")}, "status": "accepted"}]);
+    let (s, _, _) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        a,
+        Some(copy.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Staff can (a returning patient).
+    let (s, _, returning) = fhir(&app, Method::POST, "/Appointment", t, Some(copy), &[]).await;
+    assert_eq!(s, StatusCode::CREATED, "{returning}");
+    assert_eq!(
+        returning["participant"][0]["actor"]["display"],
+        "Amaka Okafor"
+    );
+    // It changes no appointment.
+    for method in [Method::PUT, Method::PATCH] {
+        let (s, _, _) = fhir(
+            &app,
+            method.clone(),
+            &format!("/Appointment/{id}"),
+            a,
+            Some(json!({"resourceType": "Appointment", "status": "cancelled"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method}");
+    }
+    assert_eq!(app.appointment(&c, &id).await["status"], "confirmed");
+    assert_eq!(app.appointments(&c).await.len(), 3);
 }
 
 #[tokio::test]
@@ -661,6 +810,18 @@ async fn bad_requests_answer_an_operation_outcome_and_change_nothing() {
         assert_eq!(s, status, "{method} {path}: {outcome}");
         assert_eq!(issue_codes(&outcome)[0], code, "{method} {path}");
     }
+    // Dates chrono reads but nothing can be computed at: no 5xx, nothing found.
+    for path in [
+        "/Slot?start=ge%2B262142-12-20".to_string(),
+        "/Appointment/$find?start=%2B262142-12-20".to_string(),
+        "/Appointment?date=lt-262000-01-01".to_string(),
+    ] {
+        let (s, bundle) = get(&app, &path, &c.clinic.token).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {bundle}");
+        assert_eq!(bundle["total"], 0, "{path}");
+    }
+    let (s, _) = get(&app, "/Slot/1-0-1qv1ojrz", &c.clinic.token).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // Malformed JSON, and a patient the booking rules refuse (no phone number).
     let r = app
         .client

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{AppointmentRecord, AppointmentStatus, BookingSource};
 use crate::booking::{AppointmentFilter, BookingError, ClinicView, Slot};
-use crate::domain::{AppointmentId, ProviderId, ServiceId};
+use crate::domain::{AppointmentId, ProviderId, Role, ServiceId};
 use crate::http::extract::parse_body;
 use crate::http::AppState;
 
@@ -118,7 +118,7 @@ async fn search_appointments(
 ) -> Result<FhirResponse, FhirError> {
     let query = SearchQuery::parse(raw.as_deref())?;
     let view = state.booking.clinic(caller.org).await?;
-    let range = date_range(&query, "date", view.tz)?;
+    let range = date_range(&query, "date", view.tz, state.booking.now())?;
     let mut statuses = Vec::new();
     for s in query.values("status") {
         match s {
@@ -153,16 +153,13 @@ async fn search_appointments(
             None => nothing = true,
         }
     }
-    let identifier = match query.single("identifier")? {
-        Some(token) => match token.split_once('|') {
-            Some((system, value)) => Some(resources::identifier_key(system, value)),
-            None => Some(resources::identifier_key(
-                resources::DEFAULT_IDENTIFIER_SYSTEM,
-                token,
-            )),
-        },
-        None => None,
-    };
+    // `system|value`, or a value under any system.
+    let identifier = query
+        .single("identifier")?
+        .map(|token| match token.split_once('|') {
+            Some((system, value)) => (Some(system), value),
+            None => (None, token),
+        });
     let include = match query.single("_include")? {
         None => false,
         Some("Appointment:actor" | "Appointment:actor:Practitioner") => true,
@@ -184,9 +181,10 @@ async fn search_appointments(
         .filter(|a| ids.is_empty() || ids.contains(&a.id.to_string().as_str()))
         .filter(|a| statuses.is_empty() || statuses.contains(&Some(a.status)))
         .filter(|a| {
-            identifier
-                .as_ref()
-                .is_none_or(|k| a.vapi_tool_call_id.as_ref() == Some(k))
+            identifier.is_none_or(|(system, value)| {
+                resources::identifier_of(a)
+                    .is_some_and(|(s, v)| v == value && system.is_none_or(|x| x == s))
+            })
         })
         .collect();
     let page: Vec<&AppointmentRecord> = matches
@@ -252,6 +250,12 @@ pub(super) async fn place(
     hold_key: Option<String>,
 ) -> Result<FhirResponse, FhirError> {
     let now = state.booking.now();
+    if caller.role == Role::Agent && p.patient_ref.is_some() {
+        return Err(FhirError::field(
+            "Appointment.participant",
+            "an agent key gives the patient as a contained Patient",
+        ));
+    }
     let earlier = match p.patient_ref {
         Some(id) => Some(
             state
@@ -308,7 +312,13 @@ pub(super) async fn place(
     } else {
         StatusCode::CREATED
     };
-    Ok(answer(&made, view, &base_of(state)).with_status(status))
+    let mut response = answer(&made, view, &base_of(state)).with_status(status);
+    if caller.role == Role::Agent {
+        // An agent key reads no diary: it is told what it booked, not who the booking (or a
+        // replayed one, made under the same identifier by someone else) is for.
+        response = response.map_body(resources::without_patient_details);
+    }
+    Ok(response)
 }
 
 /// Reads a body as JSON (400 when it is not, 422 naming the element when it is no object).
@@ -449,7 +459,9 @@ async fn change(
         }
     };
     let start = read_instant("start")?.unwrap_or(current.start);
-    if let Some(end) = read_instant("end")? {
+    // An end left as it was (a patch of the start alone) follows the start; a new one must
+    // keep the length.
+    if let Some(end) = read_instant("end")?.filter(|e| *e != current.end) {
         if end - start != current.end - current.start {
             return Err(FhirError::field(
                 "Appointment.end",
@@ -465,6 +477,27 @@ async fn change(
         crate::booking::intake::REASON_MAX_CHARS,
     )
     .map_err(|m| FhirError::field("Appointment.cancelationReason", m))?;
+    // Everything asked is checked before anything is changed.
+    let moved = start != current.start;
+    match (current.status, status) {
+        (_, AppointmentStatus::Cancelled) => {}
+        (from, to) if from == to => {}
+        (AppointmentStatus::Pending, AppointmentStatus::Confirmed) => {}
+        (_, AppointmentStatus::Completed | AppointmentStatus::NoShow) if moved => {
+            return Err(FhirError::field(
+                "Appointment.status",
+                "record the outcome and move the start in separate changes",
+            ))
+        }
+        (_, AppointmentStatus::Completed | AppointmentStatus::NoShow) => {}
+        _ => {
+            return Err(FhirError::new(
+                StatusCode::CONFLICT,
+                "business-rule",
+                "an appointment cannot go back to that status",
+            ))
+        }
+    }
     let service = current.service_id;
     let mut a = current;
     if status == AppointmentStatus::Cancelled {
@@ -473,7 +506,7 @@ async fn change(
         }
         return Ok(a);
     }
-    if start != a.start {
+    if moved {
         a = state
             .booking
             .reschedule(caller, a.id, start, None, None)
@@ -491,28 +524,21 @@ async fn change(
                     FhirError::new(StatusCode::CONFLICT, "conflict", "it is no longer pending")
                 })?;
         }
-        (_, to @ (AppointmentStatus::Completed | AppointmentStatus::NoShow)) => {
+        (_, to) => {
             a = state.booking.set_outcome(caller, a.id, to).await?;
-        }
-        _ => {
-            return Err(FhirError::new(
-                StatusCode::CONFLICT,
-                "business-rule",
-                "an appointment cannot go back to that status",
-            ))
         }
     }
     Ok(a)
 }
 
 /// Changes an appointment's status or start (see `change`); `If-Match: W/"{versionId}"` refuses
-/// with 412 when it changed since (admin, staff, agent).
+/// with 412 when it changed since (admin, staff).
 #[utoipa::path(
     put,
     path = "/fhir/r4/Appointment/{id}",
     tag = "fhir",
     params(("id" = String, Path, description = "The appointment's id")),
-    security(("bearer" = ["admin", "staff", "agent"])),
+    security(("bearer" = ["admin", "staff"])),
     request_body(content = Object, content_type = "application/fhir+json", description = "The Appointment as it should be"),
     responses((status = 200, description = "The Appointment as it now is", body = Object, content_type = "application/fhir+json"))
 )]
@@ -533,13 +559,13 @@ async fn update_appointment(
 }
 
 /// Changes an appointment by a JSON Patch (RFC 6902, an array) or a merge patch (RFC 7396,
-/// an object) of its resource; then as `PUT` (admin, staff, agent).
+/// an object) of its resource; then as `PUT` (admin, staff).
 #[utoipa::path(
     patch,
     path = "/fhir/r4/Appointment/{id}",
     tag = "fhir",
     params(("id" = String, Path, description = "The appointment's id")),
-    security(("bearer" = ["admin", "staff", "agent"])),
+    security(("bearer" = ["admin", "staff"])),
     request_body(content = Object, content_type = "application/json-patch+json", description = "A JSON Patch array, or a merge-patch object"),
     responses((status = 200, description = "The Appointment as it now is", body = Object, content_type = "application/fhir+json"))
 )]

@@ -69,8 +69,9 @@ async fn find(
 ) -> Result<FhirResponse, FhirError> {
     let query = SearchQuery::parse(raw.as_deref())?;
     let view = state.booking.clinic(caller.org).await?;
-    let from = bound(&query, "start", &view, false)?.unwrap_or(state.booking.now());
-    let to = bound(&query, "end", &view, true)?
+    let from =
+        bound(&query, "start", &view, false, state.booking.now())?.unwrap_or(state.booking.now());
+    let to = bound(&query, "end", &view, true, state.booking.now())?
         .unwrap_or(from + Duration::days(DEFAULT_SLOT_SEARCH_DAYS));
     if to - from > Duration::days(MAX_SLOT_SEARCH_DAYS) {
         return Err(FhirError::bad_search(
@@ -130,6 +131,7 @@ fn bound(
     name: &str,
     view: &ClinicView,
     end: bool,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, FhirError> {
     let Some(v) = query.single(name)? else {
         return Ok(None);
@@ -138,6 +140,7 @@ fn bound(
         &SearchQuery::parse(Some(&format!("d={}", urlencode(v))))?,
         "d",
         view.tz,
+        now,
     )
     .map_err(|_| FhirError::bad_search(name, "must be a date or an instant with its offset"))?;
     Ok(if end { range.to } else { range.from })

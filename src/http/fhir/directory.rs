@@ -320,7 +320,7 @@ async fn slots(
     }
     let want = |s: &str| statuses.is_empty() || statuses.contains(&s);
     // Every parameter is checked before any of them can make the answer empty.
-    let range = date_range(query, "start", tz)?;
+    let range = date_range(query, "start", tz, state.booking.now())?;
     let service_token = query.single("service-type")?;
     let provider = match query.single("schedule")? {
         None => None,
@@ -359,11 +359,12 @@ async fn slots(
     }
     let mut found: Vec<(chrono::DateTime<Utc>, Value)> = Vec::new();
     if want("free") {
+        let mut slots = resources::FreeSlotWriter::new(service, tz);
         found.extend(
             free_slots(state, view, provider, service, from, to)
                 .await?
                 .into_iter()
-                .map(|s| (s.start, resources::free_slot(&s, service, tz))),
+                .map(|s| (s.start, slots.write(&s))),
         );
     }
     if want("busy") {
@@ -465,7 +466,9 @@ pub(super) async fn free_slot(
     view: &ClinicView,
     id: &str,
 ) -> Result<(crate::booking::Slot, Option<ServiceId>), FhirError> {
-    let wanted = FreeSlotId::decode(id).ok_or_else(FhirError::not_found)?;
+    let wanted = FreeSlotId::decode(id)
+        .filter(|w| intake::instant_in_window(w.start, state.booking.now()).is_ok())
+        .ok_or_else(FhirError::not_found)?;
     let service = match wanted.service {
         Some(s) => Some(
             view.services

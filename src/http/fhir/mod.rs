@@ -95,6 +95,12 @@ impl FhirResponse {
         self
     }
 
+    /// The same answer with its resource changed by `f`.
+    pub fn map_body(mut self, f: impl FnOnce(Value) -> Value) -> FhirResponse {
+        self.body = f(self.body);
+        self
+    }
+
     pub fn with_header(mut self, name: header::HeaderName, value: &str) -> FhirResponse {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.insert(name, v);

@@ -89,7 +89,8 @@ pub fn read(
             .as_str()
             .and_then(|r| super::search::reference_id(r, "Slot"))
             .and_then(FreeSlotId::decode)
-            .filter(|s| view.providers.iter().any(|p| p.id == s.provider));
+            .filter(|s| view.providers.iter().any(|p| p.id == s.provider))
+            .filter(|s| intake::instant_in_window(s.start, now).is_ok());
         match id {
             Some(s) => {
                 provider = Some(s.provider);

@@ -52,11 +52,24 @@ pub fn status_from_code(code: &str) -> Option<AppointmentStatus> {
     })
 }
 
-/// An appointment's version: a digest of what is stored, so any change gives a new one
-/// (`meta.versionId`, `ETag: W/"…"`).
+/// An appointment's version (`meta.versionId`, `ETag: W/"…"`): a digest of what its resource
+/// shows, so a change a client can see gives a new one and upkeep it cannot see (a calendar
+/// copy delivered) does not.
 pub fn version(a: &AppointmentRecord) -> String {
-    let bytes = serde_json::to_vec(a).unwrap_or_default();
-    hex::encode(&Sha256::digest(&bytes)[..8])
+    let shown = json!([
+        a.id,
+        a.status,
+        a.provider_id,
+        a.service_id,
+        a.start,
+        a.end,
+        a.patient,
+        a.notes,
+        a.cancel_reason,
+        a.vapi_tool_call_id,
+        a.updated_at,
+    ]);
+    hex::encode(&Sha256::digest(shown.to_string().as_bytes())[..8])
 }
 
 /// The weak ETag of a version.
@@ -70,7 +83,7 @@ pub fn identifier_key(system: &str, value: &str) -> String {
 }
 
 /// The identifier a booking was made under by a FHIR client, if it was.
-fn identifier_of(a: &AppointmentRecord) -> Option<(&str, &str)> {
+pub fn identifier_of(a: &AppointmentRecord) -> Option<(&str, &str)> {
     a.vapi_tool_call_id
         .as_deref()?
         .strip_prefix(IDENTIFIER_PREFIX)?
@@ -142,12 +155,17 @@ impl FreeSlotId {
     /// `{provider}-{service or 0}-{minute}`, each in base 36 (at most 57 characters, inside
     /// FHIR's 64).
     pub fn encode(&self) -> String {
+        let mut id = FreeSlotId::prefix(self.provider, self.service);
+        id.push_str(&base36((self.start.timestamp() / 60).max(0) as u128));
+        id
+    }
+
+    /// What the ids of one provider's slots for one service start with.
+    fn prefix(provider: ProviderId, service: Option<ServiceId>) -> String {
         format!(
-            "{}-{}-{}",
-            base36(self.provider.as_u128()),
-            self.service
-                .map_or("0".to_string(), |s| base36(s.as_u128())),
-            base36((self.start.timestamp() / 60).max(0) as u128),
+            "{}-{}-",
+            base36(provider.as_u128()),
+            service.map_or("0".to_string(), |s| base36(s.as_u128())),
         )
     }
 
@@ -212,25 +230,60 @@ fn from_base36(s: &str) -> Option<u128> {
     Some(n)
 }
 
-/// A free `Slot`.
-pub fn free_slot(s: &Slot, service: Option<&ServiceRecord>, tz: Tz) -> Value {
-    let id = FreeSlotId {
-        provider: s.provider_id,
-        service: service.map(|s| s.id),
-        start: s.start,
-    };
-    let mut v = json!({
-        "resourceType": "Slot",
-        "id": id.encode(),
-        "schedule": {"reference": format!("Schedule/{}", s.provider_id)},
-        "status": "free",
-        "start": instant(s.start, tz),
-        "end": instant(s.end, tz),
-    });
-    if let Some(service) = service {
-        v["serviceType"] = json!([service_concept(service)]);
+/// Writes the free `Slot`s of one search: what every slot of a provider shares (its id's
+/// start, its schedule's reference, the service) is made once, not once per slot.
+pub struct FreeSlotWriter<'a> {
+    service: Option<&'a ServiceRecord>,
+    service_type: Option<Value>,
+    tz: Tz,
+    /// Per provider: the ids' start and the schedule's reference.
+    providers: Vec<(ProviderId, String, String)>,
+}
+
+impl<'a> FreeSlotWriter<'a> {
+    pub fn new(service: Option<&'a ServiceRecord>, tz: Tz) -> Self {
+        FreeSlotWriter {
+            service,
+            service_type: service.map(|s| json!([service_concept(s)])),
+            tz,
+            providers: Vec::new(),
+        }
     }
-    v
+
+    pub fn write(&mut self, s: &Slot) -> Value {
+        let i = match self.providers.iter().position(|p| p.0 == s.provider_id) {
+            Some(i) => i,
+            None => {
+                self.providers.push((
+                    s.provider_id,
+                    FreeSlotId::prefix(s.provider_id, self.service.map(|x| x.id)),
+                    format!("Schedule/{}", s.provider_id),
+                ));
+                self.providers.len() - 1
+            }
+        };
+        let (_, prefix, schedule) = &self.providers[i];
+        let mut id = String::with_capacity(prefix.len() + 6);
+        id.push_str(prefix);
+        id.push_str(&base36((s.start.timestamp() / 60).max(0) as u128));
+        let mut v = json!({
+            "resourceType": "Slot",
+            "id": id,
+            "schedule": {"reference": schedule},
+            "status": "free",
+            "start": instant(s.start, self.tz),
+            "end": instant(s.end, self.tz),
+        });
+        if let Some(t) = &self.service_type {
+            v["serviceType"] = t.clone();
+        }
+        v
+    }
+}
+
+/// One free `Slot`.
+pub fn free_slot(s: &Slot, service: Option<&ServiceRecord>, tz: Tz) -> Value {
+    FreeSlotWriter::new(service, tz).write(s)
 }
 
 /// The busy `Slot` an active appointment keeps (its own times, without buffers).
@@ -298,6 +351,28 @@ pub fn appointment(a: &AppointmentRecord, view: &ClinicView) -> Value {
         v["cancelationReason"] = json!({"text": reason});
     }
     v
+}
+
+/// An `Appointment` without what it says about its patient (the name shown beside the
+/// patient's reference, the comment, the reason for a cancellation).
+pub fn without_patient_details(mut a: Value) -> Value {
+    if let Some(participants) = a["participant"].as_array_mut() {
+        for p in participants {
+            let is_patient = p["actor"]["reference"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("Patient/"));
+            if is_patient {
+                if let Some(actor) = p["actor"].as_object_mut() {
+                    actor.remove("display");
+                }
+            }
+        }
+    }
+    if let Some(o) = a.as_object_mut() {
+        o.remove("comment");
+        o.remove("cancelationReason");
+    }
+    a
 }
 
 /// The `Patient` a booking names, under the booking's id: name, telephone, email and birth

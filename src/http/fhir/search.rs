@@ -6,7 +6,21 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::FhirError;
+use crate::booking::intake::clamp_to_window;
 use crate::booking::local_instant;
+
+/// A date drawn into the window around `now` (see `date_range`), in the clinic's zone.
+fn clamp_date(d: NaiveDate, now: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    let (earliest, latest) = (
+        clamp_to_window(DateTime::<Utc>::MIN_UTC, now)
+            .with_timezone(&tz)
+            .date_naive(),
+        clamp_to_window(DateTime::<Utc>::MAX_UTC, now)
+            .with_timezone(&tz)
+            .date_naive(),
+    );
+    d.clamp(earliest, latest)
+}
 
 /// Matches per page when the client does not say.
 pub const DEFAULT_COUNT: usize = 100;
@@ -132,8 +146,15 @@ pub struct Range {
 
 /// Reads every `name=` date parameter into one range. A value is a date (`2026-12-07`, the
 /// clinic's day) or an instant with its offset, after an optional prefix: `ge`/`gt` bound the
-/// start, `le`/`lt` the end, `eq` (or none) a whole day or one instant.
-pub fn date_range(query: &SearchQuery, name: &str, tz: Tz) -> Result<Range, FhirError> {
+/// start, `le`/`lt` the end, `eq` (or none) a whole day or one instant. Bounds are drawn into
+/// the window of instants the appliance accepts around `now` (nothing lies outside it), so
+/// what is computed from them stays inside chrono's range.
+pub fn date_range(
+    query: &SearchQuery,
+    name: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Range, FhirError> {
     let mut range = Range {
         from: None,
         to: None,
@@ -153,6 +174,7 @@ pub fn date_range(query: &SearchQuery, name: &str, tz: Tz) -> Result<Range, Fhir
         let (first, after) = if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             let midnight = chrono::NaiveTime::MIN;
             let next = d.succ_opt().ok_or_else(bad)?;
+            let (d, next) = (clamp_date(d, now, tz), clamp_date(next, now, tz));
             (
                 local_instant(tz, d, midnight).map_err(|_| bad())?,
                 local_instant(tz, next, midnight).map_err(|_| bad())?,
@@ -161,8 +183,10 @@ pub fn date_range(query: &SearchQuery, name: &str, tz: Tz) -> Result<Range, Fhir
             let t = DateTime::parse_from_rfc3339(text)
                 .map_err(|_| bad())?
                 .with_timezone(&Utc);
-            (t, t + Duration::seconds(1))
+            let t = clamp_to_window(t, now);
+            (t, clamp_to_window(t + Duration::seconds(1), now))
         };
+        let (first, after) = (clamp_to_window(first, now), clamp_to_window(after, now));
         let tighten_from = |r: &mut Range, t: DateTime<Utc>| {
             r.from = Some(r.from.map_or(t, |f| f.max(t)));
         };
@@ -194,19 +218,39 @@ mod tests {
     #[test]
     fn a_day_is_the_clinics_day_and_prefixes_bound_each_side() {
         let tz: Tz = "Europe/London".parse().unwrap();
-        let r = date_range(&query("start=ge2026-07-01&start=lt2026-07-03"), "start", tz).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let r = date_range(
+            &query("start=ge2026-07-01&start=lt2026-07-03"),
+            "start",
+            tz,
+            now,
+        )
+        .unwrap();
         assert_eq!(r.from.unwrap().to_rfc3339(), "2026-06-30T23:00:00+00:00");
         assert_eq!(r.to.unwrap().to_rfc3339(), "2026-07-02T23:00:00+00:00");
-        let day = date_range(&query("date=2026-01-05"), "date", tz).unwrap();
+        let day = date_range(&query("date=2026-01-05"), "date", tz, now).unwrap();
         assert_eq!(day.from.unwrap().to_rfc3339(), "2026-01-05T00:00:00+00:00");
         assert_eq!(day.to.unwrap().to_rfc3339(), "2026-01-06T00:00:00+00:00");
-        let instant = date_range(&query("date=gt2026-01-05T10:00:00%2B01:00"), "date", tz).unwrap();
+        let instant = date_range(
+            &query("date=gt2026-01-05T10:00:00%2B01:00"),
+            "date",
+            tz,
+            now,
+        )
+        .unwrap();
         assert_eq!(
             instant.from.unwrap().to_rfc3339(),
             "2026-01-05T09:00:01+00:00"
         );
-        assert!(date_range(&query("start=soon"), "start", tz).is_err());
-        assert!(date_range(&query("start=ge2026-13-01"), "start", tz).is_err());
+        assert!(date_range(&query("start=soon"), "start", tz, now).is_err());
+        assert!(date_range(&query("start=ge2026-13-01"), "start", tz, now).is_err());
+        // Years chrono can read but nothing can be computed at are drawn into the window.
+        let far = date_range(&query("start=ge%2B262142-12-20"), "start", tz, now).unwrap();
+        assert!(far.from.unwrap() < now + Duration::days(5000));
+        let far = date_range(&query("start=lt-262000-01-01"), "start", tz, now).unwrap();
+        assert!(far.to.unwrap() > now - Duration::days(5000));
     }
 
     #[test]
