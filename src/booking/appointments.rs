@@ -6,6 +6,28 @@ use super::*;
 use crate::store::OrgReads;
 use slot_index::SlotHold;
 
+/// The version a change is made on condition of (`If-Match`): the claim writer applies the
+/// change only while the appointment is still at it (`Change::Guarded`).
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub org: OrgId,
+    pub id: AppointmentId,
+    pub version: String,
+}
+
+/// `change`, on condition of `expected` when there is one.
+fn guarded(change: Change, expected: Option<&Expected>) -> Change {
+    match expected {
+        None => change,
+        Some(e) => Change::Guarded {
+            org: e.org,
+            id: e.id,
+            version: e.version.clone(),
+            change: Box::new(change),
+        },
+    }
+}
+
 impl BookingService {
     /// Books through the claim writer. A taken slot answers with alternatives.
     pub async fn book(&self, req: BookRequest) -> Result<(AppointmentRecord, bool), BookingError> {
@@ -46,17 +68,15 @@ impl BookingService {
         caller: Caller,
         id: AppointmentId,
         reason: Option<String>,
+        expected: Option<&Expected>,
     ) -> Result<AppointmentRecord, BookingError> {
-        match self
-            .writer
-            .submit(Change::Cancel {
-                org: caller.org,
-                id,
-                actor: caller.actor(),
-                reason,
-            })
-            .await?
-        {
+        let change = Change::Cancel {
+            org: caller.org,
+            id,
+            actor: caller.actor(),
+            reason,
+        };
+        match self.writer.submit(guarded(change, expected)).await? {
             Effect::Cancelled(a) => Ok(*a),
             _ => Err(BookingError::Unavailable),
         }
@@ -68,17 +88,15 @@ impl BookingService {
         caller: Caller,
         id: AppointmentId,
         status: records::AppointmentStatus,
+        expected: Option<&Expected>,
     ) -> Result<AppointmentRecord, BookingError> {
-        match self
-            .writer
-            .submit(Change::Outcome {
-                org: caller.org,
-                id,
-                status,
-                actor: caller.actor(),
-            })
-            .await?
-        {
+        let change = Change::Outcome {
+            org: caller.org,
+            id,
+            status,
+            actor: caller.actor(),
+        };
+        match self.writer.submit(guarded(change, expected)).await? {
             Effect::OutcomeSet(a) => Ok(*a),
             _ => Err(BookingError::Unavailable),
         }
@@ -92,6 +110,7 @@ impl BookingService {
         start: DateTime<Utc>,
         tool_call_id: Option<String>,
         call_id: Option<String>,
+        expected: Option<&Expected>,
     ) -> Result<AppointmentRecord, BookingError> {
         let change = Change::Reschedule {
             org: caller.org,
@@ -101,7 +120,7 @@ impl BookingService {
             tool_call_id,
             call_id,
         };
-        match self.writer.submit(change).await {
+        match self.writer.submit(guarded(change, expected)).await {
             Ok(Effect::Rescheduled(a)) => Ok(*a),
             Ok(_) => Err(BookingError::Unavailable),
             Err(BookingError::Refused(Refusal::Taken)) => {
@@ -159,7 +178,7 @@ impl BookingService {
     /// Confirms by the link's token: `Some(appointment)` the first time, `None` when the token
     /// is unknown or already used.
     pub async fn confirm(&self, token: String) -> Result<Option<AppointmentRecord>, BookingError> {
-        self.confirm_as(token, None).await
+        self.confirm_as(token, None, None).await
     }
 
     /// `confirm`, recorded as done by `actor` (staff confirming for the patient).
@@ -167,11 +186,13 @@ impl BookingService {
         &self,
         token: String,
         actor: Option<String>,
+        expected: Option<&Expected>,
     ) -> Result<Option<AppointmentRecord>, BookingError> {
         if token.len() > 100 {
             return Ok(None);
         }
-        match self.writer.submit(Change::Confirm { token, actor }).await? {
+        let change = guarded(Change::Confirm { token, actor }, expected);
+        match self.writer.submit(change).await? {
             Effect::Confirmed(a) => Ok(Some(*a)),
             _ => Ok(None),
         }

@@ -90,6 +90,14 @@ pub enum Change {
     DeleteOrg {
         org: OrgId,
     },
+    /// `change`, only while appointment `id` is at `version` (`AppointmentRecord::version`):
+    /// checked in the same transaction, so no other change can come between.
+    Guarded {
+        org: OrgId,
+        id: AppointmentId,
+        version: String,
+        change: Box<Change>,
+    },
 }
 
 /// What a committed change did.
@@ -203,6 +211,20 @@ pub fn apply_in(
                 o.remove(&TOOL_CALL_EFFECTS, tc.as_bytes())?;
             }
             Ok(Effect::DeliveryRecorded)
+        }
+        Change::Guarded {
+            org,
+            id,
+            version,
+            change,
+        } => {
+            let current =
+                w.org(*org)
+                    .require(&APPOINTMENTS, &id.as_bytes(), BookingError::NotFound)?;
+            if current.version() != *version {
+                return Err(BookingError::Changed);
+            }
+            apply_in(w, scope, change, now)
         }
         Change::DeleteOrg { org } => {
             // What this transaction read of the clinic's set-up is gone with it.

@@ -20,6 +20,7 @@ pub mod tables;
 mod view;
 pub mod writer;
 
+pub use appointments::Expected;
 pub use indexes::{IndexSnapshot, MemoryIndexes};
 pub use view::ClinicView;
 use view::{clinic_view, ViewCache};
@@ -67,6 +68,10 @@ pub enum BookingError {
     /// was written.
     #[error("internal failure applying the change")]
     Internal,
+    /// A change made on condition that the appointment was still at a version (`If-Match`)
+    /// found it at another; nothing was changed.
+    #[error("the appointment changed since that version")]
+    Changed,
 }
 
 /// A bookable start with a provider.

@@ -259,6 +259,27 @@ pub struct AppointmentRecord {
 }
 
 impl AppointmentRecord {
+    /// This appointment's version: a digest of what it says to its readers (times, status,
+    /// patient, notes, reason, last change), so any change they could see gives a new one and
+    /// upkeep they cannot (a calendar copy delivered) does not. `If-Match` compares it.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let shown = serde_json::json!([
+            self.id,
+            self.status,
+            self.provider_id,
+            self.service_id,
+            self.start,
+            self.end,
+            self.patient,
+            self.notes,
+            self.cancel_reason,
+            self.vapi_tool_call_id,
+            self.updated_at,
+        ]);
+        hex::encode(&Sha256::digest(shown.to_string().as_bytes())[..8])
+    }
+
     /// The time this appointment keeps its provider busy, buffers included.
     pub fn occupied(&self) -> Interval {
         Interval::new(

@@ -193,6 +193,9 @@ impl From<BookingError> for ApiError {
             BookingError::Store(e) => e.into(),
             BookingError::Unavailable => ApiError::Unavailable,
             BookingError::Internal => ApiError::Internal,
+            BookingError::Changed => {
+                ApiError::Conflict("the appointment changed since that version".into())
+            }
         }
     }
 }

@@ -374,6 +374,7 @@ impl Ctx<'_> {
                 start,
                 tool_call,
                 self.call.call_id.clone(),
+                None,
             )
             .await
         {
@@ -405,7 +406,11 @@ impl Ctx<'_> {
             Ok(r) => r,
             Err(a) => return a,
         };
-        match self.booking.cancel(self.caller, current.id, reason).await {
+        match self
+            .booking
+            .cancel(self.caller, current.id, reason, None)
+            .await
+        {
             Ok(a) => ToolAnswer::ok(format!(
                 "Your appointment with {} on {} is cancelled.",
                 self.provider_name(a.provider_id),

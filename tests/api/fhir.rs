@@ -965,3 +965,106 @@ async fn a_long_search_pages_with_next_links() {
     ids.dedup();
     assert_eq!(ids.len(), 28, "no slot twice");
 }
+
+#[tokio::test]
+async fn if_match_is_checked_by_the_claim_writer_so_a_change_made_in_between_is_caught() {
+    use voxanne::auth::{Caller, Principal};
+    use voxanne::booking::Expected;
+    use voxanne::domain::Role;
+
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Harley Aesthetics").await;
+    let day = date_in(4);
+    let slots = free_slots(&app, &c, &day).await;
+    let t = Some(c.clinic.token.as_str());
+    let (_, _, made) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(new_appointment(&slots[0], "Amaka")),
+        &[],
+    )
+    .await;
+    let id: voxanne::domain::AppointmentId = made["id"].as_str().unwrap().parse().unwrap();
+    let org: voxanne::domain::OrgId = c.clinic.org_id.parse().unwrap();
+    let read_version = made["meta"]["versionId"].as_str().unwrap().to_string();
+    // Someone moves it after that version was read, through the JSON API.
+    let r = app
+        .post(
+            &format!("/api/orgs/{org}/appointments/{id}/reschedule"),
+            t,
+            json!({"start": slots[2]["start"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A cancellation on condition of the version read before: refused in the writer itself.
+    let staff = Caller {
+        org,
+        principal: Principal::User(c.clinic.user_id.parse().unwrap()),
+        role: Role::Admin,
+    };
+    let expected = Expected {
+        org,
+        id,
+        version: read_version.clone(),
+    };
+    let refused = app
+        .services
+        .booking
+        .cancel(staff, id, None, Some(&expected))
+        .await;
+    assert!(
+        matches!(refused, Err(voxanne::booking::BookingError::Changed)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        app.appointment(&c, &id.to_string()).await["status"],
+        "confirmed"
+    );
+    // At the current version it goes through.
+    let current = app.services.booking.appointment(org, id).await.unwrap();
+    let expected = Expected {
+        org,
+        id,
+        version: current.version(),
+    };
+    let cancelled = app
+        .services
+        .booking
+        .cancel(staff, id, None, Some(&expected))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status.as_str(), "cancelled");
+
+    // Two clients moving one appointment from the same version at once: one wins, the other is
+    // told it changed, and the appointment is where the winner put it.
+    let (_, _, second) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        t,
+        Some(new_appointment(&slots[4], "Bola")),
+        &[],
+    )
+    .await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    let etag = format!("W/\"{}\"", second["meta"]["versionId"].as_str().unwrap());
+    let path = format!("/Appointment/{second_id}");
+    let to = |slot: &Value| json!({"start": slot["start"]});
+    let headers = [("if-match", etag.as_str())];
+    let (first, other) = tokio::join!(
+        fhir(&app, Method::PATCH, &path, t, Some(to(&slots[6])), &headers),
+        fhir(&app, Method::PATCH, &path, t, Some(to(&slots[8])), &headers),
+    );
+    let mut statuses = [first.0, other.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::PRECONDITION_FAILED]);
+    let winner = if first.0 == StatusCode::OK {
+        &first.2
+    } else {
+        &other.2
+    };
+    let (_, now) = get(&app, &path, &c.clinic.token).await;
+    assert_eq!(now["start"], winner["start"]);
+}

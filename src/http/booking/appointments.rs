@@ -401,7 +401,7 @@ async fn cancel_appointment(
         .map_err(|m| ApiError::Invalid(vec![FieldError::new("reason", m)]))?;
     let a = state
         .booking
-        .cancel(scope.caller, path_id(&id)?, reason)
+        .cancel(scope.caller, path_id(&id)?, reason, None)
         .await?;
     let tz = state.booking.zone(scope.org).await?;
     Ok(Json(AppointmentView::new(a, tz)))
@@ -448,7 +448,7 @@ async fn reschedule_appointment(
     .map_err(ApiError::Invalid)?;
     let a = state
         .booking
-        .reschedule(scope.caller, path_id(&id)?, start, None, None)
+        .reschedule(scope.caller, path_id(&id)?, start, None, None, None)
         .await?;
     Ok(Json(AppointmentView::new(a, tz)))
 }
@@ -481,7 +481,7 @@ async fn confirm_appointment(
     }
     match state
         .booking
-        .confirm_as(current.confirmation_token, Some(scope.caller.actor()))
+        .confirm_as(current.confirmation_token, Some(scope.caller.actor()), None)
         .await?
     {
         Some(a) => Ok(Json(AppointmentView::new(a, tz))),
@@ -534,7 +534,7 @@ async fn set_outcome(
 ) -> Result<Json<AppointmentView>, ApiError> {
     let a = state
         .booking
-        .set_outcome(scope.caller, path_id(&id)?, status)
+        .set_outcome(scope.caller, path_id(&id)?, status, None)
         .await?;
     let tz = state.booking.zone(scope.org).await?;
     Ok(Json(AppointmentView::new(a, tz)))

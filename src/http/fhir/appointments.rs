@@ -18,7 +18,7 @@ use super::{base_of, FhirCaller, FhirError, FhirResponse};
 use crate::auth::Caller;
 use crate::booking::ledger::BookRequest;
 use crate::booking::records::{AppointmentRecord, AppointmentStatus, BookingSource};
-use crate::booking::{AppointmentFilter, BookingError, ClinicView, Slot};
+use crate::booking::{AppointmentFilter, BookingError, ClinicView, Expected, Slot};
 use crate::domain::{AppointmentId, ProviderId, Role, ServiceId};
 use crate::http::extract::parse_body;
 use crate::http::AppState;
@@ -303,7 +303,7 @@ pub(super) async fn place(
     } else {
         state
             .booking
-            .confirm_as(a.confirmation_token.clone(), Some(caller.actor()))
+            .confirm_as(a.confirmation_token.clone(), Some(caller.actor()), None)
             .await?
             .unwrap_or(a)
     };
@@ -384,15 +384,24 @@ async fn create_appointment(
     place(&state, caller, &view, p, patient, comment, None).await
 }
 
-/// Checks `If-Match` against the current version.
-fn check_version(headers: &HeaderMap, current: &AppointmentRecord) -> Result<(), FhirError> {
+/// The version `If-Match` names, checked against the current one (412 at once when it is
+/// not); the claim writer checks it again as it applies the change (`Expected`), so a change
+/// made in between is caught too.
+fn check_version(
+    headers: &HeaderMap,
+    current: &AppointmentRecord,
+) -> Result<Option<Expected>, FhirError> {
     let Some(wanted) = headers.get(header::IF_MATCH) else {
-        return Ok(());
+        return Ok(None);
     };
     let wanted = wanted.to_str().unwrap_or_default().trim();
     let wanted = wanted.trim_start_matches("W/").trim_matches('"');
     if wanted == resources::version(current) {
-        Ok(())
+        Ok(Some(Expected {
+            org: current.org_id,
+            id: current.id,
+            version: wanted.to_string(),
+        }))
     } else {
         Err(FhirError::version_conflict())
     }
@@ -408,6 +417,7 @@ async fn change(
     view: &ClinicView,
     current: AppointmentRecord,
     desired: &Value,
+    mut expected: Option<Expected>,
 ) -> Result<AppointmentRecord, FhirError> {
     if desired["resourceType"] != "Appointment" {
         return Err(FhirError::field(
@@ -502,30 +512,45 @@ async fn change(
     let mut a = current;
     if status == AppointmentStatus::Cancelled {
         if a.status != AppointmentStatus::Cancelled {
-            a = state.booking.cancel(caller, a.id, reason).await?;
+            a = state
+                .booking
+                .cancel(caller, a.id, reason, expected.as_ref())
+                .await?;
         }
         return Ok(a);
     }
     if moved {
         a = state
             .booking
-            .reschedule(caller, a.id, start, None, None)
+            .reschedule(caller, a.id, start, None, None, expected.as_ref())
             .await
             .map_err(|e| booking_error(e, service, view))?;
+        // A status asked with the move is applied to the moved appointment, on condition that
+        // nothing else changed it since (when the client named a version).
+        if let Some(e) = expected.as_mut() {
+            e.version = a.version();
+        }
     }
     match (a.status, status) {
         (from, to) if from == to => {}
         (AppointmentStatus::Pending, AppointmentStatus::Confirmed) => {
             a = state
                 .booking
-                .confirm_as(a.confirmation_token.clone(), Some(caller.actor()))
+                .confirm_as(
+                    a.confirmation_token.clone(),
+                    Some(caller.actor()),
+                    expected.as_ref(),
+                )
                 .await?
                 .ok_or_else(|| {
                     FhirError::new(StatusCode::CONFLICT, "conflict", "it is no longer pending")
                 })?;
         }
         (_, to) => {
-            a = state.booking.set_outcome(caller, a.id, to).await?;
+            a = state
+                .booking
+                .set_outcome(caller, a.id, to, expected.as_ref())
+                .await?;
         }
     }
     Ok(a)
@@ -552,9 +577,9 @@ async fn update_appointment(
     let id: AppointmentId = id.parse().map_err(|_| FhirError::not_found())?;
     let desired = body_json(&body)?;
     let current = state.booking.appointment(caller.org, id).await?;
-    check_version(&headers, &current)?;
+    let expected = check_version(&headers, &current)?;
     let view = state.booking.clinic(caller.org).await?;
-    let a = change(&state, caller, &view, current, &desired).await?;
+    let a = change(&state, caller, &view, current, &desired, expected).await?;
     Ok(answer(&a, &view, &base_of(&state)))
 }
 
@@ -579,7 +604,7 @@ async fn patch_appointment(
     let id: AppointmentId = id.parse().map_err(|_| FhirError::not_found())?;
     let patch: Value = crate::http::extract::parse_json(&body).map_err(FhirError::from)?;
     let current = state.booking.appointment(caller.org, id).await?;
-    check_version(&headers, &current)?;
+    let expected = check_version(&headers, &current)?;
     let view = state.booking.clinic(caller.org).await?;
     let mut desired = resources::appointment(&current, &view);
     match &patch {
@@ -597,6 +622,6 @@ async fn patch_appointment(
             ))
         }
     }
-    let a = change(&state, caller, &view, current, &desired).await?;
+    let a = change(&state, caller, &view, current, &desired, expected).await?;
     Ok(answer(&a, &view, &base_of(&state)))
 }

@@ -175,7 +175,10 @@ impl From<ApiError> for FhirError {
 
 impl From<BookingError> for FhirError {
     fn from(e: BookingError) -> FhirError {
-        ApiError::from(e).into()
+        match e {
+            BookingError::Changed => FhirError::version_conflict(),
+            e => ApiError::from(e).into(),
+        }
     }
 }
 

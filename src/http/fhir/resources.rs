@@ -5,7 +5,6 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::booking::records::{
     AppointmentRecord, AppointmentStatus, ProviderRecord, ServiceRecord,
@@ -52,24 +51,9 @@ pub fn status_from_code(code: &str) -> Option<AppointmentStatus> {
     })
 }
 
-/// An appointment's version (`meta.versionId`, `ETag: W/"…"`): a digest of what its resource
-/// shows, so a change a client can see gives a new one and upkeep it cannot see (a calendar
-/// copy delivered) does not.
+/// An appointment's version (`meta.versionId`, `ETag: W/"…"`): `AppointmentRecord::version`.
 pub fn version(a: &AppointmentRecord) -> String {
-    let shown = json!([
-        a.id,
-        a.status,
-        a.provider_id,
-        a.service_id,
-        a.start,
-        a.end,
-        a.patient,
-        a.notes,
-        a.cancel_reason,
-        a.vapi_tool_call_id,
-        a.updated_at,
-    ]);
-    hex::encode(&Sha256::digest(shown.to_string().as_bytes())[..8])
+    a.version()
 }
 
 /// The weak ETag of a version.
