@@ -1068,3 +1068,90 @@ async fn if_match_is_checked_by_the_claim_writer_so_a_change_made_in_between_is_
     let (_, now) = get(&app, &path, &c.clinic.token).await;
     assert_eq!(now["start"], winner["start"]);
 }
+
+/// Every FHIR operation the document lists (so a route added later is covered, or this test
+/// says what it needs), called by another clinic with the first clinic's ids, slots and
+/// practitioners: not found, nothing found, or refused — and the first clinic's diary,
+/// holds and audit chain are as they were.
+#[tokio::test]
+async fn every_fhir_route_in_the_document_keeps_another_clinics_records_out_of_reach() {
+    let app = spawn_app().await;
+    let a = app.bookable_clinic("Harley Aesthetics").await;
+    let b = app.bookable_clinic("Mayfair Skin").await;
+    let slots = free_slots(&app, &a, &date_in(3)).await;
+    let (_, _, made) = fhir(
+        &app,
+        Method::POST,
+        "/Appointment",
+        Some(&a.clinic.token),
+        Some(new_appointment(&slots[0], "Amaka")),
+        &[],
+    )
+    .await;
+    let appointment = made["id"].as_str().unwrap().to_string();
+    let slot = slots[1]["id"].as_str().unwrap().to_string();
+    let audit_before = app.audit_entries(&a.clinic).await.len();
+    let doc = crate::openapi::document(&app).await;
+    let mut tried = 0;
+    for (method, template) in crate::openapi::operations(&doc) {
+        let Some(rest) = template.strip_prefix("/fhir/r4/") else {
+            continue;
+        };
+        if rest == "metadata" {
+            continue;
+        }
+        let kind = rest.split('/').next().unwrap();
+        let id = match kind {
+            "Appointment" | "Patient" => appointment.clone(),
+            "Practitioner" | "Schedule" => a.smith.clone(),
+            "HealthcareService" => a.service_id.clone(),
+            "Slot" => slot.clone(),
+            other => panic!("{other}: say which of the first clinic's ids to try"),
+        };
+        let path = template.replace("/fhir/r4", "").replace("{id}", &id);
+        let path = match (method.as_str(), rest) {
+            ("GET", "Slot") => format!("/Slot?schedule=Schedule/{}", a.smith),
+            ("GET", "Appointment/$find") => format!("{path}?provider=Practitioner/{}", a.smith),
+            ("GET", r) if !r.contains('/') => format!("{path}?_id={id}"),
+            _ => path,
+        };
+        let body = match method.as_str() {
+            "POST" => Some(new_appointment(&slots[1], "Bola")),
+            "PUT" | "PATCH" => Some(json!({"resourceType": "Appointment", "status": "cancelled"})),
+            _ => None,
+        };
+        let (status, _, answer) = fhir(
+            &app,
+            method.clone(),
+            &path,
+            Some(&b.clinic.token),
+            body,
+            &[],
+        )
+        .await;
+        tried += 1;
+        match status {
+            StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => {
+                assert_eq!(
+                    answer["resourceType"], "OperationOutcome",
+                    "{method} {path}"
+                )
+            }
+            StatusCode::OK => assert_eq!(answer["total"], 0, "{method} {path}: {answer}"),
+            other => panic!("{method} {path}: {other} {answer}"),
+        }
+    }
+    assert!(tried >= 15, "only {tried} FHIR operations");
+    assert_eq!(
+        app.appointment(&a, &appointment).await["status"],
+        "confirmed"
+    );
+    assert_eq!(app.appointments(&a).await.len(), 1);
+    assert_eq!(app.org_list(&a, "holds").await.len(), 0);
+    assert_eq!(
+        app.audit_entries(&a.clinic).await.len(),
+        audit_before,
+        "nothing happened in the first clinic"
+    );
+    assert_eq!(app.appointments(&b).await.len(), 0);
+}
