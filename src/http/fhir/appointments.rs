@@ -35,8 +35,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// An appointment with its version headers.
 fn answer(a: &AppointmentRecord, view: &ClinicView, base: &str) -> FhirResponse {
+    answer_with(resources::appointment(a, view), a, base)
+}
+
+/// `resource`, the appointment `a` as some caller may see it, with its version headers.
+fn answer_with(resource: Value, a: &AppointmentRecord, base: &str) -> FhirResponse {
     let version = resources::version(a);
-    FhirResponse::ok(resources::appointment(a, view))
+    FhirResponse::ok(resource)
         .with_header(header::ETAG, &resources::etag(&version))
         .with_header(header::LOCATION, &format!("{base}/Appointment/{}", a.id))
 }
@@ -312,13 +317,13 @@ pub(super) async fn place(
     } else {
         StatusCode::CREATED
     };
-    let mut response = answer(&made, view, &base_of(state)).with_status(status);
+    let mut resource = resources::appointment(&made, view);
     if caller.role == Role::Agent {
         // An agent key reads no diary: it is told what it booked, not who the booking (or a
         // replayed one, made under the same identifier by someone else) is for.
-        response = response.map_body(resources::without_patient_details);
+        resource = resources::without_patient_details(resource);
     }
-    Ok(response)
+    Ok(answer_with(resource, &made, &base_of(state)).with_status(status))
 }
 
 /// Reads a body as JSON (400 when it is not, 422 naming the element when it is no object).

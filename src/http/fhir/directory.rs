@@ -4,7 +4,6 @@
 
 use axum::extract::{Path, RawQuery, State};
 use chrono::{Duration, Utc};
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -311,7 +310,7 @@ async fn slots(
     state: &AppState,
     view: &ClinicView,
     query: &SearchQuery,
-) -> Result<Vec<Value>, FhirError> {
+) -> Result<Vec<resources::SlotResource>, FhirError> {
     let tz = view.tz;
     let now = state.booking.now();
     let statuses = query.values("status");
@@ -357,7 +356,7 @@ async fn slots(
             "a slot search covers at most 31 days; search the next days with a later start",
         ));
     }
-    let mut found: Vec<(chrono::DateTime<Utc>, Value)> = Vec::new();
+    let mut found: Vec<(chrono::DateTime<Utc>, resources::SlotResource)> = Vec::new();
     if want("free") {
         let mut slots = resources::FreeSlotWriter::new(service, tz);
         found.extend(

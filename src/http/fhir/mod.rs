@@ -15,7 +15,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use capability::{statement as capability_statement, Capabilities};
@@ -74,30 +75,25 @@ impl FromRequestParts<AppState> for FhirCaller {
     }
 }
 
-/// A FHIR answer: a resource (or Bundle) with its status and headers.
+/// A FHIR answer: a resource (or Bundle), written once, with its status and headers.
 pub struct FhirResponse {
     status: StatusCode,
-    body: Value,
+    body: String,
     headers: HeaderMap,
 }
 
 impl FhirResponse {
-    pub fn ok(body: Value) -> FhirResponse {
+    pub fn ok(body: impl Serialize) -> FhirResponse {
         FhirResponse {
             status: StatusCode::OK,
-            body,
+            // Resources are maps of strings and numbers: writing them cannot fail.
+            body: serde_json::to_string(&body).unwrap_or_default(),
             headers: HeaderMap::new(),
         }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> FhirResponse {
         self.status = status;
-        self
-    }
-
-    /// The same answer with its resource changed by `f`.
-    pub fn map_body(mut self, f: impl FnOnce(Value) -> Value) -> FhirResponse {
-        self.body = f(self.body);
         self
     }
 
@@ -114,7 +110,7 @@ impl IntoResponse for FhirResponse {
         let mut response = (
             self.status,
             [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
-            self.body.to_string(),
+            self.body,
         )
             .into_response();
         response.headers_mut().extend(self.headers);
@@ -122,15 +118,63 @@ impl IntoResponse for FhirResponse {
     }
 }
 
+/// What a Bundle entry can hold: a resource that knows its type and id (for the entry's full
+/// URL) and writes itself.
+pub trait BundleResource: Serialize {
+    fn kind(&self) -> &str;
+    fn id(&self) -> &str;
+}
+
+impl BundleResource for Value {
+    fn kind(&self) -> &str {
+        self["resourceType"].as_str().unwrap_or_default()
+    }
+    fn id(&self) -> &str {
+        self["id"].as_str().unwrap_or_default()
+    }
+}
+
+/// A `searchset` Bundle, written as it is serialised (no value tree of its own).
+#[derive(Serialize)]
+pub struct Bundle<T> {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    total: usize,
+    link: Vec<Link>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<Entry<T>>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    relation: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Entry<T> {
+    #[serde(rename = "fullUrl")]
+    full_url: String,
+    resource: T,
+    search: SearchMode,
+}
+
+#[derive(Serialize)]
+struct SearchMode {
+    mode: &'static str,
+}
+
 /// A `searchset` Bundle of one page of `matches`: `total` counts every match, `self` and
 /// `next` links carry the query with `_offset`.
-pub fn searchset(
+pub fn searchset<T: BundleResource>(
     base: &str,
     path: &str,
     query: &search::SearchQuery,
-    matches: Vec<Value>,
-    included: Vec<Value>,
-) -> Value {
+    matches: Vec<T>,
+    included: Vec<T>,
+) -> Bundle<T> {
     let total = matches.len();
     let page = matches
         .into_iter()
@@ -141,38 +185,38 @@ pub fn searchset(
 }
 
 /// A `searchset` Bundle of `page`, the page `query` asks for among `total` matches.
-pub fn searchset_page(
+pub fn searchset_page<T: BundleResource>(
     base: &str,
     path: &str,
     query: &search::SearchQuery,
-    page: Vec<Value>,
+    page: Vec<T>,
     total: usize,
-    included: Vec<Value>,
-) -> Value {
+    included: Vec<T>,
+) -> Bundle<T> {
     let offset = query.offset;
     let shown = page.len();
-    let entry = |resource: Value, mode: &str| {
-        let full_url = format!(
-            "{base}/{}/{}",
-            resource["resourceType"].as_str().unwrap_or_default(),
-            resource["id"].as_str().unwrap_or_default()
-        );
-        json!({"fullUrl": full_url, "resource": resource, "search": {"mode": mode}})
+    let entry = |resource: T, mode: &'static str| Entry {
+        full_url: format!("{base}/{}/{}", resource.kind(), resource.id()),
+        resource,
+        search: SearchMode { mode },
     };
-    let mut entries: Vec<Value> = page.into_iter().map(|r| entry(r, "match")).collect();
+    let mut entries: Vec<Entry<T>> = page.into_iter().map(|r| entry(r, "match")).collect();
     entries.extend(included.into_iter().map(|r| entry(r, "include")));
-    let mut links = vec![json!({"relation": "self", "url": query.link(base, path, offset)})];
+    let mut link = vec![Link {
+        relation: "self",
+        url: query.link(base, path, offset),
+    }];
     if offset + shown < total {
-        links.push(json!({"relation": "next", "url": query.link(base, path, offset + shown)}));
+        link.push(Link {
+            relation: "next",
+            url: query.link(base, path, offset + shown),
+        });
     }
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": links,
-    });
-    if !entries.is_empty() {
-        bundle["entry"] = Value::Array(entries);
+    Bundle {
+        resource_type: "Bundle",
+        kind: "searchset",
+        total,
+        link,
+        entry: entries,
     }
-    bundle
 }

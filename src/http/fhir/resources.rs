@@ -4,7 +4,12 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
+use std::sync::Arc;
+
+use serde::Serialize;
 use serde_json::{json, Value};
+
+use super::BundleResource;
 
 use crate::booking::records::{
     AppointmentRecord, AppointmentStatus, ProviderRecord, ServiceRecord,
@@ -214,34 +219,64 @@ fn from_base36(s: &str) -> Option<u128> {
     Some(n)
 }
 
+/// A `Slot`, written as it is serialised: a search answers hundreds, and a value tree per
+/// slot was most of a search's time.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotResource {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    id: String,
+    schedule: Reference,
+    status: &'static str,
+    start: String,
+    end: String,
+    #[serde(rename = "serviceType", skip_serializing_if = "Option::is_none")]
+    service_type: Option<Arc<Value>>,
+}
+
+/// A reference, shared by every slot of one schedule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    reference: Arc<str>,
+}
+
+impl BundleResource for SlotResource {
+    fn kind(&self) -> &str {
+        self.resource_type
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 /// Writes the free `Slot`s of one search: what every slot of a provider shares (its id's
 /// start, its schedule's reference, the service) is made once, not once per slot.
 pub struct FreeSlotWriter<'a> {
     service: Option<&'a ServiceRecord>,
-    service_type: Option<Value>,
+    service_type: Option<Arc<Value>>,
     tz: Tz,
     /// Per provider: the ids' start and the schedule's reference.
-    providers: Vec<(ProviderId, String, String)>,
+    providers: Vec<(ProviderId, String, Arc<str>)>,
 }
 
 impl<'a> FreeSlotWriter<'a> {
     pub fn new(service: Option<&'a ServiceRecord>, tz: Tz) -> Self {
         FreeSlotWriter {
             service,
-            service_type: service.map(|s| json!([service_concept(s)])),
+            service_type: service.map(|s| Arc::new(json!([service_concept(s)]))),
             tz,
             providers: Vec::new(),
         }
     }
 
-    pub fn write(&mut self, s: &Slot) -> Value {
+    pub fn write(&mut self, s: &Slot) -> SlotResource {
         let i = match self.providers.iter().position(|p| p.0 == s.provider_id) {
             Some(i) => i,
             None => {
                 self.providers.push((
                     s.provider_id,
                     FreeSlotId::prefix(s.provider_id, self.service.map(|x| x.id)),
-                    format!("Schedule/{}", s.provider_id),
+                    Arc::from(format!("Schedule/{}", s.provider_id)),
                 ));
                 self.providers.len() - 1
             }
@@ -250,36 +285,38 @@ impl<'a> FreeSlotWriter<'a> {
         let mut id = String::with_capacity(prefix.len() + 6);
         id.push_str(prefix);
         id.push_str(&base36((s.start.timestamp() / 60).max(0) as u128));
-        let mut v = json!({
-            "resourceType": "Slot",
-            "id": id,
-            "schedule": {"reference": schedule},
-            "status": "free",
-            "start": instant(s.start, self.tz),
-            "end": instant(s.end, self.tz),
-        });
-        if let Some(t) = &self.service_type {
-            v["serviceType"] = t.clone();
+        SlotResource {
+            resource_type: "Slot",
+            id,
+            schedule: Reference {
+                reference: schedule.clone(),
+            },
+            status: "free",
+            start: instant(s.start, self.tz),
+            end: instant(s.end, self.tz),
+            service_type: self.service_type.clone(),
         }
-        v
     }
 }
 
 /// One free `Slot`.
-pub fn free_slot(s: &Slot, service: Option<&ServiceRecord>, tz: Tz) -> Value {
+pub fn free_slot(s: &Slot, service: Option<&ServiceRecord>, tz: Tz) -> SlotResource {
     FreeSlotWriter::new(service, tz).write(s)
 }
 
 /// The busy `Slot` an active appointment keeps (its own times, without buffers).
-pub fn busy_slot(a: &AppointmentRecord, tz: Tz) -> Value {
-    json!({
-        "resourceType": "Slot",
-        "id": busy_slot_id(a.id),
-        "schedule": {"reference": format!("Schedule/{}", a.provider_id)},
-        "status": "busy",
-        "start": instant(a.start, tz),
-        "end": instant(a.end, tz),
-    })
+pub fn busy_slot(a: &AppointmentRecord, tz: Tz) -> SlotResource {
+    SlotResource {
+        resource_type: "Slot",
+        id: busy_slot_id(a.id),
+        schedule: Reference {
+            reference: Arc::from(format!("Schedule/{}", a.provider_id)),
+        },
+        status: "busy",
+        start: instant(a.start, tz),
+        end: instant(a.end, tz),
+        service_type: None,
+    }
 }
 
 /// An `Appointment`; its patient is `Patient/{appointment id}` (the patient as this booking
