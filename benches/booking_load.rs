@@ -5,7 +5,8 @@
 //! contention case, and the HTTP floor (`GET /healthz`) at 1 and 64 clients. Bounded: a fixed number of bookings per level and a time cap.
 //!
 //! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run; LOAD_LEVELS=64 runs
-//! only the 64-client booking level, e.g. under a profiler; LOAD_JOURNAL=0 turns the journal off).
+//! only the 64-client booking level, e.g. under a profiler; LOAD_JOURNAL=0 turns the journal off;
+//! LOAD_LOG=1 logs as the binary does, to stderr).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -357,6 +358,11 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|c| c.trim().parse().ok()).collect());
     let n = |x: usize| ((x as f64) * scale).max(10.0) as usize;
+    // LOAD_LOG=1 installs the log subscriber the `voxanne` binary runs with (stderr, default
+    // levels), so each request's span is paid for as in an install; unset, no subscriber.
+    if std::env::var("LOAD_LOG").is_ok_and(|v| v == "1") {
+        voxanne::telemetry::init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -28,6 +28,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -126,13 +127,20 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let state_public_url = state.settings.server.public_url.clone();
     let secure = state.settings.server.public_url.starts_with("https://")
         || !state.settings.server.tls_cert_file.as_os_str().is_empty();
+    // Layers given to a `Router` wrap each route, and each `layer` call adds one boxed service
+    // that every request clones and whose future it allocates: so each group of layers below
+    // is one `ServiceBuilder` stack, one box a route (the order within a stack is outermost
+    // first, as the layers were added before).
     let api: Router = api
-        .layer(axum::Extension(doc))
-        .layer(axum::Extension(capabilities))
-        .layer(axum::Extension(roles))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body));
+        .layer(
+            ServiceBuilder::new()
+                .layer(DefaultBodyLimit::max(max_body))
+                .layer(axum::Extension(roles))
+                .layer(axum::Extension(capabilities))
+                .layer(axum::Extension(doc)),
+        );
     // The staff console's pages read and change data through the API router itself.
     let pages = console::router(
         console::Api::new(api.clone()),
@@ -140,41 +148,42 @@ pub fn router(state: AppState) -> Result<Router, String> {
         secure,
         &state_public_url,
     );
-    Ok(api
-        .merge(pages)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("request handler panicked");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }))
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            admit_and_finish(in_flight.clone(), req, next)
-        }))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<Body>| {
-                    // Method, route template and request id only: never the raw path or query,
-                    // which can carry phone numbers.
-                    let route = req
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map(|m| m.as_str().to_string())
-                        .unwrap_or_else(|| "unmatched".into());
-                    let request_id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), route, request_id)
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn(screen_headers)))
+    Ok(api.merge(pages).layer(
+        ServiceBuilder::new()
+            .layer(middleware::from_fn(screen_headers))
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<Body>| {
+                        // Method, route template and request id only: never the raw path or
+                        // query, which can carry phone numbers.
+                        let route = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map(|m| m.as_str().to_string())
+                            .unwrap_or_else(|| "unmatched".into());
+                        let request_id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        tracing::info_span!("request", method = %req.method(), route, request_id)
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(middleware::from_fn(move |req: Request, next: Next| {
+                admit_and_finish(in_flight.clone(), req, next)
+            }))
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("request handler panicked");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                timeout,
+            )),
+    ))
 }
 
 /// Most header bytes (names and values) a request may carry; the HTTP server itself bounds
