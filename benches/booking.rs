@@ -172,10 +172,13 @@ fn claims(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let f = fixture(&rt, 32);
     let next = AtomicUsize::new(0);
+    // The claim writer's providers and services kept decoded between transactions.
+    let mut decoded = ledger::DecodedSetup::default();
     c.bench_function("claim_1_per_durable_commit", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
+            let mut scope =
+                ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings, &mut decoded);
             let effect = ledger::apply_in(
                 &mut w,
                 &mut scope,
@@ -192,7 +195,8 @@ fn claims(c: &mut Criterion) {
         b.iter(|| {
             // As the claim writer does: one transaction scope (set-up reads, pending slots).
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
+            let mut scope =
+                ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings, &mut decoded);
             for _ in 0..64 {
                 ledger::apply_in(
                     &mut w,
@@ -211,9 +215,11 @@ fn claims(c: &mut Criterion) {
 fn busy_provider(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let f = fixture(&rt, 1);
+    let mut decoded = ledger::DecodedSetup::default();
     for chunk in 0..20 {
         let mut w = f.services.store.begin_write().unwrap();
-        let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
+        let mut scope =
+            ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings, &mut decoded);
         for i in 0..500 {
             ledger::apply_in(
                 &mut w,
@@ -231,7 +237,8 @@ fn busy_provider(c: &mut Criterion) {
     c.bench_function("conflict_check_with_10k_appointments", |b| {
         b.iter(|| {
             let mut w = f.services.store.begin_write().unwrap();
-            let mut scope = ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings);
+            let mut scope =
+                ledger::TransactionScope::new(f.slots(), &LeadsFollowBookings, &mut decoded);
             let refused = ledger::apply_in(&mut w, &mut scope, &taken, Utc::now());
             assert!(refused.is_err());
             drop(w);

@@ -19,17 +19,32 @@ use crate::domain::{FieldError, OrgId, ProviderId, ServiceId};
 use crate::store::OrgReads;
 use crate::store::{OrgWrite, StoreWrite};
 
-/// The set-up records a transaction's claims decide with, each decoded once per transaction.
+/// The set-up records a transaction's claims decide with, each read once per transaction.
 /// Changes the writer applies never alter providers, services, clinic settings or an org's
 /// zone (those are written by their own transactions), so within one transaction they are
-/// the same for every claim; across transactions nothing is kept.
-#[derive(Default)]
-pub struct SetupReads {
+/// the same for every claim. Across transactions only `DecodedSetup` is kept.
+pub struct SetupReads<'a> {
     providers: HashMap<(OrgId, ProviderId), Arc<ProviderRecord>>,
     services: HashMap<(OrgId, ServiceId), Arc<ServiceRecord>>,
     clinics: HashMap<OrgId, (Policy, Tz)>,
     reminders: HashMap<OrgId, Option<ReminderRule>>,
+    decoded: &'a mut DecodedSetup,
 }
+
+/// Providers and services decoded by earlier transactions, each kept with the bytes it was
+/// decoded from. A transaction still reads every record it uses, and takes the kept one only
+/// when the bytes it read are the same, so a changed provider or service is seen at once;
+/// what is saved is decoding a provider's hours, breaks and time off for every claim.
+#[derive(Default)]
+pub struct DecodedSetup {
+    providers: Decoded<ProviderId, ProviderRecord>,
+    services: Decoded<ServiceId, ServiceRecord>,
+}
+
+type Decoded<K, V> = HashMap<(OrgId, K), (Box<[u8]>, Arc<V>)>;
+
+/// Most records of each kind `DecodedSetup` keeps; past it, it starts again empty.
+const DECODED_KEPT: usize = 4096;
 
 /// When a clinic's appointment reminders go: `hours` before the start, moved earlier out of
 /// the clinic's quiet hours.
@@ -50,13 +65,41 @@ impl ReminderRule {
     }
 }
 
-impl SetupReads {
+impl<'a> SetupReads<'a> {
+    pub(super) fn new(decoded: &'a mut DecodedSetup) -> Self {
+        SetupReads {
+            providers: HashMap::new(),
+            services: HashMap::new(),
+            clinics: HashMap::new(),
+            reminders: HashMap::new(),
+            decoded,
+        }
+    }
+
+    /// Forgets what this transaction read, and every record of `org` kept decoded (the org's
+    /// set-up is gone).
+    pub(super) fn forget(&mut self, org: OrgId) {
+        self.providers.clear();
+        self.services.clear();
+        self.clinics.clear();
+        self.reminders.clear();
+        self.decoded.providers.retain(|(o, _), _| *o != org);
+        self.decoded.services.retain(|(o, _), _| *o != org);
+    }
+
     pub(super) fn provider(
         &mut self,
         org: &OrgWrite<'_>,
         id: ProviderId,
     ) -> Result<Option<Arc<ProviderRecord>>, BookingError> {
-        read_once(&mut self.providers, org, &PROVIDERS, id, id.as_bytes())
+        read_once(
+            &mut self.providers,
+            &mut self.decoded.providers,
+            org,
+            &PROVIDERS,
+            id,
+            id.as_bytes(),
+        )
     }
 
     pub(super) fn service(
@@ -64,7 +107,14 @@ impl SetupReads {
         org: &OrgWrite<'_>,
         id: ServiceId,
     ) -> Result<Option<Arc<ServiceRecord>>, BookingError> {
-        read_once(&mut self.services, org, &SERVICES, id, id.as_bytes())
+        read_once(
+            &mut self.services,
+            &mut self.decoded.services,
+            org,
+            &SERVICES,
+            id,
+            id.as_bytes(),
+        )
     }
 
     /// The clinic's booking policy and time zone.
@@ -110,20 +160,25 @@ impl SetupReads {
     }
 }
 
-/// What the changes of one writer transaction share: the set-up records, each decoded once,
+/// What the changes of one writer transaction share: the set-up records, each read once,
 /// and the slots taken and released so far (seen by the changes after them; they reach the
 /// slot index only through `committed`, once the transaction is durable).
 pub struct TransactionScope<'a> {
-    pub(super) reads: SetupReads,
+    pub(super) reads: SetupReads<'a>,
     pub(super) slots: PendingSlots<'a>,
     pub(super) followers: &'a dyn BookingFollowers,
 }
 
 impl<'a> TransactionScope<'a> {
-    /// `followers` are told of each booking inside the transaction.
-    pub fn new(index: &'a SlotIndex, followers: &'a dyn BookingFollowers) -> Self {
+    /// `followers` are told of each booking inside the transaction; `decoded` is the writer's
+    /// own, kept from one transaction to the next.
+    pub fn new(
+        index: &'a SlotIndex,
+        followers: &'a dyn BookingFollowers,
+        decoded: &'a mut DecodedSetup,
+    ) -> Self {
         TransactionScope {
-            reads: SetupReads::default(),
+            reads: SetupReads::new(decoded),
             slots: PendingSlots::new(index),
             followers,
         }
@@ -136,8 +191,9 @@ impl<'a> TransactionScope<'a> {
 }
 
 /// A record from `seen` if this transaction read it already, else from the table (and kept).
-fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
+fn read_once<K: std::hash::Hash + Eq + Copy, V: crate::store::codec::Stored>(
     seen: &mut HashMap<(OrgId, K), Arc<V>>,
+    decoded: &mut Decoded<K, V>,
     org: &OrgWrite<'_>,
     table: &crate::store::tables::TenantTable<V>,
     id: K,
@@ -147,10 +203,22 @@ fn read_once<K: std::hash::Hash + Eq, V: crate::store::codec::Stored>(
     if let Some(v) = seen.get(&slot) {
         return Ok(Some(v.clone()));
     }
-    let Some(v) = org.get(table, &key)? else {
+    let read = org.get_via(table, &key, |bytes| {
+        if let Some((kept, v)) = decoded.get(&slot) {
+            if **kept == *bytes {
+                return Ok(v.clone());
+            }
+        }
+        let v = Arc::new(crate::store::decode_record(table, bytes)?);
+        if decoded.len() >= DECODED_KEPT && !decoded.contains_key(&slot) {
+            decoded.clear();
+        }
+        decoded.insert(slot, (bytes.into(), v.clone()));
+        Ok(v)
+    })?;
+    let Some(v) = read else {
         return Ok(None);
     };
-    let v = Arc::new(v);
     seen.insert(slot, v.clone());
     Ok(Some(v))
 }

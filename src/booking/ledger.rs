@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
-pub use super::claims::TransactionScope;
 use super::claims::{decide, in_window, read_claim, Ask, SetupReads};
+pub use super::claims::{DecodedSetup, TransactionScope};
 use super::records::{
     AppointmentRecord, AppointmentStatus, BookingSource, ConfirmationToken, Patient,
 };
@@ -227,8 +227,9 @@ pub fn apply_in(
             apply_in(w, scope, change, now)
         }
         Change::DeleteOrg { org } => {
-            // What this transaction read of the clinic's set-up is gone with it.
-            scope.reads = SetupReads::default();
+            // What this transaction read of the clinic's set-up is gone with it, and what the
+            // writer kept decoded of it (names, feed tokens) is dropped.
+            scope.reads.forget(*org);
             let removed = w.purge_org(*org)?;
             Ok(Effect::OrgDeleted { org: *org, removed })
         }

@@ -7,12 +7,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
+use super::claims::DecodedSetup;
 use super::followers::BookingFollowers;
 use super::ledger::{self, Change, Effect};
 use super::BookingError;
@@ -92,6 +93,7 @@ impl ClaimWriter {
             indexes,
             followers,
             fault: fault.clone(),
+            decoded: Mutex::new(DecodedSetup::default()),
         };
         let thread = std::thread::Builder::new()
             .name("claim-writer".into())
@@ -244,6 +246,8 @@ struct WriterParts {
     indexes: MemoryIndexes,
     followers: Arc<dyn BookingFollowers>,
     fault: Arc<OnceLock<FaultHook>>,
+    /// Set-up records decoded by earlier batches (only this thread takes it).
+    decoded: Mutex<DecodedSetup>,
 }
 
 fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
@@ -254,6 +258,7 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
         indexes,
         followers,
         fault,
+        decoded,
     } = parts;
     let started = Instant::now();
     let now = clock();
@@ -269,7 +274,8 @@ fn try_batch(parts: &WriterParts, batch: &mut Vec<Job>) -> Attempt {
     };
     let mut results = Vec::with_capacity(batch.len());
     let mut failed = false;
-    let mut scope = ledger::TransactionScope::new(&indexes.slots, followers.as_ref());
+    let mut decoded = decoded.lock().unwrap_or_else(|p| p.into_inner());
+    let mut scope = ledger::TransactionScope::new(&indexes.slots, followers.as_ref(), &mut decoded);
     for (at, job) in batch.iter().enumerate() {
         // The transaction and scope are dropped (aborted) when a change panics, so nothing
         // it half-wrote is kept.

@@ -127,10 +127,10 @@ pub fn router(state: AppState) -> Result<Router, String> {
     let state_public_url = state.settings.server.public_url.clone();
     let secure = state.settings.server.public_url.starts_with("https://")
         || !state.settings.server.tls_cert_file.as_os_str().is_empty();
-    // Layers given to a `Router` wrap each route, and each `layer` call adds one boxed service
-    // that every request clones and whose future it allocates: so each group of layers below
-    // is one `ServiceBuilder` stack, one box a route (the order within a stack is outermost
-    // first, as the layers were added before).
+    // Layers given to a `Router` wrap each route, and each `layer` call adds one more boxed
+    // service that every request clones and whose future it allocates: so each group of
+    // layers below is one `ServiceBuilder` stack, one `layer` call. A stack lists its layers
+    // outermost first (the reverse of successive `layer` calls).
     let api: Router = api
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)

@@ -96,6 +96,11 @@ fn decode<V: Stored>(table: &'static str, bytes: &[u8]) -> Result<V> {
     V::from_bytes(bytes).map_err(|e| codec_error(table, e))
 }
 
+/// A record of `table` from its stored bytes (what `get` does after reading them).
+pub fn decode_record<V: Stored>(table: &TenantTable<V>, bytes: &[u8]) -> Result<V> {
+    decode(table.name(), bytes)
+}
+
 /// The open database, shared by every request.
 #[derive(Clone)]
 pub struct Store {
@@ -747,6 +752,22 @@ impl OrgReads for OrgWrite<'_> {
 }
 
 impl OrgWrite<'_> {
+    /// The record under `key` as `read` makes it from its stored bytes (`decode_record` is the
+    /// plain way): for a caller that keeps records it decoded before and tells from the bytes
+    /// whether one is still current.
+    pub fn get_via<V: Stored, T>(
+        &self,
+        table: &TenantTable<V>,
+        key: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let org = self.org.as_u128();
+        self.w.with_tenant(table.def(), |t| {
+            let got = t.get((org, key))?;
+            got.map(|guard| read(guard.value())).transpose()
+        })
+    }
+
     pub fn put<V: Stored>(&mut self, table: &TenantTable<V>, key: &[u8], value: &V) -> Result<()> {
         let bytes = encode(table.name(), value)?;
         let org = self.org.as_u128();

@@ -294,7 +294,7 @@ async fn times_outside_hours_in_the_break_or_off_grid_are_422_with_the_reason() 
     }
     // Time off.
     let r = app
-        .post(&format!("/api/orgs/{}/providers/{}/time-off", c.clinic.org_id, c.smith), Some(&c.clinic.token), json!({"start": format!("{day}T14:00:00+00:00"), "end": format!("{day}T16:00:00+00:00"), "reason": "training"}))
+        .post(&format!("/api/orgs/{}/providers/{}/time-off", c.clinic.org_id, c.smith), Some(&c.clinic.token), json!({"start": clinic_instant(&day, "14:00"), "end": clinic_instant(&day, "16:00"), "reason": "training"}))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = app.book_via_rest(&c, &c.smith, &day, "14:30", None).await;
@@ -604,4 +604,28 @@ async fn slots_held_before_a_restart_stay_held_and_freed_ones_stay_free() {
         "{names:?}"
     );
     assert!(names.contains(&"appointments_v1".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn time_off_given_after_a_booking_is_seen_by_the_next_claim() {
+    let app = spawn_app().await;
+    let c = app.bookable_clinic("Clinic").await;
+    let day = date_in(3);
+    // The claim writer reads Dr Smith's record for this booking and keeps it decoded.
+    let r = app.book_via_rest(&c, &c.smith, &day, "10:00", None).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .post(&format!("/api/orgs/{}/providers/{}/time-off", c.clinic.org_id, c.smith), Some(&c.clinic.token), json!({"start": clinic_instant(&day, "14:00"), "end": clinic_instant(&day, "16:00"), "reason": "training"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The next claim reads the changed record, not the one it kept.
+    let r = app.book_via_rest(&c, &c.smith, &day, "14:30", None).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["details"]["reason"],
+        "time_off"
+    );
+    let r = app.book_via_rest(&c, &c.smith, &day, "16:00", None).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(app.appointments(&c).await.len(), 2);
 }

@@ -289,6 +289,16 @@ pub fn date_in(days: i64) -> String {
         .to_string()
 }
 
+/// The instant (RFC 3339, UTC) of `time` on `date` on the test clinics' clock (Europe/London),
+/// for requests that take instants (time off) beside ones that take the clinic's local times.
+pub fn clinic_instant(date: &str, time: &str) -> String {
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    let time = chrono::NaiveTime::parse_from_str(time, "%H:%M").unwrap();
+    voxanne::booking::local_instant(chrono_tz::Europe::London, date, time)
+        .unwrap()
+        .to_rfc3339()
+}
+
 impl TestApp {
     pub async fn bookable_clinic(&self, name: &str) -> BookableClinic {
         let email = format!("admin-{}@clinic.example", uuid::Uuid::new_v4().simple());
