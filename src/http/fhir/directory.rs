@@ -67,6 +67,38 @@ fn id_matches(query: &SearchQuery, id: &str) -> bool {
     wanted.is_empty() || wanted.contains(&id)
 }
 
+/// The searchset Bundle at `path` of the `items` an `_id` search admits (an item's id is
+/// `id`), each as `resource` makes it.
+fn id_searchset<'a, T: 'a>(
+    state: &AppState,
+    path: &str,
+    query: &SearchQuery,
+    items: impl IntoIterator<Item = &'a T>,
+    id: impl Fn(&T) -> String,
+    resource: impl Fn(&T) -> serde_json::Value,
+) -> FhirResponse {
+    let matches = items
+        .into_iter()
+        .filter(|t| id_matches(query, &id(t)))
+        .map(resource)
+        .collect();
+    FhirResponse::ok(searchset(&base_of(state), path, query, matches, Vec::new()))
+}
+
+/// The one of `items` whose id (`id`) the path's `raw` names; 404 when none does or `raw`
+/// is no id at all.
+fn find_by_id<'a, T, I: std::str::FromStr + PartialEq>(
+    items: &'a [T],
+    raw: &str,
+    id: impl Fn(&T) -> I,
+) -> Result<&'a T, FhirError> {
+    let wanted: I = parse_id(raw)?;
+    items
+        .iter()
+        .find(|t| id(t) == wanted)
+        .ok_or_else(FhirError::not_found)
+}
+
 /// Practitioners: the clinic's providers.
 #[utoipa::path(
     get,
@@ -83,19 +115,14 @@ async fn search_practitioners(
 ) -> Result<FhirResponse, FhirError> {
     let query = SearchQuery::parse(raw.as_deref())?;
     let view = state.booking.clinic(caller.org).await?;
-    let matches = view
-        .providers
-        .iter()
-        .filter(|p| id_matches(&query, &p.id.to_string()))
-        .map(resources::practitioner)
-        .collect();
-    Ok(FhirResponse::ok(searchset(
-        &base_of(&state),
+    Ok(id_searchset(
+        &state,
         "/Practitioner",
         &query,
-        matches,
-        Vec::new(),
-    )))
+        &view.providers,
+        |p| p.id.to_string(),
+        resources::practitioner,
+    ))
 }
 
 /// One practitioner.
@@ -112,13 +139,8 @@ async fn read_practitioner(
     FhirCaller(caller): FhirCaller,
     Path(id): Path<String>,
 ) -> Result<FhirResponse, FhirError> {
-    let id: ProviderId = parse_id(&id)?;
     let view = state.booking.clinic(caller.org).await?;
-    let p = view
-        .providers
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(FhirError::not_found)?;
+    let p = find_by_id(&view.providers, &id, |p| p.id)?;
     Ok(FhirResponse::ok(resources::practitioner(p)))
 }
 
@@ -138,19 +160,14 @@ async fn search_healthcare_services(
 ) -> Result<FhirResponse, FhirError> {
     let query = SearchQuery::parse(raw.as_deref())?;
     let view = state.booking.clinic(caller.org).await?;
-    let matches = view
-        .services
-        .iter()
-        .filter(|s| id_matches(&query, &s.id.to_string()))
-        .map(resources::healthcare_service)
-        .collect();
-    Ok(FhirResponse::ok(searchset(
-        &base_of(&state),
+    Ok(id_searchset(
+        &state,
         "/HealthcareService",
         &query,
-        matches,
-        Vec::new(),
-    )))
+        &view.services,
+        |s| s.id.to_string(),
+        resources::healthcare_service,
+    ))
 }
 
 /// One healthcare service.
@@ -167,13 +184,8 @@ async fn read_healthcare_service(
     FhirCaller(caller): FhirCaller,
     Path(id): Path<String>,
 ) -> Result<FhirResponse, FhirError> {
-    let id: ServiceId = parse_id(&id)?;
     let view = state.booking.clinic(caller.org).await?;
-    let s = view
-        .services
-        .iter()
-        .find(|s| s.id == id)
-        .ok_or_else(FhirError::not_found)?;
+    let s = find_by_id(&view.services, &id, |s| s.id)?;
     Ok(FhirResponse::ok(resources::healthcare_service(s)))
 }
 
@@ -214,20 +226,16 @@ async fn search_schedules(
         .collect();
     let view = state.booking.clinic(caller.org).await?;
     let end = horizon_end(&view);
-    let matches = view
-        .providers
-        .iter()
-        .filter(|p| id_matches(&query, &p.id.to_string()))
-        .filter(|p| actors.is_empty() || actors.contains(&p.id.to_string().as_str()))
-        .map(|p| resources::schedule(p, &view, end))
-        .collect();
-    Ok(FhirResponse::ok(searchset(
-        &base_of(&state),
+    Ok(id_searchset(
+        &state,
         "/Schedule",
         &query,
-        matches,
-        Vec::new(),
-    )))
+        view.providers
+            .iter()
+            .filter(|p| actors.is_empty() || actors.contains(&p.id.to_string().as_str())),
+        |p| p.id.to_string(),
+        |p| resources::schedule(p, &view, end),
+    ))
 }
 
 /// One provider's schedule.
@@ -244,13 +252,8 @@ async fn read_schedule(
     FhirCaller(caller): FhirCaller,
     Path(id): Path<String>,
 ) -> Result<FhirResponse, FhirError> {
-    let id: ProviderId = parse_id(&id)?;
     let view = state.booking.clinic(caller.org).await?;
-    let p = view
-        .providers
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(FhirError::not_found)?;
+    let p = find_by_id(&view.providers, &id, |p| p.id)?;
     Ok(FhirResponse::ok(resources::schedule(
         p,
         &view,
