@@ -389,6 +389,27 @@ async fn create_appointment(
     place(&state, caller, &view, p, patient, comment, None).await
 }
 
+/// What `PUT` and `PATCH` of appointment `id` start from: the appointment as it is, the version
+/// the client read (`If-Match`; 412 when the appointment is no longer at it), and the clinic.
+async fn change_base(
+    state: &AppState,
+    org: crate::domain::OrgId,
+    id: AppointmentId,
+    headers: &HeaderMap,
+) -> Result<
+    (
+        AppointmentRecord,
+        Option<Expected>,
+        std::sync::Arc<ClinicView>,
+    ),
+    FhirError,
+> {
+    let current = state.booking.appointment(org, id).await?;
+    let expected = check_version(headers, &current)?;
+    let view = state.booking.clinic(org).await?;
+    Ok((current, expected, view))
+}
+
 /// The version `If-Match` names, checked against the current one (412 at once when it is
 /// not); the claim writer checks it again as it applies the change (`Expected`), so a change
 /// made in between is caught too.
@@ -581,9 +602,7 @@ async fn update_appointment(
 ) -> Result<FhirResponse, FhirError> {
     let id: AppointmentId = id.parse().map_err(|_| FhirError::not_found())?;
     let desired = body_json(&body)?;
-    let current = state.booking.appointment(caller.org, id).await?;
-    let expected = check_version(&headers, &current)?;
-    let view = state.booking.clinic(caller.org).await?;
+    let (current, expected, view) = change_base(&state, caller.org, id, &headers).await?;
     let a = change(&state, caller, &view, current, &desired, expected).await?;
     Ok(answer(&a, &view, &base_of(&state)))
 }
@@ -608,9 +627,7 @@ async fn patch_appointment(
 ) -> Result<FhirResponse, FhirError> {
     let id: AppointmentId = id.parse().map_err(|_| FhirError::not_found())?;
     let patch: Value = crate::http::extract::parse_json(&body).map_err(FhirError::from)?;
-    let current = state.booking.appointment(caller.org, id).await?;
-    let expected = check_version(&headers, &current)?;
-    let view = state.booking.clinic(caller.org).await?;
+    let (current, expected, view) = change_base(&state, caller.org, id, &headers).await?;
     let mut desired = resources::appointment(&current, &view);
     match &patch {
         Value::Array(_) => {
