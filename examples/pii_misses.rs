@@ -2,8 +2,8 @@
 //! diagnostic, not a test): `cargo run --example pii_misses -- dev:person` prints the set's
 //! scores, then up to 60 missed or wrong spans of that type (any type when it is left out)
 //! with what the detector found in the same text (`dev:person:wrong` or `…:missed` shows
-//! only those). Sets: dev, check, third, world_dev,
-//! world_check, world_final (`tests/pii_eval/`).
+//! only those). Sets: dev, check, third, world_dev, world_check, world_final, others_dev,
+//! others_check (`tests/pii_eval/`).
 
 #[path = "../tests/pii_eval/mod.rs"]
 #[allow(dead_code)]
