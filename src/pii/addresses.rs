@@ -11,10 +11,10 @@ use std::collections::HashSet;
 
 use regex::Regex;
 
-use super::pattern::re;
+use super::pattern::{re, LazyPattern};
 
-use super::people::Finding;
-use super::EntityType;
+use super::name_words::{calendar_word, TITLES};
+use super::{EntityType, Finding};
 
 const STREET_SUFFIXES: &str = include_str!("vocab/street_suffixes.txt");
 
@@ -34,6 +34,30 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Road words written before the street's name (case as written).
 const ROAD_BEFORE: &str = r"Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
+
+/// Of the road words above, those an English sentence also puts after a number ("3 Square
+/// Meals", "2 Gang Leaders"): not read as a street after its house number.
+const NOT_AFTER_NUMBER: &[&str] = &[
+    "Square",
+    "Place",
+    "Passage",
+    "Route",
+    "Cours",
+    "Largo",
+    "Diagonal",
+    "Transversal",
+    "Privada",
+    "Vial",
+    "Gang",
+];
+/// French road words in lower case after a house number ("12 rue de la Paix"); not "via" ("2
+/// via Zoom").
+const LOWER_AFTER_NUMBER: &str =
+    "rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square";
+
+/// Marks that open a quoted or listed line ("> ", "* ", "• ", and the "?" a bullet lost in
+/// another encoding leaves).
+pub(super) const LINE_MARKS: &[char] = &['>', '*', '•', '?'];
 
 /// Road words that end a street's name, written as one word with it ("Hauptstraße").
 const ROAD_INSIDE: &str = r"straße|strasse|gasse|weg|platz|allee|damm|ufer|steig|pfad|markt|vej|gade|stræde|vænget|vägen|väg|gatan|gata|gränd|torget|stigen|backen|veien|vei|gaten|plassen|kuja|tie|katu|polku|kaari|rinne|laan|straat|gracht|singel|plein|kade|dreef|steeg|dijk|hof";
@@ -56,6 +80,8 @@ pub(super) struct Addresses {
     /// ("Hauptstraße 12") or is one ("… utca 12"), or, with no road word ("Harmica 9c/7"),
     /// when a postcode and town follow. One scan serves the three.
     word_and_number: Regex,
+    /// A house number and one word that holds its road word ("48 Bratskovvej").
+    number_and_word: Regex,
     road_inside: Vec<String>,
     road_after: HashSet<String>,
     boxed: Regex,
@@ -64,6 +90,12 @@ pub(super) struct Addresses {
     /// The postcode before the town only (what a name and number without a road word need).
     code_then_town: Regex,
     country: Regex,
+    /// The lines of a letter's address block after its street: one that ends it (a code,
+    /// after a town, region or country or alone), and one that may stand in it (a town, a
+    /// region, a flat or suite).
+    block_line: [LazyPattern; 2],
+    /// A town that ends the sentence after a numbered street (", Puolanka.").
+    town_last: LazyPattern,
     suffixes: HashSet<&'static str>,
 }
 
@@ -115,6 +147,13 @@ impl Addresses {
             ascii.join("|"),
             other.join("|")
         );
+        let after_number: Vec<&str> = ascii
+            .iter()
+            .chain(&other)
+            .copied()
+            .filter(|w| w.starts_with(char::is_uppercase) && !NOT_AFTER_NUMBER.contains(w))
+            .collect();
+        let road_after_number = format!("{}|{LOWER_AFTER_NUMBER}", after_number.join("|"));
         Addresses {
             street: re(&format!(
                 r"(?P<unit>(?-u:\b){unit}\s+#?\d+[A-Za-z]?(?:\s*,\s*|\s*\n\s*|\s+))?(?P<number>(?-u:\b)\d{{1,6}}[A-Za-z]?(?:[/-]\d{{1,5}}[A-Za-z]?)?,?\s+)?(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?(?:{word}[ \t]+){{1,3}}{suffix}(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?-u:\b))?(?:\s*,?\s*{unit}\s*#?\d+[A-Za-z]?(?-u:\b)|\s*,?\s*#\s?\d+[A-Za-z]?(?-u:\b))?"
@@ -123,11 +162,16 @@ impl Addresses {
             // road word) rather than every capital letter in the text.
             street_abroad: [
                 format!(r"{road_before}[ \t]+(?:{name_word}[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’.-]*,?[ \t]+(?:No\.?[ \t]*)?{number}"),
-                r"(?-u:\b)\d{1,5}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:rue|avenue|boulevard|chemin|allée|impasse|place|quai|route|cours|passage|square)[ \t]+(?:(?:\p{Lu}[\p{L}'’-]*|de|du|des|la|le|les|l'|d')[ \t]+){0,4}\p{Lu}[\p{L}'’-]*".to_string(),
+                // The number first, then the road word: "12 rue de la Paix", and the order an
+                // English speaker gives a street abroad in ("54 Via Travaglia").
+                format!(r"(?-u:\b)\d{{1,5}}[a-zA-Z]?(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:{road_after_number})[ \t]+(?:(?:{name_word}|l'|d')[ \t]+){{0,4}}\p{{Lu}}[\p{{L}}'’-]*"),
             ]
             .map(|way| re(&format!("{way}{unit_abroad}"))),
             word_and_number: re(&format!(
                 r"\p{{L}}[\p{{L}}'’.-]*[ \t]+{number}{unit_abroad}"
+            )),
+            number_and_word: re(&format!(
+                r"(?-u:\b)\d{{1,5}}[a-zA-Z]?,?[ \t]+\p{{Lu}}[\p{{L}}'’-]*{unit_abroad}"
             )),
             road_inside: ROAD_INSIDE.split('|').map(str::to_string).collect(),
             // Each as written, and without its full stop ("mnt." and "mnt").
@@ -141,6 +185,18 @@ impl Addresses {
             )),
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
+            block_line: [
+                // Ends the block: a code, after up to four capitalised words (a town, a region,
+                // a country).
+                LazyPattern::new(format!(
+                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\p{{Lu}}[\p{{L}}'’.-]*){{0,3}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b)$"
+                )),
+                // May stand in it: a town, a region, a flat or suite on its own line.
+                LazyPattern::new(format!(
+                    r"^(?:{town_abroad}|{REGIONS}|(?:{unit}|Piso|Piano|Puerta|Planta|Appartamento|Apto\.?|Dpto\.?|Depto\.?)[ \t]*#?\d+[A-Za-z]?)$"
+                )),
+            ],
+            town_last: LazyPattern::new(format!(r"^,[ \t]+{town}")),
             boxed: re(
                 r"(?-u:\b)(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
             ),
@@ -214,7 +270,12 @@ impl Addresses {
             let Some((start, street_end, numbered, unit_line)) = street else {
                 continue;
             };
-            let (end, with_tail) = self.extend(text, street_end);
+            let (mut end, mut with_tail) = self.extend(text, street_end);
+            if numbered && !with_tail {
+                if let Some(town_end) = self.town_last(text, end) {
+                    (end, with_tail) = (town_end, true);
+                }
+            }
             if !numbered && !unit_line && !with_tail {
                 continue;
             }
@@ -231,8 +292,11 @@ impl Addresses {
                 (end, true) => (end, true),
                 _ => match ends_clean(text, street_end, self.tail_abroad.find(&text[street_end..]))
                 {
-                    Some(end) => (end, true),
-                    None => (street_end, false),
+                    Some(end) => (self.block(text, end).unwrap_or(end), true),
+                    None => match self.town_last(text, street_end) {
+                        Some(end) => (end, true),
+                        None => (street_end, false),
+                    },
                 },
             };
             // The road word and the number say "street" already; a town and code, surer.
@@ -258,11 +322,7 @@ impl Addresses {
             if !capital && !after {
                 continue;
             }
-            let inside = capital
-                && self.road_inside.iter().any(|r| {
-                    word.strip_suffix(r.as_str())
-                        .is_some_and(|stem| stem.chars().count() >= 4)
-                });
+            let inside = capital && self.holds_road_word(word);
             let start = match (inside, after, capital) {
                 // Up to two capitalised words before a word that holds its road word.
                 (true, ..) => capitalised_before(text, m.start(), 2),
@@ -289,6 +349,16 @@ impl Addresses {
             };
             street_abroad(start, m.end(), found);
         }
+        for m in self.number_and_word.find_iter(text) {
+            let word = m
+                .as_str()
+                .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == ',')
+                .trim_start_matches([' ', '\t']);
+            let word = &word[..word.find([' ', '\t', ',', '\n']).unwrap_or(word.len())];
+            if self.holds_road_word(word) {
+                street_abroad(m.start(), m.end(), found);
+            }
+        }
         for m in self.boxed.find_iter(text) {
             let (end, with_tail) = self.extend(text, m.end());
             if with_tail || context(m.start()) {
@@ -302,6 +372,15 @@ impl Addresses {
         }
     }
 
+    /// Whether a word ends in a road word after a stem of four letters or more
+    /// ("Hauptstraße", "Bratskovvej").
+    fn holds_road_word(&self, word: &str) -> bool {
+        self.road_inside.iter().any(|r| {
+            word.strip_suffix(r.as_str())
+                .is_some_and(|stem| stem.chars().count() >= 4)
+        })
+    }
+
     /// Where an address ending at `end` ends once a country after it is taken.
     fn country(&self, text: &str, end: usize) -> usize {
         self.country
@@ -309,10 +388,79 @@ impl Addresses {
             .map_or(end, |c| end + c.end())
     }
 
-    /// Where an address that reaches `at` ends once its town, region and code are taken.
-    /// A code must end where the address ends (not be the first digits of a phone number),
-    /// and a town and state with no code must end the sentence or the line.
+    /// Where an address that reaches `at` ends once its town, region and code are taken,
+    /// on the same line or on the lines of a letter's address block below it.
     fn extend(&self, text: &str, at: usize) -> (usize, bool) {
+        let (end, with_tail) = self.extend_inline(text, at);
+        match self.block(text, end) {
+            Some(end) => (end, true),
+            None => (end, with_tail),
+        }
+    }
+
+    /// Where the lines after `at` that finish an address block end: lines of capitalised
+    /// words (a town, a region, a country), a flat or suite, up to the last line that holds a
+    /// code ("Tajov\n> Slovakia 935 64"); no month or day ("March 2024"). A quoted or listed
+    /// line is read without its marks. None when no code line follows, so the lines after
+    /// (a name, "Best regards") are never taken.
+    fn block(&self, text: &str, at: usize) -> Option<usize> {
+        let mut pos = at;
+        let mut end = None;
+        for _ in 0..5 {
+            let rest = &text[pos..];
+            let Some(after) = rest
+                .trim_start_matches([' ', '\t', ',', '\r'])
+                .strip_prefix('\n')
+            else {
+                break;
+            };
+            let line = &after[..after.find('\n').unwrap_or(after.len())];
+            let marks = line.len()
+                - line
+                    .trim_start_matches(|c: char| c == ' ' || c == '\t' || LINE_MARKS.contains(&c))
+                    .len();
+            let body = line[marks..].trim_end_matches([' ', '\t', '\r', ',', '.']);
+            if body.is_empty() || body.split([' ', '\t']).any(calendar) {
+                break;
+            }
+            let body_start = pos + (rest.len() - after.len()) + marks;
+            let body_end = body_start + body.len();
+            if self.block_line[0].get().is_match(body) {
+                end = Some(body_end);
+            } else if !self.block_line[1].get().is_match(body) {
+                break;
+            }
+            pos = body_end;
+        }
+        end
+    }
+
+    /// Where a town after a numbered street ends when it ends the sentence or the line
+    /// ("9 Urputie, Puolanka").
+    fn town_last(&self, text: &str, at: usize) -> Option<usize> {
+        let m = self.town_last.get().find(&text[at..])?;
+        let first = m.as_str()[1..]
+            .trim_start()
+            .split([' ', '\t', '.'])
+            .next()
+            .unwrap_or("");
+        // Not a day or a month ("12 Mill Road, Monday."), not a title ("…, Dr. Smith").
+        if calendar(first) || TITLES.contains(&first.to_ascii_lowercase().as_str()) {
+            return None;
+        }
+        let end = at + m.end();
+        let closes = m.as_str().ends_with('.')
+            || text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| matches!(c, '.' | '!' | '?' | '\n' | '\r'));
+        closes.then_some(end)
+    }
+
+    /// Where an address that reaches `at` ends once its town, region and code are taken on
+    /// its line. A code must end where the address ends (not be the first digits of a phone
+    /// number), and a town and state with no code must end the sentence or the line.
+    fn extend_inline(&self, text: &str, at: usize) -> (usize, bool) {
         let Some(c) = self.tail.captures(&text[at..]) else {
             return (at, false);
         };
@@ -333,6 +481,11 @@ impl Addresses {
         }
         (end, true)
     }
+}
+
+/// A day or a month, in any case ("Monday", "march").
+fn calendar(word: &str) -> bool {
+    calendar_word(&word.to_ascii_lowercase())
 }
 
 /// Whether `at` falls between two letters (the patterns' ASCII word boundary does not see a

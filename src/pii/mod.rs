@@ -3,6 +3,7 @@
 
 mod addresses;
 mod detector;
+mod name_forms;
 mod name_shape;
 mod name_words;
 mod pattern;
@@ -13,6 +14,9 @@ pub mod validators;
 use serde::{Deserialize, Serialize};
 
 pub use detector::{Detector, Known};
+
+/// What a rule found, before overlaps are resolved: type, byte start, byte end, score.
+type Finding = (EntityType, usize, usize, f32);
 
 /// The kinds of personal data the detector reports (names are part of the CLI's contract).
 #[derive(

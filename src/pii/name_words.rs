@@ -62,6 +62,20 @@ pub(super) const PERSON_LEAD_INS: &[&str] = &[
     "tell",
     "ask",
     "contact",
+    // Reported speech: "said Antti", "says Fleming", "shouted at Jasmine".
+    "said",
+    "says",
+    "asked",
+    "told",
+    "replied",
+    "shouted at",
+    "yelled at",
+    // A booking held in someone's name: "it's under Étienne Vézina".
+    "it's under",
+    "booked under",
+    "booking under",
+    "under the name",
+    "under the name of",
 ];
 /// Other words a name often follows (besides the kinship words below): a listed name after
 /// them is one.
@@ -166,6 +180,14 @@ pub(super) const PERSON_VERBS: &[&str] = &[
     "doesn't",
     "also",
     "just",
+    "lives",
+    "works",
+    "began",
+    "wrote",
+    "spent",
+    "spoke",
+    "gave",
+    "sent",
     "come",
     "call",
     "ring",
@@ -204,6 +226,19 @@ pub(super) const AUXILIARIES: &[&str] = &[
     "could", "can", "would", "will", "did", "does", "has", "should", "might",
 ];
 
+/// A flat's or suite's word: a name never runs on into one ("Dr. Toby Renehan Apt. 007").
+pub(super) const UNIT_WORDS: &[&str] = &[
+    "apt",
+    "apartment",
+    "suite",
+    "unit",
+    "flat",
+    "studio",
+    "room",
+    "floor",
+    "level",
+];
+
 /// Words of an organisation's name, never of a person's ("referred by Royal Free Hospital").
 pub(super) const INSTITUTION_WORDS: &[&str] = &[
     "hospital",
@@ -231,4 +266,97 @@ pub(super) const INSTITUTION_WORDS: &[&str] = &[
     "partners",
     "associates",
     "company",
+    // Legal forms written as a capitalised word ("Karvonen Forsman Oy").
+    "gmbh",
+    "oy",
+    "oyj",
+    "plc",
+    "llp",
+    "tbk",
+    "limitada",
+    "ltda",
+    "corp",
+    "persero",
+    "sons",
 ];
+
+/// Legal forms written after a firm's name, as written ("Sara Carvajal EIRL", "Jensen AB"):
+/// the capitalised words before one are a firm, not a person.
+pub(super) const LEGAL_FORMS_AFTER: &[&str] = &[
+    "AB", "AG", "A/S", "ApS", "AS", "ASA", "A.Ş.", "a.s.", "BV", "B.V.", "Bhd", "Co", "Co.",
+    "Corp", "Corp.", "d.d.", "d.o.o.", "e.V.", "EIRL", "GbR", "GmbH", "Inc", "Inc.", "KG", "Kft.",
+    "LLC", "LLP", "Ltd", "Ltd.", "NV", "N.V.", "OHG", "Oy", "PLC", "plc", "Pty", "S.A.", "SA",
+    "S.A.S.", "S.A.U", "SARL", "SAS", "S.L.", "SL", "SNC", "S.N.C.", "SpA", "SPA", "S.p.A.", "Srl",
+    "SRL", "S.r.l.", "s.r.o.", "Tbk", "v.o.s.", "k.s.", "Zrt.", "Ltda", "Ltda.", "Limitada",
+];
+/// Legal forms written before a firm's name ("CV Agustina Pranowo"; not "PT", which is a
+/// physiotherapist too).
+pub(super) const LEGAL_FORMS_BEFORE: &[&str] = &["CV", "UD", "PD", "Perum", "Grupo"];
+
+/// Words before a given name that make the two a place ("South Deanna", "Port Lucy", "Lake
+/// Louise"), not a person.
+pub(super) const PLACE_BEFORE: &[&str] = &[
+    "north", "south", "east", "west", "lake", "port", "new", "mount", "mt", "fort", "saint", "san",
+    "santa", "cape",
+];
+
+/// Words that open a sentence before a comma or a line before a colon and are no one's name,
+/// though some name lists hold them ("Hello, this is…", "Bot: …").
+pub(super) const NOT_CALLED: &[&str] = &[
+    "hello",
+    "hi",
+    "hiya",
+    "hey",
+    "howdy",
+    "greetings",
+    "thanks",
+    "yes",
+    "yeah",
+    "no",
+    "well",
+    "okay",
+    "ok",
+    "sorry",
+    "please",
+    "sure",
+    "right",
+    "morning",
+    "evening",
+    "afternoon",
+    "bye",
+    "cheers",
+    "listen",
+    "look",
+    "oh",
+    "um",
+    "so",
+    "dear",
+    "great",
+    "perfect",
+    "lovely",
+    "fine",
+    "alright",
+    "honestly",
+    "anyway",
+    // Roles that label a speaker ("Bot: …", "Caller: …").
+    "bot",
+    "user",
+    "agent",
+    "caller",
+    "receptionist",
+    "customer",
+    "assistant",
+    "operator",
+    "system",
+    "staff",
+    "support",
+    "guest",
+    "host",
+    "interviewer",
+    "me",
+    "you",
+];
+
+/// What a possessive name is followed by when it is a person's ("Fares's kid", "Tanya's
+/// daughter"), besides the kinship words.
+pub(super) const POSSESSED: &[&str] = &["kid", "kids", "child", "children", "baby", "boss"];

@@ -10,3 +10,23 @@ use regex::Regex;
 pub(super) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
 }
+
+/// A pattern compiled the first time it is asked for: one that only some texts need (the
+/// lines under a street), so start-up does not pay for it.
+pub(super) struct LazyPattern {
+    pattern: String,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl LazyPattern {
+    pub(super) fn new(pattern: String) -> Self {
+        LazyPattern {
+            pattern,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(super) fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| re(&self.pattern))
+    }
+}

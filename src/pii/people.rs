@@ -6,20 +6,20 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::addresses::LINE_MARKS;
+use super::name_forms::{name_at, words, NameTests, Strength, Word};
 use super::name_shape::NameShape;
 use super::name_words::{
-    calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN,
-    LOWER_CASE_LEAD_INS, NAME_LEAD_INS, PARTICLES, PERSON_LEAD_INS, PERSON_VERBS, STREET_ONLY,
-    STRONG_LEAD_INS, SUFFIXES, TITLES,
+    calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
+    LEGAL_FORMS_BEFORE, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED, PARTICLES, PERSON_LEAD_INS,
+    PERSON_VERBS, PLACE_BEFORE, POSSESSED, STREET_ONLY, STRONG_LEAD_INS, SUFFIXES, TITLES,
+    UNIT_WORDS,
 };
-use super::EntityType;
+use super::{EntityType, Finding};
 
 const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
 const SURNAMES: &str = include_str!("vocab/surnames.txt");
 const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
-
-/// A finding before overlaps are resolved: type, byte start, byte end, score.
-pub(super) type Finding = (EntityType, usize, usize, f32);
 
 /// Most words looked at for one name (title, given names, initials, surname, suffix): long
 /// runs of capitalised words are read a window at a time.
@@ -42,67 +42,6 @@ fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Word {
-    start: usize,
-    /// End of the name part (before a possessive 's).
-    end: usize,
-    capitalised: bool,
-    /// A single capital letter, optionally followed by a full stop ("J.").
-    initial: bool,
-}
-
-/// Words: letters with inner apostrophes and hyphens; the byte range of each.
-fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if !c.is_alphabetic() {
-            continue;
-        }
-        let mut end = i + c.len_utf8();
-        while let Some(&(j, d)) = chars.peek() {
-            if d.is_alphabetic() {
-                end = j + d.len_utf8();
-                chars.next();
-            } else if matches!(d, '\'' | '’' | '-') {
-                // Inner only: the next character must be a letter.
-                let after = text[j + d.len_utf8()..].chars().next();
-                if after.is_some_and(char::is_alphabetic) {
-                    chars.next();
-                } else {
-                    break;
-                }
-            } else {
-                break;
-            }
-        }
-        let mut name_end = end;
-        for tail in ["'s", "’s"] {
-            if text[i..end].ends_with(tail) && end - i > tail.len() + 1 {
-                name_end = end - tail.len();
-            }
-        }
-        let single = end - i == c.len_utf8();
-        let initial = single && c.is_uppercase() && bytes.get(end) == Some(&b'.')
-            || single && c.is_ascii_uppercase() && c != 'I' && c != 'A';
-        out.push(Word {
-            start: i,
-            end: name_end,
-            // An all-capitals word of two or more letters is an acronym ("AI", "SHA"), not a name.
-            // A contraction ("I'll", "Don't") is not a name either.
-            capitalised: c.is_uppercase()
-                && (single || text[i..end].chars().any(char::is_lowercase))
-                && !text[i..name_end]
-                    .split_once(['\'', '’'])
-                    .is_some_and(|(_, after)| after.starts_with(char::is_lowercase)),
-            initial,
-        });
-    }
-    out
 }
 
 impl People {
@@ -188,8 +127,13 @@ impl People {
         };
         let lead_in = |at: usize, sets: &[&[&str]]| {
             let b = before(at);
+            let Some(&last) = b.as_bytes().last() else {
+                return false;
+            };
+            // The last byte first: most lead-ins end otherwise, and need no comparison.
             sets.iter().flat_map(|set| set.iter()).any(|l| {
-                b.ends_with(l)
+                l.as_bytes().last() == Some(&last)
+                    && b.ends_with(l)
                     && b[..b.len() - l.len()]
                         .chars()
                         .next_back()
@@ -248,9 +192,54 @@ impl People {
                 .filter(|w| w.start >= s && w.end <= e)
                 .any(|w| INSTITUTION_WORDS.contains(&key(w)))
         };
-        let follow_on = |at: usize| FOLLOW_ONS.iter().any(|f| lower[at..].starts_with(f));
+        // A firm's legal form just after the words or just before them ("Jensen AB", "PT
+        // Wulandari Sirait").
+        let firm = |s: usize, e: usize| {
+            let after = text[e..].trim_start_matches(' ');
+            let next = &after[..after
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(after.len())];
+            let previous = text[..s]
+                .trim_end()
+                .rsplit(char::is_whitespace)
+                .next()
+                .unwrap_or("");
+            LEGAL_FORMS_AFTER.contains(&next)
+                || LEGAL_FORMS_AFTER.contains(&next.trim_end_matches(['.', ')']))
+                || LEGAL_FORMS_BEFORE.contains(&previous)
+        };
+        // "Fares's kid", "Tanya's daughter": the possessive of a person.
+        let possessed = |e: usize| {
+            let Some(rest) = ["'s ", "’s ", "' "]
+                .iter()
+                .find_map(|p| lower[e..].strip_prefix(p))
+            else {
+                return false;
+            };
+            let next = rest
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .next()
+                .unwrap_or("");
+            KIN.contains(&next) || POSSESSED.contains(&next)
+        };
+        let follow_on =
+            |at: usize| FOLLOW_ONS.iter().any(|f| lower[at..].starts_with(f)) || possessed(at);
+        // A name called out at a sentence's start: "Catherine, can I…".
+        let vocative = |s: usize, e: usize| {
+            sentence_start(s)
+                && !NOT_CALLED.contains(&&lower[s..e])
+                && text[e..].strip_prefix(", ").is_some_and(|rest| {
+                    rest.starts_with(|c: char| c.is_lowercase())
+                        || rest
+                            .strip_prefix('I')
+                            .is_some_and(|r| !r.starts_with(char::is_alphabetic))
+                })
+        };
+        // A line's start, after the marks of a quoted or listed line (`LINE_MARKS`).
         let line_start = |at: usize| {
             text[..at]
+                .trim_end_matches([' ', '\t'])
+                .trim_end_matches(LINE_MARKS)
                 .trim_end_matches([' ', '\t'])
                 .chars()
                 .next_back()
@@ -264,10 +253,32 @@ impl People {
                 .is_none_or(|c| c == '\n' || c == '\r')
         };
 
+        // A speaker's label: a name opening its line, then a colon and what they said
+        // ("Lucio: \"Who are you?\"").
+        let speaker = |s: usize, e: usize| {
+            line_start(s)
+                && text[e..].strip_prefix(':').is_some_and(|said| {
+                    said.trim_start_matches(' ')
+                        .starts_with(|c: char| c.is_alphabetic() || matches!(c, '"' | '“' | '\''))
+                })
+        };
+        // Names turned down alone, which a name beside them may take ("said Antti to Sonja",
+        // "Tarja, Ville and Aino"); and the names taken.
+        let mut held: Vec<(usize, usize, usize)> = Vec::new();
+        let mut taken_spans: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
         while i < words.len() {
             let w = &words[i];
-            if !w.capitalised {
+            // A title in lower case before a capitalised name ("dr. Laras Widiastuti") opens
+            // the name as a capitalised one does.
+            // Written short with its full stop, so "miss London" is no title.
+            let lower_title = !w.capitalised
+                && is_title(w)
+                && text[w.end..].starts_with('.')
+                && words
+                    .get(i + 1)
+                    .is_some_and(|n| n.capitalised && joined(w, n));
+            if !w.capitalised && !lower_title {
                 // Lower case: only straight after a lead-in or a title ("i'm brad lynn",
                 // "mrs smith"), or before "here" / "speaking".
                 let titled = is_title(w)
@@ -324,6 +335,7 @@ impl People {
                         && (p..q).all(|r| joined(&words[r], &words[r + 1]))
                 };
                 if k + 1 < words.len()
+                    && !UNIT_WORDS.contains(&key(&words[k + 1]))
                     && (words[k + 1].capitalised
                         || is_suffix(&words[k + 1])
                         || particle_then_name(k + 1))
@@ -338,10 +350,17 @@ impl People {
             let mut taken = None;
             for (pos, &start) in run.iter().enumerate() {
                 // A name starts with a capital, not with its particle.
-                if !words[start].capitalised {
+                if !(words[start].capitalised || (pos == 0 && lower_title)) {
                     continue;
                 }
-                if let Some(span) = self.name_at(
+                // "South Deanna", "Port Lucy", "Lake Louise": a place.
+                let place_word = |k: usize| PLACE_BEFORE.contains(&key(&words[k]));
+                if (pos > 0 && place_word(run[pos - 1]))
+                    || (run.len() > pos + 1 && place_word(start))
+                {
+                    continue;
+                }
+                if let Some(span) = name_at(
                     &words,
                     &run[pos..],
                     NameTests {
@@ -358,11 +377,31 @@ impl People {
                     },
                 ) {
                     let (s, e, strength) = span;
+                    let head = &words[start];
+                    if strength != Strength::CommonGiven {
+                        held.push((s, e, start));
+                    }
+                    let label = speaker(s, e)
+                        && !NOT_CALLED.contains(&key(head))
+                        && (is_first(head) || is_shaped(head) || strength != Strength::Surname);
+                    let called = vocative(s, e);
                     let opening = sentence_start(words[start].start);
                     let led = lead_in(words[start].start, ANY_LEAD_IN);
                     let strong = lead_in(words[start].start, &[STRONG_LEAD_INS]);
                     let followed = follow_on(e);
                     let own_line = line_start(words[start].start) && line_end(e);
+                    // A letter's or label's first line, with the street's number below it.
+                    let above_street = own_line && {
+                        let below = text[e..].trim_start_matches(|c: char| {
+                            c.is_whitespace() || LINE_MARKS.contains(&c)
+                        });
+                        let number = below.trim_start_matches(|c: char| c.is_ascii_digit());
+                        number.len() < below.len()
+                            && number
+                                .trim_start_matches(|c: char| c.is_ascii_lowercase())
+                                .strip_prefix(' ')
+                                .is_some_and(|street| street.starts_with(char::is_uppercase))
+                    };
                     let person_lead_in = lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
                     let score = match strength {
                         Strength::Titled | Strength::Full => {
@@ -373,7 +412,7 @@ impl People {
                             }
                         }
                         Strength::FullCommon => {
-                            if led || followed || own_line || !opening {
+                            if led || followed || own_line || !opening || label {
                                 0.75
                             } else {
                                 continue;
@@ -383,7 +422,12 @@ impl People {
                         // ("In London we…", "Will Jordan clinic…").
                         Strength::FullCommonFrequent => {
                             let modal = ["will", "may", "can"].contains(&key(&words[start]));
-                            if led || followed || own_line || !opening || (!modal && before_verb(e))
+                            if led
+                                || followed
+                                || own_line
+                                || !opening
+                                || label
+                                || (!modal && before_verb(e))
                             {
                                 0.75
                             } else {
@@ -404,7 +448,7 @@ impl People {
                         // Title-case headings ("Booking Chain") look like these: only with a
                         // lead-in or a follow-on.
                         Strength::Surnamed => {
-                            if led || followed {
+                            if led || followed || label {
                                 0.75
                             } else if is_shaped(&words[start])
                                 && (own_line || (!opening && before_verb(e)))
@@ -420,7 +464,7 @@ impl People {
                         Strength::Given => {
                             if strong {
                                 0.85
-                            } else if led || followed || own_line || !opening {
+                            } else if led || followed || own_line || !opening || label || called {
                                 0.7
                             } else if before_verb(e) {
                                 // "Robert called about …": a sentence that starts with a given
@@ -434,7 +478,8 @@ impl People {
                         // ("this is Afruza Zinnurova", "Sinikka Mäkinen speaking", a line of
                         // its own, "Can Oto Očenáš come…").
                         Strength::Shaped => {
-                            if led || followed || own_line || (!opening && before_verb(e)) {
+                            if led || followed || own_line || label || (!opening && before_verb(e))
+                            {
                                 0.7
                             } else {
                                 continue;
@@ -448,6 +493,7 @@ impl People {
                             if strong
                                 || followed
                                 || person_lead_in
+                                || above_street
                                 || (own_line && led)
                                 || asked_about
                             {
@@ -457,11 +503,14 @@ impl People {
                             }
                         }
                         Strength::Surname | Strength::Unknown => {
-                            if strong {
+                            if strong || (strength == Strength::Surname && person_lead_in) {
                                 0.65
                             } else if is_shaped(&words[start])
                                 && (person_lead_in
                                     || followed
+                                    || label
+                                    || called
+                                    || above_street
                                     || (own_line && led)
                                     || (after_auxiliary(words[start].start) && before_verb(e)))
                             {
@@ -474,10 +523,11 @@ impl People {
                         }
                     };
                     // An organisation is not a person ("referred by Royal Free Hospital").
-                    if institution(s, e) {
+                    if institution(s, e) || firm(s, e) {
                         continue;
                     }
                     found.push((EntityType::Person, s, e, score));
+                    taken_spans.push((s, e));
                     taken = Some(e);
                     break;
                 }
@@ -487,171 +537,46 @@ impl People {
                 None => run_end + 1,
             };
         }
-    }
-
-    /// A name starting at the first of `run` (indexes into `words`): its byte span and how
-    /// sure the words alone make it.
-    fn name_at(
-        &self,
-        words: &[Word],
-        run: &[usize],
-        t: NameTests<'_>,
-    ) -> Option<(usize, usize, Strength)> {
-        let first = &words[run[0]];
-        let mut core = run;
-        let titled = (t.is_title)(first);
-        if titled {
-            core = &run[1..];
-        }
-        // Suffixes close a name; drop them from the core.
-        let mut suffix_end = None;
-        while core.len() > 1 && (t.is_suffix)(&words[core[core.len() - 1]]) {
-            suffix_end.get_or_insert(words[core[core.len() - 1]].end);
-            core = &core[..core.len() - 1];
-        }
-        // Four name words, and up to two particles among them ("Joep P. van de Kooij").
-        let core: Vec<&Word> = core.iter().take(6).map(|&k| &words[k]).collect();
-        let head = core.first()?;
-        let span = |last: &Word, strength| {
-            let end = if suffix_end.is_some() && core.last().is_some_and(|l| l.start == last.start)
-            {
-                suffix_end.unwrap_or(last.end)
-            } else {
-                last.end
-            };
-            Some((first.start, end, strength))
+        // A name turned down alone (a listed given name or a word shaped like one, no family
+        // word) is one when it stands in a list with a name taken: joined to it by "and" or
+        // "&", or by "to", "or" or a comma when it is a listed given name (a town follows a
+        // name after a comma too, and "drive Anna to London").
+        // The link between two spans, if any: `Some(true)` when any name may follow it,
+        // `Some(false)` when only a listed given name may.
+        let link = |a: usize, b: usize| match lower.get(a..b)? {
+            " and " | ", and " | " & " => Some(true),
+            ", " | " or " | " to " => Some(false),
+            _ => None,
         };
-        if head.initial && !titled {
-            return None;
-        }
-        if titled {
-            if (t.is_common)(head) && !(t.is_first)(head) && !(t.is_last)(head) {
-                return None;
-            }
-            // Up to three name words after the title, and particles among them ("Dr. Maria
-            // de la Cruz"); a name ends on a capitalised word, never on "de".
-            let last = core
-                .iter()
-                .take(5)
-                .rposition(|w| {
-                    (!(t.is_common)(w) || (t.is_last)(w)) && (w.capitalised || !(t.is_particle)(w))
-                })
-                .map(|k| core[k])?;
-            return span(last, Strength::Titled);
-        }
-        // Given name, optional middle names or initials, surname.
-        if core.len() >= 2 {
-            let middles_ok = |k: usize| {
-                core[1..k].iter().all(|m| {
-                    m.initial
-                        || (t.is_first)(m)
-                        || (t.is_last)(m)
-                        || (t.is_shaped)(m)
-                        || (t.is_particle)(m)
-                })
-            };
-            let surname = |w: &Word| {
-                // A particle in capitals can be a surname ("Anna Du", "Jean Le").
-                !w.initial
-                    && w.capitalised
-                    && !(t.street_only)(w)
-                    && (!(t.is_common)(w) || (t.frequent_surname)(w))
-                    && (!(t.is_street)(w) || (t.is_last)(w))
-            };
-            let Some(k) = (1..core.len())
-                .rev()
-                .find(|&k| surname(core[k]) && middles_ok(k))
-            else {
-                // No surname after it ("Tell Derrick I called"): the given name alone, unless
-                // the next word makes it a street ("Neil Oval").
-                return ((t.is_first)(head) && !(t.is_common)(head) && !(t.is_street)(core[1]))
-                    .then_some((first.start, head.end, Strength::Given));
-            };
-            let last = core[k];
-            let head_given = (t.is_first)(head);
-            let head_common = (t.is_common)(head);
-            if head_given && !head_common {
-                return span(last, Strength::Full);
-            }
-            if (t.is_last)(last) && !(t.is_common)(last) {
-                if head_given && (t.frequent_surname)(last) && !(t.is_street)(last) {
-                    return span(last, Strength::FullCommonFrequent);
-                }
-                if head_given {
-                    return span(last, Strength::FullCommon);
-                }
-                if !head_common && !(t.is_street)(last) {
-                    return span(last, Strength::Surnamed);
+        let mut added = !taken_spans.is_empty();
+        while added {
+            added = false;
+            for &(s, e, head) in &held {
+                let free = taken_spans.iter().all(|&(ts, te)| e <= ts || s >= te);
+                let Some(any) = taken_spans
+                    .iter()
+                    .filter_map(|&(ts, te)| if te <= s { link(te, s) } else { link(e, ts) })
+                    .max()
+                else {
+                    continue;
+                };
+                // The words themselves are asked about only once a link is there.
+                let head = &words[head];
+                let given = is_first(head);
+                if free
+                    && (given || (any && is_shaped(head)))
+                    && !is_common(head)
+                    && !calendar_word(key(head))
+                    && !NOT_CALLED.contains(&key(head))
+                    && !KIN.contains(&key(head))
+                    && !institution(s, e)
+                    && !firm(s, e)
+                {
+                    found.push((EntityType::Person, s, e, 0.6));
+                    taken_spans.push((s, e));
+                    added = true;
                 }
             }
-            // Given name and surname both shaped like names, or one listed and the other
-            // shaped ("Latreche Anissa"), neither a street word.
-            let named = |w: &Word| {
-                ((t.is_first)(w) || (t.is_last)(w) || (t.is_shaped)(w))
-                    && !(t.is_common)(w)
-                    && !(t.is_street)(w)
-            };
-            if named(head) && named(last) && ((t.is_shaped)(head) || (t.is_shaped)(last)) {
-                return span(last, Strength::Shaped);
-            }
-            let plain = |w: &Word| !(t.is_common)(w) && !(t.is_street)(w);
-            if plain(head) && plain(last) {
-                return span(last, Strength::Unlisted);
-            }
-            return None;
         }
-        if (t.is_first)(head) && !(t.is_common)(head) {
-            return span(head, Strength::Given);
-        }
-        if (t.is_common)(head) {
-            return (t.is_first)(head).then_some((first.start, head.end, Strength::CommonGiven));
-        }
-        if (t.is_last)(head) {
-            return span(head, Strength::Surname);
-        }
-        span(head, Strength::Unknown)
     }
-}
-
-type Test<'a> = &'a dyn Fn(&Word) -> bool;
-
-#[derive(Clone, Copy)]
-struct NameTests<'a> {
-    is_title: Test<'a>,
-    is_suffix: Test<'a>,
-    is_first: Test<'a>,
-    is_last: Test<'a>,
-    is_common: Test<'a>,
-    is_street: Test<'a>,
-    street_only: Test<'a>,
-    frequent_surname: Test<'a>,
-    is_shaped: Test<'a>,
-    is_particle: Test<'a>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Strength {
-    /// After a title: "Dr. Miller", "Mrs Jane Hood".
-    Titled,
-    /// A given name that is no ordinary word, then a surname: "Kathryn J. Jefferson".
-    Full,
-    /// A given name that is also an ordinary word, then a listed surname: "Will Jones".
-    FullCommon,
-    /// As `FullCommon` with a frequent surname that is no street word: "Grace Kelly".
-    FullCommonFrequent,
-    /// A given name that is also an ordinary word, alone: "Hope" (after "my sister").
-    CommonGiven,
-    /// A word in no given-name list, then a listed surname: "Callum O'Sullivan".
-    Surnamed,
-    /// Two or more words shaped like names, not all listed: "Afruza Zinnurova".
-    Shaped,
-    /// Two or more capitalised words in no list, not all shaped like names: "Ratchanon
-    /// Pothanun".
-    Unlisted,
-    /// A given name alone: "Derrick".
-    Given,
-    /// A surname alone: "Jefferson".
-    Surname,
-    /// A capitalised word in no list.
-    Unknown,
 }

@@ -11,8 +11,8 @@ use regex::Regex;
 use super::pattern::re;
 use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
-use super::people::Finding;
 use super::EntityType;
+use super::Finding;
 use crate::domain::PhoneNumber;
 
 /// Words before a number that say it is a telephone number.

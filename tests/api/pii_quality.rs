@@ -79,6 +79,34 @@ fn the_generated_sets_stay_above_their_floors_and_agree() {
     assert!(high - low <= 0.03, "the sets disagree: {macros:?}");
 }
 
+/// Scores set `name` and holds each type's (recall, precision) above its floor: people and
+/// addresses as given, phones (0.90, 0.97), every other type (0.97, 0.97).
+fn scored_above(
+    name: &str,
+    detector: &Detector,
+    person: (f64, f64),
+    address: (f64, f64),
+) -> std::collections::BTreeMap<EntityType, eval::Score> {
+    let scores = eval::evaluate_overlap(detector, &eval::load(name));
+    println!("{name}\n{}", eval::report(&scores));
+    for (kind, s) in &scores {
+        let (recall, precision) = match kind {
+            EntityType::Person => person,
+            EntityType::Address => address,
+            EntityType::Phone => (0.90, 0.97),
+            _ => (0.97, 0.97),
+        };
+        assert!(
+            s.recall() >= recall && s.precision() >= precision,
+            "{name} {}: recall {:.3}, precision {:.3}",
+            kind.name(),
+            s.recall(),
+            s.precision()
+        );
+    }
+    scores
+}
+
 /// The world sets (`world_dev`, `world_check`: names, addresses and numbers of every other
 /// Latin-script locale Faker ships, two disjoint halves, in the dev and check frames, some
 /// numbers said as words). Floors under what this build reaches: the goals (person
@@ -88,24 +116,9 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
     let detector = Detector::default();
     let mut macros = Vec::new();
     for name in ["world_dev", "world_check"] {
-        let scores = eval::evaluate_overlap(&detector, &eval::load(name));
-        println!("{name}\n{}", eval::report(&scores));
-        for (kind, s) in &scores {
-            let (recall, precision) = match kind {
-                // Names no list holds, by their shape and the words around them: 0.88 / 0.86.
-                EntityType::Person => (0.82, 0.86),
-                EntityType::Address => (0.55, 0.85),
-                EntityType::Phone => (0.90, 0.97),
-                _ => (0.97, 0.97),
-            };
-            assert!(
-                s.recall() >= recall && s.precision() >= precision,
-                "{name} {}: recall {:.3}, precision {:.3}",
-                kind.name(),
-                s.recall(),
-                s.precision()
-            );
-        }
+        // Names no list holds, by their shape and the words around them; the firms, places
+        // and greetings beside names left out: world_check person 0.86 / 0.91.
+        let scores = scored_above(name, &detector, (0.82, 0.89), (0.55, 0.85));
         let m = eval::macro_f1(&scores);
         assert!(m >= 0.93, "{name}: macro F1 {m:.3}");
         macros.push(m);
@@ -117,6 +130,27 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
         (macros[0] - macros[1]).abs() <= 0.04,
         "the world sets disagree: {macros:?}"
     );
+}
+
+/// The sets whose frames others wrote (`others_dev`, `others_check`: the sentence templates
+/// of PyPI `presidio-evaluator` split in two, values of every Faker locale,
+/// `tests/pii_eval/generate_others.py`): bank-support chat, "Bot: … User: …" turns, letters
+/// and signature blocks, forms, song trivia. Rules were tuned on `others_dev` only. Floors
+/// under what this build reaches; the goals (person recall 0.80, address 0.70 at
+/// precision 0.90, the sets within 0.03) are not met on `others_check`.
+#[test]
+fn the_sets_others_wrote_stay_above_their_floors() {
+    let detector = Detector::default();
+    for (name, person, address, macro_floor) in [
+        // person 0.72 / 0.86, address 0.85 / 0.97, macro 0.956
+        ("others_dev", (0.70, 0.83), (0.83, 0.95), 0.95),
+        // person 0.57 / 0.78, address 0.63 / 0.90, macro 0.919
+        ("others_check", (0.55, 0.75), (0.60, 0.87), 0.91),
+    ] {
+        let scores = scored_above(name, &detector, person, address);
+        let m = eval::macro_f1(&scores);
+        assert!(m >= macro_floor, "{name}: macro F1 {m:.3}");
+    }
 }
 
 #[test]

@@ -7,9 +7,10 @@ use regex::Regex;
 
 use super::addresses::Addresses;
 use super::pattern::re;
-use super::people::{Finding, People};
+use super::people::People;
 use super::phones::Phones;
 use super::validators;
+use super::Finding;
 use super::{Entity, EntityType};
 
 const CONDITIONS: &str = include_str!("../vocab/conditions.txt");

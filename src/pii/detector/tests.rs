@@ -3,6 +3,8 @@
 
 use super::*;
 
+mod blocks_and_lists;
+
 fn kinds(text: &str) -> Vec<(EntityType, String)> {
     Detector::default()
         .detect(text, &Known::default())

@@ -1,0 +1,113 @@
+//! Forms found in text others write: a letter's address block, a street abroad given in the
+//! English order, speaker labels, names called out, possessives, lists of names, and the firms
+//! and places that look like names but are not.
+
+use super::*;
+
+fn address(text: &str) -> Vec<String> {
+    found(text, EntityType::Address)
+}
+
+fn people(text: &str) -> Vec<String> {
+    found(text, EntityType::Person)
+}
+
+#[test]
+fn a_letters_address_block_is_one_address_down_to_its_code() {
+    assert_eq!(
+        address("Ms Aino Laine\n\n14 Harbour Lane\n Flat 2\n Kettering\n United Kingdom NN16 8AB"),
+        ["14 Harbour Lane\n Flat 2\n Kettering\n United Kingdom NN16 8AB"]
+    );
+    // Quoted in a reply: each line is read without its mark.
+    assert_eq!(
+        address("> Jo Moss\n> 7 Mill Road\n> Suite 4\n> Ely\n> Cambridgeshire 40512"),
+        ["7 Mill Road\n> Suite 4\n> Ely\n> Cambridgeshire 40512"]
+    );
+    // No code below it: the lines after the street are not taken (the next may be a name).
+    assert_eq!(
+        address("Jo Smith\n12 Mill Road\nEly\nJohn Brown"),
+        ["12 Mill Road"]
+    );
+}
+
+#[test]
+fn a_street_abroad_in_the_english_order_and_a_town_that_ends_the_sentence() {
+    assert_eq!(
+        address("The flat is at 54 Via Roma, 00184 Roma"),
+        ["54 Via Roma, 00184 Roma"]
+    );
+    assert_eq!(
+        address("Send it to 89 Hoffmannstrasse."),
+        ["89 Hoffmannstrasse"]
+    );
+    assert_eq!(
+        address("I live at 9 Urputie, Puolanka."),
+        ["9 Urputie, Puolanka."]
+    );
+    // Ordinary talk with a number before a road word or a year under a street is no address.
+    assert!(address("Pay the £300 via PayPal, or 2 via Zoom").is_empty());
+    assert!(address("We ordered 3 Square Meals for the team").is_empty());
+    assert_eq!(
+        address("We moved to 12 Mill Road\nMarch 2024\nand love it"),
+        ["12 Mill Road"]
+    );
+    assert_eq!(address("It's 12 Mill Road, Monday."), ["12 Mill Road"]);
+    // A town that does not end the sentence is not taken on its own.
+    assert_eq!(
+        address("I live at 12 Mill Road, Ely and work in town"),
+        ["12 Mill Road"]
+    );
+}
+
+#[test]
+fn a_speaker_label_is_a_name_and_a_role_or_a_field_is_not() {
+    assert_eq!(
+        people("Aino: \"Is Tuesday free?\"\nReceptionist: yes, at ten."),
+        ["Aino"]
+    );
+    assert!(people("Bot: what's the name on the booking?").is_empty());
+    assert!(people("Price: £300 for the first session").is_empty());
+}
+
+#[test]
+fn names_called_out_possessed_reported_and_listed() {
+    assert_eq!(people("Maria, can you move my appointment?"), ["Maria"]);
+    assert!(people("Hello, this is the clinic.").is_empty());
+    assert_eq!(people("I'm calling about Tanya's daughter."), ["Tanya"]);
+    assert_eq!(people("\"Fine by me,\" says Fleming."), ["Fleming"]);
+    assert_eq!(
+        people("I'm so sorry! said Antti to Sonja"),
+        ["Antti", "Sonja"]
+    );
+    assert_eq!(
+        people("It's booked under Bøje Bertelsen"),
+        ["Bøje Bertelsen"]
+    );
+    assert_eq!(
+        people("Billing: dr. Laras Widiastuti"),
+        ["dr. Laras Widiastuti"]
+    );
+    // A name runs on into no flat's word.
+    assert_eq!(
+        people("Dr. Toby Renehan Apt. 7 15 Cowen Street"),
+        ["Dr. Toby Renehan"]
+    );
+}
+
+#[test]
+fn firms_and_places_named_after_people_are_not_people() {
+    assert!(people("I'll miss London when we move").is_empty());
+    assert_eq!(people("I am bringing Maria and Dad"), ["Maria"]);
+    assert_eq!(people("I'll drive Anna to London"), ["Anna"]);
+    assert_eq!(people("Mary Murphy, Co. Cork"), ["Mary Murphy"]);
+    assert_eq!(people("my PT Sarah Jones says it's fine"), ["Sarah Jones"]);
+    assert!(people("I work for Karvonen Forsman Oy").is_empty());
+    assert!(people("She was referred by Jensen AB last year").is_empty());
+    assert!(people("We moved here from Port Lucy").is_empty());
+    assert!(people("The office is in South Deanna now").is_empty());
+    // "Hi" before a name in a list is a greeting, not the list's first name.
+    assert_eq!(
+        people("Hi, Amanda Jackson here, I want to cancel."),
+        ["Amanda Jackson"]
+    );
+}
