@@ -277,6 +277,16 @@ impl Detector {
                 || f.3 >= 1.0
                 || !clinical.iter().any(|&(s, e)| f.1 < e && s < f.2)
         });
+        // A postcode is part of the address that holds it, however sure the words before it
+        // make the code alone ("Zipa\nSW1A 1AA" under a street).
+        let addresses: Vec<(usize, usize)> = found
+            .iter()
+            .filter(|f| f.0 == EntityType::Address)
+            .map(|f| (f.1, f.2))
+            .collect();
+        found.retain(|f| {
+            f.0 != EntityType::Postcode || !addresses.iter().any(|&(s, e)| s <= f.1 && f.2 <= e)
+        });
 
         // Highest score first, then longest; keep what does not overlap what is kept.
         found.sort_by(|a, b| {

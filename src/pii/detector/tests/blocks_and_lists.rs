@@ -111,3 +111,68 @@ fn firms_and_places_named_after_people_are_not_people() {
         ["Amanda Jackson"]
     );
 }
+
+/// One detector for the property tests' many cases.
+static DETECTOR: std::sync::LazyLock<Detector> = std::sync::LazyLock::new(Detector::default);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any letter's address block (house number, street, perhaps a flat, a town, a code,
+    /// perhaps a country; quoted or not) under a name is one address from the number to the
+    /// code, and the name above it stays out.
+    #[test]
+    fn a_letters_block_is_one_address_from_its_number_to_its_code(
+        number in 1u32..20_000,
+        street in "[A-Z][a-z]{3,9}",
+        road in proptest::sample::select(vec!["Road", "Lane", "Street", "Avenue", "Close"]),
+        flat in proptest::option::of(1u32..999),
+        town in "[A-Z][a-z]{3,10}",
+        code in proptest::sample::select(vec!["NN16 8AB", "40512", "SW1A 1AA", "10115", "2000"]),
+        country in proptest::option::of(proptest::sample::select(vec!["Finland", "Kenya", "Chile"])),
+        mark in proptest::sample::select(vec!["", " ", "> ", ">"]),
+    ) {
+        proptest::prop_assume!(!crate::pii::name_words::calendar_word(&town.to_lowercase()));
+        let mut lines = vec![format!("{number} {street} {road}")];
+        if let Some(flat) = flat {
+            lines.push(format!("Flat {flat}"));
+        }
+        lines.push(town.clone());
+        lines.push(match country {
+            Some(c) => format!("{c} {code}"),
+            None => code.to_string(),
+        });
+        let block = lines.join(&format!("\n{mark}"));
+        let text = format!("{mark}Aino Laine\n{mark}\n{mark}{block}\n{mark}Best regards");
+        let found: Vec<String> = DETECTOR
+            .detect(&text, &Known::default())
+            .into_iter()
+            .filter(|e| e.kind == EntityType::Address)
+            .map(|e| e.text)
+            .collect();
+        proptest::prop_assert_eq!(found, vec![block]);
+    }
+
+    /// Whatever mixes of the new forms' pieces (labels, possessives, firms' forms, road words,
+    /// quote marks, spaces outside ASCII) make up a text, the detector answers with spans
+    /// inside it and in order.
+    #[test]
+    fn text_made_of_the_new_forms_pieces_never_breaks_the_detector(
+        pieces in proptest::collection::vec(proptest::sample::select(vec![
+            "Aino", "Laine", ":", ": \"", "'s ", "’s ", " daughter", ", ", " and ", " to ",
+            "Oy", " AB", "CV ", "Port ", "South ", "dr.", "Dr. ", "Apt. 7", "\n", "\n> ", ">",
+            "•", "?", "\u{a0}", "\u{3000}", "54 ", "Via ", "Hoffmannstrasse", ", Puolanka.",
+            "NN16 8AB", "40512", "March 2024", "Łukasz", "Ó Ceallaigh", "says ", "it's under ",
+            " ", "x", "É",
+        ]), 0..24),
+    ) {
+        let text: String = pieces.concat();
+        let chars = text.chars().count();
+        let found = DETECTOR.detect(&text, &Known::default());
+        let mut at = 0;
+        for e in &found {
+            proptest::prop_assert!(at <= e.start && e.start < e.end && e.end <= chars, "{e:?} in {text:?}");
+            at = e.end;
+        }
+    }
+}
