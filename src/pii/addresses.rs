@@ -5,7 +5,9 @@
 //! word before the name (Rue, Via, Calle, Rua, ul., Jalan…), inside it (…straße, …vej,
 //! …kuja, …straat) or after it (… utca, … Caddesi, … iela), the number after the name, then
 //! the postcode before the town (10115 Berlin, 1012 AB Amsterdam, 00-950 Warszawa,
-//! 1100-148 Lisboa) or after it; a country at the end of any address.
+//! 1100-148 Lisboa) or after it, or the number first as an English speaker gives a street
+//! abroad ("54 Via Travaglia"); a country at the end of any address; and a letter's address
+//! block, line by line (quoted lines too), down to the line with its code.
 
 use std::collections::HashSet;
 

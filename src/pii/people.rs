@@ -192,8 +192,8 @@ impl People {
                 .filter(|w| w.start >= s && w.end <= e)
                 .any(|w| INSTITUTION_WORDS.contains(&key(w)))
         };
-        // A firm's legal form just after the words or just before them ("Jensen AB", "PT
-        // Wulandari Sirait").
+        // A firm's legal form just after the words or just before them ("Jensen AB", "CV
+        // Agustina Pranowo").
         let firm = |s: usize, e: usize| {
             let after = text[e..].trim_start_matches(' ');
             let next = &after[..after
@@ -269,9 +269,9 @@ impl People {
         let mut i = 0;
         while i < words.len() {
             let w = &words[i];
-            // A title in lower case before a capitalised name ("dr. Laras Widiastuti") opens
-            // the name as a capitalised one does.
-            // Written short with its full stop, so "miss London" is no title.
+            // A title in lower case, written short with its full stop, before a capitalised name
+            // ("dr. Laras Widiastuti") opens the name as a capitalised one does ("miss London"
+            // does not).
             let lower_title = !w.capitalised
                 && is_title(w)
                 && text[w.end..].starts_with('.')
