@@ -287,11 +287,68 @@ pub(super) const LEGAL_FORMS_AFTER: &[&str] = &[
     "Corp", "Corp.", "d.d.", "d.o.o.", "e.V.", "EIRL", "GbR", "GmbH", "Inc", "Inc.", "KG", "Kft.",
     "LLC", "LLP", "Ltd", "Ltd.", "NV", "N.V.", "OHG", "Oy", "PLC", "plc", "Pty", "S.A.", "SA",
     "S.A.S.", "S.A.U", "SARL", "SAS", "S.L.", "SL", "SNC", "S.N.C.", "SpA", "SPA", "S.p.A.", "Srl",
-    "SRL", "S.r.l.", "s.r.o.", "Tbk", "v.o.s.", "k.s.", "Zrt.", "Ltda", "Ltda.", "Limitada",
+    "SRL", "S.r.l.", "s.r.o.", "Tbk", "v.o.s.", "k.s.", "Zrt.", "Ltda", "Ltda.", "Limitada", "Osk",
+    "Oyj", "Ky", "Tmi",
 ];
 /// Legal forms written before a firm's name ("CV Agustina Pranowo"; not "PT", which is a
 /// physiotherapist too).
-pub(super) const LEGAL_FORMS_BEFORE: &[&str] = &["CV", "UD", "PD", "Perum", "Grupo"];
+pub(super) const LEGAL_FORMS_BEFORE: &[&str] = &[
+    "CV",
+    "UD",
+    "PD",
+    "Perum",
+    "Grupo",
+    "Stowarzyszenie",
+    "Fundacja",
+    "Spółdzielnia",
+];
+
+/// A road's word just before a name makes the name a street's ("Av Tatiana Nogueira",
+/// "Pasadizo de Viviana Salmerón", "allé Jean"), a ship's prefix a ship's ("USNV Mitchell").
+/// Lower case, without a full stop; `ROAD_JOINS` may stand between the two.
+pub(super) const ROAD_BEFORE_NAME: &[&str] = &[
+    "av",
+    "avenida",
+    "avda",
+    "rua",
+    "calle",
+    "carrer",
+    "via",
+    "viale",
+    "vía",
+    "rue",
+    "allé",
+    "allée",
+    "boulevard",
+    "bd",
+    "pasadizo",
+    "paseo",
+    "plaza",
+    "praça",
+    "travessa",
+    "largo",
+    "ul",
+    "ulica",
+    "aleja",
+    "strada",
+    "corso",
+    "piazza",
+    "camino",
+    "cuesta",
+    "ronda",
+    "callejón",
+    "glorieta",
+    "rambla",
+    "usnv",
+    "usns",
+    "uss",
+    "uscgc",
+];
+
+pub(super) const ROAD_JOINS: &[&str] = &["de", "del", "da", "do", "dos", "das", "di", "della"];
+
+/// A name's last word that makes it a place ("Orlagh Ville", "Janice Town").
+pub(super) const PLACE_AFTER: &[&str] = &["ville", "city", "town", "village"];
 
 /// Words before a given name that make the two a place ("South Deanna", "Port Lucy", "Lake
 /// Louise"), not a person.

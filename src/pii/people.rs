@@ -12,8 +12,8 @@ use super::name_shape::NameShape;
 use super::name_words::{
     calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
     LEGAL_FORMS_BEFORE, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED, PARTICLES, PERSON_LEAD_INS,
-    PERSON_VERBS, PLACE_BEFORE, POSSESSED, STREET_ONLY, STRONG_LEAD_INS, SUFFIXES, TITLES,
-    UNIT_WORDS,
+    PERSON_VERBS, PLACE_AFTER, PLACE_BEFORE, POSSESSED, ROAD_BEFORE_NAME, ROAD_JOINS, STREET_ONLY,
+    STRONG_LEAD_INS, SUFFIXES, TITLES, UNIT_WORDS,
 };
 use super::{EntityType, Finding};
 
@@ -193,8 +193,18 @@ impl People {
                 .any(|w| INSTITUTION_WORDS.contains(&key(w)))
         };
         // A firm's legal form just after the words or just before them ("Jensen AB", "CV
-        // Agustina Pranowo").
+        // Agustina Pranowo"), or run into them ("Bach ApS").
         let firm = |s: usize, e: usize| {
+            let span = &text[s..e];
+            let (first, last) = (
+                span.split(' ').next().unwrap_or(""),
+                span.rsplit(' ').next().unwrap_or(""),
+            );
+            if span.contains(' ')
+                && (LEGAL_FORMS_AFTER.contains(&last) || LEGAL_FORMS_BEFORE.contains(&first))
+            {
+                return true;
+            }
             let after = text[e..].trim_start_matches(' ');
             let next = &after[..after
                 .find(|c: char| c.is_whitespace() || c == ',')
@@ -266,6 +276,7 @@ impl People {
         // "Tarja, Ville and Aino"); and the names taken.
         let mut held: Vec<(usize, usize, usize)> = Vec::new();
         let mut taken_spans: Vec<(usize, usize)> = Vec::new();
+        let first_found = found.len();
         let mut i = 0;
         while i < words.len() {
             let w = &words[i];
@@ -447,8 +458,15 @@ impl People {
                         }
                         // Title-case headings ("Booking Chain") look like these: only with a
                         // lead-in or a follow-on.
+                        // After a weak lead-in, the first word must look like a name too
+                        // ("for Entertainment Weekly" is a magazine).
                         Strength::Surnamed => {
-                            if led || followed || label {
+                            if followed
+                                || label
+                                || strong
+                                || person_lead_in
+                                || (led && (own_line || is_shaped(&words[start])))
+                            {
                                 0.75
                             } else if is_shaped(&words[start])
                                 && (own_line || (!opening && before_verb(e)))
@@ -578,5 +596,74 @@ impl People {
                 }
             }
         }
+        let mut k = first_found;
+        while k < found.len() {
+            let (s, e) = (found[k].1, found[k].2);
+            let span_words: Vec<&Word> = words
+                .iter()
+                .filter(|w| w.start >= s && w.end <= e)
+                .collect();
+            let lone_title = span_words.len() == 1 && is_title(span_words[0]);
+            let place_after = span_words.len() > 1
+                && span_words
+                    .last()
+                    .is_some_and(|w| PLACE_AFTER.contains(&key(w)));
+            // "Harrison-Williams" alone: two surnames joined (a given name among them only if
+            // it is a frequent surname too), no other given name, no title — a firm.
+            let joined_surnames = span_words.len() == 1 && {
+                let k = key(span_words[0]);
+                k.contains('-')
+                    && k.split('-').all(|p| self.last.contains_key(p))
+                    && !k.split('-').any(|p| {
+                        self.first.contains(p)
+                            && self
+                                .last
+                                .get(p)
+                                .is_none_or(|&rank| rank >= FREQUENT_SURNAME)
+                    })
+            };
+            if lone_title || place_after || joined_surnames || street_name_at(text, lower, s) {
+                found.remove(k);
+            } else {
+                k += 1;
+            }
+        }
     }
+}
+
+/// Whether the name starting at `s` is a street's or a ship's: a house number just before it
+/// ("8643 Manuel Rodríguez"), or a road's word ("Av Tatiana Nogueira", "Pasadizo de Viviana
+/// Salmerón", "USNV Mitchell").
+fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
+    let Some(before) = text[..s].strip_suffix(' ') else {
+        return false;
+    };
+    let previous = |end: usize| {
+        let from = text[..end]
+            .rfind([' ', '\n', ',', '('])
+            .map_or(0, |i| i + 1);
+        (from, lower[from..end].trim_end_matches('.'))
+    };
+    let (from, word) = previous(before.len());
+    // (Not a number among initials: "it's S M 3 Parin Losatapornpipit".)
+    let after_initial = text[..from].strip_suffix(' ').is_some_and(|b| {
+        let (_, w) = previous(b.len());
+        w.len() == 1
+    });
+    let number = !word.is_empty()
+        && word.starts_with(|c: char| c.is_ascii_digit())
+        && word
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .chars()
+            .all(|c| c.is_ascii_alphabetic())
+        && word.len() <= 6
+        && !after_initial;
+    if number || ROAD_BEFORE_NAME.contains(&word) {
+        return true;
+    }
+    ROAD_JOINS.contains(&word)
+        && text[..from].strip_suffix(' ').is_some_and(|b| {
+            let (_, road) = previous(b.len());
+            ROAD_BEFORE_NAME.contains(&road)
+        })
 }

@@ -688,3 +688,50 @@ fn capitalised_words_with_numbers_are_not_addresses() {
         );
     }
 }
+
+/// Names that are something else on a closer look: a town ending in "Ville", a street named after someone, a firm whose legal form runs into
+/// the name, two surnames joined with no given name, a magazine after a weak lead-in.
+#[test]
+fn firms_towns_and_streets_named_like_people_are_not_people() {
+    let people = |text: &str| -> Vec<String> {
+        kinds(text)
+            .into_iter()
+            .filter(|(k, _)| *k == EntityType::Person)
+            .map(|(_, t)| t)
+            .collect()
+    };
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        people("Meet me at 71 Keogh Street D95W5VW Nichole Ville"),
+        none
+    );
+    assert_eq!(people("The restaurant is at 8643 Manuel Rodríguez"), none);
+    assert_eq!(
+        people("We'll meet at Neves, 388 Av Tatiana Nogueira, Évora"),
+        none
+    );
+    assert_eq!(people("Pasadizo de Viviana Salmerón 972, Lugo"), none);
+    assert_eq!(people("Meet me at USNV Mitchell, FPO AE 26694"), none);
+    assert_eq!(
+        people("The big three: Svendsen & Søn ApS and Bach ApS."),
+        none
+    );
+    assert_eq!(
+        people("The version recorded for Harrison-Williams sold well."),
+        none
+    );
+    assert_eq!(
+        people("He listed his top songs for Entertainment Weekly."),
+        none
+    );
+    // People stay people: a double surname with its given name, a name after a strong
+    // lead-in.
+    assert_eq!(
+        people("Please ask for Amelia Humphreys-Stewart."),
+        vec!["Amelia Humphreys-Stewart"]
+    );
+    assert_eq!(
+        people("hi yeah my name is Matea Bogdan"),
+        vec!["Matea Bogdan"]
+    );
+}
