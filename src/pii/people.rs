@@ -200,8 +200,11 @@ impl People {
                 span.split(' ').next().unwrap_or(""),
                 span.rsplit(' ').next().unwrap_or(""),
             );
+            // (Not a surname that is also a form: "Nguyen Cao Ky", "Maria Co".)
+            let surname = self.last.contains_key(last.to_ascii_lowercase().as_str());
             if span.contains(' ')
-                && (LEGAL_FORMS_AFTER.contains(&last) || LEGAL_FORMS_BEFORE.contains(&first))
+                && ((LEGAL_FORMS_AFTER.contains(&last) && !surname)
+                    || LEGAL_FORMS_BEFORE.contains(&first))
             {
                 return true;
             }
@@ -457,9 +460,9 @@ impl People {
                             }
                         }
                         // Title-case headings ("Booking Chain") look like these: only with a
-                        // lead-in or a follow-on.
-                        // After a weak lead-in, the first word must look like a name too
-                        // ("for Entertainment Weekly" is a magazine).
+                        // follow-on, a label, a strong or person's lead-in, or another lead-in
+                        // when the name is on a line of its own or its first word looks like a
+                        // name ("for Entertainment Weekly" is a magazine).
                         Strength::Surnamed => {
                             if followed
                                 || label
@@ -555,6 +558,57 @@ impl People {
                 None => run_end + 1,
             };
         }
+        // A name found that is something else on a second look, unless the words around it
+        // say a person (a strong or person's lead-in, a kinship word, a follow-on, a speaker's
+        // label): a street's or a ship's name (`street_name_at`), a town ("Orlagh Ville"), a
+        // title alone ("Sr" of "Sr. Juan"), two surnames joined and nothing else
+        // ("Harrison-Williams", a firm; a given name among them counts only if it is not a
+        // frequent surname too).
+        let not_a_person = |s: usize, e: usize| {
+            let span_words: Vec<&Word> = words
+                .iter()
+                .filter(|w| w.start >= s && w.end <= e)
+                .collect();
+            let Some(head) = span_words.first() else {
+                return false;
+            };
+            if span_words.len() == 1 && is_title(head) {
+                return true;
+            }
+            let said_to_be_a_person = lead_in(s, &[STRONG_LEAD_INS, PERSON_LEAD_INS, KIN])
+                || follow_on(e)
+                || speaker(s, e);
+            if said_to_be_a_person || is_title(head) {
+                return false;
+            }
+            let place_after = span_words.len() > 1
+                && span_words
+                    .last()
+                    .is_some_and(|w| PLACE_AFTER.contains(&key(w)));
+            let joined_surnames = span_words.len() == 1 && {
+                let joined = key(head);
+                joined.contains('-')
+                    && joined.split('-').all(|p| self.last.contains_key(p))
+                    && !joined.split('-').any(|p| {
+                        self.first.contains(p)
+                            && self
+                                .last
+                                .get(p)
+                                .is_none_or(|&rank| rank >= FREQUENT_SURNAME)
+                    })
+            };
+            place_after || joined_surnames || street_name_at(text, lower, s)
+        };
+        let mut k = first_found;
+        while k < found.len() {
+            let (s, e) = (found[k].1, found[k].2);
+            if not_a_person(s, e) {
+                found.remove(k);
+                taken_spans.retain(|&t| t != (s, e));
+            } else {
+                k += 1;
+            }
+        }
         // A name turned down alone (a listed given name or a word shaped like one, no family
         // word) is one when it stands in a list with a name taken: joined to it by "and" or
         // "&", or by "to", "or" or a comma when it is a listed given name (a town follows a
@@ -589,6 +643,7 @@ impl People {
                     && !KIN.contains(&key(head))
                     && !institution(s, e)
                     && !firm(s, e)
+                    && !not_a_person(s, e)
                 {
                     found.push((EntityType::Person, s, e, 0.6));
                     taken_spans.push((s, e));
@@ -596,44 +651,13 @@ impl People {
                 }
             }
         }
-        let mut k = first_found;
-        while k < found.len() {
-            let (s, e) = (found[k].1, found[k].2);
-            let span_words: Vec<&Word> = words
-                .iter()
-                .filter(|w| w.start >= s && w.end <= e)
-                .collect();
-            let lone_title = span_words.len() == 1 && is_title(span_words[0]);
-            let place_after = span_words.len() > 1
-                && span_words
-                    .last()
-                    .is_some_and(|w| PLACE_AFTER.contains(&key(w)));
-            // "Harrison-Williams" alone: two surnames joined (a given name among them only if
-            // it is a frequent surname too), no other given name, no title — a firm.
-            let joined_surnames = span_words.len() == 1 && {
-                let k = key(span_words[0]);
-                k.contains('-')
-                    && k.split('-').all(|p| self.last.contains_key(p))
-                    && !k.split('-').any(|p| {
-                        self.first.contains(p)
-                            && self
-                                .last
-                                .get(p)
-                                .is_none_or(|&rank| rank >= FREQUENT_SURNAME)
-                    })
-            };
-            if lone_title || place_after || joined_surnames || street_name_at(text, lower, s) {
-                found.remove(k);
-            } else {
-                k += 1;
-            }
-        }
     }
 }
 
 /// Whether the name starting at `s` is a street's or a ship's: a house number just before it
-/// ("8643 Manuel Rodríguez"), or a road's word ("Av Tatiana Nogueira", "Pasadizo de Viviana
-/// Salmerón", "USNV Mitchell").
+/// (three digits or more, or digits and a letter) when the name ends its line or sentence
+/// ("8643 Manuel Rodríguez"), or a road's word of another language ("Av Tatiana Nogueira",
+/// "Pasadizo de Viviana Salmerón", "USNV Mitchell").
 fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
     let Some(before) = text[..s].strip_suffix(' ') else {
         return false;
@@ -642,7 +666,7 @@ fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
         let from = text[..end]
             .rfind([' ', '\n', ',', '('])
             .map_or(0, |i| i + 1);
-        (from, lower[from..end].trim_end_matches('.'))
+        (from, &lower[from..end])
     };
     let (from, word) = previous(before.len());
     // (Not a number among initials: "it's S M 3 Parin Losatapornpipit".)
@@ -650,20 +674,34 @@ fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
         let (_, w) = previous(b.len());
         w.len() == 1
     });
-    let number = !word.is_empty()
-        && word.starts_with(|c: char| c.is_ascii_digit())
-        && word
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .chars()
-            .all(|c| c.is_ascii_alphabetic())
-        && word.len() <= 6
-        && !after_initial;
-    if number || ROAD_BEFORE_NAME.contains(&word) {
+    // A house number has three digits or more, or a letter after its digits ("12b"), and the
+    // name ends the line or is followed by a comma: "at 10 Anna will come", "call 2 John",
+    // "1. John Smith" and "at 10am Anna" are not streets.
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let letters = &word[digits..];
+    let house_number = (digits >= 3 && letters.is_empty())
+        || (digits >= 1 && letters.len() == 1 && letters.bytes().all(|b| b.is_ascii_lowercase()));
+    if house_number && !after_initial && ends_as_a_street(text, s) {
+        return true;
+    }
+    let road = |w: &str| ROAD_BEFORE_NAME.contains(&w.trim_end_matches('.'));
+    if road(word) {
         return true;
     }
     ROAD_JOINS.contains(&word)
-        && text[..from].strip_suffix(' ').is_some_and(|b| {
-            let (_, road) = previous(b.len());
-            ROAD_BEFORE_NAME.contains(&road)
-        })
+        && text[..from]
+            .strip_suffix(' ')
+            .is_some_and(|b| road(previous(b.len()).1))
+}
+
+/// Whether the name at `s` runs to the end of its line or sentence, or to a comma, with only
+/// capitalised words on the way (as a street's name does: "8643 Manuel Rodríguez, Olmué").
+fn ends_as_a_street(text: &str, s: usize) -> bool {
+    let rest = &text[s..];
+    let end = rest
+        .find(['\n', ',', '.', '!', '?', ';'])
+        .unwrap_or(rest.len());
+    rest[..end]
+        .split_whitespace()
+        .all(|w| w.starts_with(char::is_uppercase))
 }

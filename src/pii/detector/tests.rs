@@ -724,8 +724,22 @@ fn firms_towns_and_streets_named_like_people_are_not_people() {
         people("He listed his top songs for Entertainment Weekly."),
         none
     );
-    // People stay people: a double surname with its given name, a name after a strong
-    // lead-in.
+    // People stay people: a double surname with its given name or after a strong lead-in, a
+    // name after a strong lead-in, a time or a list's number before a name, a referral "via"
+    // someone, a title before a surname that is also a place's word, a surname that is also a
+    // legal form.
+    assert_eq!(
+        people("this is Harrison-Jones speaking"),
+        vec!["Harrison-Jones"]
+    );
+    assert_eq!(people("at 10 Anna will come in"), vec!["Anna"]);
+    assert_eq!(
+        people("Patients:\n1. John Smith\n2. Mary Jones"),
+        vec!["John Smith", "Mary Jones"]
+    );
+    assert_eq!(people("I was referred via Dr. Patel"), vec!["Dr. Patel"]);
+    assert_eq!(people("Please ask for Mr John Town."), vec!["Mr John Town"]);
+    assert_eq!(people("my name is Nguyen Cao Ky"), vec!["Nguyen Cao Ky"]);
     assert_eq!(
         people("Please ask for Amelia Humphreys-Stewart."),
         vec!["Amelia Humphreys-Stewart"]
