@@ -565,10 +565,9 @@ impl People {
         // ("Harrison-Williams", a firm; a given name among them counts only if it is not a
         // frequent surname too).
         let not_a_person = |s: usize, e: usize| {
-            let span_words: Vec<&Word> = words
-                .iter()
-                .filter(|w| w.start >= s && w.end <= e)
-                .collect();
+            // (Words are in order: the span's are one slice of them.)
+            let from = words.partition_point(|w| w.start < s);
+            let span_words = &words[from..from + words[from..].partition_point(|w| w.end <= e)];
             let Some(head) = span_words.first() else {
                 return false;
             };
