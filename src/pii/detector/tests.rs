@@ -689,8 +689,9 @@ fn capitalised_words_with_numbers_are_not_addresses() {
     }
 }
 
-/// Names that are something else on a closer look: a town ending in "Ville", a street named after someone, a firm whose legal form runs into
-/// the name, two surnames joined with no given name, a magazine after a weak lead-in.
+/// Names that are something else on a closer look: a town ending in "Ville", a street named
+/// after someone, a firm whose legal form runs into the name, two surnames joined with no
+/// given name, a magazine after a weak lead-in.
 #[test]
 fn firms_towns_and_streets_named_like_people_are_not_people() {
     let people = |text: &str| -> Vec<String> {
