@@ -182,6 +182,20 @@ fn embedding(c: &mut Criterion) {
     c.bench_function("embed_query_cached", |b| {
         b.iter(|| black_box(e.embed_query(questions[0]).unwrap()))
     });
+    // A passage as an import embeds it: about 700 characters (the chunker's size), ~160 tokens.
+    let passage = "After a rhinoplasty most swelling settles within two to three weeks, though \
+        the tip of the nose can stay slightly firm for several months. Keep your head raised \
+        on two pillows for the first week, avoid glasses resting on the bridge for six weeks, \
+        and do not blow your nose for ten days. Bruising around the eyes usually fades after \
+        ten to fourteen days; cold compresses help in the first two days. Most patients return \
+        to desk work after one to two weeks and to sport after six. Your surgeon will remove \
+        the splint at the one-week review and see you again at three and twelve months.";
+    report(
+        "passage embedding (700 characters), fresh text each time",
+        &timed(100, |i| {
+            black_box(e.embed(&[&format!("{passage} ({i})")]).unwrap());
+        }),
+    );
 }
 
 /// The whole hybrid search through the service over `n` passages written to a real redb

@@ -1,16 +1,15 @@
-//! Sentence embeddings in process: all-MiniLM-L6-v2 (384 dimensions) run with candle on the
-//! CPU, mean-pooled over real tokens and L2-normalised, with an LRU cache for repeated
-//! questions. The model's files are checked against pinned SHA-256 sums before use.
+//! Sentence embeddings in process: all-MiniLM-L6-v2 (384 dimensions) tokenised here and run by
+//! `voxanne_encoder` on the CPU (8-bit weights in its linear maps), mean-pooled and
+//! L2-normalised, with an LRU cache for repeated questions. The model's files are checked
+//! against pinned SHA-256 sums before use.
 
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use sha2::{Digest, Sha256};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
+use voxanne_encoder::Encoder;
 
 /// Output size of the model.
 pub const DIMENSIONS: usize = 384;
@@ -42,10 +41,17 @@ fn model_err(e: impl std::fmt::Display) -> EmbedError {
 }
 
 pub struct Embedder {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
-    device: Device,
     cache: Mutex<lru::LruCache<String, Arc<Vec<f32>>>>,
+}
+
+/// What the appliance reads of the model's `config.json`.
+#[derive(serde::Deserialize)]
+struct ModelConfig {
+    hidden_act: String,
+    num_attention_heads: usize,
+    layer_norm_eps: f32,
 }
 
 impl Embedder {
@@ -66,29 +72,34 @@ impl Embedder {
             }
             bytes.push(data);
         }
-        let config: Config = serde_json::from_slice(&bytes[0]).map_err(model_err)?;
+        let config: ModelConfig = serde_json::from_slice(&bytes[0]).map_err(model_err)?;
+        if config.hidden_act != "gelu" {
+            return Err(model_err(format!(
+                "activation {} is not the GELU the encoder runs",
+                config.hidden_act
+            )));
+        }
         let mut tokenizer = Tokenizer::from_bytes(&bytes[1]).map_err(model_err)?;
-        // The shipped tokenizer pads everything to 128 tokens: pad only within a batch, and
-        // truncate at 256.
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // The shipped tokenizer pads everything to 128 tokens: texts are encoded one at a
+        // time, so no padding, and truncated at 256.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: 256,
                 ..Default::default()
             }))
             .map_err(model_err)?;
-        let device = Device::Cpu;
-        let weights = bytes.pop().unwrap_or_default();
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+        let encoder = Encoder::load(&bytes[2], config.num_attention_heads, config.layer_norm_eps)
             .map_err(model_err)?;
-        let model = BertModel::load(vb, &config).map_err(model_err)?;
+        if encoder.dimensions() != DIMENSIONS {
+            return Err(model_err(format!(
+                "the model gives {} dimensions, not {DIMENSIONS}",
+                encoder.dimensions()
+            )));
+        }
         Ok(Embedder {
-            model,
+            encoder,
             tokenizer,
-            device,
             cache: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -97,52 +108,13 @@ impl Embedder {
 
     /// Unit vectors for `texts`, in order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(model_err)?;
-        let ids: Vec<Tensor> = encodings
+        texts
             .iter()
-            .map(|e| Tensor::new(e.get_ids(), &self.device))
-            .collect::<Result<_, _>>()
-            .map_err(model_err)?;
-        let masks: Vec<Tensor> = encodings
-            .iter()
-            .map(|e| Tensor::new(e.get_attention_mask(), &self.device))
-            .collect::<Result<_, _>>()
-            .map_err(model_err)?;
-        let ids = Tensor::stack(&ids, 0).map_err(model_err)?;
-        let mask = Tensor::stack(&masks, 0).map_err(model_err)?;
-        let type_ids = ids.zeros_like().map_err(model_err)?;
-        let hidden = self
-            .model
-            .forward(&ids, &type_ids, Some(&mask))
-            .map_err(model_err)?;
-        // Mean over real tokens, then L2 normalisation.
-        let mask = mask
-            .to_dtype(DType::F32)
-            .map_err(model_err)?
-            .unsqueeze(2)
-            .map_err(model_err)?;
-        let summed = hidden
-            .broadcast_mul(&mask)
-            .map_err(model_err)?
-            .sum(1)
-            .map_err(model_err)?;
-        let counts = mask.sum(1).map_err(model_err)?;
-        let mean = summed.broadcast_div(&counts).map_err(model_err)?;
-        let norm = mean
-            .sqr()
-            .map_err(model_err)?
-            .sum_keepdim(1)
-            .map_err(model_err)?
-            .sqrt()
-            .map_err(model_err)?;
-        let unit = mean.broadcast_div(&norm).map_err(model_err)?;
-        unit.to_vec2::<f32>().map_err(model_err)
+            .map(|text| {
+                let encoding = self.tokenizer.encode(*text, true).map_err(model_err)?;
+                self.encoder.encode(encoding.get_ids()).map_err(model_err)
+            })
+            .collect()
     }
 
     /// One query's vector, from the cache when the same text was asked before.

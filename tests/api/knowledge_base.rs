@@ -340,6 +340,37 @@ fn paraphrases_embed_close_together_and_unrelated_questions_apart() {
     assert!(cos(&alone[0], &v[1]) > 0.999);
 }
 
+/// The encoder runs the model's linear maps in 8 bits: its vectors must still be the f32
+/// model's. The reference vectors were computed by candle's f32 BERT before the switch
+/// (`tests/fixtures/encoder/minilm_reference.json`): short and long texts, accents, a text cut
+/// at 256 tokens.
+#[test]
+fn the_encoder_gives_the_f32_models_vectors_to_within_a_cosine_of_0_995() {
+    let e = voxanne::search::embed::Embedder::load(&model_dir()).unwrap();
+    let reference: Value =
+        serde_json::from_str(include_str!("../fixtures/encoder/minilm_reference.json")).unwrap();
+    let cases = reference["cases"].as_array().unwrap();
+    assert!(cases.len() >= 7);
+    let mut lowest = 1.0f32;
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let expected: Vec<f32> = case["vector"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let got = e.embed(&[text]).unwrap().pop().unwrap();
+        let similarity = voxanne::search::embed::cosine(&got, &expected);
+        println!("{similarity:.5}  {:.40}", text);
+        lowest = lowest.min(similarity);
+    }
+    assert!(
+        lowest >= 0.995,
+        "lowest cosine to the f32 model {lowest:.4}"
+    );
+}
+
 #[tokio::test]
 async fn with_the_model_close_paraphrases_score_above_0_7_and_hybrid_ranking_is_used() {
     let app = spawn_app_with(|s| s.search.model_dir = model_dir()).await;

@@ -1,0 +1,346 @@
+//! Linear maps with 8-bit weights: each output's weights scaled to -127..=127, each input row
+//! scaled to 8 bits when it arrives, products summed in 32-bit integers and scaled back.
+//!
+//! The weights are packed for AVX-512 VNNI's `vpdpbusd` (unsigned bytes times signed bytes,
+//! four at a time into each 32-bit lane): panels of 16 outputs, and within a panel, for every
+//! four inputs, the 16 outputs' four weights side by side (64 bytes). An input row is stored
+//! mapped from its own range onto 0..=255; the offset is taken back with each output's weight sum.
+//! Machines without VNNI run a portable loop over the same layout.
+
+/// Outputs per panel: one 512-bit register of 32-bit sums.
+const PANEL: usize = 16;
+/// Panels the VNNI kernel works on at once.
+const PANELS_AT_ONCE: usize = 4;
+/// Rows the VNNI kernel works on at once.
+const ROWS_AT_ONCE: usize = 4;
+
+/// `y = x · Wᵀ + b` with `W` held in 8 bits.
+pub struct QuantisedLinear {
+    inputs: usize,
+    outputs: usize,
+    /// `outputs / 16` panels of `inputs / 4` groups of 64 bytes.
+    packed: Vec<i8>,
+    /// Per output: the factor that turns its 8-bit weights back into the model's.
+    scales: Vec<f32>,
+    /// Per output: the sum of its 8-bit weights (what an input row's offset adds).
+    weight_sums: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Why a weight matrix cannot be used.
+#[derive(Debug)]
+pub struct ShapeError(pub String);
+
+impl QuantisedLinear {
+    /// From the model's `outputs × inputs` weights (row-major, as stored) and its bias.
+    pub fn new(
+        weights: &[f32],
+        bias: &[f32],
+        outputs: usize,
+        inputs: usize,
+    ) -> Result<Self, ShapeError> {
+        if !outputs.is_multiple_of(PANEL * PANELS_AT_ONCE)
+            || !inputs.is_multiple_of(4)
+            || inputs == 0
+        {
+            return Err(ShapeError(format!(
+                "a {outputs}x{inputs} map: outputs must be a multiple of 64, inputs of 4"
+            )));
+        }
+        if weights.len() != outputs * inputs || bias.len() != outputs {
+            return Err(ShapeError(format!(
+                "a {outputs}x{inputs} map given {} weights and {} biases",
+                weights.len(),
+                bias.len()
+            )));
+        }
+        let mut scales = Vec::with_capacity(outputs);
+        let mut weight_sums = Vec::with_capacity(outputs);
+        let mut quantised = vec![0i8; outputs * inputs];
+        for (o, row) in weights.chunks_exact(inputs).enumerate() {
+            let largest = row.iter().fold(0f32, |m, w| m.max(w.abs()));
+            let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+            let mut sum = 0i32;
+            for (i, w) in row.iter().enumerate() {
+                let q = (w / scale).round_ties_even().clamp(-127.0, 127.0) as i8;
+                quantised[o * inputs + i] = q;
+                sum += i32::from(q);
+            }
+            scales.push(scale);
+            weight_sums.push(sum as f32);
+        }
+        let groups = inputs / 4;
+        let mut packed = vec![0i8; outputs * inputs];
+        for panel in 0..outputs / PANEL {
+            for g in 0..groups {
+                for c in 0..PANEL {
+                    let o = panel * PANEL + c;
+                    let at = (panel * groups + g) * 64 + c * 4;
+                    packed[at..at + 4]
+                        .copy_from_slice(&quantised[o * inputs + g * 4..o * inputs + g * 4 + 4]);
+                }
+            }
+        }
+        Ok(QuantisedLinear {
+            inputs,
+            outputs,
+            packed,
+            scales,
+            weight_sums,
+            bias: bias.to_vec(),
+        })
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// `out[r] = x[r] · Wᵀ + b` for every row of `x` (`rows × inputs`, row-major); `out` is
+    /// `rows × outputs`.
+    #[inline(always)]
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let rows = x.len() / self.inputs;
+        debug_assert_eq!(x.len(), rows * self.inputs);
+        debug_assert_eq!(out.len(), rows * self.outputs);
+        let mut bytes = vec![0u8; rows * self.inputs];
+        let mut row_steps = vec![(0f32, 0f32); rows];
+        for ((row, q), s) in x
+            .chunks_exact(self.inputs)
+            .zip(bytes.chunks_exact_mut(self.inputs))
+            .zip(row_steps.iter_mut())
+        {
+            *s = quantise_row(row, q);
+        }
+        let mut sums = vec![0i32; rows * self.outputs];
+        products(&bytes, rows, self, &mut sums);
+        for ((sum_row, out_row), &(low, step)) in sums
+            .chunks_exact(self.outputs)
+            .zip(out.chunks_exact_mut(self.outputs))
+            .zip(&row_steps)
+        {
+            for ((((y, sum), weight_sum), scale), bias) in out_row
+                .iter_mut()
+                .zip(sum_row)
+                .zip(&self.weight_sums)
+                .zip(&self.scales)
+                .zip(&self.bias)
+            {
+                *y = (*sum as f32 * step + low * weight_sum) * scale + bias;
+            }
+        }
+    }
+}
+
+/// Maps one row's range onto 0..=255: stores `round((v - low) / step)` and returns
+/// `(low, step)`, so that `v ≈ low + step × byte`.
+#[inline(always)]
+fn quantise_row(row: &[f32], out: &mut [u8]) -> (f32, f32) {
+    let mut lows = [f32::MAX; 16];
+    let mut highs = [f32::MIN; 16];
+    let chunks = row.chunks_exact(16);
+    let (mut low, mut high) = chunks
+        .remainder()
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    for chunk in chunks {
+        for ((l, h), v) in lows.iter_mut().zip(highs.iter_mut()).zip(chunk) {
+            *l = if *v < *l { *v } else { *l };
+            *h = if *v > *h { *v } else { *h };
+        }
+    }
+    low = lows.iter().fold(low, |m, v| m.min(*v));
+    high = highs.iter().fold(high, |m, v| m.max(*v));
+    let step = if high > low {
+        (high - low) / 255.0
+    } else {
+        1.0
+    };
+    let inverse = 1.0 / step;
+    for (v, q) in row.iter().zip(out.iter_mut()) {
+        let rounded = ((v - low) * inverse).clamp(0.0, 255.0) + crate::maths::ROUNDER;
+        *q = (rounded.to_bits() - crate::maths::ROUNDER.to_bits()) as u8;
+    }
+    (low, step)
+}
+
+/// 32-bit sums of shifted input bytes times weights, `rows × outputs`.
+fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if vnni::available() {
+        // SAFETY: the CPU has the features the kernel is compiled for (checked just above),
+        // and the shapes were checked when the map was built.
+        unsafe { vnni::products(bytes, rows, map, sums) };
+        return;
+    }
+    portable_products(bytes, rows, map, sums);
+}
+
+/// The same sums in plain Rust, for CPUs without AVX-512 VNNI (and as the tests' reference).
+pub(crate) fn portable_products(
+    bytes: &[u8],
+    rows: usize,
+    map: &QuantisedLinear,
+    sums: &mut [i32],
+) {
+    let groups = map.inputs / 4;
+    for panel in 0..map.outputs / PANEL {
+        let weights = &map.packed[panel * groups * 64..(panel + 1) * groups * 64];
+        for r in 0..rows {
+            let row = &bytes[r * map.inputs..(r + 1) * map.inputs];
+            let mut acc = [0i32; PANEL];
+            for (g, quad) in row.chunks_exact(4).enumerate() {
+                let block = &weights[g * 64..g * 64 + 64];
+                for (c, slot) in acc.iter_mut().enumerate() {
+                    let w = &block[c * 4..c * 4 + 4];
+                    *slot += i32::from(quad[0]) * i32::from(w[0])
+                        + i32::from(quad[1]) * i32::from(w[1])
+                        + i32::from(quad[2]) * i32::from(w[2])
+                        + i32::from(quad[3]) * i32::from(w[3]);
+                }
+            }
+            sums[r * map.outputs + panel * PANEL..r * map.outputs + (panel + 1) * PANEL]
+                .copy_from_slice(&acc);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use super::{QuantisedLinear, PANEL, PANELS_AT_ONCE, ROWS_AT_ONCE};
+    use std::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    pub fn available() -> bool {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+        })
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI; `bytes` holds `rows × map.inputs` bytes and
+    /// `sums` `rows × map.outputs` slots.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
+        assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
+        let groups = map.inputs / 4;
+        for block in 0..map.outputs / (PANEL * PANELS_AT_ONCE) {
+            let weights = map
+                .packed
+                .as_ptr()
+                .add(block * PANELS_AT_ONCE * groups * 64);
+            let mut r = 0;
+            while r < rows {
+                let a = bytes.as_ptr().add(r * map.inputs);
+                let c = sums
+                    .as_mut_ptr()
+                    .add(r * map.outputs + block * PANEL * PANELS_AT_ONCE);
+                match rows - r {
+                    1 => tile::<1>(a, map.inputs, weights, groups, c, map.outputs),
+                    2 => tile::<2>(a, map.inputs, weights, groups, c, map.outputs),
+                    3 => tile::<3>(a, map.inputs, weights, groups, c, map.outputs),
+                    _ => tile::<ROWS_AT_ONCE>(a, map.inputs, weights, groups, c, map.outputs),
+                }
+                r += ROWS_AT_ONCE.min(rows - r);
+            }
+        }
+    }
+
+    /// `ROWS` rows times four panels (64 outputs), all of the inputs.
+    #[inline(always)]
+    unsafe fn tile<const ROWS: usize>(
+        a: *const u8,
+        row_stride: usize,
+        weights: *const i8,
+        groups: usize,
+        c: *mut i32,
+        sum_stride: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_si512(); PANELS_AT_ONCE]; ROWS];
+        let panel_stride = groups * 64;
+        for g in 0..groups {
+            let w = weights.add(g * 64);
+            let w0 = _mm512_loadu_si512(w as *const _);
+            let w1 = _mm512_loadu_si512(w.add(panel_stride) as *const _);
+            let w2 = _mm512_loadu_si512(w.add(2 * panel_stride) as *const _);
+            let w3 = _mm512_loadu_si512(w.add(3 * panel_stride) as *const _);
+            for (r, lanes) in acc.iter_mut().enumerate() {
+                let quad = (a.add(r * row_stride + g * 4) as *const i32).read_unaligned();
+                let x = _mm512_set1_epi32(quad);
+                lanes[0] = _mm512_dpbusd_epi32(lanes[0], x, w0);
+                lanes[1] = _mm512_dpbusd_epi32(lanes[1], x, w1);
+                lanes[2] = _mm512_dpbusd_epi32(lanes[2], x, w2);
+                lanes[3] = _mm512_dpbusd_epi32(lanes[3], x, w3);
+            }
+        }
+        for (r, lanes) in acc.iter().enumerate() {
+            for (p, lane) in lanes.iter().enumerate() {
+                _mm512_storeu_si512(c.add(r * sum_stride + p * PANEL) as *mut _, *lane);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(outputs: usize, inputs: usize) -> (Vec<f32>, Vec<f32>, QuantisedLinear) {
+        let weights: Vec<f32> = (0..outputs * inputs)
+            .map(|i| ((i * 7919 % 2003) as f32 - 1001.0) / 1000.0)
+            .collect();
+        let bias: Vec<f32> = (0..outputs).map(|o| o as f32 / 100.0).collect();
+        let linear = QuantisedLinear::new(&weights, &bias, outputs, inputs).unwrap();
+        (weights, bias, linear)
+    }
+
+    #[test]
+    fn the_vnni_kernel_sums_exactly_what_the_portable_loop_sums_for_every_row_count() {
+        let (_, _, linear) = map(128, 96);
+        for rows in 1..=9 {
+            let bytes: Vec<u8> = (0..rows * 96).map(|i| (i * 31 % 256) as u8).collect();
+            let mut expected = vec![0i32; rows * 128];
+            portable_products(&bytes, rows, &linear, &mut expected);
+            let mut got = vec![0i32; rows * 128];
+            products(&bytes, rows, &linear, &mut got);
+            assert_eq!(got, expected, "{rows} rows");
+        }
+    }
+
+    #[test]
+    fn a_quantised_map_stays_within_a_percent_of_the_exact_one() {
+        let (weights, bias, linear) = map(64, 384);
+        let rows = 5;
+        let x: Vec<f32> = (0..rows * 384)
+            .map(|i| ((i * 104729 % 997) as f32 - 498.0) / 250.0)
+            .collect();
+        let mut out = vec![0f32; rows * 64];
+        linear.forward(&x, &mut out);
+        for r in 0..rows {
+            let mut worst = 0f32;
+            let mut norm = 0f32;
+            for o in 0..64 {
+                let exact: f32 = (0..384)
+                    .map(|i| x[r * 384 + i] * weights[o * 384 + i])
+                    .sum::<f32>()
+                    + bias[o];
+                worst = worst.max((exact - out[r * 64 + o]).abs());
+                norm = norm.max(exact.abs());
+            }
+            assert!(worst < 0.01 * norm, "row {r}: off by {worst} of {norm}");
+        }
+    }
+
+    #[test]
+    fn shapes_the_kernel_cannot_take_are_refused() {
+        assert!(QuantisedLinear::new(&[0.0; 40 * 8], &[0.0; 40], 40, 8).is_err());
+        assert!(QuantisedLinear::new(&[0.0; 64 * 6], &[0.0; 64], 64, 6).is_err());
+        assert!(QuantisedLinear::new(&[0.0; 10], &[0.0; 64], 64, 8).is_err());
+    }
+}
