@@ -69,15 +69,14 @@ pub const BODY_MAX_CHARS: usize = 200_000;
 pub const TAGS_MAX: usize = 20;
 pub const TAG_MAX_CHARS: usize = 50;
 
-/// Vectors for passages, one passage per model call: on the CPU a batch is slower per
-/// passage than one at a time (padding, and activations that no longer fit in cache —
-/// 11.4 passages/s in batches of 16 against 18.2 alone, BENCHMARKS.md).
+/// Vectors for passages, one passage per model call (on the CPU a batch is slower per
+/// passage than one at a time: padding, and activations that no longer fit in cache), the
+/// passages spread over rayon's threads so a document's passages use every core.
 pub(super) fn embed_batches(e: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, KbError> {
-    let mut out = Vec::with_capacity(texts.len());
-    for text in texts {
-        out.extend(e.embed(&[text])?);
-    }
-    Ok(out)
+    use rayon::prelude::*;
+    let vectors: Result<Vec<Vec<Vec<f32>>>, _> =
+        texts.par_iter().map(|text| e.embed(&[text])).collect();
+    Ok(vectors?.into_iter().flatten().collect())
 }
 
 impl KnowledgeBase {
