@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use voxanne::config::SearchSettings;
 use voxanne::domain::OrgId;
 use voxanne::pii::Detector;
-use voxanne::search::embed::{cosine, Embedder, DIMENSIONS};
+use voxanne::search::embed::{cosine, Embedder, Kernels, DIMENSIONS};
 use voxanne::search::fulltext::{IndexedPassage, OrgIndex};
 use voxanne::search::tables::{KB_CHUNKS, KB_STATE, KB_VECTORS};
 use voxanne::search::vector::VectorIndex;
@@ -196,6 +196,18 @@ fn embedding(c: &mut Criterion) {
             black_box(e.embed(&[&format!("{passage} ({i})")]).unwrap());
         }),
     );
+    // What CPUs without AVX-512 VNNI run (lowered to what this one has).
+    for kernels in [Kernels::Avx2, Kernels::Plain] {
+        report(
+            &format!("passage embedding (700 characters), {kernels:?} kernels"),
+            &timed(20, |i| {
+                black_box(
+                    e.embed_with_kernels(&format!("{passage} ({i})"), kernels)
+                        .unwrap(),
+                );
+            }),
+        );
+    }
 }
 
 /// The whole hybrid search through the service over `n` passages written to a real redb

@@ -71,12 +71,33 @@ pub const TAG_MAX_CHARS: usize = 50;
 
 /// Vectors for passages, one passage per model call (on the CPU a batch is slower per
 /// passage than one at a time: padding, and activations that no longer fit in cache), the
-/// passages spread over rayon's threads so a document's passages use every core.
+/// passages shared among one thread per core so a document's passages use every core. The
+/// threads are the caller's and scoped ones of its own, not rayon's pool, where a search
+/// would queue behind a long import.
 pub(super) fn embed_batches(e: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, KbError> {
-    use rayon::prelude::*;
-    let vectors: Result<Vec<Vec<Vec<f32>>>, _> =
-        texts.par_iter().map(|text| e.embed(&[text])).collect();
-    Ok(vectors?.into_iter().flatten().collect())
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, texts.len().max(1));
+    let share = texts.len().div_ceil(threads).max(1);
+    let mut parts = texts.chunks(share);
+    let first = parts.next().unwrap_or_default();
+    let results: Vec<Result<Vec<Vec<f32>>, EmbedError>> = std::thread::scope(|scope| {
+        let others: Vec<_> = parts
+            .map(|part| scope.spawn(move || e.embed(part)))
+            .collect();
+        let mut results = vec![e.embed(first)];
+        results.extend(others.into_iter().map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err(EmbedError::Model("an embedding thread failed".into())))
+        }));
+        results
+    });
+    let mut out = Vec::with_capacity(texts.len());
+    for part in results {
+        out.extend(part?);
+    }
+    Ok(out)
 }
 
 impl KnowledgeBase {

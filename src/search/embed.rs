@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 use voxanne_encoder::Encoder;
+pub use voxanne_encoder::Kernels;
 
 /// Output size of the model.
 pub const DIMENSIONS: usize = 384;
@@ -110,11 +111,17 @@ impl Embedder {
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         texts
             .iter()
-            .map(|text| {
-                let encoding = self.tokenizer.encode(*text, true).map_err(model_err)?;
-                self.encoder.encode(encoding.get_ids()).map_err(model_err)
-            })
+            .map(|text| self.embed_with_kernels(text, Kernels::detect()))
             .collect()
+    }
+
+    /// One text's unit vector with kernels no better than `kernels`: for tests and benchmarks
+    /// of what CPUs without AVX-512 run.
+    pub fn embed_with_kernels(&self, text: &str, kernels: Kernels) -> Result<Vec<f32>, EmbedError> {
+        let encoding = self.tokenizer.encode(text, true).map_err(model_err)?;
+        self.encoder
+            .encode_with(encoding.get_ids(), kernels)
+            .map_err(model_err)
     }
 
     /// One query's vector, from the cache when the same text was asked before.

@@ -1,9 +1,10 @@
 //! Multi-head self-attention over one sequence, four query rows at a time so that each key and
 //! value row is read once for all four; AVX-512 where the CPU has it, plain loops elsewhere.
 
+use crate::kernels::Kernels;
 use crate::maths;
 
-/// The width of an attention head the encoder takes (MiniLM's and BERT-base's).
+/// The width of an attention head the encoder takes (MiniLM-L6's and -L12's: 384 / 12).
 pub const HEAD_WIDTH: usize = 32;
 /// Query rows attended together.
 const ROWS: usize = 4;
@@ -36,7 +37,13 @@ impl Scratch {
 /// `context[t]`, per head, is the values' average weighted by softmax(q·k / √d); `qkv` holds
 /// each token's queries, keys and values side by side (`3 × heads × HEAD_WIDTH` per token).
 #[inline(always)]
-pub fn attend(heads: usize, qkv: &[f32], scratch: &mut Scratch, context: &mut [f32]) {
+pub fn attend(
+    heads: usize,
+    qkv: &[f32],
+    scratch: &mut Scratch,
+    context: &mut [f32],
+    kernels: Kernels,
+) {
     let hidden = heads * HEAD_WIDTH;
     let (tokens, padded) = (scratch.tokens, scratch.padded);
     let scale = 1.0 / (HEAD_WIDTH as f32).sqrt();
@@ -58,12 +65,18 @@ pub fn attend(heads: usize, qkv: &[f32], scratch: &mut Scratch, context: &mut [f
                     *q = v * scale;
                 }
             }
-            score(&queries, &scratch.keys, padded, &mut scratch.scores);
+            score(
+                &queries,
+                &scratch.keys,
+                padded,
+                &mut scratch.scores,
+                kernels,
+            );
             for row in scratch.scores.chunks_exact_mut(padded).take(rows) {
                 maths::softmax(&mut row[..tokens]);
             }
             let values = &qkv[v_at..];
-            let out = weigh(&scratch.scores, padded, tokens, values, 3 * hidden);
+            let out = weigh(&scratch.scores, padded, tokens, values, 3 * hidden, kernels);
             for (r, out) in out.iter().enumerate().take(rows) {
                 let at = (first + r) * hidden + q_at;
                 context[at..at + HEAD_WIDTH].copy_from_slice(out);
@@ -75,13 +88,20 @@ pub fn attend(heads: usize, qkv: &[f32], scratch: &mut Scratch, context: &mut [f
 
 /// `scores[r][u] = queries[r] · keys[·][u]` for every padded key column.
 #[inline(always)]
-fn score(queries: &[[f32; HEAD_WIDTH]; ROWS], keys: &[f32], padded: usize, scores: &mut [f32]) {
+fn score(
+    queries: &[[f32; HEAD_WIDTH]; ROWS],
+    keys: &[f32],
+    padded: usize,
+    scores: &mut [f32],
+    kernels: Kernels,
+) {
     #[cfg(target_arch = "x86_64")]
-    if wide::available() {
-        // SAFETY: the CPU has AVX-512 F (checked), and the slices hold what `Scratch` sized.
+    if kernels == Kernels::Avx512Vnni {
+        // SAFETY: `Kernels::detect` found AVX-512 F; the slices hold what `Scratch` sized.
         unsafe { wide::score(queries, keys, padded, scores) };
         return;
     }
+    let _ = kernels;
     portable_score(queries, keys, padded, scores);
 }
 
@@ -113,12 +133,14 @@ fn weigh(
     tokens: usize,
     values: &[f32],
     stride: usize,
+    kernels: Kernels,
 ) -> [[f32; HEAD_WIDTH]; ROWS] {
     #[cfg(target_arch = "x86_64")]
-    if wide::available() {
-        // SAFETY: as in `score`; every value row read is within `values`.
+    if kernels == Kernels::Avx512Vnni {
+        // SAFETY: as in `score`; every value row read is within `values` (asserted inside).
         return unsafe { wide::weigh(scores, padded, tokens, values, stride) };
     }
+    let _ = kernels;
     portable_weigh(scores, padded, tokens, values, stride)
 }
 
@@ -150,15 +172,10 @@ fn portable_weigh(
 mod wide {
     use super::{HEAD_WIDTH, LANES, ROWS};
     use std::arch::x86_64::*;
-    use std::sync::OnceLock;
-
-    pub fn available() -> bool {
-        static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
-    }
 
     /// # Safety
-    /// AVX-512 F; `keys` holds `HEAD_WIDTH × padded` and `scores` `ROWS × padded` values.
+    /// AVX-512 F; `keys` holds `HEAD_WIDTH × padded` and `scores` `ROWS × padded` values,
+    /// `padded` a multiple of 16 (all asserted).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn score(
         queries: &[[f32; HEAD_WIDTH]; ROWS],
@@ -166,17 +183,21 @@ mod wide {
         padded: usize,
         scores: &mut [f32],
     ) {
-        assert!(keys.len() >= HEAD_WIDTH * padded && scores.len() >= ROWS * padded);
-        for block in (0..padded).step_by(LANES) {
-            let mut sums = [_mm512_setzero_ps(); ROWS];
-            for j in 0..HEAD_WIDTH {
-                let k = _mm512_loadu_ps(keys.as_ptr().add(j * padded + block));
-                for (sum, query) in sums.iter_mut().zip(queries) {
-                    *sum = _mm512_fmadd_ps(_mm512_set1_ps(query[j]), k, *sum);
+        // SAFETY: the caller holds the contract above.
+        unsafe {
+            assert!(keys.len() >= HEAD_WIDTH * padded && scores.len() >= ROWS * padded);
+            assert!(padded.is_multiple_of(LANES));
+            for block in (0..padded).step_by(LANES) {
+                let mut sums = [_mm512_setzero_ps(); ROWS];
+                for j in 0..HEAD_WIDTH {
+                    let k = _mm512_loadu_ps(keys.as_ptr().add(j * padded + block));
+                    for (sum, query) in sums.iter_mut().zip(queries) {
+                        *sum = _mm512_fmadd_ps(_mm512_set1_ps(query[j]), k, *sum);
+                    }
                 }
-            }
-            for (r, sum) in sums.iter().enumerate() {
-                _mm512_storeu_ps(scores.as_mut_ptr().add(r * padded + block), *sum);
+                for (r, sum) in sums.iter().enumerate() {
+                    _mm512_storeu_ps(scores.as_mut_ptr().add(r * padded + block), *sum);
+                }
             }
         }
     }
@@ -192,24 +213,27 @@ mod wide {
         values: &[f32],
         stride: usize,
     ) -> [[f32; HEAD_WIDTH]; ROWS] {
-        assert!(scores.len() >= ROWS * padded && tokens <= padded);
-        assert!(tokens == 0 || values.len() >= (tokens - 1) * stride + HEAD_WIDTH);
-        let mut sums = [[_mm512_setzero_ps(); 2]; ROWS];
-        for u in 0..tokens {
-            let v = values.as_ptr().add(u * stride);
-            let (low, high) = (_mm512_loadu_ps(v), _mm512_loadu_ps(v.add(LANES)));
-            for (r, sum) in sums.iter_mut().enumerate() {
-                let p = _mm512_set1_ps(*scores.get_unchecked(r * padded + u));
-                sum[0] = _mm512_fmadd_ps(p, low, sum[0]);
-                sum[1] = _mm512_fmadd_ps(p, high, sum[1]);
+        // SAFETY: the caller holds the contract above.
+        unsafe {
+            assert!(scores.len() >= ROWS * padded && tokens <= padded);
+            assert!(tokens == 0 || values.len() >= (tokens - 1) * stride + HEAD_WIDTH);
+            let mut sums = [[_mm512_setzero_ps(); 2]; ROWS];
+            for u in 0..tokens {
+                let v = values.as_ptr().add(u * stride);
+                let (low, high) = (_mm512_loadu_ps(v), _mm512_loadu_ps(v.add(LANES)));
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    let p = _mm512_set1_ps(*scores.get_unchecked(r * padded + u));
+                    sum[0] = _mm512_fmadd_ps(p, low, sum[0]);
+                    sum[1] = _mm512_fmadd_ps(p, high, sum[1]);
+                }
             }
+            let mut out = [[0f32; HEAD_WIDTH]; ROWS];
+            for (o, sum) in out.iter_mut().zip(&sums) {
+                _mm512_storeu_ps(o.as_mut_ptr(), sum[0]);
+                _mm512_storeu_ps(o.as_mut_ptr().add(LANES), sum[1]);
+            }
+            out
         }
-        let mut out = [[0f32; HEAD_WIDTH]; ROWS];
-        for (o, sum) in out.iter_mut().zip(&sums) {
-            _mm512_storeu_ps(o.as_mut_ptr(), sum[0]);
-            _mm512_storeu_ps(o.as_mut_ptr().add(LANES), sum[1]);
-        }
-        out
     }
 }
 
@@ -264,7 +288,7 @@ mod tests {
             .collect();
         let mut wide = vec![0f32; ROWS * padded];
         let mut plain = vec![0f32; ROWS * padded];
-        score(&queries, &keys, padded, &mut wide);
+        score(&queries, &keys, padded, &mut wide, Kernels::detect());
         portable_score(&queries, &keys, padded, &mut plain);
         for (a, b) in wide.iter().zip(&plain) {
             assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{a} against {b}");
@@ -274,7 +298,7 @@ mod tests {
             .map(|i| ((i * 7) % 23) as f32 - 11.0)
             .collect();
         let weights: Vec<f32> = (0..ROWS * padded).map(|i| (i % 5) as f32 / 10.0).collect();
-        let a = weigh(&weights, padded, tokens, &values, stride);
+        let a = weigh(&weights, padded, tokens, &values, stride, Kernels::detect());
         let b = portable_weigh(&weights, padded, tokens, &values, stride);
         for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
             assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "{x} against {y}");
@@ -290,7 +314,7 @@ mod tests {
                 .collect();
             let mut scratch = Scratch::new(tokens);
             let mut context = vec![0f32; tokens * heads * HEAD_WIDTH];
-            attend(heads, &qkv, &mut scratch, &mut context);
+            attend(heads, &qkv, &mut scratch, &mut context, Kernels::detect());
             for (got, want) in context.iter().zip(by_definition(heads, tokens, &qkv)) {
                 assert!(
                     (f64::from(*got) - want).abs() < 1e-4,

@@ -7,6 +7,8 @@
 //! mapped from its own range onto 0..=255; the offset is taken back with each output's weight sum.
 //! Machines without VNNI run a portable loop over the same layout.
 
+use crate::kernels::Kernels;
+
 /// Outputs per panel: one 512-bit register of 32-bit sums.
 const PANEL: usize = 16;
 /// Panels the VNNI kernel works on at once.
@@ -102,7 +104,7 @@ impl QuantisedLinear {
     /// `out[r] = x[r] · Wᵀ + b` for every row of `x` (`rows × inputs`, row-major); `out` is
     /// `rows × outputs`.
     #[inline(always)]
-    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+    pub fn forward(&self, x: &[f32], out: &mut [f32], kernels: Kernels) {
         let rows = x.len() / self.inputs;
         debug_assert_eq!(x.len(), rows * self.inputs);
         debug_assert_eq!(out.len(), rows * self.outputs);
@@ -116,7 +118,7 @@ impl QuantisedLinear {
             *s = quantise_row(row, q);
         }
         let mut sums = vec![0i32; rows * self.outputs];
-        products(&bytes, rows, self, &mut sums);
+        products(&bytes, rows, self, &mut sums, kernels);
         for ((sum_row, out_row), &(low, step)) in sums
             .chunks_exact(self.outputs)
             .zip(out.chunks_exact_mut(self.outputs))
@@ -167,19 +169,28 @@ fn quantise_row(row: &[f32], out: &mut [u8]) -> (f32, f32) {
     (low, step)
 }
 
-/// 32-bit sums of shifted input bytes times weights, `rows × outputs`.
-fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
+/// 32-bit sums of input bytes times weights, `rows × outputs`.
+#[inline(always)]
+fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32], kernels: Kernels) {
     #[cfg(target_arch = "x86_64")]
-    if vnni::available() {
-        // SAFETY: the CPU has the features the kernel is compiled for (checked just above),
-        // and the shapes were checked when the map was built.
+    if kernels == Kernels::Avx512Vnni {
+        // SAFETY: `Kernels::Avx512Vnni` is only used where `Kernels::detect` found AVX-512 F,
+        // BW and VNNI; the shapes were checked when the map was built.
         unsafe { vnni::products(bytes, rows, map, sums) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if kernels == Kernels::Avx2 {
+        // SAFETY: `Kernels::Avx2` is only used where `Kernels::detect` found AVX2.
+        unsafe { avx2::products(bytes, rows, map, sums) };
+        return;
+    }
+    let _ = kernels;
     portable_products(bytes, rows, map, sums);
 }
 
 /// The same sums in plain Rust, for CPUs without AVX-512 VNNI (and as the tests' reference).
+#[inline(always)]
 pub(crate) fn portable_products(
     bytes: &[u8],
     rows: usize,
@@ -212,47 +223,49 @@ pub(crate) fn portable_products(
 mod vnni {
     use super::{QuantisedLinear, PANEL, PANELS_AT_ONCE, ROWS_AT_ONCE};
     use std::arch::x86_64::*;
-    use std::sync::OnceLock;
-
-    pub fn available() -> bool {
-        static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-        })
-    }
 
     /// # Safety
     /// The CPU must have AVX-512 F, BW and VNNI; `bytes` holds `rows × map.inputs` bytes and
     /// `sums` `rows × map.outputs` slots.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub unsafe fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
-        assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
-        let groups = map.inputs / 4;
-        for block in 0..map.outputs / (PANEL * PANELS_AT_ONCE) {
-            let weights = map
-                .packed
-                .as_ptr()
-                .add(block * PANELS_AT_ONCE * groups * 64);
-            let mut r = 0;
-            while r < rows {
-                let a = bytes.as_ptr().add(r * map.inputs);
-                let c = sums
-                    .as_mut_ptr()
-                    .add(r * map.outputs + block * PANEL * PANELS_AT_ONCE);
-                match rows - r {
-                    1 => tile::<1>(a, map.inputs, weights, groups, c, map.outputs),
-                    2 => tile::<2>(a, map.inputs, weights, groups, c, map.outputs),
-                    3 => tile::<3>(a, map.inputs, weights, groups, c, map.outputs),
-                    _ => tile::<ROWS_AT_ONCE>(a, map.inputs, weights, groups, c, map.outputs),
+        // SAFETY: the caller holds the contract above.
+        unsafe {
+            assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
+            assert!(map.packed.len() == map.outputs * map.inputs);
+            assert!(
+                map.outputs.is_multiple_of(PANEL * PANELS_AT_ONCE) && map.inputs.is_multiple_of(4)
+            );
+            let groups = map.inputs / 4;
+            for block in 0..map.outputs / (PANEL * PANELS_AT_ONCE) {
+                let weights = map
+                    .packed
+                    .as_ptr()
+                    .add(block * PANELS_AT_ONCE * groups * 64);
+                let mut r = 0;
+                while r < rows {
+                    let a = bytes.as_ptr().add(r * map.inputs);
+                    let c = sums
+                        .as_mut_ptr()
+                        .add(r * map.outputs + block * PANEL * PANELS_AT_ONCE);
+                    match rows - r {
+                        1 => tile::<1>(a, map.inputs, weights, groups, c, map.outputs),
+                        2 => tile::<2>(a, map.inputs, weights, groups, c, map.outputs),
+                        3 => tile::<3>(a, map.inputs, weights, groups, c, map.outputs),
+                        _ => tile::<ROWS_AT_ONCE>(a, map.inputs, weights, groups, c, map.outputs),
+                    }
+                    r += ROWS_AT_ONCE.min(rows - r);
                 }
-                r += ROWS_AT_ONCE.min(rows - r);
             }
         }
     }
 
     /// `ROWS` rows times four panels (64 outputs), all of the inputs.
+    ///
+    /// # Safety
+    /// AVX-512 F, BW and VNNI; `a` points at `ROWS` rows of `row_stride` bytes (each holding
+    /// `4 × groups`), `weights` at four panels of `groups × 64` bytes, `c` at `ROWS` rows of
+    /// `sum_stride` sums with 64 writable from it.
     #[inline(always)]
     unsafe fn tile<const ROWS: usize>(
         a: *const u8,
@@ -262,26 +275,121 @@ mod vnni {
         c: *mut i32,
         sum_stride: usize,
     ) {
-        let mut acc = [[_mm512_setzero_si512(); PANELS_AT_ONCE]; ROWS];
-        let panel_stride = groups * 64;
-        for g in 0..groups {
-            let w = weights.add(g * 64);
-            let w0 = _mm512_loadu_si512(w as *const _);
-            let w1 = _mm512_loadu_si512(w.add(panel_stride) as *const _);
-            let w2 = _mm512_loadu_si512(w.add(2 * panel_stride) as *const _);
-            let w3 = _mm512_loadu_si512(w.add(3 * panel_stride) as *const _);
-            for (r, lanes) in acc.iter_mut().enumerate() {
-                let quad = (a.add(r * row_stride + g * 4) as *const i32).read_unaligned();
-                let x = _mm512_set1_epi32(quad);
-                lanes[0] = _mm512_dpbusd_epi32(lanes[0], x, w0);
-                lanes[1] = _mm512_dpbusd_epi32(lanes[1], x, w1);
-                lanes[2] = _mm512_dpbusd_epi32(lanes[2], x, w2);
-                lanes[3] = _mm512_dpbusd_epi32(lanes[3], x, w3);
+        // SAFETY: the caller holds the contract above.
+        unsafe {
+            let mut acc = [[_mm512_setzero_si512(); PANELS_AT_ONCE]; ROWS];
+            let panel_stride = groups * 64;
+            for g in 0..groups {
+                let w = weights.add(g * 64);
+                let w0 = _mm512_loadu_si512(w as *const _);
+                let w1 = _mm512_loadu_si512(w.add(panel_stride) as *const _);
+                let w2 = _mm512_loadu_si512(w.add(2 * panel_stride) as *const _);
+                let w3 = _mm512_loadu_si512(w.add(3 * panel_stride) as *const _);
+                for (r, lanes) in acc.iter_mut().enumerate() {
+                    let quad = (a.add(r * row_stride + g * 4) as *const i32).read_unaligned();
+                    let x = _mm512_set1_epi32(quad);
+                    lanes[0] = _mm512_dpbusd_epi32(lanes[0], x, w0);
+                    lanes[1] = _mm512_dpbusd_epi32(lanes[1], x, w1);
+                    lanes[2] = _mm512_dpbusd_epi32(lanes[2], x, w2);
+                    lanes[3] = _mm512_dpbusd_epi32(lanes[3], x, w3);
+                }
+            }
+            for (r, lanes) in acc.iter().enumerate() {
+                for (p, lane) in lanes.iter().enumerate() {
+                    _mm512_storeu_si512(c.add(r * sum_stride + p * PANEL) as *mut _, *lane);
+                }
             }
         }
-        for (r, lanes) in acc.iter().enumerate() {
-            for (p, lane) in lanes.iter().enumerate() {
-                _mm512_storeu_si512(c.add(r * sum_stride + p * PANEL) as *mut _, *lane);
+    }
+}
+
+/// The same sums with AVX2, two rows by two panels at a time: `vpmaddubsw` adds two byte
+/// products in 16 bits with saturation, which 255 × 127 × 2 would reach, so each input byte
+/// goes in as its top seven bits and its lowest bit (`2h + l`), each product summed into 32
+/// bits by `vpmaddwd` (times 2 and times 1). The sums are exact, as with VNNI.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{QuantisedLinear, PANEL};
+    use std::arch::x86_64::*;
+
+    const ROWS: usize = 2;
+    const PANELS: usize = 2;
+
+    /// # Safety
+    /// The CPU must have AVX2; `bytes` holds `rows × map.inputs` bytes and `sums`
+    /// `rows × map.outputs` slots (asserted).
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
+        assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
+        assert!(map.packed.len() == map.outputs * map.inputs);
+        assert!(map.outputs.is_multiple_of(PANEL * PANELS) && map.inputs.is_multiple_of(4));
+        let groups = map.inputs / 4;
+        // SAFETY: every pointer below stays within the slices asserted above.
+        unsafe {
+            for block in 0..map.outputs / (PANEL * PANELS) {
+                let weights = map.packed.as_ptr().add(block * PANELS * groups * 64);
+                let mut r = 0;
+                while r < rows {
+                    let a = bytes.as_ptr().add(r * map.inputs);
+                    let c = sums
+                        .as_mut_ptr()
+                        .add(r * map.outputs + block * PANEL * PANELS);
+                    if rows - r == 1 {
+                        tile::<1>(a, map.inputs, weights, groups, c, map.outputs);
+                    } else {
+                        tile::<ROWS>(a, map.inputs, weights, groups, c, map.outputs);
+                    }
+                    r += ROWS.min(rows - r);
+                }
+            }
+        }
+    }
+
+    /// `R` rows times two panels (32 outputs), all of the inputs.
+    ///
+    /// # Safety
+    /// AVX2; the pointers as in `vnni::tile`, for two panels.
+    #[inline(always)]
+    unsafe fn tile<const R: usize>(
+        a: *const u8,
+        row_stride: usize,
+        weights: *const i8,
+        groups: usize,
+        c: *mut i32,
+        sum_stride: usize,
+    ) {
+        // SAFETY: the caller holds the contract above.
+        unsafe {
+            let ones = _mm256_set1_epi16(1);
+            let twos = _mm256_set1_epi16(2);
+            let low_bits = _mm256_set1_epi8(1);
+            let top_bits = _mm256_set1_epi8(0x7f);
+            let mut acc = [[_mm256_setzero_si256(); 2 * PANELS]; R];
+            let panel_stride = groups * 64;
+            for g in 0..groups {
+                let w = weights.add(g * 64);
+                let w = [
+                    _mm256_loadu_si256(w as *const _),
+                    _mm256_loadu_si256(w.add(32) as *const _),
+                    _mm256_loadu_si256(w.add(panel_stride) as *const _),
+                    _mm256_loadu_si256(w.add(panel_stride + 32) as *const _),
+                ];
+                for (r, lanes) in acc.iter_mut().enumerate() {
+                    let quad = (a.add(r * row_stride + g * 4) as *const i32).read_unaligned();
+                    let x = _mm256_set1_epi32(quad);
+                    let top = _mm256_and_si256(_mm256_srli_epi16(x, 1), top_bits);
+                    let bottom = _mm256_and_si256(x, low_bits);
+                    for (lane, w) in lanes.iter_mut().zip(&w) {
+                        let high = _mm256_madd_epi16(_mm256_maddubs_epi16(top, *w), twos);
+                        let low = _mm256_madd_epi16(_mm256_maddubs_epi16(bottom, *w), ones);
+                        *lane = _mm256_add_epi32(*lane, _mm256_add_epi32(high, low));
+                    }
+                }
+            }
+            for (r, lanes) in acc.iter().enumerate() {
+                for (i, lane) in lanes.iter().enumerate() {
+                    _mm256_storeu_si256(c.add(r * sum_stride + i * 8) as *mut _, *lane);
+                }
             }
         }
     }
@@ -301,16 +409,26 @@ mod tests {
     }
 
     #[test]
-    fn the_vnni_kernel_sums_exactly_what_the_portable_loop_sums_for_every_row_count() {
+    fn every_kernel_this_cpu_has_sums_exactly_what_the_portable_loop_sums_for_every_row_count() {
         let (_, _, linear) = map(128, 96);
-        for rows in 1..=9 {
-            let bytes: Vec<u8> = (0..rows * 96).map(|i| (i * 31 % 256) as u8).collect();
-            let mut expected = vec![0i32; rows * 128];
-            portable_products(&bytes, rows, &linear, &mut expected);
-            let mut got = vec![0i32; rows * 128];
-            products(&bytes, rows, &linear, &mut got);
-            assert_eq!(got, expected, "{rows} rows");
+        let mut checked = Vec::new();
+        for kernels in [Kernels::Avx512Vnni, Kernels::Avx2] {
+            if kernels > Kernels::detect() {
+                continue;
+            }
+            for rows in 1..=9 {
+                let mut bytes: Vec<u8> = (0..rows * 96).map(|i| (i * 31 % 256) as u8).collect();
+                // The extremes, where 16-bit sums would saturate.
+                bytes[..8].copy_from_slice(&[255, 255, 255, 255, 0, 255, 1, 254]);
+                let mut expected = vec![0i32; rows * 128];
+                portable_products(&bytes, rows, &linear, &mut expected);
+                let mut got = vec![0i32; rows * 128];
+                products(&bytes, rows, &linear, &mut got, kernels);
+                assert_eq!(got, expected, "{kernels:?}, {rows} rows");
+            }
+            checked.push(kernels);
         }
+        println!("kernels checked on this CPU: {checked:?}");
     }
 
     #[test]
@@ -321,7 +439,7 @@ mod tests {
             .map(|i| ((i * 104729 % 997) as f32 - 498.0) / 250.0)
             .collect();
         let mut out = vec![0f32; rows * 64];
-        linear.forward(&x, &mut out);
+        linear.forward(&x, &mut out, Kernels::detect());
         for r in 0..rows {
             let mut worst = 0f32;
             let mut norm = 0f32;

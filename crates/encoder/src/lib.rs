@@ -5,11 +5,16 @@
 //! feed-forward, each followed by a residual sum and layer normalisation); only the six linear
 //! maps of a layer run in 8 bits (`int8`), attention and everything else in f32.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod attention;
 mod int8;
+mod kernels;
 mod maths;
 
 use attention::HEAD_WIDTH;
+pub use kernels::Kernels;
 
 pub use int8::{QuantisedLinear, ShapeError};
 use safetensors::SafeTensors;
@@ -96,7 +101,10 @@ impl Encoder {
             Ok((view.shape().to_vec(), values))
         };
         let (word_shape, words) = read("embeddings.word_embeddings.weight")?;
-        let hidden = word_shape.get(1).copied().unwrap_or(0);
+        let hidden = match word_shape[..] {
+            [_, hidden] => hidden,
+            _ => 0,
+        };
         if hidden != heads * HEAD_WIDTH {
             return Err(LoadError(format!(
                 "weights: {hidden} hidden units do not split into {heads} heads of {HEAD_WIDTH}"
@@ -164,6 +172,9 @@ impl Encoder {
                 && layer.attention_out.outputs() == hidden
                 && layer.intermediate.inputs() == hidden
                 && layer.output.inputs() == layer.intermediate.outputs()
+                && layers.first().is_none_or(|first: &Layer| {
+                    first.intermediate.outputs() == layer.intermediate.outputs()
+                })
                 && layer.output.outputs() == hidden;
             if !fits {
                 return Err(LoadError(format!("weights: {at} does not fit {hidden}")));
@@ -175,7 +186,11 @@ impl Encoder {
         }
         let (position_shape, positions) = read("embeddings.position_embeddings.weight")?;
         let (type_shape, token_types) = read("embeddings.token_type_embeddings.weight")?;
-        if position_shape.get(1) != Some(&hidden) || type_shape.get(1) != Some(&hidden) {
+        if position_shape.len() != 2
+            || position_shape[1] != hidden
+            || type_shape.len() != 2
+            || type_shape[1] != hidden
+        {
             return Err(LoadError("weights: embeddings of another width".into()));
         }
         Ok(Encoder {
@@ -184,7 +199,10 @@ impl Encoder {
             epsilon,
             words,
             positions,
-            token_type: token_types[..hidden].to_vec(),
+            token_type: token_types
+                .get(..hidden)
+                .ok_or_else(|| LoadError("weights: no token type embeddings".into()))?
+                .to_vec(),
             embedding_norm: norm("embeddings.LayerNorm")?,
             layers,
         })
@@ -195,8 +213,15 @@ impl Encoder {
         self.hidden
     }
 
-    /// The unit vector of one sequence of token ids (with its `[CLS]` and `[SEP]`).
+    /// The unit vector of one sequence of token ids (with its `[CLS]` and `[SEP]`). Every id
+    /// counts: there is no attention mask, so pass one text's ids, never padding.
     pub fn encode(&self, ids: &[u32]) -> Result<Vec<f32>, EncodeError> {
+        self.encode_with(ids, Kernels::detect())
+    }
+
+    /// `encode` with kernels no better than `kernels` (lowered to what the CPU has): for tests
+    /// and benchmarks of the paths other CPUs take.
+    pub fn encode_with(&self, ids: &[u32], kernels: Kernels) -> Result<Vec<f32>, EncodeError> {
         let vocabulary = self.words.len() / self.hidden;
         let positions = self.positions.len() / self.hidden;
         if ids.is_empty() {
@@ -212,25 +237,38 @@ impl Encoder {
             return Err(EncodeError::UnknownToken(id));
         }
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has the features `forward_avx512` is compiled for.
-            return Ok(unsafe { self.forward_avx512(ids) });
+        match kernels.min(Kernels::detect()) {
+            // SAFETY: `Kernels::detect` found the features each of these is compiled for.
+            Kernels::Avx512Vnni => return Ok(unsafe { self.forward_avx512(ids) }),
+            // SAFETY: as above.
+            Kernels::Avx2 => return Ok(unsafe { self.forward_avx2(ids) }),
+            Kernels::Plain => {}
         }
-        Ok(self.forward(ids))
+        Ok(self.forward(ids, Kernels::Plain))
     }
 
     /// The forward pass compiled for AVX-512, so that its f32 loops use 16 lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI, and FMA.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,fma")]
     unsafe fn forward_avx512(&self, ids: &[u32]) -> Vec<f32> {
-        self.forward(ids)
+        self.forward(ids, Kernels::Avx512Vnni)
+    }
+
+    /// The forward pass compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn forward_avx2(&self, ids: &[u32]) -> Vec<f32> {
+        self.forward(ids, Kernels::Avx2)
     }
 
     #[inline(always)]
-    fn forward(&self, ids: &[u32]) -> Vec<f32> {
+    fn forward(&self, ids: &[u32], kernels: Kernels) -> Vec<f32> {
         let h = self.hidden;
         let tokens = ids.len();
         let mut x = vec![0f32; tokens * h];
@@ -250,17 +288,19 @@ impl Encoder {
         let mut wide = vec![0f32; tokens * self.layers[0].intermediate.outputs()];
         let mut scratch = attention::Scratch::new(tokens);
         for layer in &self.layers {
-            layer.qkv.forward(&x, &mut qkv);
-            attention::attend(self.heads, &qkv, &mut scratch, &mut context);
-            layer.attention_out.forward(&context, &mut projected);
+            layer.qkv.forward(&x, &mut qkv, kernels);
+            attention::attend(self.heads, &qkv, &mut scratch, &mut context, kernels);
+            layer
+                .attention_out
+                .forward(&context, &mut projected, kernels);
             add(&mut x, &projected);
             let norm = &layer.attention_norm;
             maths::layer_norm(&mut x, h, &norm.gain, &norm.bias, self.epsilon);
 
             let wide = &mut wide[..tokens * layer.intermediate.outputs()];
-            layer.intermediate.forward(&x, wide);
+            layer.intermediate.forward(&x, wide, kernels);
             maths::gelu(wide);
-            layer.output.forward(wide, &mut projected);
+            layer.output.forward(wide, &mut projected, kernels);
             add(&mut x, &projected);
             let norm = &layer.output_norm;
             maths::layer_norm(&mut x, h, &norm.gain, &norm.bias, self.epsilon);
