@@ -338,6 +338,11 @@ impl VectorIndex {
     pub fn save(&self, dir: &Path) -> Result<(), VectorIndexError> {
         let _turn = self.changing.lock().unwrap_or_else(|p| p.into_inner());
         std::fs::create_dir_all(dir)?;
+        if self.graph.get_nb_point() == 0 {
+            // hnsw_rs cannot dump a graph without points (a new clinic's), and there is
+            // nothing to keep: remove any earlier save, so a start rebuilds (from nothing).
+            return remove_saved(dir, None);
+        }
         let generation = self.generation();
         let basename = format!("g{generation}-{}", uuid::Uuid::new_v4().simple());
         self.graph
@@ -370,15 +375,7 @@ impl VectorIndex {
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        for entry in std::fs::read_dir(dir)?.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let graph_file = name.ends_with(".hnsw.graph") || name.ends_with(".hnsw.data");
-            if graph_file && !name.starts_with(&format!("{basename}.")) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        Ok(())
+        remove_saved(dir, Some(&basename))
     }
 
     /// The graph saved in `dir`, if it was built with today's parameters, reflects
@@ -416,6 +413,26 @@ impl VectorIndex {
             generation,
         ))
     }
+}
+
+/// Removes the graph files in `dir` but those of `keep` (all of them and the description
+/// when there is nothing to keep).
+fn remove_saved(dir: &Path, keep: Option<&str>) -> Result<(), VectorIndexError> {
+    if keep.is_none() {
+        match std::fs::remove_file(dir.join(META_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let graph_file = name.ends_with(".hnsw.graph") || name.ends_with(".hnsw.data");
+        if graph_file && !keep.is_some_and(|k| name.starts_with(&format!("{k}."))) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 fn files(dir: &Path, basename: &str) -> (PathBuf, PathBuf) {
@@ -480,6 +497,18 @@ mod tests {
                 "round {round}: a passage no search can reach"
             );
         }
+    }
+
+    #[test]
+    fn a_new_clinics_empty_graph_saves_as_nothing_and_leaves_no_earlier_save_behind() {
+        let dir = tempfile::TempDir::new().unwrap();
+        VectorIndex::build(&corpus(20), 1).save(dir.path()).unwrap();
+        assert!(VectorIndex::load(dir.path(), 1).is_some());
+        VectorIndex::build(&[], 2).save(dir.path()).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{} files left", left.len());
+        assert!(VectorIndex::load(dir.path(), 1).is_none());
+        assert!(VectorIndex::load(dir.path(), 2).is_none());
     }
 
     #[test]
