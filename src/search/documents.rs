@@ -69,10 +69,9 @@ pub const BODY_MAX_CHARS: usize = 200_000;
 pub const TAGS_MAX: usize = 20;
 pub const TAG_MAX_CHARS: usize = 50;
 
-/// Vectors for passages, one passage per model call (on the CPU a batch is slower per
-/// passage than one at a time: padding, and activations that no longer fit in cache), the
-/// passages shared among one thread per core so a document's passages use every core. The
-/// threads are the caller's and scoped ones of its own, not rayon's pool, where a search
+/// Vectors for passages, one passage per encoder call (no padding to a batch's longest),
+/// the passages shared among one thread per core so a document's passages use every core.
+/// The threads are the caller's and scoped ones of its own, not rayon's pool, where a search
 /// would queue behind a long import.
 pub(super) fn embed_batches(e: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, KbError> {
     let threads = std::thread::available_parallelism()

@@ -219,9 +219,44 @@ pub(crate) fn portable_products(
     }
 }
 
+/// Walks `sums` in tiles of up to `rows_at_once` rows by `panels × 16` outputs and has `tile`
+/// fill each: `tile(its first row of bytes, its block of packed weights, its first sum, rows)`.
+/// Every pointer handed out is within the slices, whose sizes are asserted here.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn by_tiles(
+    bytes: &[u8],
+    rows: usize,
+    map: &QuantisedLinear,
+    sums: &mut [i32],
+    rows_at_once: usize,
+    panels: usize,
+    mut tile: impl FnMut(*const u8, *const i8, *mut i32, usize),
+) {
+    assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
+    assert!(map.packed.len() == map.outputs * map.inputs);
+    assert!(map.outputs.is_multiple_of(PANEL * panels) && map.inputs.is_multiple_of(4));
+    let groups = map.inputs / 4;
+    for block in 0..map.outputs / (PANEL * panels) {
+        let weights = map.packed[block * panels * groups * 64..].as_ptr();
+        let mut r = 0;
+        while r < rows {
+            let n = rows_at_once.min(rows - r);
+            let first_sum = r * map.outputs + block * PANEL * panels;
+            tile(
+                bytes[r * map.inputs..].as_ptr(),
+                weights,
+                sums[first_sum..].as_mut_ptr(),
+                n,
+            );
+            r += n;
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod vnni {
-    use super::{QuantisedLinear, PANEL, PANELS_AT_ONCE, ROWS_AT_ONCE};
+    use super::{by_tiles, QuantisedLinear, PANEL, PANELS_AT_ONCE, ROWS_AT_ONCE};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -229,35 +264,28 @@ mod vnni {
     /// `sums` `rows × map.outputs` slots.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub unsafe fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
-        // SAFETY: the caller holds the contract above.
-        unsafe {
-            assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
-            assert!(map.packed.len() == map.outputs * map.inputs);
-            assert!(
-                map.outputs.is_multiple_of(PANEL * PANELS_AT_ONCE) && map.inputs.is_multiple_of(4)
-            );
-            let groups = map.inputs / 4;
-            for block in 0..map.outputs / (PANEL * PANELS_AT_ONCE) {
-                let weights = map
-                    .packed
-                    .as_ptr()
-                    .add(block * PANELS_AT_ONCE * groups * 64);
-                let mut r = 0;
-                while r < rows {
-                    let a = bytes.as_ptr().add(r * map.inputs);
-                    let c = sums
-                        .as_mut_ptr()
-                        .add(r * map.outputs + block * PANEL * PANELS_AT_ONCE);
-                    match rows - r {
-                        1 => tile::<1>(a, map.inputs, weights, groups, c, map.outputs),
-                        2 => tile::<2>(a, map.inputs, weights, groups, c, map.outputs),
-                        3 => tile::<3>(a, map.inputs, weights, groups, c, map.outputs),
-                        _ => tile::<ROWS_AT_ONCE>(a, map.inputs, weights, groups, c, map.outputs),
+        let groups = map.inputs / 4;
+        let (inputs, outputs) = (map.inputs, map.outputs);
+        by_tiles(
+            bytes,
+            rows,
+            map,
+            sums,
+            ROWS_AT_ONCE,
+            PANELS_AT_ONCE,
+            |a, w, c, n| {
+                // SAFETY: `by_tiles` hands each tile `n` rows of bytes, the block's four panels
+                // and `n` rows of 64 sums; the CPU has the features (this function's contract).
+                unsafe {
+                    match n {
+                        1 => tile::<1>(a, inputs, w, groups, c, outputs),
+                        2 => tile::<2>(a, inputs, w, groups, c, outputs),
+                        3 => tile::<3>(a, inputs, w, groups, c, outputs),
+                        _ => tile::<ROWS_AT_ONCE>(a, inputs, w, groups, c, outputs),
                     }
-                    r += ROWS_AT_ONCE.min(rows - r);
                 }
-            }
-        }
+            },
+        );
     }
 
     /// `ROWS` rows times four panels (64 outputs), all of the inputs.
@@ -309,7 +337,7 @@ mod vnni {
 /// bits by `vpmaddwd` (times 2 and times 1). The sums are exact, as with VNNI.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{QuantisedLinear, PANEL};
+    use super::{by_tiles, QuantisedLinear};
     use std::arch::x86_64::*;
 
     const ROWS: usize = 2;
@@ -320,29 +348,19 @@ mod avx2 {
     /// `rows × map.outputs` slots (asserted).
     #[target_feature(enable = "avx2")]
     pub unsafe fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32]) {
-        assert!(bytes.len() >= rows * map.inputs && sums.len() >= rows * map.outputs);
-        assert!(map.packed.len() == map.outputs * map.inputs);
-        assert!(map.outputs.is_multiple_of(PANEL * PANELS) && map.inputs.is_multiple_of(4));
         let groups = map.inputs / 4;
-        // SAFETY: every pointer below stays within the slices asserted above.
-        unsafe {
-            for block in 0..map.outputs / (PANEL * PANELS) {
-                let weights = map.packed.as_ptr().add(block * PANELS * groups * 64);
-                let mut r = 0;
-                while r < rows {
-                    let a = bytes.as_ptr().add(r * map.inputs);
-                    let c = sums
-                        .as_mut_ptr()
-                        .add(r * map.outputs + block * PANEL * PANELS);
-                    if rows - r == 1 {
-                        tile::<1>(a, map.inputs, weights, groups, c, map.outputs);
-                    } else {
-                        tile::<ROWS>(a, map.inputs, weights, groups, c, map.outputs);
-                    }
-                    r += ROWS.min(rows - r);
+        let (inputs, outputs) = (map.inputs, map.outputs);
+        by_tiles(bytes, rows, map, sums, ROWS, PANELS, |a, w, c, n| {
+            // SAFETY: `by_tiles` hands each tile `n` rows of bytes, the block's two panels and
+            // `n` rows of 32 sums; the CPU has AVX2 (this function's contract).
+            unsafe {
+                if n == 1 {
+                    tile::<1>(a, inputs, w, groups, c, outputs);
+                } else {
+                    tile::<ROWS>(a, inputs, w, groups, c, outputs);
                 }
             }
-        }
+        });
     }
 
     /// `R` rows times two panels (32 outputs), all of the inputs.
