@@ -6,7 +6,8 @@
 //! known; and the time to build both indexes from redb, save the graph, and load it again at
 //! a restart.
 //!
-//! Run: `cargo bench --bench search` (SEARCH_BENCH_MAX=10000 skips the 100k size).
+//! Run: `cargo bench --bench search` (SEARCH_BENCH_MAX=10000 skips the 100k size;
+//! SEARCH_BENCH_OPENING=0 ranks without documents' openings).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -225,16 +226,17 @@ fn hybrid(n: usize, vectors: &[Vec<f32>], texts: &[String], queries: &[Vec<f32>]
     {
         let w = store.begin_write().unwrap();
         let mut o = w.org(org);
+        // Documents of four passages each, so that ranking reads documents' openings.
         for (i, (text, v)) in texts.iter().zip(vectors).enumerate() {
-            let doc = uuid::Uuid::from_u128(i as u128 + 1);
+            let (doc, passage) = (uuid::Uuid::from_u128(i as u128 / 4 + 1), i as u32 % 4);
             let chunk = KbChunk {
-                chunk_id: format!("{doc}-0"),
+                chunk_id: format!("{doc}-{passage}"),
                 document_id: doc,
                 title: "FAQ".into(),
                 text: text.clone(),
             };
-            o.put(&KB_CHUNKS, &chunk_key(doc, 0), &chunk).unwrap();
-            o.put(&KB_VECTORS, &chunk_key(doc, 0), v).unwrap();
+            o.put(&KB_CHUNKS, &chunk_key(doc, passage), &chunk).unwrap();
+            o.put(&KB_VECTORS, &chunk_key(doc, passage), v).unwrap();
         }
         o.put(&KB_STATE, b"state", &KbState { generation: 1 })
             .unwrap();
@@ -244,11 +246,19 @@ fn hybrid(n: usize, vectors: &[Vec<f32>], texts: &[String], queries: &[Vec<f32>]
         .enable_all()
         .build()
         .unwrap();
+    // SEARCH_BENCH_OPENING=0 ranks without documents' openings, for an A/B in one build.
+    let settings = SearchSettings {
+        opening_passage_weight: std::env::var("SEARCH_BENCH_OPENING")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(SearchSettings::default().opening_passage_weight),
+        ..SearchSettings::default()
+    };
     let open = |store: Store| {
         KnowledgeBase::new(
             store,
             data.path().to_path_buf(),
-            SearchSettings::default(),
+            settings.clone(),
             Arc::new(Detector::new(&[])),
             Some(embedder.clone()),
             voxanne::clock::system(),

@@ -5,8 +5,10 @@
 //! second), asks every question through `GET /kb/search` and prints recall@5, MRR@10 and
 //! nDCG@10 for the fused ranking and for each half alone.
 //!
-//! `cargo run --release --example kb_eval -- DIR... [--clients N] [--dump DIR]` (`--dump`
-//! writes each half's first 50 passages per question to `DIR/{set}.jsonl`) (model from
+//! `cargo run --release --example kb_eval -- DIR... [--clients N] [--dump DIR]
+//! [--opening-weight W] [--text-weight W]` (`--dump` writes each half's first 50 passages per
+//! question to `DIR/{set}.jsonl`; the weights override `[search] opening_passage_weight` and
+//! `fusion_weight_text`) (model from
 //! `VOXANNE_MODEL_DIR`, else `data/models/all-MiniLM-L6-v2`).
 
 #[path = "../tests/kb_eval/mod.rs"]
@@ -19,26 +21,36 @@ use serde_json::{json, Value};
 use voxanne::config::Settings;
 use voxanne::startup::Application;
 
+/// The value after `--name` in `args`, parsed.
+fn option<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let clients = args
-        .iter()
-        .position(|a| a == "--clients")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
+    let clients = option(&args, "--clients").unwrap_or(1);
+    let opening_weight: Option<f32> = option(&args, "--opening-weight");
+    let text_weight: Option<f32> = option(&args, "--text-weight");
     let sets: Vec<PathBuf> = args
         .iter()
         .enumerate()
         .filter(|(i, a)| {
             !a.starts_with("--")
-                && (*i == 0 || !["--clients", "--dump"].contains(&args[i - 1].as_str()))
+                && (*i == 0
+                    || !["--clients", "--dump", "--opening-weight", "--text-weight"]
+                        .contains(&args[i - 1].as_str()))
         })
         .map(|(_, a)| PathBuf::from(a))
         .collect();
     if sets.is_empty() {
-        eprintln!("usage: kb_eval SET_DIR... [--clients N]");
+        eprintln!(
+            "usage: kb_eval SET_DIR... [--clients N] [--dump DIR] [--opening-weight W] \
+             [--text-weight W]"
+        );
         std::process::exit(2);
     }
     let model = std::env::var_os("VOXANNE_MODEL_DIR")
@@ -49,6 +61,12 @@ async fn main() {
         let tmp = tempfile::TempDir::new().expect("a temp dir");
         let mut settings = Settings::for_data_dir(tmp.path());
         settings.search.model_dir = model.clone();
+        if let Some(w) = opening_weight {
+            settings.search.opening_passage_weight = w;
+        }
+        if let Some(w) = text_weight {
+            settings.search.fusion_weight_text = w;
+        }
         let app = Application::build(settings)
             .await
             .expect("the appliance starts");

@@ -403,6 +403,8 @@ pub struct SearchSettings {
     pub safety_answer: String,
     pub fusion_weight_text: f32,
     pub fusion_weight_vector: f32,
+    /// How much a passage's vector score takes from its document's first passage (0: none).
+    pub opening_passage_weight: f32,
 }
 
 impl Default for SearchSettings {
@@ -413,6 +415,7 @@ impl Default for SearchSettings {
             min_bm25_score: 0.5,
             fusion_weight_text: 0.1,
             fusion_weight_vector: 1.0,
+            opening_passage_weight: 0.5,
             safety_answer: "I'm not able to give medical advice over the phone, so I'll ask one of our clinical team to call you back as soon as possible. If it's an emergency, please call 999.".into(),
         }
     }
@@ -696,6 +699,12 @@ impl Settings {
             return Err(invalid(
                 "search.fusion_weight_text",
                 "fusion weights must be between 0 and 10, not both 0",
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.search.opening_passage_weight) {
+            return Err(invalid(
+                "search.opening_passage_weight",
+                "must be between 0 and 10",
             ));
         }
         if !(0.0..=1.0).contains(&self.search.min_similarity) {

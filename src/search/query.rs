@@ -74,6 +74,18 @@ pub(super) fn one_document_each_first(hits: Vec<Hit>) -> Vec<Hit> {
     firsts.into_iter().chain(repeats).collect()
 }
 
+/// A passage's vector score: its own cosine `passage` and `weight` × the cosine of its
+/// document's first passage (`opening`, the passage itself for a first passage), over
+/// `1 + weight` so that it stays on the cosine's scale. A document's opening says what the
+/// document is about; a later passage that matches a question is likelier the answer when the
+/// document as a whole is on its subject. Without the opening's cosine, the passage's alone.
+pub(super) fn with_opening(passage: f32, opening: Option<f32>, weight: f32) -> f32 {
+    match opening {
+        Some(opening) => (passage + weight * opening) / (1.0 + weight),
+        None => passage,
+    }
+}
+
 impl KnowledgeBase {
     /// The best `k` passages of the org for `query`: BM25 and (with the model) nearest
     /// vectors, fused by weighted scores; `similarity` is the query–passage cosine.
@@ -137,6 +149,7 @@ impl KnowledgeBase {
             Ranking::Text => (1.0, 0.0),
             Ranking::Vector => (0.0, 1.0),
         };
+        let w_opening = self.settings.opening_passage_weight;
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || -> Result<Vec<Hit>, KbError> {
             let graph = search.vectors.as_ref().map(|saved| saved.current());
@@ -153,8 +166,9 @@ impl KnowledgeBase {
             );
             let text_ranked = text_ranked?;
             // Candidates: the union of both top-20 lists, each scored by weighted score
-            // fusion: w_text × BM25 / best BM25 of this query + w_vector × cosine, computed in
-            // memory against the graph's points (redb's copy only if the graph lacks one).
+            // fusion: w_text × BM25 / best BM25 of this query + w_vector × the passage's
+            // cosine read with its document's opening (`with_opening`), computed in memory
+            // against the graph's points (redb's copy only if the graph lacks one).
             let best_bm25 = text_ranked
                 .first()
                 .map_or(1.0, |(_, s)| s.max(f32::EPSILON));
@@ -185,17 +199,28 @@ impl KnowledgeBase {
                 };
                 let (score, similarity) = match &query_vector {
                     Some(qv) => {
-                        let in_graph = || graph.as_ref()?.similarity(qv, &chunk_id);
-                        let sim = match similarity.or_else(in_graph) {
+                        // A passage's cosine, from the graph's copy of its vector (redb's only
+                        // if the graph lacks it).
+                        let cosine_of =
+                            |chunk_id: &str, key: &[u8]| -> Result<Option<f32>, KbError> {
+                                match graph.as_ref().and_then(|g| g.similarity(qv, chunk_id)) {
+                                    Some(s) => Ok(Some(s)),
+                                    None => Ok(o
+                                        .get(&KB_VECTORS, key)?
+                                        .map(|v| cosine(qv, &v).clamp(0.0, 1.0))),
+                                }
+                            };
+                        let sim = match similarity {
                             Some(s) => Some(s),
-                            None => o
-                                .get(&KB_VECTORS, &key)?
-                                .map(|v| cosine(qv, &v).clamp(0.0, 1.0)),
+                            None => cosine_of(&chunk_id, &key)?,
                         };
-                        (
-                            w_text * bm25 / best_bm25 + w_vector * sim.unwrap_or(0.0),
-                            sim,
-                        )
+                        let opening = match idx {
+                            _ if w_opening == 0.0 => None,
+                            0 => sim,
+                            _ => cosine_of(&format!("{doc}-0"), &chunk_key(doc, 0))?,
+                        };
+                        let vector_score = with_opening(sim.unwrap_or(0.0), opening, w_opening);
+                        (w_text * bm25 / best_bm25 + w_vector * vector_score, sim)
                     }
                     None => (bm25, None),
                 };
@@ -273,6 +298,18 @@ mod tests {
         assert!(!needs_a_clinician(
             "How much is a rhinoplasty consultation?"
         ));
+    }
+
+    #[test]
+    fn a_later_passage_ranks_by_its_documents_opening_too() {
+        // Two passages with the same cosine: the one whose document opens on the question's
+        // subject ranks first; a first passage counts its own cosine once more.
+        let on_subject = with_opening(0.6, Some(0.7), 0.5);
+        let off_subject = with_opening(0.6, Some(0.1), 0.5);
+        assert!(on_subject > off_subject);
+        assert!((with_opening(0.6, Some(0.6), 0.5) - 0.6).abs() < 1e-6);
+        assert_eq!(with_opening(0.6, None, 0.5), 0.6);
+        assert_eq!(with_opening(0.6, Some(0.9), 0.0), 0.6);
     }
 
     #[test]

@@ -16,8 +16,9 @@ use crate::knowledge_base::{add_doc as add, model_dir};
 /// Floors a little under what this build scores (BENCHMARKS.md has the figures).
 const FAQ_FLOORS: kb_eval::Scores = kb_eval::Scores {
     recall_at_5: 0.95,
-    mrr_at_10: 0.85,
-    ndcg_at_10: 0.88,
+    // 0.932 / 0.950 with documents' openings read, 0.902 / 0.927 without.
+    mrr_at_10: 0.91,
+    ndcg_at_10: 0.935,
 };
 const LIBRARY_FLOORS: kb_eval::Scores = kb_eval::Scores {
     recall_at_5: 0.60,
@@ -115,6 +116,57 @@ async fn a_documents_title_decides_between_passages_that_say_the_same() {
         assert!((score - similarity).abs() < 1e-6, "{h}");
     }
     assert_eq!(vector[0]["score"], vector[1]["score"]);
+}
+
+#[tokio::test]
+async fn a_passage_is_read_with_the_opening_of_its_document() {
+    let app = spawn_app_with(|s| s.search.model_dir = model_dir()).await;
+    let c = app.signup("Clinic", "admin@clinic.example").await;
+    // Two guides with the same title and the same second section; only their openings differ.
+    let later = "# Going back to work\nMost people go back to a desk job after ten days \
+                 and to heavy lifting after three weeks.";
+    let nose = add(
+        &app,
+        &c,
+        "Patient guide",
+        &format!(
+            "# After your rhinoplasty\nYour nose will be swollen and splinted for the first \
+             week after rhinoplasty surgery.\n\n{later}"
+        ),
+    )
+    .await;
+    let parking = add(
+        &app,
+        &c,
+        "Patient guide",
+        &format!(
+            "# Parking at the clinic\nThe car park behind the building has twelve spaces and \
+             is free for patients.\n\n{later}"
+        ),
+    )
+    .await;
+    let hits = reached(&app, &c)
+        .results("When can I go back to work after my rhinoplasty?", None, 4)
+        .await;
+    let later_of = |doc: &str| {
+        hits.iter()
+            .find(|h| {
+                h["document_id"] == doc
+                    && h["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("Going back to work"))
+            })
+            .unwrap_or_else(|| panic!("the second section of {doc}: {hits:?}"))
+    };
+    let (on_subject, off_subject) = (later_of(&nose), later_of(&parking));
+    // The same words, so the same cosine and the same BM25 (to within rounding): the
+    // rhinoplasty guide's opening is what puts its copy clearly ahead.
+    assert_eq!(on_subject["similarity"], off_subject["similarity"]);
+    let score = |h: &Value| h["score"].as_f64().unwrap_or_default();
+    assert!(
+        score(on_subject) > score(off_subject) + 0.05,
+        "{on_subject} against {off_subject}"
+    );
 }
 
 #[tokio::test]
