@@ -200,6 +200,15 @@ fn embedding(c: &mut Criterion) {
     // What CPUs without AVX-512 VNNI run (lowered to what this one has).
     for kernels in [Kernels::Avx2, Kernels::Plain] {
         report(
+            &format!("query embedding, {kernels:?} kernels"),
+            &timed(100, |i| {
+                black_box(
+                    e.embed_with_kernels(&format!("{} ({i})", questions[i % 3]), kernels)
+                        .unwrap(),
+                );
+            }),
+        );
+        report(
             &format!("passage embedding (700 characters), {kernels:?} kernels"),
             &timed(20, |i| {
                 black_box(

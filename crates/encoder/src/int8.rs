@@ -5,7 +5,8 @@
 //! four at a time into each 32-bit lane): panels of 16 outputs, and within a panel, for every
 //! four inputs, the 16 outputs' four weights side by side (64 bytes). An input row is stored
 //! mapped from its own range onto 0..=255; the offset is taken back with each output's weight sum.
-//! Machines without VNNI run a portable loop over the same layout.
+//! Machines with AVX2 but not VNNI run the same layout with `vpmaddubsw`; others run a portable
+//! loop over the weights one output after another.
 
 use crate::kernels::Kernels;
 
@@ -27,6 +28,10 @@ pub struct QuantisedLinear {
     /// Per output: the sum of its 8-bit weights (what an input row's offset adds).
     weight_sums: Vec<f32>,
     bias: Vec<f32>,
+    /// The same 8-bit weights one output after another (`outputs × inputs`), made from
+    /// `packed` the first time the portable loop runs: plain dot products that compilers
+    /// vectorise for any CPU (SSE2, NEON), where the packed layout's four-byte groups do not.
+    row_major: std::sync::OnceLock<Vec<i8>>,
 }
 
 /// Why a weight matrix cannot be used.
@@ -90,6 +95,23 @@ impl QuantisedLinear {
             scales,
             weight_sums,
             bias: bias.to_vec(),
+            row_major: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The weights one output after another, unpacked from the panels once.
+    fn row_major(&self) -> &[i8] {
+        self.row_major.get_or_init(|| {
+            let groups = self.inputs / 4;
+            let mut rows = vec![0i8; self.outputs * self.inputs];
+            for (o, row) in rows.chunks_exact_mut(self.inputs).enumerate() {
+                let (panel, c) = (o / PANEL, o % PANEL);
+                for (g, quad) in row.chunks_exact_mut(4).enumerate() {
+                    let at = (panel * groups + g) * 64 + c * 4;
+                    quad.copy_from_slice(&self.packed[at..at + 4]);
+                }
+            }
+            rows
         })
     }
 
@@ -189,7 +211,10 @@ fn products(bytes: &[u8], rows: usize, map: &QuantisedLinear, sums: &mut [i32], 
     portable_products(bytes, rows, map, sums);
 }
 
-/// The same sums in plain Rust, for CPUs without AVX-512 VNNI (and as the tests' reference).
+/// The same sums in plain Rust, for CPUs without AVX2 (and as the tests' reference): one dot
+/// product of a row's bytes and an output's weights for each sum, four outputs at a time (each
+/// row's bytes loaded once for four) against every row in turn (the four outputs' weights
+/// stay in the nearest cache while the rows go by).
 #[inline(always)]
 pub(crate) fn portable_products(
     bytes: &[u8],
@@ -197,24 +222,25 @@ pub(crate) fn portable_products(
     map: &QuantisedLinear,
     sums: &mut [i32],
 ) {
-    let groups = map.inputs / 4;
-    for panel in 0..map.outputs / PANEL {
-        let weights = &map.packed[panel * groups * 64..(panel + 1) * groups * 64];
-        for r in 0..rows {
-            let row = &bytes[r * map.inputs..(r + 1) * map.inputs];
-            let mut acc = [0i32; PANEL];
-            for (g, quad) in row.chunks_exact(4).enumerate() {
-                let block = &weights[g * 64..g * 64 + 64];
-                for (c, slot) in acc.iter_mut().enumerate() {
-                    let w = &block[c * 4..c * 4 + 4];
-                    *slot += i32::from(quad[0]) * i32::from(w[0])
-                        + i32::from(quad[1]) * i32::from(w[1])
-                        + i32::from(quad[2]) * i32::from(w[2])
-                        + i32::from(quad[3]) * i32::from(w[3]);
-                }
+    let (inputs, outputs) = (map.inputs, map.outputs);
+    for (quad, four) in map.row_major().chunks_exact(4 * inputs).enumerate() {
+        let (w0, rest) = four.split_at(inputs);
+        let (w1, rest) = rest.split_at(inputs);
+        let (w2, w3) = rest.split_at(inputs);
+        for (row, row_sums) in bytes
+            .chunks_exact(inputs)
+            .zip(sums.chunks_exact_mut(outputs))
+            .take(rows)
+        {
+            let mut acc = [0i32; 4];
+            for i in 0..inputs {
+                let x = i32::from(row[i]);
+                acc[0] += x * i32::from(w0[i]);
+                acc[1] += x * i32::from(w1[i]);
+                acc[2] += x * i32::from(w2[i]);
+                acc[3] += x * i32::from(w3[i]);
             }
-            sums[r * map.outputs + panel * PANEL..r * map.outputs + (panel + 1) * PANEL]
-                .copy_from_slice(&acc);
+            row_sums[quad * 4..quad * 4 + 4].copy_from_slice(&acc);
         }
     }
 }
