@@ -37,6 +37,15 @@ struct Fields {
     text: Field,
 }
 
+/// Why an index did not open.
+enum Opening {
+    /// Another writer holds the index's lock (in this process or another).
+    Busy,
+    Unreadable(FullTextError),
+}
+
+const BUSY: &str = "the index is open in another writer";
+
 pub struct OrgIndex {
     index: Index,
     reader: IndexReader,
@@ -99,17 +108,36 @@ fn schema() -> (Schema, Fields) {
 impl OrgIndex {
     /// Opens the index in `dir`, or creates it empty.
     pub fn open(dir: &Path) -> Result<OrgIndex, FullTextError> {
-        std::fs::create_dir_all(dir).map_err(|e| FullTextError(e.to_string()))?;
+        Self::open_checked(dir).map_err(|e| match e {
+            Opening::Busy => FullTextError(BUSY.into()),
+            Opening::Unreadable(e) => e,
+        })
+    }
+
+    /// [`Self::open`], telling a lock held by another writer from an index that cannot be read.
+    fn open_checked(dir: &Path) -> Result<OrgIndex, Opening> {
+        let unreadable = |e: String| Opening::Unreadable(FullTextError(e));
+        std::fs::create_dir_all(dir).map_err(|e| unreadable(e.to_string()))?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| FullTextError(e.to_string()))?;
-        let index = Index::open_or_create(directory, schema)?;
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(|e| unreadable(e.to_string()))?;
+        let index =
+            Index::open_or_create(directory, schema).map_err(|e| unreadable(e.to_string()))?;
         register_analyzer(&index);
-        let writer = index.writer_with_num_threads(1, 15_000_000)?;
+        let writer = index
+            .writer_with_num_threads(1, 15_000_000)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(
+                    tantivy::directory::error::LockError::LockBusy,
+                    _,
+                ) => Opening::Busy,
+                e => unreadable(e.to_string()),
+            })?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| unreadable(e.to_string()))?;
         Ok(OrgIndex {
             index,
             reader,
@@ -118,11 +146,14 @@ impl OrgIndex {
         })
     }
 
-    /// Opens the index, or wipes the directory and starts afresh when it cannot be read.
+    /// Opens the index, or wipes the directory and starts afresh when it cannot be read. An
+    /// index whose writer's lock another holder has is refused, never wiped: its files are
+    /// that holder's.
     pub fn open_or_reset(dir: &Path) -> Result<(OrgIndex, bool), FullTextError> {
-        match Self::open(dir) {
+        match Self::open_checked(dir) {
             Ok(i) => Ok((i, false)),
-            Err(_) => {
+            Err(Opening::Busy) => Err(FullTextError(BUSY.into())),
+            Err(Opening::Unreadable(_)) => {
                 let _ = std::fs::remove_dir_all(dir);
                 Ok((Self::open(dir)?, true))
             }
@@ -208,4 +239,45 @@ impl OrgIndex {
 /// Where an org's full-text index lives.
 pub fn index_dir(data_dir: &Path, org: &str) -> PathBuf {
     data_dir.join("indexes").join(org).join("fulltext")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passage<'a>(chunk_id: &'a str, text: &'a str) -> IndexedPassage<'a> {
+        IndexedPassage {
+            chunk_id,
+            document_id: "d1",
+            title: "Aftercare",
+            text,
+        }
+    }
+
+    #[test]
+    fn an_index_another_writer_holds_is_refused_not_wiped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = OrgIndex::open(dir.path()).unwrap();
+        first
+            .replace_document("d1", &[passage("d1-0", "Swelling settles in two weeks")])
+            .unwrap();
+        let second = OrgIndex::open_or_reset(dir.path());
+        assert!(second.is_err(), "a second writer on one index");
+        // The first holder's index is whole and still answers.
+        assert_eq!(first.len(), 1);
+        assert_eq!(first.search("swelling", 5).unwrap().len(), 1);
+        drop(first);
+        let (reopened, reset) = OrgIndex::open_or_reset(dir.path()).unwrap();
+        assert!(!reset);
+        assert_eq!(reopened.len(), 1);
+    }
+
+    #[test]
+    fn an_index_that_cannot_be_read_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("meta.json"), b"not an index").unwrap();
+        let (index, reset) = OrgIndex::open_or_reset(dir.path()).unwrap();
+        assert!(reset);
+        assert_eq!(index.len(), 0);
+    }
 }
