@@ -22,11 +22,17 @@ use voxanne::config::Settings;
 use voxanne::startup::Application;
 
 /// The value after `--name` in `args`, parsed.
+/// The value after `--name` in `args`, parsed; exits with a message when it is missing or
+/// does not parse, so that a run is never labelled with a value it did not use.
 fn option<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
+    let i = args.iter().position(|a| a == name)?;
+    match args.get(i + 1).map(|v| v.parse()) {
+        Some(Ok(v)) => Some(v),
+        _ => {
+            eprintln!("kb_eval: {name} needs a value of the right kind");
+            std::process::exit(2);
+        }
+    }
 }
 
 #[tokio::main]
@@ -66,6 +72,10 @@ async fn main() {
         }
         if let Some(w) = text_weight {
             settings.search.fusion_weight_text = w;
+        }
+        if let Err(e) = settings.validate() {
+            eprintln!("kb_eval: {e}");
+            std::process::exit(2);
         }
         let app = Application::build(settings)
             .await

@@ -568,7 +568,9 @@ impl Settings {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every value's range and form, as loading the file does (for settings built in
+    /// code, such as the evaluation command's).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !(0.0..=1.0).contains(&self.check.min_booking_success) {
             return Err(invalid(
                 "check.min_booking_success",

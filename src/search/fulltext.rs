@@ -39,7 +39,8 @@ struct Fields {
 
 /// Why an index did not open.
 enum Opening {
-    /// Another writer holds the index's lock (in this process or another).
+    /// Another writer holds the index's lock (in this process or another), or the lock could
+    /// not be taken at all.
     Busy,
     Unreadable(FullTextError),
 }
@@ -127,10 +128,9 @@ impl OrgIndex {
         let writer = index
             .writer_with_num_threads(1, 15_000_000)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(
-                    tantivy::directory::error::LockError::LockBusy,
-                    _,
-                ) => Opening::Busy,
+                // Busy, or the lock file itself out of reach: either way nothing says the
+                // index cannot be read, so it is not wiped.
+                tantivy::TantivyError::LockFailure(..) => Opening::Busy,
                 e => unreadable(e.to_string()),
             })?;
         let reader = index

@@ -215,7 +215,7 @@ impl KnowledgeBase {
                             None => cosine_of(&chunk_id, &key)?,
                         };
                         let opening = match idx {
-                            _ if w_opening == 0.0 => None,
+                            _ if w_opening == 0.0 || sim.is_none() => None,
                             0 => sim,
                             _ => cosine_of(&format!("{doc}-0"), &chunk_key(doc, 0))?,
                         };

@@ -16,9 +16,10 @@ use crate::knowledge_base::{add_doc as add, model_dir};
 /// Floors a little under what this build scores (BENCHMARKS.md has the figures).
 const FAQ_FLOORS: kb_eval::Scores = kb_eval::Scores {
     recall_at_5: 0.95,
-    // 0.932 / 0.950 with documents' openings read, 0.902 / 0.927 without.
-    mrr_at_10: 0.91,
-    ndcg_at_10: 0.935,
+    // 0.932 / 0.950 with documents' openings read, 0.902 / 0.927 without: room for one
+    // answer to move down one place (0.023 / 0.017), not for the openings to go.
+    mrr_at_10: 0.905,
+    ndcg_at_10: 0.93,
 };
 const LIBRARY_FLOORS: kb_eval::Scores = kb_eval::Scores {
     recall_at_5: 0.60,

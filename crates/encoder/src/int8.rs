@@ -223,6 +223,7 @@ pub(crate) fn portable_products(
     sums: &mut [i32],
 ) {
     let (inputs, outputs) = (map.inputs, map.outputs);
+    debug_assert!(bytes.len() >= rows * inputs && sums.len() >= rows * outputs);
     for (quad, four) in map.row_major().chunks_exact(4 * inputs).enumerate() {
         let (w0, rest) = four.split_at(inputs);
         let (w1, rest) = rest.split_at(inputs);
@@ -473,6 +474,20 @@ mod tests {
             checked.push(kernels);
         }
         println!("kernels checked on this CPU: {checked:?}");
+    }
+
+    #[test]
+    fn the_portable_loops_weights_are_each_outputs_scaled_weights_in_order() {
+        let (weights, _, linear) = map(128, 96);
+        let rows = linear.row_major();
+        for (o, row) in weights.chunks_exact(96).enumerate() {
+            for (i, w) in row.iter().enumerate() {
+                let scaled = (w / linear.scales[o])
+                    .round_ties_even()
+                    .clamp(-127.0, 127.0);
+                assert_eq!(rows[o * 96 + i], scaled as i8, "output {o}, input {i}");
+            }
+        }
     }
 
     #[test]
