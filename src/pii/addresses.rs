@@ -7,7 +7,9 @@
 //! the postcode before the town (10115 Berlin, 1012 AB Amsterdam, 00-950 Warszawa,
 //! 1100-148 Lisboa) or after it, or the number first as an English speaker gives a street
 //! abroad ("54 Via Travaglia"); a country at the end of any address; and a letter's address
-//! block, line by line (quoted lines too), down to the line with its code.
+//! block, line by line (quoted lines too), down to the line with its code. A number and a name
+//! with no road word ("88 Palárikova") only atop such a block, or right after a lead-in to an
+//! address with a town that ends the sentence.
 
 use std::collections::HashSet;
 
@@ -98,6 +100,9 @@ pub(super) struct Addresses {
     block_line: [LazyPattern; 2],
     /// A town that ends the sentence after a numbered street (", Puolanka.").
     town_last: LazyPattern,
+    /// The rest of a street's line after its number and first word: more words of its name,
+    /// a flat or suite ("606 Bastián| Navarro", "98 Rybacka| Suite 788").
+    rest_of_street_line: LazyPattern,
     suffixes: HashSet<&'static str>,
 }
 
@@ -188,10 +193,12 @@ impl Addresses {
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             block_line: [
-                // Ends the block: a code, after up to four capitalised words (a town, a region,
-                // a country).
+                // Ends the block: a code, after up to six words opening with a capital (a town,
+                // a region, a country as its language writes it: "Botswanská republika",
+                // "Macedónia do Norte", "Holy See (Vatican City State)"); Chile's codes have
+                // seven digits.
                 LazyPattern::new(format!(
-                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\p{{Lu}}[\p{{L}}'’.-]*){{0,3}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b)$"
+                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\(?[\p{{L}}'’.-]+\)?){{0,5}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b|\d{{7}}\b)$"
                 )),
                 // May stand in it: a town, a region, a flat or suite on its own line.
                 LazyPattern::new(format!(
@@ -199,6 +206,9 @@ impl Addresses {
                 )),
             ],
             town_last: LazyPattern::new(format!(r"^,[ \t]+{town}")),
+            rest_of_street_line: LazyPattern::new(format!(
+                r"^(?:[ \t]+[\p{{L}}'’-]+){{0,3}}(?:[ \t]*,?[ \t]*(?:{unit}|Piso|Dpto\.|Depto\.|Puerta)[ \t]*#?\d+[A-Za-z]?)?[ \t]*(?:\r?\n|$)"
+            )),
             boxed: re(
                 r"(?-u:\b)(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
             ),
@@ -359,6 +369,44 @@ impl Addresses {
             let word = &word[..word.find([' ', '\t', ',', '\n']).unwrap_or(word.len())];
             if self.holds_road_word(word) {
                 street_abroad(m.start(), m.end(), found);
+                continue;
+            }
+            // No road word ("88 Palárikova", "93 Krvavi most"): a street only on a line of its
+            // own above the rest of a letter's address block, or right after a lead-in to an
+            // address ("lives at", "address:"; not "address has") with a town that ends the
+            // sentence.
+            if calendar(word) || TITLES.contains(&word.to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            let line_end = || {
+                let rest = self.rest_of_street_line.get().find(&text[m.end()..])?;
+                let line = text[m.end()..m.end() + rest.end()].trim_end_matches(['\n', '\r']);
+                Some(m.end() + line.trim_end_matches([' ', '\t']).len())
+            };
+            let block = starts_line(text, m.start())
+                .then(line_end)
+                .flatten()
+                .and_then(|end| self.block(text, end));
+            let led_in = || {
+                let before = lower[..m.start()].trim_end_matches([' ', '\t']);
+                before.ends_with(':') || [" at", " is", " to"].iter().any(|w| before.ends_with(w))
+            };
+            let town = || {
+                (context(m.start()) && led_in())
+                    .then(|| name_then_comma(text, m.end()))
+                    .flatten()
+                    .and_then(|comma| self.town_last(text, comma))
+            };
+            if let Some((end, score)) = block
+                .map(|end| (end, 0.85))
+                .or_else(|| town().map(|end| (end, 0.8)))
+            {
+                found.push((
+                    EntityType::Address,
+                    m.start(),
+                    self.country(text, end),
+                    score,
+                ));
             }
         }
         for m in self.boxed.find_iter(text) {
@@ -483,6 +531,30 @@ impl Addresses {
         }
         (end, true)
     }
+}
+
+/// Whether `at` opens its line, after spaces and a quoted or listed line's marks.
+fn starts_line(text: &str, at: usize) -> bool {
+    text[..at]
+        .trim_end_matches(|c: char| c == ' ' || c == '\t' || LINE_MARKS.contains(&c))
+        .chars()
+        .next_back()
+        .is_none_or(|c| c == '\n')
+}
+
+/// Where the comma is that ends a street's name of at most two more words after `at` ("93
+/// Krvavi| most, Zadar"): letters only, on the same line; None without one.
+fn name_then_comma(text: &str, at: usize) -> Option<usize> {
+    let rest = &text[at..];
+    let stop = rest
+        .find(['\n', ',', '.', ';', '?', '!'])
+        .unwrap_or(rest.len());
+    let name = &rest[..stop];
+    let letters = name
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '\t' | '\'' | '’' | '-'));
+    (rest[stop..].starts_with(',') && letters && name.split_whitespace().count() <= 2)
+        .then_some(at + stop)
 }
 
 /// A day or a month, in any case ("Monday", "march").
