@@ -8,8 +8,8 @@
 //! 1100-148 Lisboa) or after it, or the number first as an English speaker gives a street
 //! abroad ("54 Via Travaglia"); a country at the end of any address; and a letter's address
 //! block, line by line (quoted lines too), down to the line with its code. A number and a name
-//! with no road word ("88 Palárikova") only atop such a block, or right after a lead-in to an
-//! address with a town that ends the sentence.
+//! with no road word ("88 Palárikova") only atop such a block that holds a flat or suite or
+//! three lines, or right after a lead-in to an address with a town that ends the sentence.
 
 use std::collections::HashSet;
 
@@ -193,12 +193,10 @@ impl Addresses {
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             block_line: [
-                // Ends the block: a code, after up to six words opening with a capital (a town,
-                // a region, a country as its language writes it: "Botswanská republika",
-                // "Macedónia do Norte", "Holy See (Vatican City State)"); Chile's codes have
-                // seven digits.
+                // Ends the block: a code, after up to four capitalised words (a town, a region,
+                // a country).
                 LazyPattern::new(format!(
-                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\(?[\p{{L}}'’.-]+\)?){{0,5}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b|\d{{7}}\b)$"
+                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\p{{Lu}}[\p{{L}}'’.-]*){{0,3}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b)$"
                 )),
                 // May stand in it: a town, a region, a flat or suite on its own line.
                 LazyPattern::new(format!(
@@ -378,21 +376,34 @@ impl Addresses {
             if calendar(word) || TITLES.contains(&word.to_ascii_lowercase().as_str()) {
                 continue;
             }
+            // The rest of its line (more words of the name, perhaps a flat or suite), and
+            // whether a flat or suite stands on it ("98 Rybacka Suite 788").
             let line_end = || {
                 let rest = self.rest_of_street_line.get().find(&text[m.end()..])?;
                 let line = text[m.end()..m.end() + rest.end()].trim_end_matches(['\n', '\r']);
-                Some(m.end() + line.trim_end_matches([' ', '\t']).len())
+                let line = line.trim_end_matches([' ', '\t']);
+                let after_number = m
+                    .as_str()
+                    .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+                let unit = after_number.contains(|c: char| c.is_ascii_digit())
+                    || line.contains(|c: char| c.is_ascii_digit());
+                Some((m.end() + line.len(), unit))
             };
+            // A block that says "address" more than a list does ("4 Dozen\nRoses\nTotal
+            // 12345"): a flat or suite in it, or a town and a region above its code.
             let block = starts_line(text, m.start())
                 .then(line_end)
                 .flatten()
-                .and_then(|end| self.block(text, end));
+                .and_then(|(end, unit_on_line)| {
+                    let b = self.block_lines(text, end)?;
+                    (b.unit || unit_on_line || b.lines >= 3).then_some(b.end)
+                });
             let led_in = || {
                 let before = lower[..m.start()].trim_end_matches([' ', '\t']);
-                before.ends_with(':') || [" at", " is", " to"].iter().any(|w| before.ends_with(w))
+                ADDRESS_LEAD_INS.iter().any(|w| before.ends_with(w))
             };
             let town = || {
-                (context(m.start()) && led_in())
+                led_in()
                     .then(|| name_then_comma(text, m.end()))
                     .flatten()
                     .and_then(|comma| self.town_last(text, comma))
@@ -454,8 +465,15 @@ impl Addresses {
     /// line is read without its marks. None when no code line follows, so the lines after
     /// (a name, "Best regards") are never taken.
     fn block(&self, text: &str, at: usize) -> Option<usize> {
+        self.block_lines(text, at).map(|b| b.end)
+    }
+
+    /// [`Self::block`] with what the block held: how many lines it took and whether one was a
+    /// flat or suite.
+    fn block_lines(&self, text: &str, at: usize) -> Option<Block> {
         let mut pos = at;
         let mut end = None;
+        let (mut lines, mut unit) = (0, false);
         for _ in 0..5 {
             let rest = &text[pos..];
             let Some(after) = rest
@@ -475,9 +493,19 @@ impl Addresses {
             }
             let body_start = pos + (rest.len() - after.len()) + marks;
             let body_end = body_start + body.len();
+            lines += 1;
             if self.block_line[0].get().is_match(body) {
-                end = Some(body_end);
-            } else if !self.block_line[1].get().is_match(body) {
+                end = Some(Block {
+                    end: body_end,
+                    lines,
+                    unit,
+                });
+            } else if self.block_line[1].get().is_match(body) {
+                unit |= body
+                    .split([' ', '\t'])
+                    .next()
+                    .is_some_and(|w| UNIT_WORDS.contains(&w.trim_end_matches('.')));
+            } else {
                 break;
             }
             pos = body_end;
@@ -556,6 +584,50 @@ fn name_then_comma(text: &str, at: usize) -> Option<usize> {
     (rest[stop..].starts_with(',') && letters && name.split_whitespace().count() <= 2)
         .then_some(at + stop)
 }
+
+/// What a letter's address block below a street held (see `Addresses::block_lines`).
+struct Block {
+    /// Where its last line with a code ends.
+    end: usize,
+    /// Lines taken, the code's included.
+    lines: usize,
+    /// Whether one of them was a flat or suite ("Suite 988", "Piso 1").
+    unit: bool,
+}
+
+/// The words that open a flat's or suite's line, without a full stop.
+const UNIT_WORDS: &[&str] = &[
+    "Flat",
+    "Apartment",
+    "Apt",
+    "Unit",
+    "Suite",
+    "Ste",
+    "Studio",
+    "Room",
+    "Floor",
+    "Level",
+    "Piso",
+    "Piano",
+    "Puerta",
+    "Planta",
+    "Appartamento",
+    "Apto",
+    "Dpto",
+    "Depto",
+];
+
+/// What comes just before a street with no road word in it when a caller gives an address
+/// (lower case): "lives at 93 Krvavi most, Zadar".
+const ADDRESS_LEAD_INS: &[&str] = &[
+    "address:",
+    "address is",
+    "lives at",
+    "live at",
+    "living at",
+    "send it to",
+    "post it to",
+];
 
 /// A day or a month, in any case ("Monday", "march").
 fn calendar(word: &str) -> bool {

@@ -552,20 +552,24 @@ fn addresses_of_other_countries_are_one_span() {
             "I live at 88 Büchel Heights, Janeview, LA 17303, United States.",
             "88 Büchel Heights, Janeview, LA 17303, United States",
         ),
-        // No road word: after a lead-in with a town that ends the sentence, or on a line of
-        // its own above the rest of a letter's block (a country as its language writes it, a
-        // seven-digit code).
+        // No road word: right after a lead-in with a town that ends the sentence, or on a
+        // line of its own above a letter's block with a flat or suite, or a town and a region.
         (
             "Ana Horvat lives at 14 Zlatni rt, Rovinj",
             "14 Zlatni rt, Rovinj",
         ),
         (
-            "Petra Novak\n\n27 Lipová\nSuite 12\nŽilina\nSlovenská republika 010 01",
-            "27 Lipová\nSuite 12\nŽilina\nSlovenská republika 010 01",
+            "Petra Novak\n\n27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
+            "27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
         ),
         (
-            "> Rodrigo Silva\n> 310 Pedro Montt\n> Dpto. 5\n> Talca\n> Chile 3460000",
-            "310 Pedro Montt\n> Dpto. 5\n> Talca\n> Chile 3460000",
+            "> Rodrigo Silva\n> 310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
+            "310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
+        ),
+        // A block ends at its code: the phone line under it stays out.
+        (
+            "12 Mill Road\nLeeds LS1 4AB\nTel 5551234",
+            "12 Mill Road\nLeeds LS1 4AB",
         ),
     ] {
         assert!(
@@ -695,10 +699,12 @@ fn capitalised_words_with_numbers_are_not_addresses() {
         "Room 5 at the Harley Street clinic",
         "Place 2 syringes on the tray",
         "Route 66 was closed on Monday",
-        "I took 2 Ibuprofen, Tuesday.",
         "my address has 3 Bedrooms, Kitchen",
-        "12 Roses\nDelivered Friday",
-        "Order 4 Dozen\nRoses\nDelivered 12345",
+        "Your appointment was moved to 10:30 Outpatients, Leeds.",
+        "Post-op check is 6 Weeks, Outpatients.",
+        "4 Dozen\nRoses\nDelivered 12345",
+        "2 Consultations\nTotal 1500",
+        "1 Metformin\nStarted in 2019",
     ] {
         assert!(
             !kinds(text).iter().any(|(k, _)| *k == EntityType::Address),
