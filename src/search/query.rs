@@ -185,6 +185,10 @@ impl KnowledgeBase {
             let r = store.begin_read()?;
             let o = r.org(org);
             let mut hits = Vec::with_capacity(candidates.len());
+            // Each document's opening cosine, looked up once however many of its passages are
+            // candidates (and not at all when its first passage is one).
+            let mut openings: std::collections::HashMap<uuid::Uuid, Option<f32>> =
+                std::collections::HashMap::new();
             for (chunk_id, bm25, similarity) in candidates {
                 let Some((doc, idx)) = chunk_id.rsplit_once('-') else {
                     continue;
@@ -216,8 +220,14 @@ impl KnowledgeBase {
                         };
                         let opening = match idx {
                             _ if w_opening == 0.0 || sim.is_none() => None,
-                            0 => sim,
-                            _ => cosine_of(&format!("{doc}-0"), &chunk_key(doc, 0))?,
+                            0 => *openings.entry(doc).or_insert(sim),
+                            _ => match openings.get(&doc) {
+                                Some(&known) => known,
+                                None => {
+                                    let found = cosine_of(&format!("{doc}-0"), &chunk_key(doc, 0))?;
+                                    *openings.entry(doc).or_insert(found)
+                                }
+                            },
                         };
                         let vector_score = with_opening(sim.unwrap_or(0.0), opening, w_opening);
                         (w_text * bm25 / best_bm25 + w_vector * vector_score, sim)
