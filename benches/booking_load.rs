@@ -289,8 +289,11 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 
 async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) -> usize {
     let writer_before = t.booking.writer_stats();
+    let journal_before = voxanne::store::journal::records_appended();
     let (all, ok, secs) = drive(t.clone(), clients, total, Load::Book { day_offset }).await;
     let w = t.booking.writer_stats();
+    let journal = voxanne::store::journal::records_appended();
+    let (records, record_bytes) = (journal.0 - journal_before.0, journal.1 - journal_before.1);
     let (batches, changes) = (
         (w.batches - writer_before.batches).max(1) as f64,
         (w.changes - writer_before.changes) as f64,
@@ -298,7 +301,7 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
     let apply_ms = (w.apply_micros - writer_before.apply_micros) as f64 / 1000.0;
     let commit_ms = (w.commit_micros - writer_before.commit_micros) as f64 / 1000.0;
     println!(
-        "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} % |",
+        "| {clients} | {} | {ok} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} % | {} |",
         all.len(),
         all.len() as f64 / secs,
         pct(&all, 0.5),
@@ -308,6 +311,10 @@ async fn level(t: Arc<Target>, clients: usize, total: usize, day_offset: usize) 
         apply_ms * 1000.0 / batches,
         commit_ms * 1000.0 / batches,
         (apply_ms + commit_ms) / (secs * 1000.0) * 100.0,
+        match records {
+            0 => "-".to_string(),
+            r => format!("{:.1}", record_bytes as f64 / r as f64 / 1024.0),
+        },
     );
     all.len()
 }
@@ -373,8 +380,8 @@ fn main() {
         let t = Arc::new(target);
         // Warm-up (connections, caches), on days no measured level uses.
         level(t.clone(), 4, n(400), 600).await;
-        println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms | claims per commit | apply µs per commit | commit µs | writer busy |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms | claims per commit | apply µs per commit | commit µs | writer busy | journal KiB per record |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         let mut day = 0;
         for (clients, total) in [(1, n(2000)), (16, n(8000)), (64, n(16000))] {
             if only.as_ref().is_some_and(|o| !o.contains(&clients)) {

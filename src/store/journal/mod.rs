@@ -12,7 +12,8 @@
 //! The journal file: a superblock (magic, region size, CRC-32) in its first block, then two
 //! regions of that size, each a header (magic, generation, sequence) and records (payload
 //! length, CRC-32, payload: generation, smallest and final database length, block count,
-//! then block number and contents per block).
+//! then per block its number and either its whole contents or, for a block an earlier record
+//! of the same generation holds, the runs of bytes that changed since the last sync).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,7 +28,9 @@ use redb::{BackendError, StorageBackend};
 /// The unit the overlay and the journal hold.
 const BLOCK: u64 = 4096;
 const SUPER_MAGIC: &[u8; 8] = b"VXJRNLSB";
-const REGION_MAGIC: &[u8; 8] = b"VXJRNL02";
+const REGION_MAGIC: &[u8; 8] = b"VXJRNL03";
+/// Regions of the second format: records of whole blocks only (replayed as before).
+const V2_REGION_MAGIC: &[u8; 8] = b"VXJRNL02";
 /// The first journal format: one region from offset 0, a header without a sequence.
 const V1_MAGIC: &[u8; 8] = b"VXJRNL01";
 const V1_HEADER_LEN: u64 = 16;
@@ -42,8 +45,24 @@ const VOID_HEADER: [u8; HEADER_LEN as usize] = [0u8; HEADER_LEN as usize];
 const PREFIX_LEN: u64 = 8;
 /// A record's payload before its blocks: generation, smallest length, final length, count.
 const RECORD_HEAD: usize = 28;
+/// Set in a record entry's block number when the entry holds runs of changed bytes (a run
+/// count, then per run its start, length and bytes) rather than the whole block.
+const CHANGED_RUNS: u64 = 1 << 63;
+/// Two changed runs closer than this many bytes are recorded as one (a run's head is 4 bytes).
+const RUN_GAP: usize = 16;
 
 type Blocks = BTreeMap<u64, Box<[u8]>>;
+
+/// Records appended and their bytes, by every journal of this process (for the load
+/// generator: what a commit costs the journal).
+static RECORDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RECORD_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many records every journal of this process has appended, and how many bytes they took.
+pub fn records_appended() -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (RECORDS.load(Relaxed), RECORD_BYTES.load(Relaxed))
+}
 
 struct State<M, J> {
     main: Arc<M>,
@@ -57,6 +76,10 @@ struct State<M, J> {
     frozen_cut: u64,
     /// Blocks written since the last sync.
     unsynced: std::collections::BTreeSet<u64>,
+    /// What the overlay held at the last sync for the unsynced blocks it held then: the next
+    /// record carries only the bytes that changed since (replayed over what the records
+    /// before it gave that block).
+    bases: Blocks,
     /// The database's length as redb sees it.
     len: u64,
     /// The smallest length since the last sync (a shrink then a grow must replay as both).
@@ -172,6 +195,7 @@ impl<M: StorageBackend, J: StorageBackend> JournalBackend<M, J> {
             frozen: None,
             frozen_cut: main_len,
             unsynced: Default::default(),
+            bases: Blocks::new(),
             len: main_len,
             smallest_len: main_len,
             main_len,
@@ -244,7 +268,10 @@ impl<M: StorageBackend, J: StorageBackend> JournalBackend<M, J> {
         }
         s.journal.write(s.journal_end, &record)?;
         s.journal.sync_data()?;
+        RECORDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RECORD_BYTES.fetch_add(record.len() as u64, std::sync::atomic::Ordering::Relaxed);
         s.unsynced.clear();
+        s.bases.clear();
         s.journal_end += record.len() as u64;
         s.smallest_len = s.len;
         if s.journal_end - region_start > s.limit && s.frozen.is_none() {
@@ -378,7 +405,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
                 }
                 let mut header = [0u8; HEADER_LEN as usize];
                 self.journal.read(start, &mut header)?;
-                if &header[..8] == REGION_MAGIC {
+                if &header[..8] == REGION_MAGIC || &header[..8] == V2_REGION_MAGIC {
                     regions.push((word(&header, 16), start, word(&header, 8)));
                     old_headers.push((word(&header, 16), start));
                     self.sequence = self.sequence.max(word(&header, 16));
@@ -401,6 +428,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             self.main_len = self.len;
         }
         self.unsynced.clear();
+        self.bases.clear();
         self.smallest_len = self.len;
         self.frozen_cut = self.len;
         // Voided oldest first, each durably before the next: a cut between them leaves the
@@ -463,28 +491,60 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
     }
 
     /// Applies one record (generation, the smallest length since the sync before it, the
-    /// length at its sync, then block number and contents per block) to the overlay: shrink to
-    /// the smallest length (what lay past it reads as zeros again), the blocks, then the final
-    /// length. False when it belongs to another generation or is malformed.
+    /// length at its sync, then per block its number and its contents or its changed runs) to
+    /// the overlay: shrink to the smallest length (what lay past it reads as zeros again), the
+    /// blocks, then the final length. False when it belongs to another generation or is
+    /// malformed (then nothing of it is applied).
     fn apply_record(&mut self, payload: &[u8]) -> bool {
         if word(payload, 0) != self.generation {
             return false;
         }
         let (smallest, len) = (word(payload, 8), word(payload, 16));
         let count = u32::from_le_bytes(payload[24..28].try_into().unwrap_or_default()) as usize;
-        let body = &payload[RECORD_HEAD..];
         // (A smallest length past the current one is a grow: the file may have been cut to a
         // later, smaller length by a fold whose sync the power did not wait for.)
-        if body.len() != count * (8 + BLOCK as usize) || smallest > len {
+        if smallest > len {
             return false;
+        }
+        let Some(entries) = parse_entries(&payload[RECORD_HEAD..], count) else {
+            return false;
+        };
+        // A block given as changed runs must be one the overlay holds once the shrink is
+        // applied: checked before anything changes.
+        let first_gone = smallest.div_ceil(BLOCK);
+        let mut whole = std::collections::BTreeSet::new();
+        for entry in &entries {
+            match entry {
+                Entry::Whole(block, _) => {
+                    whole.insert(*block);
+                }
+                Entry::Runs(block, _) => {
+                    if !whole.contains(block)
+                        && (*block >= first_gone || !self.overlay.contains_key(block))
+                    {
+                        return false;
+                    }
+                }
+            }
         }
         self.set_len_in_memory(smallest);
         self.set_len_in_memory(len);
-        for entry in body.chunks_exact(8 + BLOCK as usize) {
-            let block = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
-            self.overlay.insert(block, entry[8..].into());
+        for entry in entries {
+            match entry {
+                Entry::Whole(block, contents) => {
+                    self.overlay.insert(block, contents.into());
+                }
+                Entry::Runs(block, runs) => {
+                    if let Some(b) = self.overlay.get_mut(&block) {
+                        for (start, bytes) in runs {
+                            b[start..start + bytes.len()].copy_from_slice(bytes);
+                        }
+                    }
+                }
+            }
         }
         self.unsynced.clear();
+        self.bases.clear();
         self.smallest_len = self.len;
         true
     }
@@ -518,6 +578,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         write_back(&*self.main, &self.overlay, self.main_len, self.len)?;
         self.overlay.clear();
         self.unsynced.clear();
+        self.bases.clear();
         self.main_len = self.len;
         self.smallest_len = self.len;
         self.frozen_cut = self.len;
@@ -549,14 +610,19 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             let first_gone = len.div_ceil(BLOCK);
             self.overlay.split_off(&first_gone);
             self.unsynced.split_off(&first_gone);
+            self.bases.split_off(&first_gone);
             if !len.is_multiple_of(BLOCK) {
                 let block = len / BLOCK;
-                if !self.overlay.contains_key(&block) {
+                let held = self.overlay.contains_key(&block);
+                if !held {
                     if let Some(b) = self.frozen_block(block).map(Box::from) {
                         self.overlay.insert(block, b);
                     }
                 }
                 if let Some(b) = self.overlay.get_mut(&block) {
+                    if held && !self.unsynced.contains(&block) {
+                        self.bases.insert(block, b.clone());
+                    }
                     b[(len % BLOCK) as usize..].fill(0);
                     self.unsynced.insert(block);
                 }
@@ -597,12 +663,19 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             let within = (at % BLOCK) as usize;
             let take = ((BLOCK as usize) - within).min((end - at) as usize);
             let src = &data[(at - offset) as usize..(at - offset) as usize + take];
-            if within == 0 && take == BLOCK as usize {
-                self.overlay.insert(n, src.into());
+            let replaced = if within == 0 && take == BLOCK as usize {
+                self.overlay.insert(n, src.into())
             } else {
                 let mut b = self.block(n)?;
                 b[within..within + take].copy_from_slice(src);
-                self.overlay.insert(n, b);
+                self.overlay.insert(n, b)
+            };
+            // The first change since the last sync to a block the overlay held: what it held
+            // is what the next record's runs are taken against.
+            if let Some(before) = replaced {
+                if !self.unsynced.contains(&n) {
+                    self.bases.insert(n, before);
+                }
             }
             self.unsynced.insert(n);
             at += take as u64;
@@ -645,26 +718,100 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         Ok(())
     }
 
-    /// The record of every block written since the last sync: prefix, then payload.
+    /// The record of every block written since the last sync: prefix, then payload. A block
+    /// the overlay held at the last sync is given by the runs of bytes that changed since,
+    /// when they are fewer bytes than the block.
     fn record(&self) -> Vec<u8> {
-        let size = RECORD_HEAD + self.unsynced.len() * (8 + BLOCK as usize);
-        let mut record = Vec::with_capacity(PREFIX_LEN as usize + size);
+        let mut record = Vec::with_capacity(
+            PREFIX_LEN as usize + RECORD_HEAD + self.unsynced.len() * (8 + BLOCK as usize),
+        );
         record.extend_from_slice(&[0u8; PREFIX_LEN as usize]);
         record.extend_from_slice(&self.generation.to_le_bytes());
         record.extend_from_slice(&self.smallest_len.to_le_bytes());
         record.extend_from_slice(&self.len.to_le_bytes());
         record.extend_from_slice(&(self.unsynced.len() as u32).to_le_bytes());
+        let zeros = [0u8; BLOCK as usize];
+        let mut runs = Vec::new();
         for n in &self.unsynced {
-            record.extend_from_slice(&n.to_le_bytes());
-            match self.overlay.get(n) {
-                Some(b) => record.extend_from_slice(b),
-                None => record.extend_from_slice(&[0u8; BLOCK as usize]),
+            let now = self.overlay.get(n).map_or(&zeros[..], |b| &**b);
+            if let Some(before) = self.bases.get(n) {
+                changed_runs(before, now, &mut runs);
+                let size: usize = 2 + runs.iter().map(|r| 4 + r.len()).sum::<usize>();
+                if size < BLOCK as usize {
+                    record.extend_from_slice(&(n | CHANGED_RUNS).to_le_bytes());
+                    record.extend_from_slice(&(runs.len() as u16).to_le_bytes());
+                    for run in &runs {
+                        record.extend_from_slice(&(run.start as u16).to_le_bytes());
+                        record.extend_from_slice(&(run.len() as u16).to_le_bytes());
+                        record.extend_from_slice(&now[run.clone()]);
+                    }
+                    continue;
+                }
             }
+            record.extend_from_slice(&n.to_le_bytes());
+            record.extend_from_slice(now);
         }
+        let size = record.len() - PREFIX_LEN as usize;
         let crc = crc32fast::hash(&record[PREFIX_LEN as usize..]);
         record[..4].copy_from_slice(&(size as u32).to_le_bytes());
         record[4..8].copy_from_slice(&crc.to_le_bytes());
         record
+    }
+}
+
+/// One block of a record: its whole contents, or the runs (start, bytes) that changed.
+enum Entry<'a> {
+    Whole(u64, &'a [u8]),
+    Runs(u64, Vec<(usize, &'a [u8])>),
+}
+
+/// The `count` entries of a record's body, or None when it is malformed (a run past its
+/// block, a body longer or shorter than its entries).
+fn parse_entries(body: &[u8], count: usize) -> Option<Vec<Entry<'_>>> {
+    let mut entries = Vec::with_capacity(count);
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
+        let bytes = body.get(*at..at.checked_add(n)?)?;
+        *at += n;
+        Some(bytes)
+    };
+    for _ in 0..count {
+        let tagged = u64::from_le_bytes(take(&mut at, 8)?.try_into().ok()?);
+        let block = tagged & !CHANGED_RUNS;
+        if tagged & CHANGED_RUNS == 0 {
+            entries.push(Entry::Whole(block, take(&mut at, BLOCK as usize)?));
+            continue;
+        }
+        let n_runs = u16::from_le_bytes(take(&mut at, 2)?.try_into().ok()?) as usize;
+        let mut runs = Vec::with_capacity(n_runs);
+        for _ in 0..n_runs {
+            let head = take(&mut at, 4)?;
+            let start = u16::from_le_bytes([head[0], head[1]]) as usize;
+            let len = u16::from_le_bytes([head[2], head[3]]) as usize;
+            if start + len > BLOCK as usize {
+                return None;
+            }
+            runs.push((start, take(&mut at, len)?));
+        }
+        entries.push(Entry::Runs(block, runs));
+    }
+    (at == body.len()).then_some(entries)
+}
+
+/// The byte ranges where `now` differs from `before` (blocks of equal length), compared eight
+/// bytes at a time; ranges closer than `RUN_GAP` are merged.
+fn changed_runs(before: &[u8], now: &[u8], runs: &mut Vec<std::ops::Range<usize>>) {
+    runs.clear();
+    let words = before.chunks_exact(8).zip(now.chunks_exact(8));
+    for (i, (a, b)) in words.enumerate() {
+        if a == b {
+            continue;
+        }
+        let start = i * 8;
+        match runs.last_mut() {
+            Some(last) if start - last.end < RUN_GAP => last.end = start + 8,
+            _ => runs.push(start..start + 8),
+        }
     }
 }
 

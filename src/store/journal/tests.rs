@@ -47,17 +47,29 @@ fn synced_writes_come_back_and_a_torn_record_ends_the_replay() {
     assert_eq!(read_at(&j, BLOCK + 5, 6), [0; 6]);
 }
 
-/// The database as the writes and lengths given so far make it: block number to the byte
-/// every byte of it holds (the tests write whole blocks of one value), and the length.
+/// The database as the writes and lengths given so far make it: the contents of every block
+/// that holds a byte other than zero, and the length.
 #[derive(Clone, Default, PartialEq, Debug)]
 struct Model {
-    blocks: BTreeMap<u64, u8>,
+    blocks: BTreeMap<u64, Vec<u8>>,
     len: u64,
 }
 
 impl Model {
+    /// The whole block set to `value`.
     fn write(&mut self, block: u64, value: u8) {
-        self.blocks.insert(block, value);
+        self.write_at(block, 0, &[value; BLOCK as usize]);
+    }
+
+    fn write_at(&mut self, block: u64, within: usize, bytes: &[u8]) {
+        let b = self
+            .blocks
+            .entry(block)
+            .or_insert_with(|| vec![0; BLOCK as usize]);
+        b[within..within + bytes.len()].copy_from_slice(bytes);
+        if b.iter().all(|x| *x == 0) {
+            self.blocks.remove(&block);
+        }
     }
 
     fn set_len(&mut self, len: u64) {
@@ -65,17 +77,20 @@ impl Model {
         self.len = len;
     }
 
-    fn first_byte(&self, block: u64) -> u8 {
-        self.blocks.get(&block).copied().unwrap_or(0)
+    fn contents(&self, block: u64) -> Vec<u8> {
+        self.blocks
+            .get(&block)
+            .cloned()
+            .unwrap_or_else(|| vec![0; BLOCK as usize])
     }
 }
 
-/// The first byte of every whole block of `j`, as a model.
+/// Every whole block of `j`, as a model.
 fn read_model(j: &impl StorageBackend) -> Model {
     let len = j.len().unwrap();
     let blocks = (0..len / BLOCK)
-        .map(|b| (b, read_at(j, b * BLOCK, 1)[0]))
-        .filter(|(_, v)| *v != 0)
+        .map(|b| (b, read_at(j, b * BLOCK, BLOCK as usize)))
+        .filter(|(_, v)| v.iter().any(|x| *x != 0))
         .collect();
     Model { blocks, len }
 }
@@ -117,8 +132,9 @@ fn background_checkpoints_keep_every_block_readable() {
     assert_eq!(read_model(&j), model);
 }
 
-/// One run for the cut test: commits of two blocks, a shrink now and then, and now and then a
-/// commit bigger than a region (which folds). Power goes at the `cut_at`-th write from the
+/// One run for the cut test: commits of two whole blocks and a few bytes of a third (a block
+/// a record gives by its changed runs once the journal holds it), a shrink now and then, and
+/// now and then a commit bigger than a region (which folds). Power goes at the `cut_at`-th write from the
 /// start, if given. Returns the disks, the model at the last acknowledged sync and the model
 /// with what was in flight at the cut, and the writes made.
 fn cut_run(cut_at: Option<u64>) -> (PowerCutDisk, PowerCutDisk, Model, Model, u64) {
@@ -152,6 +168,11 @@ fn cut_run(cut_at: Option<u64>) -> (PowerCutDisk, PowerCutDisk, Model, Model, u6
                     break 'run;
                 }
             }
+            let (b, within) = (rng.gen_range(0..24u64), rng.gen_range(0..BLOCK - 16));
+            current.write_at(b, within as usize, &[i; 9]);
+            if j.write(b * BLOCK + within, &[i; 9]).is_err() {
+                break 'run;
+            }
             if i % 15 == 0 {
                 current.set_len(18 * BLOCK);
                 current.set_len(24 * BLOCK);
@@ -175,23 +196,41 @@ fn cut_run(cut_at: Option<u64>) -> (PowerCutDisk, PowerCutDisk, Model, Model, u6
     (main, journal, acknowledged, current, writes)
 }
 
-/// Checks that every block of `j` holds what the last acknowledged sync gave it, or what was
-/// in flight at the cut.
+/// Checks that every byte of `j`'s blocks holds what the last acknowledged sync gave it, or
+/// what was in flight at the cut (a write the power cut may have torn, as a disk would; redb
+/// never writes in place what its last durable commit reads).
 fn assert_holds(j: &impl StorageBackend, acknowledged: &Model, current: &Model, what: &str) {
     let found = read_model(j);
     for b in 0..24u64 {
         let v = if found.len >= (b + 1) * BLOCK {
-            found.first_byte(b)
+            found.contents(b)
         } else {
-            0
+            vec![0; BLOCK as usize]
         };
+        let (was, in_flight) = (acknowledged.contents(b), current.contents(b));
+        let either = v
+            .iter()
+            .zip(was.iter().zip(&in_flight))
+            .all(|(x, (a, c))| x == a || x == c);
         assert!(
-            v == acknowledged.first_byte(b) || v == current.first_byte(b),
-            "{what}: block {b} holds {v}, acknowledged {}, in flight {}",
-            acknowledged.first_byte(b),
-            current.first_byte(b)
+            either,
+            "{what}: block {b} holds neither what was acknowledged nor what was in flight \
+             (first bytes {:?}, {:?}, {:?}; differs from the acknowledged at {:?}, from the \
+             in flight at {:?})",
+            &v[..4],
+            &was[..4],
+            &in_flight[..4],
+            differences(&v, &was),
+            differences(&v, &in_flight),
         );
     }
+}
+
+/// The first and last byte where two blocks differ.
+fn differences(a: &[u8], b: &[u8]) -> Option<(usize, usize)> {
+    let first = a.iter().zip(b).position(|(x, y)| x != y)?;
+    let last = a.iter().zip(b).rposition(|(x, y)| x != y)?;
+    Some((first, last))
 }
 
 /// Power lost at every write of a run that rotates, checkpoints in the background, folds
@@ -241,6 +280,100 @@ fn a_cut_at_any_write_keeps_every_acknowledged_block() {
             );
         }
     }
+}
+
+/// A block the journal holds already goes into the next record as the bytes that changed, and
+/// comes back whole after a replay; a replay of regions written before records carried runs
+/// reads them as before.
+#[test]
+fn a_small_change_to_a_journalled_block_is_recorded_as_its_changed_bytes() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
+    j.set_len(2 * BLOCK).unwrap();
+    j.write(0, &[7; BLOCK as usize]).unwrap();
+    j.sync_data().unwrap();
+    let whole_end = j.lock().journal_end;
+    j.write(100, b"changed").unwrap();
+    j.write(3000, b"and here").unwrap();
+    j.sync_data().unwrap();
+    let runs_len = j.lock().journal_end - whole_end;
+    assert!(
+        runs_len < 100,
+        "a record of 15 changed bytes took {runs_len} bytes"
+    );
+    drop(j);
+    let images = (
+        main.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()),
+        journal.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()),
+    );
+    let mut expected = vec![7u8; BLOCK as usize];
+    expected[100..107].copy_from_slice(b"changed");
+    expected[3000..3008].copy_from_slice(b"and here");
+    let j = JournalBackend::open(
+        PowerCutDisk::with_image(images.0.clone()),
+        PowerCutDisk::with_image(images.1.clone()),
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(read_at(&j, 0, BLOCK as usize), expected);
+    drop(j);
+
+    // The same journal with its region marked as the format before runs (whose records hold
+    // whole blocks only, in the same layout): still replayed in full, as each entry says
+    // what it holds.
+    let mut old = images.1.clone();
+    let region = SUPER_LEN as usize;
+    old[region..region + 8].copy_from_slice(V2_REGION_MAGIC);
+    let j = JournalBackend::open(
+        PowerCutDisk::with_image(images.0),
+        PowerCutDisk::with_image(old),
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(read_at(&j, 0, BLOCK as usize), expected);
+}
+
+/// A record that gives a block by its changed runs when the overlay does not hold that block,
+/// or whose runs run past their block, is refused whole: nothing of it is applied.
+#[test]
+fn a_record_of_runs_for_a_block_not_held_is_refused() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let j = JournalBackend::open(main, journal, 1 << 20).unwrap();
+    j.set_len(4 * BLOCK).unwrap();
+    j.write(0, &[1; BLOCK as usize]).unwrap();
+    j.sync_data().unwrap();
+    let mut s = j.lock();
+    let payload = |entries: &[u8], count: u32, gen: u64| {
+        let mut p = Vec::new();
+        p.extend_from_slice(&gen.to_le_bytes());
+        p.extend_from_slice(&(4 * BLOCK).to_le_bytes());
+        p.extend_from_slice(&(4 * BLOCK).to_le_bytes());
+        p.extend_from_slice(&count.to_le_bytes());
+        p.extend_from_slice(entries);
+        p
+    };
+    let runs = |block: u64, start: u16, bytes: &[u8]| {
+        let mut e = (block | CHANGED_RUNS).to_le_bytes().to_vec();
+        e.extend_from_slice(&1u16.to_le_bytes());
+        e.extend_from_slice(&start.to_le_bytes());
+        e.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        e.extend_from_slice(bytes);
+        e
+    };
+    let generation = s.generation;
+    // Block 0 is held, block 2 is not: the whole record is refused, block 0 unchanged.
+    let mut both = runs(0, 10, b"x");
+    both.extend(runs(2, 10, b"y"));
+    assert!(!s.apply_record(&payload(&both, 2, generation)));
+    assert_eq!(s.overlay[&0][10], 1);
+    // A run past the end of its block.
+    assert!(!s.apply_record(&payload(&runs(0, 4090, b"too long"), 1, generation)));
+    // A count that leaves bytes over.
+    assert!(!s.apply_record(&payload(&runs(0, 10, b"x"), 0, generation)));
+    // And a well-formed one is applied.
+    assert!(s.apply_record(&payload(&runs(0, 10, b"x"), 1, generation)));
+    assert_eq!(s.overlay[&0][10], b'x');
+    assert_eq!(s.overlay[&0][11], 1);
 }
 
 /// A journal of the first format (one region, no superblock) is replayed and rewritten.
