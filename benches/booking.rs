@@ -341,13 +341,15 @@ fn redb_floor(c: &mut Criterion) {
 }
 
 /// Recovery after a cut with a full journal: a 64 MiB-limit journal holding just under 64 MiB
-/// of records (commits of 64 scattered 4 KiB blocks over a 128 MiB database file, none yet
-/// checkpointed), left as a killed process leaves it; each iteration opens copies of the two
-/// files: the replay of every record, the fold into the database file and its `fdatasync`.
+/// of records (commits of 64 4 KiB blocks scattered over 1,024 places of a 128 MiB database
+/// file, none yet checkpointed; a block's first record holds it whole, each later one the 256
+/// bytes that changed, as booking commits mostly rewrite the same few hundred blocks), left as a killed process leaves it; each iteration
+/// opens copies of the two files: the replay of every record, the fold into the database file
+/// and its `fdatasync`.
 fn journal_recovery(c: &mut Criterion) {
     use redb::backends::FileBackend;
     use redb::StorageBackend;
-    use voxanne::store::journal::JournalBackend;
+    use voxanne::store::journal::{records_appended, JournalBackend};
     const LIMIT: u64 = 64 << 20;
     const BLOCK: u64 = 4096;
     const DATABASE: u64 = 128 << 20;
@@ -369,17 +371,25 @@ fn journal_recovery(c: &mut Criterion) {
         db.sync_data().unwrap();
     }
     let j = JournalBackend::open(file(&main), file(&journal), LIMIT).unwrap();
-    let record = 8 + 28 + 64 * (8 + BLOCK);
-    let block = vec![0x5Au8; BLOCK as usize];
+    // The largest record: 64 blocks whole.
+    let largest = 8 + 28 + 64 * (8 + BLOCK);
+    let (records_before, bytes_before) = records_appended();
     let mut n = 0u64;
-    for _ in 0..(LIMIT - 4 * record) / record {
+    while records_appended().1 - bytes_before < LIMIT - 4 * largest {
         for _ in 0..64 {
-            let at = spread(n) % (DATABASE / BLOCK) * BLOCK;
-            j.write(at, &block).unwrap();
+            let at = spread(n) % 1024 * (DATABASE / BLOCK / 1024) * BLOCK;
+            let within = (n * 37) % (BLOCK - 256);
+            j.write(at + within, &[(n % 251) as u8 + 1; 256]).unwrap();
             n += 1;
         }
         j.sync_data().unwrap();
     }
+    let (records, bytes) = records_appended();
+    eprintln!(
+        "journal_recovery: {} records, {:.1} MiB",
+        records - records_before,
+        (bytes - bytes_before) as f64 / (1 << 20) as f64
+    );
     assert_eq!(
         j.checkpoints(),
         0,
