@@ -613,16 +613,16 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             self.bases.split_off(&first_gone);
             if !len.is_multiple_of(BLOCK) {
                 let block = len / BLOCK;
-                let held = self.overlay.contains_key(&block);
-                if !held {
+                if !self.overlay.contains_key(&block) {
                     if let Some(b) = self.frozen_block(block).map(Box::from) {
                         self.overlay.insert(block, b);
                     }
                 }
+                // Recorded whole: a replay zeroes the tail before any runs, so runs taken
+                // against the contents before the cut would leave out tail bytes that were
+                // written back as they were.
+                self.bases.remove(&block);
                 if let Some(b) = self.overlay.get_mut(&block) {
-                    if held && !self.unsynced.contains(&block) {
-                        self.bases.insert(block, b.clone());
-                    }
                     b[(len % BLOCK) as usize..].fill(0);
                     self.unsynced.insert(block);
                 }
@@ -768,7 +768,8 @@ enum Entry<'a> {
 /// The `count` entries of a record's body, or None when it is malformed (a run past its
 /// block, a body longer or shorter than its entries).
 fn parse_entries(body: &[u8], count: usize) -> Option<Vec<Entry<'_>>> {
-    let mut entries = Vec::with_capacity(count);
+    // (The count is the record's word: no more entries than the body could hold.)
+    let mut entries = Vec::with_capacity(count.min(body.len() / 10));
     let mut at = 0usize;
     let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
         let bytes = body.get(*at..at.checked_add(n)?)?;

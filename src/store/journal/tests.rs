@@ -72,8 +72,16 @@ impl Model {
         }
     }
 
+    /// Blocks wholly past `len` go; the tail of a block it cuts reads as zeros.
     fn set_len(&mut self, len: u64) {
-        self.blocks.retain(|b, _| (b + 1) * BLOCK <= len);
+        self.blocks.retain(|b, _| b * BLOCK < len);
+        if !len.is_multiple_of(BLOCK) {
+            let cut = len / BLOCK;
+            if self.blocks.contains_key(&cut) {
+                let tail = vec![0; (BLOCK - len % BLOCK) as usize];
+                self.write_at(cut, (len % BLOCK) as usize, &tail);
+            }
+        }
         self.len = len;
     }
 
@@ -133,7 +141,8 @@ fn background_checkpoints_keep_every_block_readable() {
 }
 
 /// One run for the cut test: commits of two whole blocks and a few bytes of a third (a block
-/// a record gives by its changed runs once the journal holds it), a shrink now and then, and
+/// a record gives by its changed runs once the journal holds it), a shrink into a block now
+/// and then, and
 /// now and then a commit bigger than a region (which folds). Power goes at the `cut_at`-th write from the
 /// start, if given. Returns the disks, the model at the last acknowledged sync and the model
 /// with what was in flight at the cut, and the writes made.
@@ -174,9 +183,10 @@ fn cut_run(cut_at: Option<u64>) -> (PowerCutDisk, PowerCutDisk, Model, Model, u6
                 break 'run;
             }
             if i % 15 == 0 {
-                current.set_len(18 * BLOCK);
+                // A cut into block 18, which keeps its first 100 bytes.
+                current.set_len(18 * BLOCK + 100);
                 current.set_len(24 * BLOCK);
-                if j.set_len(18 * BLOCK)
+                if j.set_len(18 * BLOCK + 100)
                     .and_then(|()| j.set_len(24 * BLOCK))
                     .is_err()
                 {
@@ -331,6 +341,29 @@ fn a_small_change_to_a_journalled_block_is_recorded_as_its_changed_bytes() {
     )
     .unwrap();
     assert_eq!(read_at(&j, 0, BLOCK as usize), expected);
+}
+
+/// A cut into a journalled block (a length not a multiple of the block), a grow, and the same
+/// bytes written back: the record holds the block whole, so the replay gives the bytes back,
+/// not the zeros the cut left.
+#[test]
+fn a_block_cut_short_and_written_back_replays_whole() {
+    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
+    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
+    j.set_len(2 * BLOCK).unwrap();
+    j.write(0, &[7; BLOCK as usize]).unwrap();
+    j.sync_data().unwrap();
+    j.set_len(100).unwrap();
+    j.set_len(2 * BLOCK).unwrap();
+    j.write(100, &[7; BLOCK as usize - 100]).unwrap();
+    j.sync_data().unwrap();
+    assert_eq!(read_at(&j, 0, BLOCK as usize), vec![7; BLOCK as usize]);
+    drop(j);
+    let main = PowerCutDisk::with_image(main.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()));
+    let journal =
+        PowerCutDisk::with_image(journal.after_cut(Loss::AllUnsynced, &mut rand::thread_rng()));
+    let j = JournalBackend::open(main, journal, 1 << 20).unwrap();
+    assert_eq!(read_at(&j, 0, BLOCK as usize), vec![7; BLOCK as usize]);
 }
 
 /// A record that gives a block by its changed runs when the overlay does not hold that block,
