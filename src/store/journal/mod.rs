@@ -11,9 +11,7 @@
 //!
 //! The journal file: a superblock (magic, region size, CRC-32) in its first block, then two
 //! regions of that size, each a header (magic, generation, sequence) and records (payload
-//! length, CRC-32, payload: generation, smallest and final database length, block count,
-//! then per block its number and either its whole contents or, for a block an earlier record
-//! of the same generation holds, the runs of bytes that changed since the last sync).
+//! length, CRC-32, payload as `record` writes it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +22,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use redb::{BackendError, StorageBackend};
+
+pub use record::records_appended;
+#[cfg(test)]
+use record::CHANGED_RUNS;
+use record::{parse_entries, Entry};
+
+mod record;
 
 /// The unit the overlay and the journal hold.
 const BLOCK: u64 = 4096;
@@ -45,24 +50,8 @@ const VOID_HEADER: [u8; HEADER_LEN as usize] = [0u8; HEADER_LEN as usize];
 const PREFIX_LEN: u64 = 8;
 /// A record's payload before its blocks: generation, smallest length, final length, count.
 const RECORD_HEAD: usize = 28;
-/// Set in a record entry's block number when the entry holds runs of changed bytes (a run
-/// count, then per run its start, length and bytes) rather than the whole block.
-const CHANGED_RUNS: u64 = 1 << 63;
-/// Two changed runs closer than this many bytes are recorded as one (a run's head is 4 bytes).
-const RUN_GAP: usize = 16;
 
 type Blocks = BTreeMap<u64, Box<[u8]>>;
-
-/// Records appended and their bytes, by every journal of this process (for the load
-/// generator: what a commit costs the journal).
-static RECORDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static RECORD_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How many records every journal of this process has appended, and how many bytes they took.
-pub fn records_appended() -> (u64, u64) {
-    use std::sync::atomic::Ordering::Relaxed;
-    (RECORDS.load(Relaxed), RECORD_BYTES.load(Relaxed))
-}
 
 struct State<M, J> {
     main: Arc<M>,
@@ -268,8 +257,7 @@ impl<M: StorageBackend, J: StorageBackend> JournalBackend<M, J> {
         }
         s.journal.write(s.journal_end, &record)?;
         s.journal.sync_data()?;
-        RECORDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        RECORD_BYTES.fetch_add(record.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        record::appended(record.len());
         s.unsynced.clear();
         s.bases.clear();
         s.journal_end += record.len() as u64;
@@ -718,101 +706,19 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
         Ok(())
     }
 
-    /// The record of every block written since the last sync: prefix, then payload. A block
-    /// the overlay held at the last sync is given by the runs of bytes that changed since,
-    /// when they are fewer bytes than the block.
+    /// The record of every block written since the last sync: prefix, then payload (a block
+    /// the overlay held at the last sync given by the bytes that changed since, `record`).
     fn record(&self) -> Vec<u8> {
-        let mut record = Vec::with_capacity(
-            PREFIX_LEN as usize + RECORD_HEAD + self.unsynced.len() * (8 + BLOCK as usize),
-        );
-        record.extend_from_slice(&[0u8; PREFIX_LEN as usize]);
-        record.extend_from_slice(&self.generation.to_le_bytes());
-        record.extend_from_slice(&self.smallest_len.to_le_bytes());
-        record.extend_from_slice(&self.len.to_le_bytes());
-        record.extend_from_slice(&(self.unsynced.len() as u32).to_le_bytes());
         let zeros = [0u8; BLOCK as usize];
-        let mut runs = Vec::new();
-        for n in &self.unsynced {
+        let blocks = self.unsynced.iter().map(|n| {
             let now = self.overlay.get(n).map_or(&zeros[..], |b| &**b);
-            if let Some(before) = self.bases.get(n) {
-                changed_runs(before, now, &mut runs);
-                let size: usize = 2 + runs.iter().map(|r| 4 + r.len()).sum::<usize>();
-                if size < BLOCK as usize {
-                    record.extend_from_slice(&(n | CHANGED_RUNS).to_le_bytes());
-                    record.extend_from_slice(&(runs.len() as u16).to_le_bytes());
-                    for run in &runs {
-                        record.extend_from_slice(&(run.start as u16).to_le_bytes());
-                        record.extend_from_slice(&(run.len() as u16).to_le_bytes());
-                        record.extend_from_slice(&now[run.clone()]);
-                    }
-                    continue;
-                }
-            }
-            record.extend_from_slice(&n.to_le_bytes());
-            record.extend_from_slice(now);
-        }
-        let size = record.len() - PREFIX_LEN as usize;
-        let crc = crc32fast::hash(&record[PREFIX_LEN as usize..]);
-        record[..4].copy_from_slice(&(size as u32).to_le_bytes());
-        record[4..8].copy_from_slice(&crc.to_le_bytes());
-        record
-    }
-}
-
-/// One block of a record: its whole contents, or the runs (start, bytes) that changed.
-enum Entry<'a> {
-    Whole(u64, &'a [u8]),
-    Runs(u64, Vec<(usize, &'a [u8])>),
-}
-
-/// The `count` entries of a record's body, or None when it is malformed (a run past its
-/// block, a body longer or shorter than its entries).
-fn parse_entries(body: &[u8], count: usize) -> Option<Vec<Entry<'_>>> {
-    // (The count is the record's word: no more entries than the body could hold.)
-    let mut entries = Vec::with_capacity(count.min(body.len() / 10));
-    let mut at = 0usize;
-    let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
-        let bytes = body.get(*at..at.checked_add(n)?)?;
-        *at += n;
-        Some(bytes)
-    };
-    for _ in 0..count {
-        let tagged = u64::from_le_bytes(take(&mut at, 8)?.try_into().ok()?);
-        let block = tagged & !CHANGED_RUNS;
-        if tagged & CHANGED_RUNS == 0 {
-            entries.push(Entry::Whole(block, take(&mut at, BLOCK as usize)?));
-            continue;
-        }
-        let n_runs = u16::from_le_bytes(take(&mut at, 2)?.try_into().ok()?) as usize;
-        let mut runs = Vec::with_capacity(n_runs);
-        for _ in 0..n_runs {
-            let head = take(&mut at, 4)?;
-            let start = u16::from_le_bytes([head[0], head[1]]) as usize;
-            let len = u16::from_le_bytes([head[2], head[3]]) as usize;
-            if start + len > BLOCK as usize {
-                return None;
-            }
-            runs.push((start, take(&mut at, len)?));
-        }
-        entries.push(Entry::Runs(block, runs));
-    }
-    (at == body.len()).then_some(entries)
-}
-
-/// The byte ranges where `now` differs from `before` (blocks of equal length), compared eight
-/// bytes at a time; ranges closer than `RUN_GAP` are merged.
-fn changed_runs(before: &[u8], now: &[u8], runs: &mut Vec<std::ops::Range<usize>>) {
-    runs.clear();
-    let words = before.chunks_exact(8).zip(now.chunks_exact(8));
-    for (i, (a, b)) in words.enumerate() {
-        if a == b {
-            continue;
-        }
-        let start = i * 8;
-        match runs.last_mut() {
-            Some(last) if start - last.end < RUN_GAP => last.end = start + 8,
-            _ => runs.push(start..start + 8),
-        }
+            (*n, now, self.bases.get(n).map(|b| &**b))
+        });
+        record::encode(
+            [self.generation, self.smallest_len, self.len],
+            self.unsynced.len(),
+            blocks,
+        )
     }
 }
 
