@@ -292,16 +292,23 @@ fn a_cut_at_any_write_keeps_every_acknowledged_block() {
     }
 }
 
-/// A block the journal holds already goes into the next record as the bytes that changed, and
-/// comes back whole after a replay; a replay of regions written before records carried runs
-/// reads them as before.
-#[test]
-fn a_small_change_to_a_journalled_block_is_recorded_as_its_changed_bytes() {
+/// A journal on empty disks, two blocks long, its first block all sevens and synced.
+type TestJournal = JournalBackend<PowerCutDisk, PowerCutDisk>;
+fn journal_holding_sevens() -> (PowerCutDisk, PowerCutDisk, TestJournal) {
     let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
     let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
     j.set_len(2 * BLOCK).unwrap();
     j.write(0, &[7; BLOCK as usize]).unwrap();
     j.sync_data().unwrap();
+    (main, journal, j)
+}
+
+/// A block the journal holds already goes into the next record as the bytes that changed, and
+/// comes back whole after a replay; a replay of regions written before records carried runs
+/// reads them as before.
+#[test]
+fn a_small_change_to_a_journalled_block_is_recorded_as_its_changed_bytes() {
+    let (main, journal, j) = journal_holding_sevens();
     let whole_end = j.lock().journal_end;
     j.write(100, b"changed").unwrap();
     j.write(3000, b"and here").unwrap();
@@ -348,11 +355,7 @@ fn a_small_change_to_a_journalled_block_is_recorded_as_its_changed_bytes() {
 /// not the zeros the cut left.
 #[test]
 fn a_block_cut_short_and_written_back_replays_whole() {
-    let (main, journal) = (PowerCutDisk::default(), PowerCutDisk::default());
-    let j = JournalBackend::open(main.clone(), journal.clone(), 1 << 20).unwrap();
-    j.set_len(2 * BLOCK).unwrap();
-    j.write(0, &[7; BLOCK as usize]).unwrap();
-    j.sync_data().unwrap();
+    let (main, journal, j) = journal_holding_sevens();
     j.set_len(100).unwrap();
     j.set_len(2 * BLOCK).unwrap();
     j.write(100, &[7; BLOCK as usize - 100]).unwrap();
