@@ -6,7 +6,9 @@
 //! …kuja, …straat) or after it (… utca, … Caddesi, … iela), the number after the name, then
 //! the postcode before the town (10115 Berlin, 1012 AB Amsterdam, 00-950 Warszawa,
 //! 1100-148 Lisboa) or after it, or the number first as an English speaker gives a street
-//! abroad ("54 Via Travaglia"); a country at the end of any address; and a letter's address
+//! abroad ("54 Via Travaglia"); a floor, side or flat after the number ("2. th.", "3º izq",
+//! "5 A 7"); a post-office box abroad before its code and town ("Postfach 10 01 01, 70001
+//! Stuttgart"); a country at the end of any address; and a letter's address
 //! block, line by line (quoted lines too), down to the line with its code. A number and a name
 //! with no road word ("88 Palárikova") only atop such a block that holds a flat or suite or
 //! three lines, or right after a lead-in to an address with a town that ends the sentence.
@@ -37,7 +39,7 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 /// Road words written before the street's name (case as written).
-const ROAD_BEFORE: &str = r"Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
+const ROAD_BEFORE: &str = r"C/|Pza\.|Ctra\.|Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
 
 /// Of the road words above, those an English sentence also puts after a number ("3 Square
 /// Meals", "2 Gang Leaders"): not read as a street after its house number.
@@ -67,14 +69,17 @@ pub(super) const LINE_MARKS: &[char] = &['>', '*', '•', '?'];
 const ROAD_INSIDE: &str = r"straße|strasse|gasse|weg|platz|allee|damm|ufer|steig|pfad|markt|vej|gade|stræde|vænget|vägen|väg|gatan|gata|gränd|torget|stigen|backen|veien|vei|gaten|plassen|kuja|tie|katu|polku|kaari|rinne|laan|straat|gracht|singel|plein|kade|dreef|steeg|dijk|hof";
 
 /// Road words written after the street's name as a word of their own ("Kossuth utca").
-const ROAD_AFTER: &str = r"u\.|krt\.|körút|köz|sor|mnt\.?|pst\.?|tn\.?|Mahallesi|Mah\.|Sok\.|Bulvarı|nám\.|třída|trieda|utca|út|útja|tér|sokak|sokağı|Sokak|caddesi|Caddesi|Cad\.|Sk\.|iela|gatvė|prospektas|tänav|maantee|tee|allé|Allé|Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|vej|gade|gatan|vägen|cesta|ulica|bulevardi|tie|katu|kuja|dolina|náměstí|námestie|trg";
+const ROAD_AFTER: &str = r"u\.|krt\.|körút|köz|sor|mnt\.?|pst\.?|tn\.?|Mahallesi|Mah\.|Sok\.|Bulvarı|nám\.|třída|trieda|utca|út|útja|tér|sokak|sokağı|Sokak|caddesi|Caddesi|Cad\.|Sk\.|iela|gatvė|prospektas|tänav|maantee|tee|allé|Allé|gate|gata|vei|veien|vegen|Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|vej|gade|gatan|vägen|cesta|ulica|bulevardi|tie|katu|kuja|dolina|náměstí|námestie|trg";
+
+/// Road words after the name that English also writes in lower case after a name ("Heathrow
+/// gate 5"): a street only with a postcode and town after its number.
+const WITH_CODE_ONLY: &[&str] = &["gate"];
 
 /// Countries an address may end with (English names, and the names the countries use).
 const COUNTRIES: &str = r"United States(?: of America)?|USA|U\.S\.A\.|United Kingdom|UK|Canada|Australia|New Zealand|Ireland|Éire|Germany|Deutschland|Austria|Österreich|Switzerland|Schweiz|Suisse|Svizzera|Liechtenstein|Luxembourg|Luxemburg|France|Belgium|Belgique|België|(?:Kingdom of the )?Netherlands|Nederland|Denmark|Danmark|Sweden|Sverige|Norway|Norge|Finland|Suomi|Iceland|Ísland|Estonia|Eesti|Latvia|Latvija|Lithuania|Lietuva|Poland|Polska|Czech Republic|Czechia|Česko|Slovakia|Slovensko|Slovenia|Slovenija|Croatia|Hrvatska|Bosnia and Herzegovina|Serbia|Albania|Shqipëria|Hungary|Magyarország|Romania|România|Bulgaria|Greece|Cyprus|Malta|Italy|Italia|Spain|España|Portugal|Brazil|Brasil|Argentina|Chile|Colombia|Mexico|México|Venezuela|Turkey|Türkiye|Algeria|Morocco|Tunisia|Egypt|Jordan|Bahrain|United Arab Emirates|Nigeria|Ghana|Kenya|South Africa|Ethiopia|Tanzania|India|Pakistan|Bangladesh|Indonesia|Philippines|Thailand|Vietnam|Viet Nam|Azerbaijan|Uzbekistan";
 
 /// Postcodes written before or after the town in continental and other countries.
-const POSTCODE_ABROAD: &str =
-    r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}";
+const POSTCODE_ABROAD: &str = r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}|\d{6}";
 
 pub(super) struct Addresses {
     street: Regex,
@@ -89,6 +94,9 @@ pub(super) struct Addresses {
     road_inside: Vec<String>,
     road_after: HashSet<String>,
     boxed: Regex,
+    /// A post-office box as other countries write it ("Postfach 10 01 01", "BP 45"): an
+    /// address only with the postcode and town after it.
+    boxed_abroad: LazyPattern,
     tail: Regex,
     tail_abroad: Regex,
     /// The postcode before the town only (what a name and number without a road word need).
@@ -139,10 +147,16 @@ impl Addresses {
         let sep = r"(?:\s*,\s*|\s*\n\s*|[ \t]+)";
         let town = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+\p{Lu}[\p{L}'’-]*\.?){0,3}";
         // A town abroad: particles inside ("Reguengos de Monsaraz"), a province after ("(PG)").
-        let town_abroad = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+(?:\p{Lu}[\p{L}'’-]*\.?|de|da|do|dos|das|del|di|la|le|les|los|las|el|en|sur|sous|lès|am|an|der|im|op|aan|nad|pod|upon))*(?:[ \t]+\(\p{Lu}{2}\))?";
+        // A particle stands between two words of the name, never last: "Amsterdam last year"
+        // ends at "Amsterdam".
+        let town_abroad = r"\p{Lu}[\p{L}'’-]*\.?(?:[ \t]+(?:(?:de|da|do|dos|das|del|di|la|le|les|los|las|el|en|sur|sous|lès|am|an|der|im|op|aan|nad|pod|upon)[ \t]+){0,2}\p{Lu}[\p{L}'’-]*\.?)*(?:[ \t]+\(\p{Lu}{2}\))?";
         let name_word = r"(?:\p{Lu}[\p{L}'’.-]*|de|da|do|dos|das|del|della|di|du|des|la|le|les|y|e|van|von|der|den|het)";
         let number = r"(?:\d{1,5}[a-zA-Z]?(?:\s?[/-]\s?\d{1,5}[a-zA-Z]?)?|[Ss]/[Nn])(?-u:\b)";
-        let unit_abroad = r"(?:\s*,?\s*(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar)\s*\d+[a-zA-Z]?(?-u:\b)){0,2}";
+        // A flat, floor or door after the number: a word and its number ("Piso 3", "lgh
+        // 1102"), a Danish floor and side ("2. th.", "st. tv."), a Spanish or Portuguese
+        // floor ("3º izq", "4º B", "1.º Esq."), a Nordic staircase and flat ("5 A 7") or a
+        // Norwegian flat number ("H0101").
+        let unit_abroad = r"(?:\s*,?\s*(?:(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Appt\.?|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar|lgh\.?)\s*\d+[a-zA-Z]?(?-u:\b)|(?:\d{1,2}\.|st\.|kl\.)[ \t]?(?:th|tv|mf|sal)(?-u:\b)\.?|\d{1,2}\.?[º°ª](?:[ \t]?(?:izq(?:da|uierda)?|dcha|dcho|der(?:echa)?|esq|dto|[A-Z]|\d{1,2}[ºª]?)(?-u:\b)\.?)?|[A-H][ \t]?\d{1,3}(?-u:\b)|H\d{4}(?-u:\b))){0,2}";
         let unit = r"(?:Flat|Apartment|Apt\.?|Unit|Suite|Ste\.?|Studio|Room|Floor|Level)";
         // A road word starts at a word's start; the ASCII boundary cannot see one before a
         // letter outside ASCII ("Đường"), so those words go without it.
@@ -209,6 +223,9 @@ impl Addresses {
             )),
             boxed: re(
                 r"(?-u:\b)(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
+            ),
+            boxed_abroad: LazyPattern::new(
+                r"(?-u:\b)(?:Postfach|Postboks|Postbus|Boîte [Pp]ostale|B\.P\.|BP|Case [Pp]ostale|Casella [Pp]ostale|Apartado(?: de [Cc]orreos)?|Caixa [Pp]ostal|Skrytka [Pp]ocztowa|Box)[ \t]+\d{1,6}(?:[ \t]\d{2}){0,3}(?-u:\b)".to_string(),
             ),
             tail: re(&format!(
                 r"^{sep}(?:(?:[AFD]PO)\s+A[AEP]\s+\d{{5}}|(?:{town}{sep})?(?:{REGIONS})\.?(?:\s*,\s*|[ \t]+)(?:{POSTCODE}|\d{{5}}(?:-\d{{4}})?\b|\d{{4}}\b)|(?:{town}{sep})?{POSTCODE}|(?P<no_code>{town},?[ \t]+(?:{REGIONS})\b))"
@@ -342,6 +359,12 @@ impl Addresses {
                     if start == m.start() {
                         continue;
                     }
+                    // "Karl Johans gate 1, 0154 Oslo", but not "Heathrow gate 5".
+                    if WITH_CODE_ONLY.contains(&word)
+                        && self.code_then_town.find(&text[m.end()..]).is_none()
+                    {
+                        continue;
+                    }
                     start
                 }
                 // No road word: up to two more capitalised words, and a postcode and town
@@ -418,6 +441,13 @@ impl Addresses {
                     self.country(text, end),
                     score,
                 ));
+            }
+        }
+        for m in self.boxed_abroad.get().find_iter(text) {
+            let tail = self.code_then_town.find(&text[m.end()..]);
+            if let Some(end) = ends_clean(text, m.end(), tail) {
+                let end = self.country(text, end);
+                found.push((EntityType::Address, m.start(), end, 0.85));
             }
         }
         for m in self.boxed.find_iter(text) {
