@@ -39,7 +39,7 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 /// Road words written before the street's name (case as written).
-const ROAD_BEFORE: &str = r"C/|Pza\.|Ctra\.|Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
+const ROAD_BEFORE: &str = r"C/|Pza\.|Ctra\.|Rue|Avenue|Av\.|Avda\.|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Cours|Passage|Square|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Strada|Contrada|Largo|Borgo|Rotonda|Calle|Carrer|Passeig|Plaça|Plaza|Paseo|Camino|Carretera|Ronda|Avinguda|Avenida|Pasaje|Glorieta|Vial|Travesía|Rua|Travessa|Praça|Alameda|Estrada|Beco|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|Jalan|Jl\.|Gang|Gg\.|Str\.|Calea|Aleea|Bulevardul|Bd\.|Piața|Splaiul|Șoseaua|Intrarea|Rruga|Đường|Phố|Ngõ|Carrera|Diagonal|Transversal|Privada|Cerrada|Andador|Callejón|rue|avenue|via|viale|piazza|calle|avenida|rua|praça|plaza|strada|rruga";
 
 /// Of the road words above, those an English sentence also puts after a number ("3 Square
 /// Meals", "2 Gang Leaders"): not read as a street after its house number.

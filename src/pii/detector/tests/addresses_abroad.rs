@@ -96,6 +96,10 @@ fn addresses_of_other_countries_are_one_span() {
             "Send the invoice to Strada Lipscani 12, 030031 București",
             "Strada Lipscani 12, 030031 București",
         ),
+        (
+            "Mi dirección es Passeig de Gràcia 92, 08008 Barcelona.",
+            "Passeig de Gràcia 92, 08008 Barcelona.",
+        ),
         // A town ends before the sentence goes on in lower case.
         (
             "We moved to Keizersgracht 123, 1015 CJ Amsterdam last year.",
