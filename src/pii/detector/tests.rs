@@ -200,6 +200,22 @@ fn names_with_titles_initials_suffixes_and_in_signatures() {
         ["Mohammed Bowen-Simpson"]
     );
     assert_eq!(person("Tell Derrick that I'm late"), ["Derrick"]);
+    // Titles as other countries write them, with names no list holds.
+    assert_eq!(
+        person("The results went to Dra. Itzel Quispe on Monday"),
+        ["Dra. Itzel Quispe"]
+    );
+    assert_eq!(
+        person("Referral letter from MUDr. Anna Lipková attached"),
+        ["MUDr. Anna Lipková"]
+    );
+    for t in [
+        "We have a Bay Area clinic too",
+        "She flew Pan Am in 1980",
+        "Our HR Manager will call",
+    ] {
+        assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+    }
     // Speech-to-text in lower case: only after a lead-in or before "here".
     assert_eq!(person("hi it's brad lynn here"), ["brad lynn"]);
     assert_eq!(person("yes, alyssa speaking"), ["alyssa"]);
