@@ -315,7 +315,9 @@ impl Phones {
         if talk.names_other() {
             return None;
         }
-        let context = talk.phone.is_some();
+        let context = talk.phone.is_some()
+            || (lower.get(start..start + number.len()) == Some(number)
+                && labelled_after(&lower[start + number.len()..]));
         // Where no plan the shape points to reads it, talk of a phone just before still makes
         // it one: the numbers of countries the shapes do not try (nine digits with no trunk
         // prefix, a country code without its plus, "555 70 45").
@@ -422,6 +424,29 @@ fn pieces(candidate: &str) -> Vec<(usize, usize)> {
 }
 
 /// The 40 bytes or so before `start`, where words saying what a number is stand.
+/// Labels a signature block or a form puts right after a number ("530 91 21 office",
+/// "934 399 966-Fax", "07700 900123 (mobile)").
+const LABELS_AFTER: &[&str] = &[
+    "office", "fax", "mobile", "cell", "home", "work", "tel", "phone", "landline", "direct",
+];
+
+/// Whether `after`, the text just after a number, opens with a phone's label that ends its
+/// field (a comma, a bracket, a line's or the text's end): "-Office,", " fax\n", " (mobile)";
+/// not "1234567 office supplies".
+fn labelled_after(after: &str) -> bool {
+    let rest = after.trim_start_matches([' ', '-', '(', '/']);
+    if after.len() - rest.len() > 3 {
+        return false;
+    }
+    LABELS_AFTER.iter().any(|label| {
+        rest.strip_prefix(label).is_some_and(|end| {
+            end.chars()
+                .next()
+                .is_none_or(|c| matches!(c, ',' | ')' | ';' | '\n' | '\r'))
+        })
+    })
+}
+
 fn window_before(lower: &str, start: usize) -> &str {
     let mut from = start.saturating_sub(40);
     while !lower.is_char_boundary(from) {

@@ -497,6 +497,17 @@ fn numbers_of_other_countries_are_phone_numbers_where_a_phone_is_talked_of() {
         ("call me on +(370) 14464237", "+(370) 14464237"),
         ("my phone is (+358) 978500578.", "(+358) 978500578"),
         ("my number's 200 93 42, that's the best one", "200 93 42"),
+        // Or a label after it, as a signature block or a form gives one.
+        ("Jane Beck\n340 17 85-Office,367 98 21-Fax", "340 17 85"),
+        ("Jane Beck\n340 17 85-Office,367 98 21-Fax", "367 98 21"),
+        (
+            "Regards,\nTom\n530 91 21 office\n175 05 12 fax",
+            "175 05 12",
+        ),
+        (
+            "Sofia Reis\n(351) 965 864 419 (mobile)",
+            "(351) 965 864 419",
+        ),
     ] {
         assert!(
             has(text, EntityType::Phone, number),
@@ -504,10 +515,19 @@ fn numbers_of_other_countries_are_phone_numbers_where_a_phone_is_talked_of() {
             kinds(text)
         );
     }
-    // Without phone talk, a bare nine digits is not taken for a number.
-    assert!(!kinds("the batch was 927 742 806 units")
-        .iter()
-        .any(|(k, _)| *k == EntityType::Phone));
+    // Without phone talk, a bare nine digits is not taken for a number; nor with a word after
+    // it that only looks like a label.
+    for text in [
+        "the batch was 927 742 806 units",
+        "order 927 742 806 office supplies",
+        "Invoice 5309121 home delivery",
+    ] {
+        assert!(
+            !kinds(text).iter().any(|(k, _)| *k == EntityType::Phone),
+            "{text}: {:?}",
+            kinds(text)
+        );
+    }
 }
 
 #[test]
