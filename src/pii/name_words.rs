@@ -111,6 +111,14 @@ pub(super) const PERSON_LEAD_INS: &[&str] = &[
     "booking under",
     "under the name",
     "under the name of",
+    // A name asked for and given ("What's your name? Mijo Dautanec"), and someone acted for.
+    "name?",
+    "in the name of",
+    "on behalf of",
+    "care of",
+    "c/o",
+    "attn:",
+    "attention:",
 ];
 /// Other words a name often follows (besides the kinship words below): a listed name after
 /// them is one.

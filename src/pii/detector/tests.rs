@@ -200,6 +200,19 @@ fn names_with_titles_initials_suffixes_and_in_signatures() {
         ["Mohammed Bowen-Simpson"]
     );
     assert_eq!(person("Tell Derrick that I'm late"), ["Derrick"]);
+    // A name asked for and given, someone acted for; but a firm after "made by" is no one.
+    assert_eq!(person("What's your name? Mijo Dautanec"), ["Mijo Dautanec"]);
+    assert_eq!(
+        person("He called on behalf of Sione Taufa."),
+        ["Sione Taufa"]
+    );
+    for t in [
+        "Juvederm is made by Allergan and Restylane by Galderma.",
+        "Payments are processed by Stripe and texts sent by Twilio.",
+        "Bocouture is distributed by Merz Aesthetics.",
+    ] {
+        assert!(person(t).is_empty(), "{t}: {:?}", person(t));
+    }
     // Titles as other countries write them, with names no list holds.
     assert_eq!(
         person("The results went to Dra. Itzel Quispe on Monday"),
