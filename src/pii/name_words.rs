@@ -94,6 +94,9 @@ pub(super) const PERSON_LEAD_INS: &[&str] = &[
     "dear",
     "hello",
     "hi",
+    // "Hi" as chat writes it ("Hey Kalani"); not "good morning" ("Good morning Sunshine").
+    "hey",
+    "hiya",
     "tell",
     "ask",
     "contact",

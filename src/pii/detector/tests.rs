@@ -200,6 +200,7 @@ fn names_with_titles_initials_suffixes_and_in_signatures() {
         ["Mohammed Bowen-Simpson"]
     );
     assert_eq!(person("Tell Derrick that I'm late"), ["Derrick"]);
+    assert_eq!(person("Hey Kalani, your appointment is at 3"), ["Kalani"]);
     // A name asked for and given, someone acted for; but a firm after "made by" is no one.
     assert_eq!(person("What's your name? Mijo Dautanec"), ["Mijo Dautanec"]);
     assert_eq!(
