@@ -35,6 +35,8 @@ pub(super) struct People {
     last: HashMap<&'static str, u32>,
     common: HashSet<&'static str>,
     street_words: HashSet<&'static str>,
+    /// `TITLES` as a set: a title is asked about for nearly every word.
+    titles: HashSet<&'static str>,
     shape: NameShape,
 }
 
@@ -51,6 +53,7 @@ impl People {
             last: list(SURNAMES).zip(0..).collect(),
             common: list(COMMON_WORDS).collect(),
             street_words,
+            titles: TITLES.iter().copied().collect(),
             shape: NameShape::new(),
         }
     }
@@ -59,7 +62,7 @@ impl People {
     pub(super) fn find(&self, text: &str, lower: &str, found: &mut Vec<Finding>) {
         let words = words(text);
         let key = |w: &Word| -> &str { &lower[w.start..w.end] };
-        let is_title = |w: &Word| TITLES.contains(&key(w));
+        let is_title = |w: &Word| self.titles.contains(key(w));
         let is_suffix = |w: &Word| SUFFIXES.contains(&key(w).trim_end_matches('.'));
         // A word with letters outside ASCII is looked up as the lists spell it too: the name
         // lists ("Jérôme" as "jerome", "Łukasz" as "lukasz") and the common words alike ("Rosé"
