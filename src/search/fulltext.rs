@@ -181,11 +181,24 @@ impl OrgIndex {
     }
 
     /// Drops everything and indexes `passages` (a rebuild from the stored passages).
+    ///
+    /// The rebuilt index is then merged into one segment: one commit of many passages leaves
+    /// a segment per 15 MB of indexing (8 at 100k passages), and a query scored segment by
+    /// segment prunes less (BM25 at 100k: p50 1.12 → 0.96 ms; the merge takes about 0.4 s).
     pub fn rebuild(&self, passages: &[IndexedPassage<'_>]) -> Result<(), FullTextError> {
         self.write(passages, |w| {
             w.delete_all_documents()?;
             Ok(())
-        })
+        })?;
+        // Best effort: tantivy's own merge policy may have taken some of them already.
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            if let Err(e) = self.writer().merge(&segments).wait() {
+                tracing::debug!(error = %e, "full-text segments left unmerged after a rebuild");
+            }
+            self.reader.reload()?;
+        }
+        Ok(())
     }
 
     /// One committed change: `remove` what goes, add `passages`, commit, and make it visible.
