@@ -79,7 +79,12 @@ const WITH_CODE_ONLY: &[&str] = &["gate"];
 const COUNTRIES: &str = r"United States(?: of America)?|USA|U\.S\.A\.|United Kingdom|UK|Canada|Australia|New Zealand|Ireland|Éire|Germany|Deutschland|Austria|Österreich|Switzerland|Schweiz|Suisse|Svizzera|Liechtenstein|Luxembourg|Luxemburg|France|Belgium|Belgique|België|(?:Kingdom of the )?Netherlands|Nederland|Denmark|Danmark|Sweden|Sverige|Norway|Norge|Finland|Suomi|Iceland|Ísland|Estonia|Eesti|Latvia|Latvija|Lithuania|Lietuva|Poland|Polska|Czech Republic|Czechia|Česko|Slovakia|Slovensko|Slovenia|Slovenija|Croatia|Hrvatska|Bosnia and Herzegovina|Serbia|Albania|Shqipëria|Hungary|Magyarország|Romania|România|Bulgaria|Greece|Cyprus|Malta|Italy|Italia|Spain|España|Portugal|Brazil|Brasil|Argentina|Chile|Colombia|Mexico|México|Venezuela|Turkey|Türkiye|Algeria|Morocco|Tunisia|Egypt|Jordan|Bahrain|United Arab Emirates|Nigeria|Ghana|Kenya|South Africa|Ethiopia|Tanzania|India|Pakistan|Bangladesh|Indonesia|Philippines|Thailand|Vietnam|Viet Nam|Azerbaijan|Uzbekistan";
 
 /// Postcodes written before or after the town in continental and other countries.
-const POSTCODE_ABROAD: &str = r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}|\d{6}";
+const POSTCODE_ABROAD: &str =
+    r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}";
+
+/// Six-digit postcodes (Romania): only after a street with its road word, never after a bare
+/// word and number, where "07700 900123" (a UK mobile) would read as a street and its code.
+const SIX_DIGIT_CODE: &str = r"\d{6}";
 
 pub(super) struct Addresses {
     street: Regex,
@@ -154,9 +159,9 @@ impl Addresses {
         let number = r"(?:\d{1,5}[a-zA-Z]?(?:\s?[/-]\s?\d{1,5}[a-zA-Z]?)?|[Ss]/[Nn])(?-u:\b)";
         // A flat, floor or door after the number: a word and its number ("Piso 3", "lgh
         // 1102"), a Danish floor and side ("2. th.", "st. tv."), a Spanish or Portuguese
-        // floor ("3º izq", "4º B", "1.º Esq."), a Nordic staircase and flat ("5 A 7") or a
-        // Norwegian flat number ("H0101").
-        let unit_abroad = r"(?:\s*,?\s*(?:(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Appt\.?|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar|lgh\.?)\s*\d+[a-zA-Z]?(?-u:\b)|(?:\d{1,2}\.|st\.|kl\.)[ \t]?(?:th|tv|mf|sal)(?-u:\b)\.?|\d{1,2}\.?[º°ª](?:[ \t]?(?:izq(?:da|uierda)?|dcha|dcho|der(?:echa)?|esq|dto|[A-Z]|\d{1,2}[ºª]?)(?-u:\b)\.?)?|[A-H][ \t]?\d{1,3}(?-u:\b)|H\d{4}(?-u:\b))){0,2}";
+        // floor ("3º izq", "4º B", "1.º Esq.") or a Norwegian flat number ("H0101"); first, a
+        // Nordic staircase and flat straight after the number ("5 A 7"; not "1 D3").
+        let unit_abroad = r"(?:[ \t][A-H][ \t]\d{1,3}(?-u:\b))?(?:\s*,?\s*(?:(?:Piso|Piano|Puerta|Planta|Appartamento|Apartment|Appt\.?|Apt\.?|Apto\.?|Suite|Unit|Edif\.|Edificio|Depto\.|Dpto\.|Int\.|Interior|Esc\.|Escalera|lok\.|m\.|Stiege|Top|Etage|Bloco|Andar|lgh\.?)\s*\d+[a-zA-Z]?(?-u:\b)|(?:\d{1,2}\.|st\.|kl\.)[ \t]?(?:th|tv|mf|sal)(?-u:\b)\.?|\d{1,2}\.?[º°ª](?:[ \t]?(?:izq(?:da|uierda)?|dcha|dcho|der(?:echa)?|esq|dto|[A-Z]|\d{1,2}[ºª]?)(?-u:\b)\.?)?|H\d{4}(?-u:\b))){0,2}";
         let unit = r"(?:Flat|Apartment|Apt\.?|Unit|Suite|Ste\.?|Studio|Room|Floor|Level)";
         // A road word starts at a word's start; the ASCII boundary cannot see one before a
         // letter outside ASCII ("Đường"), so those words go without it.
@@ -202,7 +207,7 @@ impl Addresses {
                 .flat_map(|w| [w.trim_end_matches('.').to_string(), w])
                 .collect(),
             tail_abroad: re(&format!(
-                r"^{sep}(?:(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}|{town_abroad},?[ \t]+(?:{POSTCODE_ABROAD})\b|{town}{sep}(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,3}}\p{{Lu}}[\p{{L}}'’-]*[ \t]+\d{{5}}\b)"
+                r"^{sep}(?:(?:{POSTCODE_ABROAD}|{SIX_DIGIT_CODE}),?{sep}{town_abroad}|{town_abroad},?[ \t]+(?:{POSTCODE_ABROAD})\b|{town}{sep}(?:\p{{Lu}}[\p{{L}}'’-]*[ \t]+){{0,3}}\p{{Lu}}[\p{{L}}'’-]*[ \t]+\d{{5}}\b)"
             )),
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
@@ -225,7 +230,7 @@ impl Addresses {
                 r"(?-u:\b)(?:(?:Unit|PSC)\s+\d{3,5},?\s+Box\s+\d{3,5}|USNS?\s+[A-Z][a-zA-Z]+|USCGC\s+[A-Z][a-zA-Z]+|P\.?\s?O\.?\s+Box\s+\d{1,6})",
             ),
             boxed_abroad: LazyPattern::new(
-                r"(?-u:\b)(?:Postfach|Postboks|Postbus|Boîte [Pp]ostale|B\.P\.|BP|Case [Pp]ostale|Casella [Pp]ostale|Apartado(?: de [Cc]orreos)?|Caixa [Pp]ostal|Skrytka [Pp]ocztowa|Box)[ \t]+\d{1,6}(?:[ \t]\d{2}){0,3}(?-u:\b)".to_string(),
+                r"(?-u:\b)(?:Postfach|Postboks|Postbus|Boîte [Pp]ostale|B\.P\.|BP|Case [Pp]ostale|Casella [Pp]ostale|Apartado(?: de [Cc]orreos)?|Caixa [Pp]ostal|Skrytka [Pp]ocztowa)[ \t]+\d{1,6}(?:[ \t]\d{2}){0,3}(?-u:\b)".to_string(),
             ),
             tail: re(&format!(
                 r"^{sep}(?:(?:[AFD]PO)\s+A[AEP]\s+\d{{5}}|(?:{town}{sep})?(?:{REGIONS})\.?(?:\s*,\s*|[ \t]+)(?:{POSTCODE}|\d{{5}}(?:-\d{{4}})?\b|\d{{4}}\b)|(?:{town}{sep})?{POSTCODE}|(?P<no_code>{town},?[ \t]+(?:{REGIONS})\b))"

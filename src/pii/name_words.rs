@@ -63,6 +63,10 @@ pub(super) const TITLES: &[&str] = &[
     "sdr",
     "sheikh",
 ];
+/// Of the titles above, short ones that are a title only with their full stop ("Mag. Eva
+/// Huber"; not "Mag Sulph 2 g").
+pub(super) const TITLES_WITH_STOP: &[&str] =
+    &["mag", "lic", "dl", "dna", "bc", "ir", "mw", "sdr", "frk"];
 /// Words inside a name between its capitalised parts ("Nadine de la Fleche", "Ó Ceallaigh").
 pub(super) const PARTICLES: &[&str] = &[
     "de", "da", "del", "della", "di", "du", "des", "la", "le", "van", "von", "der", "den", "ter",
@@ -114,14 +118,8 @@ pub(super) const PERSON_LEAD_INS: &[&str] = &[
     "booking under",
     "under the name",
     "under the name of",
-    // A name asked for and given ("What's your name? Mijo Dautanec"), and someone acted for.
+    // A name asked for and given ("What's your name? Mijo Dautanec").
     "name?",
-    "in the name of",
-    "on behalf of",
-    "care of",
-    "c/o",
-    "attn:",
-    "attention:",
 ];
 /// Other words a name often follows (besides the kinship words below): a listed name after
 /// them is one.
@@ -139,6 +137,12 @@ pub(super) const WEAK_LEAD_INS: &[&str] = &[
     "with",
     "for",
     "--",
+    // Someone acted for; firms follow these too ("on behalf of Allergan Aesthetics").
+    "in the name of",
+    "on behalf of",
+    "care of",
+    "attn:",
+    "attention:",
 ];
 /// Words about a person that take even a given name that is also an ordinary word ("my sister
 /// Hope").
@@ -287,6 +291,10 @@ pub(super) const UNIT_WORDS: &[&str] = &[
 
 /// Words of an organisation's name, never of a person's ("referred by Royal Free Hospital").
 pub(super) const INSTITUTION_WORDS: &[&str] = &[
+    "aesthetics",
+    "pharma",
+    "pharmaceuticals",
+    "laboratories",
     "hospital",
     "clinic",
     "centre",

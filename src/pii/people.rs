@@ -13,7 +13,7 @@ use super::name_words::{
     calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
     LEGAL_FORMS_BEFORE, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED, PARTICLES, PERSON_LEAD_INS,
     PERSON_VERBS, PLACE_AFTER, PLACE_BEFORE, POSSESSED, ROAD_BEFORE_NAME, ROAD_JOINS, STREET_ONLY,
-    STRONG_LEAD_INS, SUFFIXES, TITLES, UNIT_WORDS,
+    STRONG_LEAD_INS, SUFFIXES, TITLES, TITLES_WITH_STOP, UNIT_WORDS,
 };
 use super::{EntityType, Finding};
 
@@ -62,7 +62,11 @@ impl People {
     pub(super) fn find(&self, text: &str, lower: &str, found: &mut Vec<Finding>) {
         let words = words(text);
         let key = |w: &Word| -> &str { &lower[w.start..w.end] };
-        let is_title = |w: &Word| self.titles.contains(key(w));
+        let is_title = |w: &Word| {
+            let k = key(w);
+            self.titles.contains(k)
+                && (!TITLES_WITH_STOP.contains(&k) || text[w.end..].starts_with('.'))
+        };
         let is_suffix = |w: &Word| SUFFIXES.contains(&key(w).trim_end_matches('.'));
         // A word with letters outside ASCII is looked up as the lists spell it too: the name
         // lists ("Jérôme" as "jerome", "Łukasz" as "lukasz") and the common words alike ("Rosé"

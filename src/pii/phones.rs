@@ -423,7 +423,6 @@ fn pieces(candidate: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// The 40 bytes or so before `start`, where words saying what a number is stand.
 /// Labels a signature block or a form puts right after a number ("530 91 21 office",
 /// "934 399 966-Fax", "07700 900123 (mobile)").
 const LABELS_AFTER: &[&str] = &[
@@ -447,6 +446,7 @@ fn labelled_after(after: &str) -> bool {
     })
 }
 
+/// The 40 bytes or so before `start`, where words saying what a number is stand.
 fn window_before(lower: &str, start: usize) -> &str {
     let mut from = start.saturating_sub(40);
     while !lower.is_char_boundary(from) {

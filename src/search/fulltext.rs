@@ -190,12 +190,19 @@ impl OrgIndex {
             w.delete_all_documents()?;
             Ok(())
         })?;
-        // Best effort: tantivy's own merge policy may have taken some of them already.
+        // Best effort: the rebuild is committed and visible already, and tantivy's own merge
+        // policy may have taken some of the segments.
+        if let Err(e) = self.merge_all() {
+            tracing::debug!(error = %e, "full-text segments left unmerged after a rebuild");
+        }
+        Ok(())
+    }
+
+    /// Merges every searchable segment into one and makes the result visible.
+    fn merge_all(&self) -> Result<(), FullTextError> {
         let segments = self.index.searchable_segment_ids()?;
         if segments.len() > 1 {
-            if let Err(e) = self.writer().merge(&segments).wait() {
-                tracing::debug!(error = %e, "full-text segments left unmerged after a rebuild");
-            }
+            self.writer().merge(&segments).wait()?;
             self.reader.reload()?;
         }
         Ok(())

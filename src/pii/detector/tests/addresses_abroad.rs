@@ -175,6 +175,8 @@ fn capitalised_words_with_numbers_are_not_addresses() {
         "Box 3 holds 25 syringes.",
         "Take 2 tablets from the 3º day",
         "Room B 12, second floor, Harley Street clinic.",
+        "Take 1 D3 1000 IU daily",
+        "Reception 07700 900123\nLondon",
     ] {
         assert!(
             !kinds(text).iter().any(|(k, _)| *k == EntityType::Address),
