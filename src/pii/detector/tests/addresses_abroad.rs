@@ -5,113 +5,110 @@ use super::*;
 
 #[test]
 fn addresses_of_other_countries_are_one_span() {
-    for (text, address) in [
-        (
-            "I live at Hauptstraße 12, 10115 Berlin now",
-            "Hauptstraße 12, 10115 Berlin",
-        ),
-        (
-            "send it to Kalverstraat 92, 1012 PH Amsterdam, Netherlands.",
-            "Kalverstraat 92, 1012 PH Amsterdam, Netherlands",
-        ),
-        (
-            "my address is ul. Marszałkowska 10/4, 00-590 Warszawa",
-            "ul. Marszałkowska 10/4, 00-590 Warszawa",
-        ),
-        (
-            "the address is Rua Augusta, 45, 1100-048 Lisboa, Portugal",
-            "Rua Augusta, 45, 1100-048 Lisboa, Portugal",
-        ),
-        (
-            "post it to 12 rue de la Paix, 75002 Paris",
-            "12 rue de la Paix, 75002 Paris",
-        ),
-        (
-            "I'm at Via Roma 10, 00184 Roma (RM).",
-            "Via Roma 10, 00184 Roma (RM)",
-        ),
-        (
-            "we're at Nørregade 10\n1165 København K",
-            "Nørregade 10\n1165 København K",
-        ),
-        (
-            "it's Kossuth Lajos utca 12, 1055 Budapest",
-            "Kossuth Lajos utca 12, 1055 Budapest",
-        ),
-        (
-            "address: Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
-            "Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
-        ),
-        (
-            "I live at 88 Büchel Heights, Janeview, LA 17303, United States.",
-            "88 Büchel Heights, Janeview, LA 17303, United States",
-        ),
-        // No road word: right after a lead-in with a town that ends the sentence, or on a
-        // line of its own above a letter's block with a flat or suite, or a town and a region.
-        (
-            "Ana Horvat lives at 14 Zlatni rt, Rovinj",
-            "14 Zlatni rt, Rovinj",
-        ),
-        (
-            "Petra Novak\n\n27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
-            "27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
-        ),
-        (
-            "> Rodrigo Silva\n> 310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
-            "310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
-        ),
-        // A block ends at its code: the phone line under it stays out.
-        (
-            "12 Mill Road\nLeeds LS1 4AB\nTel 5551234",
-            "12 Mill Road\nLeeds LS1 4AB",
-        ),
-        // A floor, a side or a flat after the number, as each country writes it.
-        (
-            "Address: Nørregade 10, 2. th., 1165 København K",
-            "Nørregade 10, 2. th., 1165 København K",
-        ),
-        (
-            "please post it to C/ de Alcalá 48, 3º izq, 28014 Madrid.",
-            "C/ de Alcalá 48, 3º izq, 28014 Madrid.",
-        ),
-        (
-            "Calle de Serrano 41, 4º B, 28001 Madrid, España",
-            "Calle de Serrano 41, 4º B, 28001 Madrid, España",
-        ),
-        (
-            "I'm at Mannerheimintie 5 A 7, 00100 Helsinki",
-            "Mannerheimintie 5 A 7, 00100 Helsinki",
-        ),
-        // Norway's road word in lower case after the name; a post-office box abroad; a
-        // six-digit code (Romania).
-        (
-            "My address is Karl Johans gate 1, 0154 Oslo",
-            "Karl Johans gate 1, 0154 Oslo",
-        ),
-        (
-            "Post to Postfach 10 01 01, 70001 Stuttgart",
-            "Postfach 10 01 01, 70001 Stuttgart",
-        ),
-        (
-            "Send the invoice to Strada Lipscani 12, 030031 București",
-            "Strada Lipscani 12, 030031 București",
-        ),
-        (
-            "Mi dirección es Passeig de Gràcia 92, 08008 Barcelona.",
-            "Passeig de Gràcia 92, 08008 Barcelona.",
-        ),
-        // A town ends before the sentence goes on in lower case.
-        (
-            "We moved to Keizersgracht 123, 1015 CJ Amsterdam last year.",
-            "Keizersgracht 123, 1015 CJ Amsterdam",
-        ),
-    ] {
-        assert!(
-            has(text, EntityType::Address, address),
-            "{text}: {:?}",
-            kinds(text)
-        );
-    }
+    assert_finds(
+        EntityType::Address,
+        &[
+            (
+                "I live at Hauptstraße 12, 10115 Berlin now",
+                "Hauptstraße 12, 10115 Berlin",
+            ),
+            (
+                "send it to Kalverstraat 92, 1012 PH Amsterdam, Netherlands.",
+                "Kalverstraat 92, 1012 PH Amsterdam, Netherlands",
+            ),
+            (
+                "my address is ul. Marszałkowska 10/4, 00-590 Warszawa",
+                "ul. Marszałkowska 10/4, 00-590 Warszawa",
+            ),
+            (
+                "the address is Rua Augusta, 45, 1100-048 Lisboa, Portugal",
+                "Rua Augusta, 45, 1100-048 Lisboa, Portugal",
+            ),
+            (
+                "post it to 12 rue de la Paix, 75002 Paris",
+                "12 rue de la Paix, 75002 Paris",
+            ),
+            (
+                "I'm at Via Roma 10, 00184 Roma (RM).",
+                "Via Roma 10, 00184 Roma (RM)",
+            ),
+            (
+                "we're at Nørregade 10\n1165 København K",
+                "Nørregade 10\n1165 København K",
+            ),
+            (
+                "it's Kossuth Lajos utca 12, 1055 Budapest",
+                "Kossuth Lajos utca 12, 1055 Budapest",
+            ),
+            (
+                "address: Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
+                "Harmica 9c/7, 33013 Sveta Nedelja, Croatia",
+            ),
+            (
+                "I live at 88 Büchel Heights, Janeview, LA 17303, United States.",
+                "88 Büchel Heights, Janeview, LA 17303, United States",
+            ),
+            // No road word: right after a lead-in with a town that ends the sentence, or on a
+            // line of its own above a letter's block with a flat or suite, or a town and a region.
+            (
+                "Ana Horvat lives at 14 Zlatni rt, Rovinj",
+                "14 Zlatni rt, Rovinj",
+            ),
+            (
+                "Petra Novak\n\n27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
+                "27 Lipová\nSuite 12\nŽilina\nSlovakia 010 01",
+            ),
+            (
+                "> Rodrigo Silva\n> 310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
+                "310 Pedro Montt\n> Talca\n> Maule\n> Chile 34600",
+            ),
+            // A block ends at its code: the phone line under it stays out.
+            (
+                "12 Mill Road\nLeeds LS1 4AB\nTel 5551234",
+                "12 Mill Road\nLeeds LS1 4AB",
+            ),
+            // A floor, a side or a flat after the number, as each country writes it.
+            (
+                "Address: Nørregade 10, 2. th., 1165 København K",
+                "Nørregade 10, 2. th., 1165 København K",
+            ),
+            (
+                "please post it to C/ de Alcalá 48, 3º izq, 28014 Madrid.",
+                "C/ de Alcalá 48, 3º izq, 28014 Madrid.",
+            ),
+            (
+                "Calle de Serrano 41, 4º B, 28001 Madrid, España",
+                "Calle de Serrano 41, 4º B, 28001 Madrid, España",
+            ),
+            (
+                "I'm at Mannerheimintie 5 A 7, 00100 Helsinki",
+                "Mannerheimintie 5 A 7, 00100 Helsinki",
+            ),
+            // Norway's road word in lower case after the name; a post-office box abroad; a
+            // six-digit code (Romania).
+            (
+                "My address is Karl Johans gate 1, 0154 Oslo",
+                "Karl Johans gate 1, 0154 Oslo",
+            ),
+            (
+                "Post to Postfach 10 01 01, 70001 Stuttgart",
+                "Postfach 10 01 01, 70001 Stuttgart",
+            ),
+            (
+                "Send the invoice to Strada Lipscani 12, 030031 București",
+                "Strada Lipscani 12, 030031 București",
+            ),
+            (
+                "Mi dirección es Passeig de Gràcia 92, 08008 Barcelona.",
+                "Passeig de Gràcia 92, 08008 Barcelona.",
+            ),
+            // A town ends before the sentence goes on in lower case.
+            (
+                "We moved to Keizersgracht 123, 1015 CJ Amsterdam last year.",
+                "Keizersgracht 123, 1015 CJ Amsterdam",
+            ),
+        ],
+    );
 }
 
 #[test]
