@@ -1,7 +1,7 @@
 //! Load generator: the real server (in process, port 0, a real redb file with durable
 //! commits) driven by real HTTP clients, one keep-alive HTTP/1.1 connection each, booking
 //! through the Vapi tool endpoint. Reports
-//! p50/p95/p99 and throughput at 1, 16 and 64 clients on distinct slots, the 5-way
+//! p50/p95/p99 and throughput at 1, 4, 16 and 64 clients on distinct slots, the 5-way
 //! contention case, and the HTTP floor (`GET /healthz`) at 1 and 64 clients. Bounded: a fixed number of bookings per level and a time cap.
 //!
 //! Run: `cargo bench --bench booking_load` (LOAD_SCALE=0.2 for a quick run; LOAD_LEVELS=64 runs
@@ -383,7 +383,7 @@ fn main() {
         println!("| clients | bookings | booked | per second | p50 ms | p95 ms | p99 ms | claims per commit | apply µs per commit | commit µs | writer busy | journal KiB per record |");
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
         let mut day = 0;
-        for (clients, total) in [(1, n(2000)), (16, n(8000)), (64, n(16000))] {
+        for (clients, total) in [(1, n(2000)), (4, n(4000)), (16, n(8000)), (64, n(16000))] {
             if only.as_ref().is_some_and(|o| !o.contains(&clients)) {
                 continue;
             }
