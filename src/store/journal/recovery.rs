@@ -72,7 +72,7 @@ impl<M: StorageBackend, J: StorageBackend> State<M, J> {
             self.journal.sync_data()?;
         }
         if !self.overlay.is_empty() || self.main_len != self.len || self.main.len()? != self.len {
-            write_back(&*self.main, &self.overlay, self.main_len, self.len)?;
+            write_back(&*self.main, &self.overlay, self.main_len, self.len, 0)?;
             self.overlay.clear();
             self.main_len = self.len;
         }
