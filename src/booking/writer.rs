@@ -23,7 +23,7 @@ use crate::store::Store;
 /// Most requests in one transaction: bounds the latency a batch adds.
 pub const MAX_BATCH: usize = 64;
 
-/// After a batch of at most this many changes (one caller at a time) the writer keeps
+/// After a batch of at most this many changes (as when one caller books at a time) the writer keeps
 /// looking for the next request for up to `LINGER` before it sleeps. Waking a sleeping thread
 /// costs the sender a system call and, on a virtual machine, the request tens of microseconds,
 /// and a lone caller's next change often comes sooner than that. After bigger batches the
@@ -225,7 +225,8 @@ impl crate::outbox::DeliveryLedger for ClaimWriter {
 }
 
 /// The writer's next message: looked for without sleeping for up to `LINGER` when `linger`
-/// (yielding the core to anything else that can run meanwhile), then waited for asleep.
+/// (with `yield_now` between looks, which lets a thread waiting for the same CPU run; on an
+/// otherwise idle machine it is a busy wait of at most `LINGER`), then waited for asleep.
 fn next_message(rx: &mut mpsc::Receiver<Message>, linger: bool) -> Option<Message> {
     if linger {
         let until = Instant::now() + LINGER;
