@@ -530,3 +530,31 @@ fn a_failed_checkpoint_is_folded_at_the_next_sync() {
     j.close().unwrap();
     assert_eq!(read_model(&main), model);
 }
+
+/// A background checkpoint syncs the database file after every `CHECKPOINT_SYNC_EVERY` blocks
+/// it writes and once at the end, so commits' journal syncs are not queued behind one long
+/// sync; every block arrives whole.
+#[test]
+fn a_checkpoint_syncs_the_file_in_pieces() {
+    let main = PowerCutDisk::default();
+    let blocks: Blocks = (0..7u64)
+        .map(|n| (n, vec![n as u8 + 1; BLOCK as usize].into_boxed_slice()))
+        .collect();
+    let job = Checkpoint {
+        main: Arc::new(main.clone()),
+        blocks: Arc::new(blocks),
+        len: 7 * BLOCK,
+        main_len: 0,
+        old_region: 0,
+    };
+    job.write().unwrap();
+    // 7 blocks, a sync after every 2 (the tests' interval) and one at the end.
+    assert_eq!(CHECKPOINT_SYNC_EVERY, 2);
+    assert_eq!(main.syncs(), 4);
+    for n in 0..7u64 {
+        assert_eq!(
+            read_at(&main, n * BLOCK, BLOCK as usize),
+            vec![n as u8 + 1; BLOCK as usize]
+        );
+    }
+}
