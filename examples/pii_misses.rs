@@ -1,6 +1,6 @@
 //! What the personal-data detector got wrong on one of the evaluation sets, for tuning (a
 //! diagnostic, not a test): `cargo run --example pii_misses -- dev:person` prints the set's
-//! scores, then up to 60 missed or wrong spans of that type (any type when it is left out)
+//! scores, then up to 60 (or `PII_MISSES_MAX`) missed or wrong spans of that type (any type when it is left out)
 //! with what the detector found in the same text (`dev:person:wrong` or `…:missed` shows
 //! only those). Sets: dev, check, third, world_dev, world_check, world_final, others_dev,
 //! others_check (`tests/pii_eval/`).
@@ -28,6 +28,10 @@ fn main() {
         eval::report(&scores),
         eval::macro_f1(&scores)
     );
+    let most: usize = std::env::var("PII_MISSES_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
     let mut shown = 0;
     for item in &set {
         let j = eval::judge(&detector, item);
@@ -41,7 +45,7 @@ fn main() {
                 .iter()
                 .filter(|f| kind.is_empty() || f.0.name() == kind)
             {
-                if shown < 60 {
+                if shown < most {
                     println!("{label} {} {:?} in {:?}", k.name(), span(*s, *e), item.text);
                     let found = detector.detect(&item.text, &Known::default());
                     println!(

@@ -3,6 +3,7 @@
 
 mod addresses;
 mod detector;
+mod name_context;
 mod name_forms;
 mod name_shape;
 mod name_words;

@@ -1,6 +1,8 @@
 //! The words of a text as a name finder reads them, and the shapes a name takes in a run of
 //! them: a title, given names, initials and particles, a surname, a suffix, and how sure the
-//! words alone make it.
+//! words alone make it; and the street's name that looks like a person's.
+
+use super::name_words::{ROAD_BEFORE_NAME, ROAD_JOINS};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Word {
@@ -50,10 +52,11 @@ pub(super) fn words(text: &str) -> Vec<Word> {
         out.push(Word {
             start: i,
             end: name_end,
-            // An all-capitals word of two or more letters is an acronym ("AI", "SHA"), not a name.
+            // An all-capitals word of two or more letters is an acronym ("AI", "SHA", "GELU's"),
+            // not a name.
             // A contraction ("I'll", "Don't") is not a name either.
             capitalised: c.is_uppercase()
-                && (single || text[i..end].chars().any(char::is_lowercase))
+                && (single || text[i..name_end].chars().any(char::is_lowercase))
                 && !text[i..name_end]
                     .split_once(['\'', '’'])
                     .is_some_and(|(_, after)| after.starts_with(char::is_lowercase)),
@@ -224,4 +227,75 @@ pub(super) enum Strength {
     Surname,
     /// A capitalised word in no list.
     Unknown,
+}
+
+impl Strength {
+    /// The form's name, as the context model's features call it.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Strength::Titled => "Titled",
+            Strength::Full => "Full",
+            Strength::FullCommon => "FullCommon",
+            Strength::FullCommonFrequent => "FullCommonFrequent",
+            Strength::CommonGiven => "CommonGiven",
+            Strength::Surnamed => "Surnamed",
+            Strength::Shaped => "Shaped",
+            Strength::Unlisted => "Unlisted",
+            Strength::Given => "Given",
+            Strength::Surname => "Surname",
+            Strength::Unknown => "Unknown",
+        }
+    }
+}
+
+/// Whether the name starting at `s` is a street's or a ship's: a house number just before it
+/// (three digits or more, or digits and a letter) when the name ends its line or sentence
+/// ("8643 Manuel Rodríguez"), or a road's word of another language ("Av Tatiana Nogueira",
+/// "Pasadizo de Viviana Salmerón", "USNV Mitchell").
+pub(super) fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
+    let Some(before) = text[..s].strip_suffix(' ') else {
+        return false;
+    };
+    let previous = |end: usize| {
+        let from = text[..end]
+            .rfind([' ', '\n', ',', '('])
+            .map_or(0, |i| i + 1);
+        (from, &lower[from..end])
+    };
+    let (from, word) = previous(before.len());
+    // (Not a number among initials: "it's S M 3 Parin Losatapornpipit".)
+    let after_initial = text[..from].strip_suffix(' ').is_some_and(|b| {
+        let (_, w) = previous(b.len());
+        w.len() == 1
+    });
+    // A house number has three digits or more, or a letter after its digits ("12b"), and the
+    // name ends the line or is followed by a comma: "at 10 Anna will come", "call 2 John",
+    // "1. John Smith" and "at 10am Anna" are not streets.
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let letters = &word[digits..];
+    let house_number = (digits >= 3 && letters.is_empty())
+        || (digits >= 1 && letters.len() == 1 && letters.bytes().all(|b| b.is_ascii_lowercase()));
+    if house_number && !after_initial && ends_as_a_street(text, s) {
+        return true;
+    }
+    let road = |w: &str| ROAD_BEFORE_NAME.contains(&w.trim_end_matches('.'));
+    if road(word) {
+        return true;
+    }
+    ROAD_JOINS.contains(&word)
+        && text[..from]
+            .strip_suffix(' ')
+            .is_some_and(|b| road(previous(b.len()).1))
+}
+
+/// Whether the name at `s` runs to the end of its line or sentence, or to a comma, with only
+/// capitalised words on the way (as a street's name does: "8643 Manuel Rodríguez, Olmué").
+fn ends_as_a_street(text: &str, s: usize) -> bool {
+    let rest = &text[s..];
+    let end = rest
+        .find(['\n', ',', '.', '!', '?', ';'])
+        .unwrap_or(rest.len());
+    rest[..end]
+        .split_whitespace()
+        .all(|w| w.starts_with(char::is_uppercase))
 }

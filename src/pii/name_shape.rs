@@ -85,6 +85,7 @@ impl NameShape {
     }
 
     /// Whether `word` looks like a name.
+    #[cfg(test)]
     pub(super) fn looks_like_a_name(&self, word: &str) -> bool {
         self.score(word) > LOOKS_LIKE_A_NAME
     }

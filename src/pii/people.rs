@@ -4,22 +4,27 @@
 //! Span convention: a title ("Dr.", "Mrs") and a suffix ("Jr.", "MD") belong to the name and
 //! are inside its span, as in "Dr. Glen O'Connell MD"; a possessive "'s" is outside it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::addresses::LINE_MARKS;
-use super::name_forms::{name_at, words, NameTests, Strength, Word};
-use super::name_shape::NameShape;
+use super::name_context::{self, Clues, NameContext, WordFacts};
+use super::name_forms::{name_at, street_name_at, words, NameTests, Strength, Word};
+use super::name_shape::{self, NameShape};
 use super::name_words::{
     calendar_word, ANY_LEAD_IN, AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
     LEGAL_FORMS_BEFORE, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED, PARTICLES, PERSON_LEAD_INS,
-    PERSON_VERBS, PLACE_AFTER, PLACE_BEFORE, POSSESSED, ROAD_BEFORE_NAME, ROAD_JOINS, STREET_ONLY,
-    STRONG_LEAD_INS, SUFFIXES, TITLES, TITLES_WITH_STOP, UNIT_WORDS,
+    PERSON_VERBS, PLACE_AFTER, PLACE_BEFORE, POSSESSED, STREET_ONLY, STRONG_LEAD_INS, SUFFIXES,
+    TITLES, TITLES_WITH_STOP, UNIT_WORDS,
 };
 use super::{EntityType, Finding};
 
 const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
 const SURNAMES: &str = include_str!("vocab/surnames.txt");
 const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
+const ENGLISH_NAMES: &str = include_str!("vocab/english_names.txt");
+const COUNTRIES: &str = include_str!("vocab/countries.txt");
 
 /// Most words looked at for one name (title, given names, initials, surname, suffix): long
 /// runs of capitalised words are read a window at a time.
@@ -29,15 +34,27 @@ const MAX_RUN: usize = 8;
 /// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
 const FREQUENT_SURNAME: u32 = 2000;
 
+/// A name the context model takes scores this: under every rule's score, so a finding the
+/// rules are sure of wins an overlap.
+const CONTEXT_MODEL_SCORE: f32 = 0.55;
+
+/// A candidate the rules turned down: its byte span and the context model's features.
+pub type TurnedDown = (usize, usize, Vec<(String, f32)>);
+
 pub(super) struct People {
-    first: HashSet<&'static str>,
+    first: FxHashSet<&'static str>,
     /// Surname → its rank by frequency (0 is the most frequent).
-    last: HashMap<&'static str, u32>,
-    common: HashSet<&'static str>,
+    last: FxHashMap<&'static str, u32>,
+    common: FxHashSet<&'static str>,
+    /// English words that are in the name lists or shaped like names ("lines", "staff").
+    english: FxHashSet<&'static str>,
+    /// Countries' names in Latin-script languages, lower case ("american samoa").
+    countries: FxHashSet<&'static str>,
     street_words: HashSet<&'static str>,
     /// `TITLES` as a set: a title is asked about for nearly every word.
-    titles: HashSet<&'static str>,
+    titles: FxHashSet<&'static str>,
     shape: NameShape,
+    context: NameContext,
 }
 
 fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
@@ -52,14 +69,29 @@ impl People {
             first: list(FIRST_NAMES).collect(),
             last: list(SURNAMES).zip(0..).collect(),
             common: list(COMMON_WORDS).collect(),
+            english: list(ENGLISH_NAMES).collect(),
+            countries: list(COUNTRIES).collect(),
             street_words,
             titles: TITLES.iter().copied().collect(),
             shape: NameShape::new(),
+            context: NameContext::new(),
         }
     }
 
     /// Names in `text`; `lower` is its ASCII lower case (same byte offsets).
     pub(super) fn find(&self, text: &str, lower: &str, found: &mut Vec<Finding>) {
+        self.find_noting(text, lower, found, None);
+    }
+
+    /// As `find`, and every candidate the rules turned down and the context model judged is
+    /// noted in `notes` with its features (for training the model).
+    pub(super) fn find_noting(
+        &self,
+        text: &str,
+        lower: &str,
+        found: &mut Vec<Finding>,
+        mut notes: Option<&mut Vec<TurnedDown>>,
+    ) {
         let words = words(text);
         let key = |w: &Word| -> &str { &lower[w.start..w.end] };
         let is_title = |w: &Word| {
@@ -93,20 +125,23 @@ impl People {
         };
         let is_common = |w: &Word| looked_up(w, &|k| self.common.contains(k));
         // A capitalised word no list holds that is shaped like a name ("Zinnurova").
-        // Scored once a word (0 not yet, 1 no, 2 yes): a word is asked about from every
-        // place in its run.
-        let shaped: Vec<std::cell::Cell<u8>> = vec![std::cell::Cell::new(0); words.len()];
-        let is_shaped = |w: &Word| {
-            if !w.capitalised || w.initial || is_common(w) {
-                return false;
-            }
+        // Each word's letters are scored once (NaN: not yet): a word is asked about from every
+        // place in its run, and by the context model.
+        let scores: Vec<std::cell::Cell<f32>> = vec![std::cell::Cell::new(f32::NAN); words.len()];
+        let shape_score = |w: &Word| {
             let Ok(at) = words.binary_search_by_key(&w.start, |x| x.start) else {
-                return false;
+                return self.shape.score(key(w));
             };
-            if shaped[at].get() == 0 {
-                shaped[at].set(1 + u8::from(self.shape.looks_like_a_name(key(w))));
+            if scores[at].get().is_nan() {
+                scores[at].set(self.shape.score(key(w)));
             }
-            shaped[at].get() == 2
+            scores[at].get()
+        };
+        let is_shaped = |w: &Word| {
+            w.capitalised
+                && !w.initial
+                && !is_common(w)
+                && shape_score(w) > name_shape::LOOKS_LIKE_A_NAME
         };
         let is_particle = |w: &Word| {
             let k = key(w);
@@ -282,6 +317,35 @@ impl People {
                         .starts_with(|c: char| c.is_alphabetic() || matches!(c, '"' | '“' | '\''))
                 })
         };
+        // Whether the context model is asked about a candidate the rules turned down (its
+        // first word `start`, its words `span`): when its first word is a name or looks like
+        // one (an English word only if listed: not "Contact Juan"), one of its words is such a
+        // word and no English word ("Database Schema", "Total Lines" are no question), and it
+        // is not a country's name or part of one ("Anguilla", "Equatorial Guinea").
+        let name_like = |w: &Word| !is_common(w) && (is_first(w) || is_last(w) || is_shaped(w));
+        // (A joined word is English when any part is: "Hand-off", "No-Go".)
+        let english = |w: &Word| looked_up(w, &|k| k.split('-').any(|p| self.english.contains(p)));
+        let asked = |start: usize, span: &[Word]| {
+            let head = &words[start];
+            let end = start + span.len();
+            let country = || {
+                (start.saturating_sub(2)..=start).any(|a| {
+                    (end..=(end + 3).min(words.len())).any(|b| {
+                        let (from, to) = (words[a].start, words[b - 1].end);
+                        if text[from..to].is_ascii() {
+                            self.countries.contains(&lower[from..to])
+                        } else {
+                            self.countries
+                                .contains(text[from..to].to_lowercase().as_str())
+                        }
+                    })
+                })
+            };
+            name_like(head)
+                && (!english(head) || is_first(head) || is_last(head))
+                && span.iter().any(|w| name_like(w) && !english(w))
+                && !country()
+        };
         // Names turned down alone, which a name beside them may take ("said Antti to Sonja",
         // "Tarja, Ville and Aino"); and the names taken.
         let mut held: Vec<(usize, usize, usize)> = Vec::new();
@@ -369,6 +433,7 @@ impl People {
             }
             let run_end = *run.last().unwrap_or(&i);
             let mut taken = None;
+            let mut model_taken = None;
             for (pos, &start) in run.iter().enumerate() {
                 // A name starts with a capital, not with its particle.
                 if !(words[start].capitalised || (pos == 0 && lower_title)) {
@@ -424,19 +489,19 @@ impl People {
                                 .is_some_and(|street| street.starts_with(char::is_uppercase))
                     };
                     let person_lead_in = lead_in(words[start].start, &[PERSON_LEAD_INS, KIN]);
-                    let score = match strength {
+                    let ruled = match strength {
                         Strength::Titled | Strength::Full => {
                             if led || followed {
-                                0.9
+                                Some(0.9)
                             } else {
-                                0.8
+                                Some(0.8)
                             }
                         }
                         Strength::FullCommon => {
                             if led || followed || own_line || !opening || label {
-                                0.75
+                                Some(0.75)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         // At a sentence's opening only before a verb, and never "Will …"/"May …"
@@ -450,9 +515,9 @@ impl People {
                                 || label
                                 || (!modal && before_verb(e))
                             {
-                                0.75
+                                Some(0.75)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         // A name that is also a month, a day or a word needs a kinship word or
@@ -461,7 +526,7 @@ impl People {
                             if !calendar_word(key(&words[start]))
                                 && lead_in(words[start].start, &[NAME_LEAD_INS, KIN])
                             {
-                                0.7
+                                Some(0.7)
                             } else {
                                 continue;
                             }
@@ -477,29 +542,29 @@ impl People {
                                 || person_lead_in
                                 || (led && (own_line || is_shaped(&words[start])))
                             {
-                                0.75
+                                Some(0.75)
                             } else if is_shaped(&words[start])
                                 && (own_line || (!opening && before_verb(e)))
                             {
                                 // "Can Lovro Kolić come…": a given name shaped like one.
-                                0.7
+                                Some(0.7)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         // "the Chelsea clinic", "I'm in Kent": a place, not a person.
                         Strength::Given if after_place_word(words[start].start) => continue,
                         Strength::Given => {
                             if strong {
-                                0.85
+                                Some(0.85)
                             } else if led || followed || own_line || !opening || label || called {
-                                0.7
+                                Some(0.7)
                             } else if before_verb(e) {
                                 // "Robert called about …": a sentence that starts with a given
                                 // name and goes on in lower case.
-                                0.6
+                                Some(0.6)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         // Words no list holds, shaped like a name: where a name is expected
@@ -508,9 +573,9 @@ impl People {
                         Strength::Shaped => {
                             if led || followed || own_line || label || (!opening && before_verb(e))
                             {
-                                0.7
+                                Some(0.7)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         // Capitalised words no list holds and not shaped like names either:
@@ -525,14 +590,14 @@ impl People {
                                 || (own_line && led)
                                 || asked_about
                             {
-                                0.65
+                                Some(0.65)
                             } else {
-                                continue;
+                                None
                             }
                         }
                         Strength::Surname | Strength::Unknown => {
                             if strong || (strength == Strength::Surname && person_lead_in) {
-                                0.65
+                                Some(0.65)
                             } else if is_shaped(&words[start])
                                 && (person_lead_in
                                     || followed
@@ -544,9 +609,9 @@ impl People {
                             {
                                 // "Tell Jędrzej …", "Mofifoluwa here", "Thanks,\nGönen",
                                 // "Could Ilkka call me back?"
-                                0.6
+                                Some(0.6)
                             } else {
-                                continue;
+                                None
                             }
                         }
                     };
@@ -554,11 +619,77 @@ impl People {
                     if institution(s, e) || firm(s, e) {
                         continue;
                     }
+                    let span_words = &words[start..words.partition_point(|w| w.end <= e)];
+                    let score = match ruled {
+                        Some(score) => score,
+                        None if !asked(start, span_words) => continue,
+                        None => {
+                            let tail = &span_words[span_words.len() - 1];
+                            let facts = |w: &Word| WordFacts {
+                                first: is_first(w),
+                                last: is_last(w),
+                                common: is_common(w),
+                                frequent: frequent_surname(w),
+                                english: english(w),
+                                shape: shape_score(w),
+                                letters: text[w.start..w.end].chars().count(),
+                                ascii: text[w.start..w.end].is_ascii(),
+                            };
+                            let neighbour = |k: Option<usize>| {
+                                k.and_then(|k| words.get(k)).map(|w| &text[w.start..w.end])
+                            };
+                            let after = words.partition_point(|w| w.start < e);
+                            let features = name_context::features(
+                                text,
+                                (s, e),
+                                strength.name(),
+                                span_words.len(),
+                                &facts(&words[start]),
+                                &facts(tail),
+                                &Clues {
+                                    opening,
+                                    led,
+                                    followed,
+                                    own_line,
+                                    label,
+                                    called,
+                                    before_verb: before_verb(e),
+                                    person_lead_in,
+                                    asked_about: after_auxiliary(words[start].start)
+                                        && before_verb(e),
+                                },
+                                [
+                                    neighbour(start.checked_sub(1)),
+                                    neighbour(start.checked_sub(2)),
+                                ],
+                                neighbour(Some(after)),
+                            );
+                            let take = self.context.probability(&features) >= name_context::TAKE_AT;
+                            if let Some(notes) = notes.as_deref_mut() {
+                                let named = features
+                                    .iter()
+                                    .map(|f| (name_context::feature_name(f), f.2))
+                                    .collect();
+                                notes.push((s, e, named));
+                            }
+                            // Taken only if the rules take nothing later in the run ("Ask
+                            // Sigrún": the rules take "Sigrún").
+                            if take && model_taken.is_none() {
+                                model_taken = Some((s, e));
+                            }
+                            continue;
+                        }
+                    };
                     found.push((EntityType::Person, s, e, score));
                     taken_spans.push((s, e));
                     taken = Some(e);
                     break;
                 }
+            }
+            if let (None, Some((s, e))) = (taken, model_taken) {
+                found.push((EntityType::Person, s, e, CONTEXT_MODEL_SCORE));
+                taken_spans.push((s, e));
+                taken = Some(e);
             }
             i = match taken {
                 Some(e) => i + words[i..].partition_point(|w| w.start < e),
@@ -658,56 +789,4 @@ impl People {
             }
         }
     }
-}
-
-/// Whether the name starting at `s` is a street's or a ship's: a house number just before it
-/// (three digits or more, or digits and a letter) when the name ends its line or sentence
-/// ("8643 Manuel Rodríguez"), or a road's word of another language ("Av Tatiana Nogueira",
-/// "Pasadizo de Viviana Salmerón", "USNV Mitchell").
-fn street_name_at(text: &str, lower: &str, s: usize) -> bool {
-    let Some(before) = text[..s].strip_suffix(' ') else {
-        return false;
-    };
-    let previous = |end: usize| {
-        let from = text[..end]
-            .rfind([' ', '\n', ',', '('])
-            .map_or(0, |i| i + 1);
-        (from, &lower[from..end])
-    };
-    let (from, word) = previous(before.len());
-    // (Not a number among initials: "it's S M 3 Parin Losatapornpipit".)
-    let after_initial = text[..from].strip_suffix(' ').is_some_and(|b| {
-        let (_, w) = previous(b.len());
-        w.len() == 1
-    });
-    // A house number has three digits or more, or a letter after its digits ("12b"), and the
-    // name ends the line or is followed by a comma: "at 10 Anna will come", "call 2 John",
-    // "1. John Smith" and "at 10am Anna" are not streets.
-    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-    let letters = &word[digits..];
-    let house_number = (digits >= 3 && letters.is_empty())
-        || (digits >= 1 && letters.len() == 1 && letters.bytes().all(|b| b.is_ascii_lowercase()));
-    if house_number && !after_initial && ends_as_a_street(text, s) {
-        return true;
-    }
-    let road = |w: &str| ROAD_BEFORE_NAME.contains(&w.trim_end_matches('.'));
-    if road(word) {
-        return true;
-    }
-    ROAD_JOINS.contains(&word)
-        && text[..from]
-            .strip_suffix(' ')
-            .is_some_and(|b| road(previous(b.len()).1))
-}
-
-/// Whether the name at `s` runs to the end of its line or sentence, or to a comma, with only
-/// capitalised words on the way (as a street's name does: "8643 Manuel Rodríguez, Olmué").
-fn ends_as_a_street(text: &str, s: usize) -> bool {
-    let rest = &text[s..];
-    let end = rest
-        .find(['\n', ',', '.', '!', '?', ';'])
-        .unwrap_or(rest.len());
-    rest[..end]
-        .split_whitespace()
-        .all(|w| w.starts_with(char::is_uppercase))
 }

@@ -117,8 +117,9 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
     let mut macros = Vec::new();
     for name in ["world_dev", "world_check"] {
         // Names no list holds, by their shape and the words around them; the firms, places
-        // and greetings beside names left out: world_check person 0.86 / 0.91.
-        let scores = scored_above(name, &detector, (0.82, 0.89), (0.55, 0.85));
+        // and greetings beside names left out; the context model's second opinion on names
+        // the rules turned down: world_check person 0.89 / 0.91.
+        let scores = scored_above(name, &detector, (0.86, 0.89), (0.55, 0.85));
         let m = eval::macro_f1(&scores);
         assert!(m >= 0.93, "{name}: macro F1 {m:.3}");
         macros.push(m);
@@ -135,17 +136,18 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
 /// The sets whose frames others wrote (`others_dev`, `others_check`: the sentence templates
 /// of PyPI `presidio-evaluator` split in two, values of every Faker locale,
 /// `tests/pii_eval/generate_others.py`): bank-support chat, "Bot: … User: …" turns, letters
-/// and signature blocks, forms, song trivia. Rules were tuned on `others_dev` only. Floors
+/// and signature blocks, forms, song trivia. Rules were tuned and the context model trained on
+/// `others_dev` (with `world_dev` and `dev`) only. Floors
 /// under what this build reaches; the goals (person recall 0.80, address 0.70 at
 /// precision 0.90, the sets within 0.03) are not met on `others_check`.
 #[test]
 fn the_sets_others_wrote_stay_above_their_floors() {
     let detector = Detector::default();
     for (name, person, address, macro_floor) in [
-        // person 0.72 / 0.90, address 0.86 / 0.97, macro 0.959
-        ("others_dev", (0.70, 0.88), (0.83, 0.95), 0.95),
-        // person 0.57 / 0.80, address 0.63 / 0.90, macro 0.920
-        ("others_check", (0.55, 0.78), (0.60, 0.87), 0.91),
+        // person 0.89 / 0.92, address 0.89 / 0.98, macro 0.977
+        ("others_dev", (0.86, 0.90), (0.86, 0.95), 0.97),
+        // person 0.67 / 0.80, address 0.64 / 0.90, macro 0.930
+        ("others_check", (0.64, 0.78), (0.61, 0.87), 0.92),
     ] {
         let scores = scored_above(name, &detector, person, address);
         let m = eval::macro_f1(&scores);

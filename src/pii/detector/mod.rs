@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::addresses::Addresses;
 use super::pattern::re;
-use super::people::People;
+use super::people::{People, TurnedDown};
 use super::phones::Phones;
 use super::validators;
 use super::Finding;
@@ -208,6 +208,18 @@ impl Detector {
         let found = self.detect_unmeasured(text, known);
         metrics::histogram!(crate::metrics::PII_SCAN).record(started.elapsed().as_secs_f64());
         found
+    }
+
+    /// Every capitalised candidate the name rules turned down for want of context, with the
+    /// features the context model judged it by: for training that model
+    /// (`examples/name_context_dump.rs`), not a detection.
+    #[doc(hidden)]
+    pub fn turned_down_names(&self, text: &str) -> Vec<TurnedDown> {
+        let lower = text.to_ascii_lowercase();
+        let mut notes = Vec::new();
+        self.people
+            .find_noting(text, &lower, &mut Vec::new(), Some(&mut notes));
+        notes
     }
 
     fn detect_unmeasured(&self, text: &str, known: &Known) -> Vec<Entity> {

@@ -5,6 +5,7 @@ use super::*;
 
 mod addresses_abroad;
 mod blocks_and_lists;
+mod context_model;
 
 fn kinds(text: &str) -> Vec<(EntityType, String)> {
     Detector::default()
