@@ -2,7 +2,7 @@
 //! features, one JSON line each (`{"set", "line", "start", "end", "features"}`, offsets in
 //! characters): the input of `src/pii/vocab/build_name_context.py`, which trains the model.
 //! `prose:PATH` reads the lines of a knowledge-base corpus instead (prose others wrote, about
-//! software: `benches/kb_sets.py`), with `"text"` added to each line.
+//! software: `benches/kb_sets.py`), and `"text"` then holds the candidate (null otherwise).
 //! Candidates inside what the detector finds of another kind (an address, a date) are left
 //! out: that finding wins the overlap whatever the model says.
 //! `cargo run --release --example name_context_dump -- others_dev world_dev dev > FILE`

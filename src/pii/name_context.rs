@@ -30,7 +30,6 @@ const FUNCTION_WORDS: &[&str] = &[
 ];
 
 /// What the rules saw around a candidate, as `people.rs` reads it.
-#[derive(Default)]
 pub(super) struct Clues {
     pub(super) opening: bool,
     pub(super) led: bool,
@@ -44,7 +43,6 @@ pub(super) struct Clues {
 }
 
 /// One word of a candidate, as the lists and the letter model see it.
-#[derive(Default)]
 pub(super) struct WordFacts {
     pub(super) first: bool,
     pub(super) last: bool,

@@ -83,8 +83,9 @@ impl People {
         self.find_noting(text, lower, found, None);
     }
 
-    /// As `find`, and every candidate the rules turned down and the context model judged is
-    /// noted in `notes` with its features (for training the model).
+    /// As `find`, and every candidate the rules turned down and the context model was asked
+    /// about (`asked`) is noted in `notes` with its features, whether or not the span is used in
+    /// the end (for training the model).
     pub(super) fn find_noting(
         &self,
         text: &str,
@@ -124,7 +125,7 @@ impl People {
                 .is_some_and(|&rank| rank < FREQUENT_SURNAME)
         };
         let is_common = |w: &Word| looked_up(w, &|k| self.common.contains(k));
-        // A capitalised word no list holds that is shaped like a name ("Zinnurova").
+        // A capitalised word that is no ordinary word and is shaped like a name ("Zinnurova").
         // Each word's letters are scored once (NaN: not yet): a word is asked about from every
         // place in its run, and by the context model.
         let scores: Vec<std::cell::Cell<f32>> = vec![std::cell::Cell::new(f32::NAN); words.len()];
@@ -579,7 +580,7 @@ impl People {
                             }
                         }
                         // Capitalised words no list holds and not shaped like names either:
-                        // only where the caller says outright a name comes ("this is …",
+                        // by rule only where the caller says outright a name comes ("this is …",
                         // "… speaking").
                         Strength::Unlisted => {
                             let asked_about = after_auxiliary(words[start].start) && before_verb(e);

@@ -210,8 +210,9 @@ impl Detector {
         found
     }
 
-    /// Every capitalised candidate the name rules turned down for want of context, with the
-    /// features the context model judged it by: for training that model
+    /// Every capitalised candidate the name rules turned down for want of context and the
+    /// context model was asked about, with the features it judged it by (also those a rule's
+    /// take later in the run or a second look would overrule): for training that model
     /// (`examples/name_context_dump.rs`), not a detection.
     #[doc(hidden)]
     pub fn turned_down_names(&self, text: &str) -> Vec<TurnedDown> {

@@ -5,9 +5,10 @@ context is a person's name after all.
 
 Input: the candidates the rules turn down on the development sets, with their features, as
 `examples/name_context_dump.rs` prints them; a candidate is a name when a person span of the
-set overlaps it with IoU >= 0.5 (as tests/pii_eval scores). Only development sets may be given:
-others_dev (frames from presidio-evaluator's odd templates), world_dev and dev (ours). The check
-sets (others_check, world_check) are never read here.
+set overlaps it with IoU >= 0.5 (as tests/pii_eval scores). Only development sets train it:
+others_dev (frames from presidio-evaluator's odd templates), world_dev and dev (ours); `prose:`
+lines are only scored (PROSE_PEOPLE below). The check sets (others_check, world_check) are never
+read here.
 
 Before writing, it fits the model on each development set's complement and reports what each
 threshold would take on the set left out, so the threshold (`TAKE_AT`) is chosen on frames the
