@@ -624,6 +624,9 @@ impl People {
                     let score = match ruled {
                         Some(score) => score,
                         None if !asked(start, span_words) => continue,
+                        // (Once the model has a span in this run, a later one would not be
+                        // used: it is judged only for training notes.)
+                        None if model_taken.is_some() && notes.is_none() => continue,
                         None => {
                             let tail = &span_words[span_words.len() - 1];
                             let facts = |w: &Word| WordFacts {
