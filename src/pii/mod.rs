@@ -5,6 +5,7 @@ mod addresses;
 mod detector;
 mod name_context;
 mod name_forms;
+mod name_reading;
 mod name_shape;
 mod name_words;
 mod pattern;
