@@ -239,6 +239,22 @@ impl Addresses {
         }
     }
 
+    /// Every pattern compiled only when first needed, compiled now (for the tests, which build
+    /// every pattern).
+    #[cfg(test)]
+    pub(super) fn compile_lazy_patterns(&self) {
+        for lazy in [
+            &self.boxed_abroad,
+            &self.town_last,
+            &self.rest_of_street_line,
+        ]
+        .into_iter()
+        .chain(&self.block_line)
+        {
+            lazy.get();
+        }
+    }
+
     /// The street suffixes, for telling a street from a surname.
     pub(super) fn suffixes(&self) -> &HashSet<&'static str> {
         &self.suffixes

@@ -1,21 +1,71 @@
-//! One text as the name finder reads it: its words, what the name lists say of each word, and
-//! what the text says around a place in it (a lead-in, a sentence's or a line's start, a verb
-//! after, a firm's legal form, a speaker's label…).
+//! One text as the name finder reads it: its words, what the name lists (`NameLists`) say of
+//! each word, and what the text says around a place in it (a lead-in, a sentence's or a line's
+//! start, a verb after, a firm's legal form, a speaker's label…).
 
 use std::cell::Cell;
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::addresses::LINE_MARKS;
 use super::name_forms::{words, NameTests, Word};
-use super::name_shape;
+use super::name_shape::{self, NameShape};
 use super::name_words::{
     AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER, LEGAL_FORMS_BEFORE,
-    NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, STREET_ONLY, SUFFIXES, TITLES_WITH_STOP,
+    NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, STREET_ONLY, SUFFIXES, TITLES,
+    TITLES_WITH_STOP,
 };
-use super::people::{People, FREQUENT_SURNAME};
+
+const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
+const SURNAMES: &str = include_str!("vocab/surnames.txt");
+const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
+const ENGLISH_NAMES: &str = include_str!("vocab/english_names.txt");
+const COUNTRIES: &str = include_str!("vocab/countries.txt");
+
+/// A surname this frequent (rank in the Census list) is a name even when it is also an
+/// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
+pub(super) const FREQUENT_SURNAME: u32 = 2000;
+
+/// The lists a text's words are looked up in, and the letter model.
+pub(super) struct NameLists {
+    pub(super) first: FxHashSet<&'static str>,
+    /// Surname → its rank by frequency (0 is the most frequent).
+    pub(super) last: FxHashMap<&'static str, u32>,
+    common: FxHashSet<&'static str>,
+    /// English words that are in the name lists or shaped like names ("lines", "staff").
+    english: FxHashSet<&'static str>,
+    /// Countries' names in Latin-script languages, lower case ("american samoa").
+    countries: FxHashSet<&'static str>,
+    street_words: HashSet<&'static str>,
+    /// `TITLES` as a set: a title is asked about for nearly every word.
+    titles: FxHashSet<&'static str>,
+    shape: NameShape,
+}
+
+fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl NameLists {
+    pub(super) fn new(street_words: HashSet<&'static str>) -> Self {
+        NameLists {
+            first: list(FIRST_NAMES).collect(),
+            last: list(SURNAMES).zip(0..).collect(),
+            common: list(COMMON_WORDS).collect(),
+            english: list(ENGLISH_NAMES).collect(),
+            countries: list(COUNTRIES).collect(),
+            street_words,
+            titles: TITLES.iter().copied().collect(),
+            shape: NameShape::new(),
+        }
+    }
+}
 
 /// A text, its ASCII lower case (same byte offsets), its words and the lists it is read with.
 pub(super) struct Reading<'a> {
-    pub(super) people: &'a People,
+    pub(super) lists: &'a NameLists,
     pub(super) text: &'a str,
     pub(super) lower: &'a str,
     pub(super) words: Vec<Word>,
@@ -25,11 +75,11 @@ pub(super) struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    pub(super) fn new(people: &'a People, text: &'a str, lower: &'a str) -> Self {
+    pub(super) fn new(lists: &'a NameLists, text: &'a str, lower: &'a str) -> Self {
         let words = words(text);
         let scores = vec![Cell::new(f32::NAN); words.len()];
         Reading {
-            people,
+            lists,
             text,
             lower,
             words,
@@ -37,14 +87,14 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// The word as the lists spell it: lower case.
+    /// The word in ASCII lower case (letters outside ASCII as written).
     pub(super) fn key(&self, w: &Word) -> &'a str {
         &self.lower[w.start..w.end]
     }
 
     pub(super) fn is_title(&self, w: &Word) -> bool {
         let k = self.key(w);
-        self.people.titles.contains(k)
+        self.lists.titles.contains(k)
             && (!TITLES_WITH_STOP.contains(&k) || self.text[w.end..].starts_with('.'))
     }
 
@@ -66,36 +116,36 @@ impl<'a> Reading<'a> {
     }
 
     pub(super) fn is_first(&self, w: &Word) -> bool {
-        self.in_list(w, &|k| self.people.first.contains(k))
+        self.in_list(w, &|k| self.lists.first.contains(k))
     }
 
     /// In the surname list, or O'Connell, D'Angelo: a capital after the apostrophe (not
     /// "I'll").
     pub(super) fn is_last(&self, w: &Word) -> bool {
-        self.in_list(w, &|k| self.people.last.contains_key(k))
+        self.in_list(w, &|k| self.lists.last.contains_key(k))
             || self.text[w.start..w.end]
                 .split_once(['\'', '’'])
                 .is_some_and(|(_, after)| after.starts_with(char::is_uppercase))
     }
 
     pub(super) fn frequent_surname(&self, w: &Word) -> bool {
-        self.people
+        self.lists
             .last
             .get(self.key(w))
             .is_some_and(|&rank| rank < FREQUENT_SURNAME)
     }
 
     pub(super) fn is_common(&self, w: &Word) -> bool {
-        self.looked_up(w, &|k| self.people.common.contains(k))
+        self.looked_up(w, &|k| self.lists.common.contains(k))
     }
 
     /// How much the word's letters look like a name's (`name_shape`).
     pub(super) fn shape_score(&self, w: &Word) -> f32 {
         let Ok(at) = self.words.binary_search_by_key(&w.start, |x| x.start) else {
-            return self.people.shape.score(self.key(w));
+            return self.lists.shape.score(self.key(w));
         };
         if self.scores[at].get().is_nan() {
-            self.scores[at].set(self.people.shape.score(self.key(w)));
+            self.scores[at].set(self.lists.shape.score(self.key(w)));
         }
         self.scores[at].get()
     }
@@ -119,9 +169,7 @@ impl<'a> Reading<'a> {
     }
 
     pub(super) fn is_street(&self, w: &Word) -> bool {
-        self.people
-            .street_words
-            .contains(&self.text[w.start..w.end])
+        self.lists.street_words.contains(&self.text[w.start..w.end])
     }
 
     pub(super) fn street_only(&self, w: &Word) -> bool {
@@ -135,9 +183,7 @@ impl<'a> Reading<'a> {
 
     /// An English word (a joined word is English when any part is: "Hand-off", "No-Go").
     pub(super) fn english(&self, w: &Word) -> bool {
-        self.looked_up(w, &|k| {
-            k.split('-').any(|p| self.people.english.contains(p))
-        })
+        self.looked_up(w, &|k| k.split('-').any(|p| self.lists.english.contains(p)))
     }
 
     /// The word tests `name_at` reads a run with.
@@ -259,7 +305,7 @@ impl<'a> Reading<'a> {
         );
         // (Not a surname that is also a form: "Nguyen Cao Ky", "Maria Co".)
         let surname = self
-            .people
+            .lists
             .last
             .contains_key(last.to_ascii_lowercase().as_str());
         if span.contains(' ')
@@ -343,8 +389,8 @@ impl<'a> Reading<'a> {
             })
     }
 
-    /// A span on a line of its own with a street's number on the line below: a letter's or a
-    /// label's first line.
+    /// After `e`, past spaces, line breaks and line marks, a house number and a capitalised word:
+    /// with the span on a line of its own, a letter's or a label's first line above its street.
     pub(super) fn above_street(&self, e: usize) -> bool {
         let below = self.text[e..]
             .trim_start_matches(|c: char| c.is_whitespace() || LINE_MARKS.contains(&c));
@@ -370,9 +416,9 @@ impl<'a> Reading<'a> {
                 (end..=(end + 3).min(words.len())).any(|b| {
                     let (from, to) = (words[a].start, words[b - 1].end);
                     if self.text[from..to].is_ascii() {
-                        self.people.countries.contains(&self.lower[from..to])
+                        self.lists.countries.contains(&self.lower[from..to])
                     } else {
-                        self.people
+                        self.lists
                             .countries
                             .contains(self.text[from..to].to_lowercase().as_str())
                     }

@@ -6,31 +6,18 @@
 
 use std::collections::HashSet;
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
 use super::name_context::{self, Clues, NameContext, WordFacts};
 use super::name_forms::{name_at, street_name_at, Strength, Word};
-use super::name_reading::Reading;
-use super::name_shape::NameShape;
+use super::name_reading::{NameLists, Reading, FREQUENT_SURNAME};
 use super::name_words::{
     calendar_word, ANY_LEAD_IN, KIN, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED,
-    PERSON_LEAD_INS, PLACE_AFTER, PLACE_BEFORE, STRONG_LEAD_INS, TITLES, UNIT_WORDS,
+    PERSON_LEAD_INS, PLACE_AFTER, PLACE_BEFORE, STRONG_LEAD_INS, UNIT_WORDS,
 };
 use super::{EntityType, Finding};
-
-const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
-const SURNAMES: &str = include_str!("vocab/surnames.txt");
-const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
-const ENGLISH_NAMES: &str = include_str!("vocab/english_names.txt");
-const COUNTRIES: &str = include_str!("vocab/countries.txt");
 
 /// Most words looked at for one name (title, given names, initials, surname, suffix): long
 /// runs of capitalised words are read a window at a time.
 const MAX_RUN: usize = 8;
-
-/// A surname this frequent (rank in the Census list) is a name even when it is also an
-/// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
-pub(super) const FREQUENT_SURNAME: u32 = 2000;
 
 /// A name the context model takes scores this: under every rule's score, so a finding the
 /// rules are sure of wins an overlap.
@@ -40,38 +27,14 @@ const CONTEXT_MODEL_SCORE: f32 = 0.55;
 pub type TurnedDown = (usize, usize, Vec<(String, f32)>);
 
 pub(super) struct People {
-    pub(super) first: FxHashSet<&'static str>,
-    /// Surname → its rank by frequency (0 is the most frequent).
-    pub(super) last: FxHashMap<&'static str, u32>,
-    pub(super) common: FxHashSet<&'static str>,
-    /// English words that are in the name lists or shaped like names ("lines", "staff").
-    pub(super) english: FxHashSet<&'static str>,
-    /// Countries' names in Latin-script languages, lower case ("american samoa").
-    pub(super) countries: FxHashSet<&'static str>,
-    pub(super) street_words: HashSet<&'static str>,
-    /// `TITLES` as a set: a title is asked about for nearly every word.
-    pub(super) titles: FxHashSet<&'static str>,
-    pub(super) shape: NameShape,
+    lists: NameLists,
     context: NameContext,
-}
-
-fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 impl People {
     pub(super) fn new(street_words: HashSet<&'static str>) -> Self {
         People {
-            first: list(FIRST_NAMES).collect(),
-            last: list(SURNAMES).zip(0..).collect(),
-            common: list(COMMON_WORDS).collect(),
-            english: list(ENGLISH_NAMES).collect(),
-            countries: list(COUNTRIES).collect(),
-            street_words,
-            titles: TITLES.iter().copied().collect(),
-            shape: NameShape::new(),
+            lists: NameLists::new(street_words),
             context: NameContext::new(),
         }
     }
@@ -91,7 +54,7 @@ impl People {
         found: &mut Vec<Finding>,
         mut notes: Option<&mut Vec<TurnedDown>>,
     ) {
-        let r = Reading::new(self, text, lower);
+        let r = Reading::new(&self.lists, text, lower);
         let words = &r.words;
         // Names turned down alone, which a name beside them may take ("said Antti to Sonja",
         // "Tarja, Ville and Aino"); and the names taken.
@@ -176,7 +139,8 @@ impl People {
                     // is judged only for training notes.)
                     None if model_taken.is_some() && notes.is_none() => continue,
                     None => {
-                        let features = model_features(&r, (s, e), start, strength, &around);
+                        let features =
+                            model_features(&r, (s, e), start, span_words, strength, &around);
                         let take = self.context.probability(&features) >= name_context::TAKE_AT;
                         if let Some(notes) = notes.as_deref_mut() {
                             let named = features
@@ -241,7 +205,8 @@ enum Ruled {
     Take(f32),
     /// Not by rule: the context model may be asked.
     TurnedDown,
-    /// Not a name from this word on: nothing more is asked.
+    /// Not a name starting at this word: neither the firm tests nor the context model are asked,
+    /// and the run's next word is tried.
     Skip,
 }
 
@@ -363,16 +328,17 @@ fn rule(r: &Reading, strength: Strength, start: usize, e: usize, around: &Around
     }
 }
 
-/// The context model's features for the span `(s, e)` whose first word is `start`.
+/// The context model's features for the span `(s, e)`, its words `span_words` from the word
+/// `start` on.
 fn model_features(
     r: &Reading,
     (s, e): (usize, usize),
     start: usize,
+    span_words: &[Word],
     strength: Strength,
     around: &Around,
 ) -> Vec<name_context::Feature> {
     let words = &r.words;
-    let span_words = &words[start..words.partition_point(|w| w.end <= e)];
     let tail = &span_words[span_words.len() - 1];
     let facts = |w: &Word| WordFacts {
         first: r.is_first(w),
@@ -511,7 +477,7 @@ fn second_look(
 
 /// Whether the span `(s, e)` is something else on a second look (`second_look`).
 fn not_a_person(r: &Reading, s: usize, e: usize) -> bool {
-    let people = r.people;
+    let lists = r.lists;
     let words = &r.words;
     // (Words are in order: the span's are one slice of them.)
     let from = words.partition_point(|w| w.start < s);
@@ -534,10 +500,10 @@ fn not_a_person(r: &Reading, s: usize, e: usize) -> bool {
     let joined_surnames = span_words.len() == 1 && {
         let joined = r.key(head);
         joined.contains('-')
-            && joined.split('-').all(|p| people.last.contains_key(p))
+            && joined.split('-').all(|p| lists.last.contains_key(p))
             && !joined.split('-').any(|p| {
-                people.first.contains(p)
-                    && people
+                lists.first.contains(p)
+                    && lists
                         .last
                         .get(p)
                         .is_none_or(|&rank| rank >= FREQUENT_SURNAME)

@@ -7,6 +7,11 @@ mod addresses_abroad;
 mod blocks_and_lists;
 mod context_model;
 
+#[test]
+fn every_pattern_compiles_including_those_compiled_when_first_needed() {
+    Addresses::new().compile_lazy_patterns();
+}
+
 fn kinds(text: &str) -> Vec<(EntityType, String)> {
     Detector::default()
         .detect(text, &Known::default())
