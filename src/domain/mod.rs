@@ -4,6 +4,7 @@ mod clock;
 mod email;
 mod ids;
 pub mod phone;
+pub mod phone_patterns;
 mod quiet_hours;
 mod role;
 mod text;

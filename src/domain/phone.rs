@@ -35,8 +35,10 @@ impl PhoneNumber {
         if trimmed.len() > 40 {
             return Err("is not a valid phone number".into());
         }
+        let default_region = region(default_region);
+        super::phone_patterns::prepare_to_parse(trimmed, default_region);
         let parsed = PHONE_NUMBER_UTIL
-            .parse(trimmed, region(default_region))
+            .parse(trimmed, default_region)
             .map_err(|_| "is not a valid phone number".to_string())?;
         // A complete, diallable length for the number's own country code; local-only lengths
         // (no area code) cannot be rung back.
@@ -55,7 +57,7 @@ impl PhoneNumber {
     pub fn is_allocated(&self) -> bool {
         PHONE_NUMBER_UTIL
             .parse(&self.0, None)
-            .map(|p| PHONE_NUMBER_UTIL.is_valid_number(&p))
+            .map(|p| super::phone_patterns::is_valid_number(&p))
             .unwrap_or(false)
     }
 
@@ -70,7 +72,7 @@ impl PhoneNumber {
         if !self.is_allocated() {
             return Err("the number is not in an allocated range");
         }
-        match PHONE_NUMBER_UTIL.get_number_type(&parsed) {
+        match super::phone_patterns::number_type(&parsed) {
             PhoneNumberType::Mobile
             | PhoneNumberType::FixedLineOrMobile
             | PhoneNumberType::Pager => Ok(()),

@@ -13,7 +13,7 @@ use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
 
 use super::EntityType;
 use super::Finding;
-use crate::domain::PhoneNumber;
+use crate::domain::{phone_patterns, PhoneNumber};
 
 /// Words before a number that say it is a telephone number.
 const CONTEXT: &[&str] = &[
@@ -344,6 +344,7 @@ impl Phones {
         let cleaned = number.replace("(0)", "");
         // The first reading a plan finds possible, trying the shape's regions in turn.
         let possible = |text: &str, region: Option<Region>| {
+            phone_patterns::prepare_to_parse(text, region);
             PHONE_NUMBER_UTIL
                 .parse(text, region)
                 .ok()
@@ -370,7 +371,7 @@ impl Phones {
         if context {
             return Some(Scored::Read(1.0));
         }
-        Some(Scored::Read(if PHONE_NUMBER_UTIL.is_valid_number(&p) {
+        Some(Scored::Read(if phone_patterns::is_valid_number(&p) {
             0.8
         } else {
             0.7

@@ -1,0 +1,246 @@
+//! rlibphonenumber's metadata patterns for a calling code, compiled for the ASCII digits they
+//! are read against before the library compiles them its own way.
+//!
+//! `rlibphonenumber` compiles each region's patterns (its numbers' national patterns, its
+//! prefixes) the first time a number of that region is parsed or checked, with the `regex`
+//! crate's Unicode `\d` (every script's digits). It reads them only against digits it has
+//! normalised to ASCII, so `[0-9]` reads them the same, and compiled that way a pattern takes
+//! about a fifth of the time. Parsing and checking numbers of many countries for the first
+//! time (a transcript's detection, the first calls after a start) was mostly those compiles.
+//! So before the library is asked about a number, the patterns of every region of its calling
+//! code are compiled here, once, and put where the library keeps them (the `OnceLock`s in its
+//! metadata wrappers' public fields); it then finds them compiled, and its answers are the
+//! same (the tests below hold both).
+
+use std::sync::OnceLock;
+
+use rlibphonenumber::interfaces::AsOriginal;
+use rlibphonenumber::{Region, PHONE_NUMBER_UTIL};
+
+/// Patterns shorter than this are empty in the library's metadata (it compiles them as "").
+const SHORTEST_PATTERN: usize = 6;
+
+/// Whether `parsed` lies in a range its country's metadata lists as allocated
+/// (`is_valid_number`).
+pub fn is_valid_number(parsed: &rlibphonenumber::PhoneNumber) -> bool {
+    prepare_calling_code(parsed.country_code);
+    PHONE_NUMBER_UTIL.is_valid_number(parsed)
+}
+
+/// The type of number (mobile, fixed line…) `parsed` is.
+pub fn number_type(parsed: &rlibphonenumber::PhoneNumber) -> rlibphonenumber::PhoneNumberType {
+    prepare_calling_code(parsed.country_code);
+    PHONE_NUMBER_UTIL.get_number_type(parsed)
+}
+
+/// Prepares what parsing `text` in `region` reads: the region's calling code, and the calling
+/// code a leading `+` gives.
+pub fn prepare_to_parse(text: &str, region: Option<Region>) {
+    if let Some(code) = region.and_then(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(r)) {
+        prepare_calling_code(code);
+    }
+    if let Some(digits) = text.trim_start().strip_prefix('+') {
+        let digits: String = digits
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+            .take_while(char::is_ascii_digit)
+            .take(3)
+            .collect();
+        // Calling codes are prefix-free: the first prefix the metadata knows is the code.
+        if let Some(code) = (1..=digits.len())
+            .filter_map(|n| digits[..n].parse::<i32>().ok())
+            .find(|&c| {
+                PHONE_NUMBER_UTIL
+                    .get_regions_for_country_calling_code(c)
+                    .is_some()
+            })
+        {
+            prepare_calling_code(code);
+        }
+    }
+}
+
+/// Compiles, once per calling code, the patterns the library reads for every region of
+/// `code`: its leading digits, its international and national prefixes, and each kind of
+/// number's national pattern.
+pub fn prepare_calling_code(code: i32) {
+    static DONE: [OnceLock<()>; 1000] = [const { OnceLock::new() }; 1000];
+    let Some(done) = usize::try_from(code).ok().and_then(|c| DONE.get(c)) else {
+        return;
+    };
+    done.get_or_init(|| {
+        let Some(regions) = PHONE_NUMBER_UTIL.get_regions_for_country_calling_code(code) else {
+            return;
+        };
+        let library = PHONE_NUMBER_UTIL.as_original();
+        for region in regions {
+            let Some(metadata) = library.get_metadata_for_region(region) else {
+                continue;
+            };
+            // Matched at the start: as the library anchors them, without the final `$`.
+            for prefix in [
+                metadata.leading_digits(),
+                metadata.international_prefix(),
+                metadata.national_prefix_for_parsing(),
+            ] {
+                if let Some(base) = &prefix.pattern_base {
+                    let _ = prefix
+                        .anchor_start
+                        .set(compiled(&base[..base.len().saturating_sub(1)], base.len()));
+                }
+            }
+            for kind in [
+                &metadata.general_desc,
+                &metadata.fixed_line,
+                &metadata.mobile,
+                &metadata.toll_free,
+                &metadata.premium_rate,
+                &metadata.shared_cost,
+                &metadata.personal_number,
+                &metadata.voip,
+                &metadata.pager,
+                &metadata.uan,
+                &metadata.voicemail,
+            ] {
+                let pattern = kind.national_number_pattern();
+                if let Some(base) = &pattern.pattern_base {
+                    let _ = pattern.anchor_full.set(compiled(base, base.len()));
+                }
+            }
+        }
+    });
+}
+
+/// `pattern` compiled with ASCII digits, or the empty pattern where the library would use one
+/// (its stored pattern, of length `stored`, is too short to hold any).
+fn compiled(pattern: &str, stored: usize) -> Result<Option<regex::Regex>, regex::Error> {
+    let pattern = if stored >= SHORTEST_PATTERN {
+        pattern.replace(r"\d", "[0-9]")
+    } else {
+        String::new()
+    };
+    regex::Regex::new(&pattern).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rlibphonenumber::{PhoneNumberType, Region};
+
+    /// Digit strings to read each pattern against: every region's example numbers of the
+    /// common kinds, each also with its last digit changed, cut short and made longer.
+    fn probes() -> Vec<String> {
+        let mut out = Vec::new();
+        for region in PHONE_NUMBER_UTIL.get_supported_regions() {
+            for kind in [
+                PhoneNumberType::FixedLine,
+                PhoneNumberType::Mobile,
+                PhoneNumberType::TollFree,
+            ] {
+                let Ok(example) =
+                    PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(region, kind)
+                else {
+                    continue;
+                };
+                let digits = example.national_number.to_string();
+                let last = digits.as_bytes()[digits.len() - 1];
+                let changed = format!(
+                    "{}{}",
+                    &digits[..digits.len() - 1],
+                    char::from(b'0' + (last - b'0' + 5) % 10)
+                );
+                out.extend([
+                    digits.clone(),
+                    changed,
+                    digits[..digits.len() - 1].to_string(),
+                    format!("{digits}7"),
+                ]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ascii_patterns_accept_what_the_librarys_own_accept() {
+        let probes = probes();
+        let library = PHONE_NUMBER_UTIL.as_original();
+        let mut compared = 0;
+        for region in [
+            Region::US,
+            Region::CA,
+            Region::GB,
+            Region::DE,
+            Region::FR,
+            Region::PL,
+            Region::FI,
+            Region::NG,
+            Region::JP,
+            Region::BR,
+            Region::IN,
+            Region::AU,
+        ] {
+            let metadata = library
+                .get_metadata_for_region(region)
+                .expect("known region");
+            for kind in [
+                &metadata.general_desc,
+                &metadata.fixed_line,
+                &metadata.mobile,
+            ] {
+                let Some(base) = &kind.national_number_pattern().pattern_base else {
+                    continue;
+                };
+                let unicode = regex::Regex::new(base).expect("library pattern compiles");
+                let ascii = compiled(base, base.len())
+                    .expect("compiles")
+                    .expect("not empty");
+                for probe in &probes {
+                    assert_eq!(
+                        unicode.is_match(probe),
+                        ascii.is_match(probe),
+                        "{region:?} {base} on {probe}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
+    }
+
+    #[test]
+    fn every_regions_example_numbers_are_valid_and_lengthened_ones_only_in_open_plans() {
+        let mut valid = 0;
+        let mut lengthened_valid = Vec::new();
+        for region in PHONE_NUMBER_UTIL.get_supported_regions() {
+            // Compiled here first: getting the example parses it.
+            if let Some(code) = PHONE_NUMBER_UTIL.get_country_code_for_region(region) {
+                prepare_calling_code(code);
+            }
+            let Ok(example) = PHONE_NUMBER_UTIL
+                .get_example_number_for_type_and_region(region, PhoneNumberType::FixedLine)
+            else {
+                continue;
+            };
+            assert!(is_valid_number(&example), "{region:?}");
+            assert_ne!(
+                number_type(&example),
+                PhoneNumberType::Unknown,
+                "{region:?}"
+            );
+            valid += 1;
+            // Far too long for any plan.
+            let mut long = example.clone();
+            long.national_number = long.national_number * 1000 + 123;
+            if is_valid_number(&long) {
+                lengthened_valid.push(region);
+            }
+        }
+        assert!(valid > 200, "{valid}");
+        // Only where the plan's numbers have open lengths (Austria's and Germany's extensions…).
+        let open_plans = [Region::AT, Region::DE, Region::LU, Region::RS, Region::TK];
+        assert!(
+            lengthened_valid.iter().all(|r| open_plans.contains(r)),
+            "{lengthened_valid:?}"
+        );
+    }
+}
