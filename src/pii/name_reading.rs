@@ -36,6 +36,8 @@ pub(super) struct NameLists {
     english: FxHashSet<&'static str>,
     /// Countries' names in Latin-script languages, lower case ("american samoa").
     countries: FxHashSet<&'static str>,
+    /// The words of those names ("american", "samoa").
+    country_words: FxHashSet<&'static str>,
     street_words: HashSet<&'static str>,
     /// `TITLES` as a set: a title is asked about for nearly every word.
     titles: FxHashSet<&'static str>,
@@ -56,6 +58,12 @@ impl NameLists {
             common: list(COMMON_WORDS).collect(),
             english: list(ENGLISH_NAMES).collect(),
             countries: list(COUNTRIES).collect(),
+            // (Split as `words` reads a text: letters with inner apostrophes and hyphens.)
+            country_words: list(COUNTRIES)
+                .flat_map(|c| c.split(|ch: char| !(ch.is_alphabetic() || "'’-".contains(ch))))
+                .map(|w| w.trim_matches(|ch: char| "'’-".contains(ch)))
+                .filter(|w| !w.is_empty())
+                .collect(),
             street_words,
             titles: TITLES.iter().copied().collect(),
             shape: NameShape::new(),
@@ -408,26 +416,54 @@ impl<'a> Reading<'a> {
     /// English word ("Database Schema", "Total Lines" are no question), and it is not a
     /// country's name or part of one ("Anguilla", "Equatorial Guinea").
     pub(super) fn asked(&self, start: usize, span: &[Word]) -> bool {
-        let words = &self.words;
-        let head = &words[start];
-        let end = start + span.len();
-        let country = || {
-            (start.saturating_sub(2)..=start).any(|a| {
-                (end..=(end + 3).min(words.len())).any(|b| {
-                    let (from, to) = (words[a].start, words[b - 1].end);
-                    if self.text[from..to].is_ascii() {
-                        self.lists.countries.contains(&self.lower[from..to])
-                    } else {
-                        self.lists
-                            .countries
-                            .contains(self.text[from..to].to_lowercase().as_str())
-                    }
-                })
-            })
-        };
+        let head = &self.words[start];
         self.name_like(head)
             && (!self.english(head) || self.is_first(head) || self.is_last(head))
             && span.iter().any(|w| self.name_like(w) && !self.english(w))
-            && !country()
+            && self
+                .in_country_name(start, start + span.len(), 2, 3)
+                .is_none()
+    }
+
+    /// The words `from..to` (indices) within a country's name in a Latin-script language that
+    /// starts at most `before` words before them and ends at most `after` words after ("Sierra
+    /// Leone", "America" of "United States of America", "Georgia" of "Južná Georgia a Južné
+    /// Sandwichove ostrovy"): the name's word range, if so.
+    pub(super) fn in_country_name(
+        &self,
+        from: usize,
+        to: usize,
+        before: usize,
+        after: usize,
+    ) -> Option<(usize, usize)> {
+        let words = &self.words;
+        // Only words of some country's name can be in one.
+        let country_word = |w: &Word| {
+            let k = self.key(w);
+            if k.is_ascii() {
+                self.lists.country_words.contains(k)
+            } else {
+                self.lists
+                    .country_words
+                    .contains(self.text[w.start..w.end].to_lowercase().as_str())
+            }
+        };
+        if !words[from..to].iter().all(country_word) {
+            return None;
+        }
+        (from.saturating_sub(before)..=from).find_map(|a| {
+            (to..=(to + after).min(words.len()))
+                .find(|&b| {
+                    let (s, e) = (words[a].start, words[b - 1].end);
+                    if self.text[s..e].is_ascii() {
+                        self.lists.countries.contains(&self.lower[s..e])
+                    } else {
+                        self.lists
+                            .countries
+                            .contains(self.text[s..e].to_lowercase().as_str())
+                    }
+                })
+                .map(|b| (a, b))
+        })
     }
 }

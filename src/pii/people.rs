@@ -509,7 +509,17 @@ fn not_a_person(r: &Reading, s: usize, e: usize) -> bool {
                         .is_none_or(|&rank| rank >= FREQUENT_SURNAME)
             })
     };
-    place_after || joined_surnames || street_name_at(r.text, r.lower, s)
+    // A country's name or a part of one; a given name that is a country's whole name ("Chad",
+    // "Jordan") stays a person.
+    let country = r
+        .in_country_name(from, from + span_words.len(), 4, 5)
+        .is_some_and(|(a, b)| {
+            !(a == from
+                && b == from + span_words.len()
+                && span_words.len() == 1
+                && r.is_first(head))
+        });
+    place_after || joined_surnames || country || street_name_at(r.text, r.lower, s)
 }
 
 /// A name turned down alone (`held`: a listed given name or a word shaped like one, no family

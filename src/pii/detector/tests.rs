@@ -8,6 +8,33 @@ mod blocks_and_lists;
 mod context_model;
 
 #[test]
+fn a_country_or_part_of_one_is_not_a_person_but_a_given_name_that_is_one_is() {
+    assert_none(
+        EntityType::Person,
+        &[
+            "She moved here from Sierra Leone",
+            "Hong Kong was super fun to visit!",
+            "Jessicaberg\nUnited States of America 52584",
+            "Zavar\nJužná Georgia a Južné Sandwichove ostrovy 936 56",
+        ],
+    );
+    assert_finds(
+        EntityType::Person,
+        &[
+            (
+                "I'm glad to hear that Chad is moving in that direction",
+                "Chad",
+            ),
+            ("My name is Georgia Banks", "Georgia Banks"),
+            (
+                "Georgia Banks called about her filler review",
+                "Georgia Banks",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn every_pattern_compiles_including_those_compiled_when_first_needed() {
     Addresses::new().compile_lazy_patterns();
 }
