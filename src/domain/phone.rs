@@ -55,6 +55,7 @@ impl PhoneNumber {
     /// *valid*-number test): the SMS work asks before texting. Read from the stored E.164 form,
     /// so it needs no column of its own and follows the metadata the binary carries.
     pub fn is_allocated(&self) -> bool {
+        super::phone_patterns::prepare_to_parse(&self.0, None);
         PHONE_NUMBER_UTIL
             .parse(&self.0, None)
             .map(|p| super::phone_patterns::is_valid_number(&p))
@@ -66,6 +67,7 @@ impl PhoneNumber {
     /// error says why not, in words fit for a follow-up's record.
     pub fn sms_capable(&self) -> Result<(), &'static str> {
         use rlibphonenumber::PhoneNumberType;
+        super::phone_patterns::prepare_to_parse(&self.0, None);
         let Ok(parsed) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
             return Err("the number cannot be read");
         };

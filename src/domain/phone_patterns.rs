@@ -84,9 +84,9 @@ pub fn prepare_calling_code(code: i32) {
                 metadata.national_prefix_for_parsing(),
             ] {
                 if let Some(base) = &prefix.pattern_base {
-                    let _ = prefix
-                        .anchor_start
-                        .set(compiled(&base[..base.len().saturating_sub(1)], base.len()));
+                    if let Ok(regex) = compiled(&base[..base.len().saturating_sub(1)], base.len()) {
+                        let _ = prefix.anchor_start.set(Ok(regex));
+                    }
                 }
             }
             for kind in [
@@ -104,7 +104,9 @@ pub fn prepare_calling_code(code: i32) {
             ] {
                 let pattern = kind.national_number_pattern();
                 if let Some(base) = &pattern.pattern_base {
-                    let _ = pattern.anchor_full.set(compiled(base, base.len()));
+                    if let Ok(regex) = compiled(base, base.len()) {
+                        let _ = pattern.anchor_full.set(Ok(regex));
+                    }
                 }
             }
         }
@@ -112,7 +114,8 @@ pub fn prepare_calling_code(code: i32) {
 }
 
 /// `pattern` compiled with ASCII digits, or the empty pattern where the library would use one
-/// (its stored pattern, of length `stored`, is too short to hold any).
+/// (its stored pattern, of length `stored`, is too short to hold any). One that failed to
+/// compile is left for the library (which would fail on it too).
 fn compiled(pattern: &str, stored: usize) -> Result<Option<regex::Regex>, regex::Error> {
     let pattern = if stored >= SHORTEST_PATTERN {
         pattern.replace(r"\d", "[0-9]")
@@ -205,6 +208,26 @@ mod tests {
             }
         }
         assert!(compared > 10_000, "{compared}");
+    }
+
+    #[test]
+    fn numbers_with_a_national_or_an_international_prefix_parse_as_before() {
+        // Read through the prefixes' patterns filled here: a trunk 0 or 8 stripped, an
+        // international 00 or 810 read as such, digits of other scripts made ASCII first.
+        for (text, region, e164) in [
+            ("020 7946 0958", Region::GB, "+442079460958"),
+            ("0044 20 7946 0958", Region::DE, "+442079460958"),
+            ("8 912 345 67 89", Region::RU, "+79123456789"),
+            ("810 44 20 7946 0958", Region::RU, "+442079460958"),
+            ("030 901820", Region::DE, "+4930901820"),
+            ("06 12 34 56 78", Region::FR, "+33612345678"),
+            ("011 44 20 7946 0958", Region::US, "+442079460958"),
+            ("＋４４ ２０ ７９４６ ０９５８", Region::GB, "+442079460958"),
+        ] {
+            prepare_to_parse(text, Some(region));
+            let parsed = PHONE_NUMBER_UTIL.parse(text, Some(region)).expect(text);
+            assert_eq!(crate::domain::PhoneNumber::e164(&parsed), e164, "{text}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ const SURNAMES: &str = include_str!("vocab/surnames.txt");
 const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
 const ENGLISH_NAMES: &str = include_str!("vocab/english_names.txt");
 const COUNTRIES: &str = include_str!("vocab/countries.txt");
+const COUNTRIES_IN_ENGLISH: &str = include_str!("vocab/countries_english.txt");
 
 /// A surname this frequent (rank in the Census list) is a name even when it is also an
 /// ordinary word ("Thomas Hall", "Joshua King"), after a given name.
@@ -38,6 +39,8 @@ pub(super) struct NameLists {
     countries: FxHashSet<&'static str>,
     /// The words of those names ("american", "samoa").
     country_words: FxHashSet<&'static str>,
+    /// The countries' English names alone.
+    countries_in_english: FxHashSet<&'static str>,
     street_words: HashSet<&'static str>,
     /// `TITLES` as a set: a title is asked about for nearly every word.
     titles: FxHashSet<&'static str>,
@@ -58,12 +61,11 @@ impl NameLists {
             common: list(COMMON_WORDS).collect(),
             english: list(ENGLISH_NAMES).collect(),
             countries: list(COUNTRIES).collect(),
-            // (Split as `words` reads a text: letters with inner apostrophes and hyphens.)
+            // (Split as `words` reads a text.)
             country_words: list(COUNTRIES)
-                .flat_map(|c| c.split(|ch: char| !(ch.is_alphabetic() || "'’-".contains(ch))))
-                .map(|w| w.trim_matches(|ch: char| "'’-".contains(ch)))
-                .filter(|w| !w.is_empty())
+                .flat_map(|c| words(c).into_iter().map(move |w| &c[w.start..w.end]))
                 .collect(),
+            countries_in_english: list(COUNTRIES_IN_ENGLISH).collect(),
             street_words,
             titles: TITLES.iter().copied().collect(),
             shape: NameShape::new(),
@@ -437,16 +439,14 @@ impl<'a> Reading<'a> {
         after: usize,
     ) -> Option<(usize, usize)> {
         let words = &self.words;
-        // Only words of some country's name can be in one.
+        if from >= to || to > words.len() {
+            return None;
+        }
+        // Only words of some country's name can be in one (a word outside ASCII is looked
+        // for in full: its lower case need not split as the list's does).
         let country_word = |w: &Word| {
             let k = self.key(w);
-            if k.is_ascii() {
-                self.lists.country_words.contains(k)
-            } else {
-                self.lists
-                    .country_words
-                    .contains(self.text[w.start..w.end].to_lowercase().as_str())
-            }
+            !k.is_ascii() || self.lists.country_words.contains(k)
         };
         if !words[from..to].iter().all(country_word) {
             return None;
@@ -465,5 +465,13 @@ impl<'a> Reading<'a> {
                 })
                 .map(|b| (a, b))
         })
+    }
+
+    /// Whether the words `a..b` are a country's English name.
+    pub(super) fn english_country_name(&self, a: usize, b: usize) -> bool {
+        let (s, e) = (self.words[a].start, self.words[b - 1].end);
+        self.lists
+            .countries_in_english
+            .contains(self.text[s..e].to_lowercase().as_str())
     }
 }

@@ -509,16 +509,18 @@ fn not_a_person(r: &Reading, s: usize, e: usize) -> bool {
                         .is_none_or(|&rank| rank >= FREQUENT_SURNAME)
             })
     };
-    // A country's name or a part of one; a given name that is a country's whole name ("Chad",
-    // "Jordan") stays a person.
-    let country = r
-        .in_country_name(from, from + span_words.len(), 4, 5)
-        .is_some_and(|(a, b)| {
-            !(a == from
-                && b == from + span_words.len()
-                && span_words.len() == 1
-                && r.is_first(head))
-        });
+    // A country's name or a part of one. A name that is a country's whole name stays a
+    // person when it is a given name ("Chad", "Jordan"), or when its words are all names and
+    // the country is so called only in another language ("Eben Solomon", "Nam Phi"; not "Sierra
+    // Leone").
+    let to = from + span_words.len();
+    let country = r.in_country_name(from, to, 4, 5).is_some_and(|(a, b)| {
+        let whole = a == from && b == to;
+        let names = span_words.iter().all(|w| r.is_first(w) || r.is_last(w));
+        !(whole
+            && ((span_words.len() == 1 && r.is_first(head))
+                || (names && !r.english_country_name(a, b))))
+    });
     place_after || joined_surnames || country || street_name_at(r.text, r.lower, s)
 }
 

@@ -30,6 +30,8 @@ fn a_country_or_part_of_one_is_not_a_person_but_a_given_name_that_is_one_is() {
                 "Georgia Banks called about her filler review",
                 "Georgia Banks",
             ),
+            // A country's name in another language ("South Africa" in Vietnamese).
+            ("The forms were signed by Nam Phi yesterday", "Nam Phi"),
         ],
     );
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes countries.txt: the names of the world's countries and territories, in English and in
+"""Writes countries.txt (and countries_english.txt, the English ones): the names of the world's countries and territories, in English and in
 every language written in Latin letters that PyPI `pycountry` 26.2.16 translates them into
 (its ISO 3166-1 database and translations come from Debian's iso-codes, LGPL-2.1; the names
 themselves are the standard's). Lower case, one per line: "uruguay", "american samoa",
@@ -55,7 +55,14 @@ def main(unpacked):
         f.write("# Countries and territories in Latin-script languages: PyPI pycountry 26.2.16\n")
         f.write("# (ISO 3166-1 via Debian iso-codes, LGPL-2.1); built by build_countries.py.\n")
         f.writelines(n + "\n" for n in kept)
-    print(f"{len(kept)} names")
+    # The English names alone: a name that is a whole country's name in some other language
+    # ("Eben Solomon", "Nam Phi") may be a person's.
+    in_english = sorted(n for n in {e.lower() for e in english} if "," not in n and len(n) >= 4)
+    with open(os.path.join(HERE, "countries_english.txt"), "w", encoding="utf-8") as f:
+        f.write("# Countries and territories by their English names: PyPI pycountry 26.2.16\n")
+        f.write("# (ISO 3166-1 via Debian iso-codes, LGPL-2.1); built by build_countries.py.\n")
+        f.writelines(n + "\n" for n in in_english)
+    print(f"{len(kept)} names, {len(in_english)} in English")
 
 
 if __name__ == "__main__":
