@@ -71,7 +71,7 @@ impl PhoneNumber {
         let Ok(parsed) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
             return Err("the number cannot be read");
         };
-        if !self.is_allocated() {
+        if !super::phone_patterns::is_valid_number(&parsed) {
             return Err("the number is not in an allocated range");
         }
         match super::phone_patterns::number_type(&parsed) {
