@@ -11,13 +11,15 @@ use super::addresses::LINE_MARKS;
 use super::name_forms::{words, NameTests, Word};
 use super::name_shape::{self, NameShape};
 use super::name_words::{
-    AUXILIARIES, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER, LEGAL_FORMS_BEFORE,
-    NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, STREET_ONLY, SUFFIXES, TITLES,
-    TITLES_WITH_STOP,
+    AUXILIARIES, FIRM_TAILS, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
+    LEGAL_FORMS_BEFORE, NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, STREET_ONLY, SUFFIXES,
+    TITLES, TITLES_WITH_STOP,
 };
 
 const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
 const SURNAMES: &str = include_str!("vocab/surnames.txt");
+/// Given names of many origins the Census lists lack (`build_world_names.py`).
+const FIRST_NAMES_WORLD: &str = include_str!("vocab/first_names_world.txt");
 const COMMON_WORDS: &str = include_str!("vocab/common_words.txt");
 const ENGLISH_NAMES: &str = include_str!("vocab/english_names.txt");
 const COUNTRIES: &str = include_str!("vocab/countries.txt");
@@ -56,7 +58,7 @@ fn list(text: &'static str) -> impl Iterator<Item = &'static str> {
 impl NameLists {
     pub(super) fn new(street_words: HashSet<&'static str>) -> Self {
         NameLists {
-            first: list(FIRST_NAMES).collect(),
+            first: list(FIRST_NAMES).chain(list(FIRST_NAMES_WORLD)).collect(),
             last: list(SURNAMES).zip(0..).collect(),
             common: list(COMMON_WORDS).collect(),
             english: list(ENGLISH_NAMES).collect(),
@@ -333,8 +335,21 @@ impl<'a> Reading<'a> {
             .rsplit(char::is_whitespace)
             .next()
             .unwrap_or("");
-        LEGAL_FORMS_AFTER.contains(&next)
+        // Partners joined by an ampersand ("Ravn & Danielsen A/S", "Yahia & Salhi's"), or a
+        // name then "and Sons", "et Associés", "e figli"…
+        let partners = next == "&"
+            || previous == "&"
+            || FIRM_TAILS.iter().any(|tail| {
+                after.len() >= tail.len()
+                    && after.is_char_boundary(tail.len())
+                    && after[..tail.len()].eq_ignore_ascii_case(tail)
+            });
+        partners
+            || LEGAL_FORMS_AFTER.contains(&next)
             || LEGAL_FORMS_AFTER.contains(&next.trim_end_matches(['.', ')']))
+            || (next.len() > 2
+                && next.ends_with("..")
+                && LEGAL_FORMS_AFTER.contains(&&next[..next.len() - 1]))
             || LEGAL_FORMS_BEFORE.contains(&previous)
     }
 

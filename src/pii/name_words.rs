@@ -342,7 +342,28 @@ pub(super) const LEGAL_FORMS_AFTER: &[&str] = &[
     "LLC", "LLP", "Ltd", "Ltd.", "NV", "N.V.", "OHG", "Oy", "PLC", "plc", "Pty", "S.A.", "SA",
     "S.A.S.", "S.A.U", "SARL", "SAS", "S.L.", "SL", "SNC", "S.N.C.", "SpA", "SPA", "S.p.A.", "Srl",
     "SRL", "S.r.l.", "s.r.o.", "Tbk", "v.o.s.", "k.s.", "Zrt.", "Ltda", "Ltda.", "Limitada", "Osk",
-    "Oyj", "Ky", "Tmi",
+    "Oyj", "Ky", "Tmi", "Tic", "Şti", "UAB", "SIA", "OÜ", "Bt.", "HB", "KB", "I/S", "K/S", "P/S",
+    "IVS", "ANS", "Sp.k.", "s.c.", "Lda", "Lda.", "S/A", "j.d.o.o.", "s.p.", "S.C.", "VOF", "EPIC",
+    "EURL",
+];
+/// Words after a name that make it a firm's ("Belkacem et Associés", "Catenazzi e figli",
+/// "Baker and Sons"), as written, compared without regard to ASCII case.
+pub(super) const FIRM_TAILS: &[&str] = &[
+    "and Sons",
+    "& Sons",
+    "and Partners",
+    "& Partners",
+    "& Co",
+    "und Partner",
+    "& Partner",
+    "et Associés",
+    "et Fils",
+    "e figli",
+    "e Figli",
+    "y Asociados",
+    "e Associados",
+    "en Zonen",
+    "och Söner",
 ];
 /// Legal forms written before a firm's name ("CV Agustina Pranowo"; not "PT", which is a
 /// physiotherapist too).

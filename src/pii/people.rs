@@ -1,5 +1,6 @@
-//! Finding people's names in free text: the US Census name lists (plus our own given names),
-//! titles, initials and suffixes, and the words around a name that say one is coming.
+//! Finding people's names in free text: the US Census name lists (plus our own given names and
+//! given names of many origins), titles, initials and suffixes, and the words around a name
+//! that say one is coming.
 //!
 //! Span convention: a title ("Dr.", "Mrs") and a suffix ("Jr.", "MD") belong to the name and
 //! are inside its span, as in "Dr. Glen O'Connell MD"; a possessive "'s" is outside it.
@@ -9,6 +10,7 @@ use std::collections::HashSet;
 use super::name_context::{self, Clues, NameContext, WordFacts};
 use super::name_forms::{name_at, street_name_at, Strength, Word};
 use super::name_reading::{NameLists, Reading, FREQUENT_SURNAME};
+use super::name_shape;
 use super::name_words::{
     calendar_word, ANY_LEAD_IN, KIN, LOWER_CASE_LEAD_INS, NAME_LEAD_INS, NOT_CALLED,
     PERSON_LEAD_INS, PLACE_AFTER, PLACE_BEFORE, STRONG_LEAD_INS, UNIT_WORDS,
@@ -87,6 +89,10 @@ impl People {
             let run_end = *run.last().unwrap_or(&i);
             let mut taken = None;
             let mut model_taken = None;
+            // The run's whole span when the rules turned it down as a name of unlisted or
+            // name-shaped words: a given name the rules take at its end takes the words before
+            // it too ("called Daoudi Hocine", "a huge Merzougui Mounir fan": family name first).
+            let mut surname_first: Option<(usize, usize)> = None;
             for (pos, &start) in run.iter().enumerate() {
                 // A name starts with a capital, not with its particle.
                 if !(words[start].capitalised || (pos == 0 && lower_title)) {
@@ -131,6 +137,25 @@ impl People {
                 if r.institution(s, e) || r.firm(s, e) {
                     continue;
                 }
+                if pos == 0
+                    && ruled.is_none()
+                    && matches!(strength, Strength::Shaped | Strength::Unlisted)
+                    && !r.english(head)
+                    && (r.is_last(head) || r.is_shaped(head))
+                {
+                    surname_first = Some((s, e));
+                }
+                let s = match surname_first {
+                    Some((whole_s, whole_e))
+                        if pos > 0
+                            && whole_e == e
+                            && ruled.is_some()
+                            && strength == Strength::Given =>
+                    {
+                        whole_s
+                    }
+                    _ => s,
+                };
                 let span_words = &words[start..words.partition_point(|w| w.end <= e)];
                 let score = match ruled {
                     Some(score) => score,
@@ -174,6 +199,45 @@ impl People {
         }
         second_look(&r, first_found, found, &mut taken_spans);
         list_pass(&r, &held, found, &mut taken_spans);
+        join_parts(&r, first_found, found);
+    }
+}
+
+/// Two names found side by side that are one person's (from `first_found` on): parts with only
+/// a space between them ("Siti Bilir" and "Akça"), and a family name, a comma, then a given
+/// name that ends the list ("Kairys, Amelija", not "Tarja, Ville and Aino").
+fn join_parts(r: &Reading, first_found: usize, found: &mut Vec<Finding>) {
+    let mut people: Vec<usize> = (first_found..found.len())
+        .filter(|&k| found[k].0 == EntityType::Person)
+        .collect();
+    people.sort_by_key(|&k| found[k].1);
+    let one_word = |s: usize, e: usize| r.words.iter().find(|w| w.start == s && w.end == e);
+    let mut gone = Vec::new();
+    for pair in people.windows(2) {
+        let (a, b) = (found[pair[0]], found[pair[1]]);
+        let Some(gap) = r.text.get(a.2..b.1) else {
+            continue;
+        };
+        let after = &r.lower[b.2..];
+        let list_goes_on = after
+            .strip_prefix(", ")
+            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_lowercase()))
+            || [" and ", " or ", " & ", " y ", " et ", " und "]
+                .iter()
+                .any(|j| after.starts_with(j));
+        let inverted = gap == ", "
+            && one_word(a.1, a.2).is_some_and(|w| !r.is_first(w))
+            && one_word(b.1, b.2).is_some_and(|w| r.is_first(w))
+            && !r.text[..a.1].trim_end().ends_with(',')
+            && !list_goes_on;
+        if gap == " " || inverted {
+            found[pair[1]] = (EntityType::Person, a.1, b.2, a.3.max(b.3));
+            gone.push(pair[0]);
+        }
+    }
+    gone.sort_unstable();
+    for k in gone.into_iter().rev() {
+        found.remove(k);
     }
 }
 
@@ -394,14 +458,19 @@ fn lower_case_name(r: &Reading, i: usize) -> Option<(usize, usize, usize)> {
                 && !r.is_common(n)
         });
     let given = r.is_first(w) && !r.is_common(w);
+    // A family name after it: listed, or shaped like a name and no English word ("anvar
+    // otabekov here").
+    let family = |n: &Word| {
+        !r.is_common(n)
+            && (r.is_last(n) || (!r.english(n) && r.shape_score(n) > name_shape::LOOKS_LIKE_A_NAME))
+    };
     let after_name = |k: usize| {
         let mut j = k + 1;
         while j < words.len()
             && j < k + 3
             && r.joined(&words[j - 1], &words[j])
             && !words[j].capitalised
-            && r.is_last(&words[j])
-            && !r.is_common(&words[j])
+            && family(&words[j])
         {
             j += 1;
         }

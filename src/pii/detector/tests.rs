@@ -6,6 +6,7 @@ use super::*;
 mod addresses_abroad;
 mod blocks_and_lists;
 mod context_model;
+mod names_of_many_origins;
 
 #[test]
 fn a_country_or_part_of_one_is_not_a_person_but_a_given_name_that_is_one_is() {
