@@ -307,7 +307,8 @@ impl<'a> Reading<'a> {
     }
 
     /// A firm's legal form just after the words or just before them ("Jensen AB", "CV Agustina
-    /// Pranowo"), or run into them ("Bach ApS").
+    /// Pranowo"), or run into them ("Bach ApS"); partners joined by "&" that a legal form or a
+    /// possessive closes; words after them that name a firm ("… et Associés", "… and Sons").
     pub(super) fn firm(&self, s: usize, e: usize) -> bool {
         let text = self.text;
         let span = &text[s..e];
@@ -335,21 +336,40 @@ impl<'a> Reading<'a> {
             .rsplit(char::is_whitespace)
             .next()
             .unwrap_or("");
-        // Partners joined by an ampersand ("Ravn & Danielsen A/S", "Yahia & Salhi's"), or a
-        // name then "and Sons", "et Associés", "e figli"…
-        let partners = next == "&"
-            || previous == "&"
-            || FIRM_TAILS.iter().any(|tail| {
-                after.len() >= tail.len()
-                    && after.is_char_boundary(tail.len())
-                    && after[..tail.len()].eq_ignore_ascii_case(tail)
-            });
-        partners
-            || LEGAL_FORMS_AFTER.contains(&next)
-            || LEGAL_FORMS_AFTER.contains(&next.trim_end_matches(['.', ')']))
-            || (next.len() > 2
-                && next.ends_with("..")
-                && LEGAL_FORMS_AFTER.contains(&&next[..next.len() - 1]))
+        // A legal form as written, with a full stop or a bracket after it, or a sentence's
+        // full stop after one that ends in its own ("S.N.C..").
+        let legal_form = |word: &str| {
+            LEGAL_FORMS_AFTER.contains(&word)
+                || LEGAL_FORMS_AFTER.contains(&word.trim_end_matches(['.', ')']))
+                || (word.len() > 2
+                    && word.ends_with("..")
+                    && LEGAL_FORMS_AFTER.contains(&&word[..word.len() - 1]))
+        };
+        let possessive = |rest: &str| rest.starts_with("'s") || rest.starts_with("’s");
+        fn first_word(rest: &str) -> &str {
+            let rest = rest.trim_start_matches(' ');
+            &rest[..rest
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(rest.len())]
+        }
+        // Partners joined by an ampersand when a legal form or a possessive closes the pair
+        // ("Ravn & Danielsen A/S", "Yahia & Salhi's"; not "Mr & Mrs Smith", "Antti & Sonja").
+        let partner_before = previous == "&" && possessive(&text[e..]);
+        let partner_after = next == "&" && {
+            let rest = after[1..].trim_start_matches(' ');
+            let partner = first_word(rest);
+            partner.ends_with("'s")
+                || partner.ends_with("’s")
+                || legal_form(first_word(&rest[partner.len()..]))
+        };
+        // A name then "and Sons", "et Associés", "e figli"… as a whole word.
+        let tail = FIRM_TAILS.iter().any(|tail| {
+            after.starts_with(tail) && !after[tail.len()..].starts_with(char::is_alphanumeric)
+        });
+        partner_before
+            || partner_after
+            || tail
+            || legal_form(next)
             || LEGAL_FORMS_BEFORE.contains(&previous)
     }
 

@@ -342,12 +342,11 @@ pub(super) const LEGAL_FORMS_AFTER: &[&str] = &[
     "LLC", "LLP", "Ltd", "Ltd.", "NV", "N.V.", "OHG", "Oy", "PLC", "plc", "Pty", "S.A.", "SA",
     "S.A.S.", "S.A.U", "SARL", "SAS", "S.L.", "SL", "SNC", "S.N.C.", "SpA", "SPA", "S.p.A.", "Srl",
     "SRL", "S.r.l.", "s.r.o.", "Tbk", "v.o.s.", "k.s.", "Zrt.", "Ltda", "Ltda.", "Limitada", "Osk",
-    "Oyj", "Ky", "Tmi", "Tic", "Şti", "UAB", "SIA", "OÜ", "Bt.", "HB", "KB", "I/S", "K/S", "P/S",
-    "IVS", "ANS", "Sp.k.", "s.c.", "Lda", "Lda.", "S/A", "j.d.o.o.", "s.p.", "S.C.", "VOF", "EPIC",
-    "EURL",
+    "Oyj", "Ky", "Tmi", "Tic", "Şti", "SIA", "OÜ", "Bt.", "I/S", "K/S", "P/S", "IVS", "Sp.k.",
+    "Lda", "Lda.", "S/A", "j.d.o.o.", "VOF", "EURL",
 ];
 /// Words after a name that make it a firm's ("Belkacem et Associés", "Catenazzi e figli",
-/// "Baker and Sons"), as written, compared without regard to ASCII case.
+/// "Baker and Sons"), as written and as whole words.
 pub(super) const FIRM_TAILS: &[&str] = &[
     "and Sons",
     "& Sons",
@@ -357,6 +356,7 @@ pub(super) const FIRM_TAILS: &[&str] = &[
     "und Partner",
     "& Partner",
     "et Associés",
+    "et Associes",
     "et Fils",
     "e figli",
     "e Figli",

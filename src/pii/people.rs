@@ -203,9 +203,11 @@ impl People {
     }
 }
 
-/// Two names found side by side that are one person's (from `first_found` on): parts with only
-/// a space between them ("Siti Bilir" and "Akça"), and a family name, a comma, then a given
-/// name that ends the list ("Kairys, Amelija", not "Tarja, Ville and Aino").
+/// Two names found side by side that are one person's (from `first_found` on): a one-word
+/// part after a name with only a space between ("Siti Bilir" and "Akça"; not a title), and
+/// where a name is expected a family name, a comma, then a given name that
+/// no list goes on after ("Patient: Nowak, Zofia", "referred by Kiška, Viltė"; not "Nowak,
+/// Zofia and Piotr").
 fn join_parts(r: &Reading, first_found: usize, found: &mut Vec<Finding>) {
     let mut people: Vec<usize> = (first_found..found.len())
         .filter(|&k| found[k].0 == EntityType::Person)
@@ -218,19 +220,29 @@ fn join_parts(r: &Reading, first_found: usize, found: &mut Vec<Finding>) {
         let Some(gap) = r.text.get(a.2..b.1) else {
             continue;
         };
+        let part = gap == " " && one_word(b.1, b.2).is_some_and(|w| !r.is_title(w));
+        // Where a name is expected: a form's field (after a label or at a line's start) or
+        // after a lead-in ("I'm", "referred by", "contact").
+        let before = r.text[..a.1].trim_end_matches([' ', '\t']);
+        let expected =
+            before.is_empty() || before.ends_with([':', '\n']) || r.lead_in(a.1, ANY_LEAD_IN);
+        // A list goes on after it: "and", "or", "&", or a comma and another given name.
         let after = &r.lower[b.2..];
-        let list_goes_on = after
-            .strip_prefix(", ")
-            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_lowercase()))
+        let next_given = r
+            .words
+            .iter()
+            .find(|w| w.start == b.2 + 2)
+            .is_some_and(|w| w.capitalised && r.is_first(w) && r.key(w) != "i");
+        let list_goes_on = (after.starts_with(", ") && next_given)
             || [" and ", " or ", " & ", " y ", " et ", " und "]
                 .iter()
                 .any(|j| after.starts_with(j));
         let inverted = gap == ", "
+            && expected
+            && !list_goes_on
             && one_word(a.1, a.2).is_some_and(|w| !r.is_first(w))
-            && one_word(b.1, b.2).is_some_and(|w| r.is_first(w))
-            && !r.text[..a.1].trim_end().ends_with(',')
-            && !list_goes_on;
-        if gap == " " || inverted {
+            && one_word(b.1, b.2).is_some_and(|w| r.is_first(w));
+        if part || inverted {
             found[pair[1]] = (EntityType::Person, a.1, b.2, a.3.max(b.3));
             gone.push(pair[0]);
         }

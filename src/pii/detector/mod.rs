@@ -285,6 +285,18 @@ impl Detector {
             .iter()
             .map(|f| (f.1, f.2))
             .collect();
+        // A name that runs into one ("dr khan mounjaro refill") keeps what comes before it.
+        for f in found.iter_mut() {
+            if f.0 != EntityType::Person || f.3 >= 1.0 {
+                continue;
+            }
+            if let Some(&(s, _)) = clinical
+                .iter()
+                .find(|&&(s, e)| f.1 < s && s < f.2 && e >= f.2)
+            {
+                f.2 = f.1 + text[f.1..s].trim_end_matches([' ', ',', '-']).len();
+            }
+        }
         found.retain(|f| {
             f.0 != EntityType::Person
                 || f.3 >= 1.0
