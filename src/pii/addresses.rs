@@ -82,6 +82,21 @@ const COUNTRIES: &str = r"United States(?: of America)?|USA|U\.S\.A\.|United Kin
 const POSTCODE_ABROAD: &str =
     r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}";
 
+/// A line that opens with one of these is a phone's, not the end of an address block ("Fax
+/// 5551234" under a town).
+const PHONE_LINE_WORDS: &[&str] = &[
+    "tel",
+    "tél",
+    "phone",
+    "telephone",
+    "fax",
+    "mobile",
+    "cell",
+    "telefon",
+    "teléfono",
+    "call",
+];
+
 /// Six-digit postcodes (Romania): only after a street with its road word, never after a bare
 /// word and number, where "07700 900123" (a UK mobile) would read as a street and its code.
 const SIX_DIGIT_CODE: &str = r"\d{6}";
@@ -212,10 +227,12 @@ impl Addresses {
             code_then_town: re(&format!(r"^{sep}(?:{POSTCODE_ABROAD}),?{sep}{town_abroad}")),
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             block_line: [
-                // Ends the block: a code, after up to four capitalised words (a town, a region,
-                // a country).
+                // Ends the block: a code, after a town, a region or a country of up to seven
+                // words, the first capitalised ("United States of America", "Holy See
+                // (Vatican City State)", "Macedónia do Norte", "Botswanská republika"); a
+                // seven-digit code (Chile) too, here only.
                 LazyPattern::new(format!(
-                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+\p{{Lu}}[\p{{L}}'’.-]*){{0,3}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b)$"
+                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+(?:\p{{Lu}}[\p{{L}}'’.-]*|\p{{Ll}}[\p{{L}}'’-]{{0,11}}|\([^()\n]{{1,40}}\))){{0,6}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b|\d{{7}}\b)$"
                 )),
                 // May stand in it: a town, a region, a flat or suite on its own line.
                 LazyPattern::new(format!(
@@ -539,7 +556,10 @@ impl Addresses {
                     .trim_start_matches(|c: char| c == ' ' || c == '\t' || LINE_MARKS.contains(&c))
                     .len();
             let body = line[marks..].trim_end_matches([' ', '\t', '\r', ',', '.']);
-            if body.is_empty() || body.split([' ', '\t']).any(calendar) {
+            let phone_line = body.split([' ', '\t', ':']).next().is_some_and(|w| {
+                PHONE_LINE_WORDS.contains(&w.trim_end_matches('.').to_lowercase().as_str())
+            });
+            if body.is_empty() || phone_line || body.split([' ', '\t']).any(calendar) {
                 break;
             }
             let body_start = pos + (rest.len() - after.len()) + marks;

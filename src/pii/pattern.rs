@@ -11,7 +11,7 @@ use regex::Regex;
 /// patterns still end a code with a Unicode `\b`.)
 ///
 /// The patterns read the scripts the detector is for (`latin_only`): `\p{L}` and `\p{Lu}` are
-/// letters of the Latin script, `\d` is an ASCII digit.
+/// letters of the Latin script (`\p{Ll}` its small ones), `\d` is an ASCII digit.
 pub(super) fn re(pattern: &str) -> Regex {
     Regex::new(&latin_only(pattern)).expect("built-in pattern compiles")
 }
@@ -33,10 +33,14 @@ fn latin_only(pattern: &str) -> String {
         "a negated class in a detector pattern"
     );
     pattern
+        .replace(r"\p{Ll}", LATIN_SMALL)
         .replace(r"\p{Lu}", LATIN_CAPITAL)
         .replace(r"\p{L}", LATIN_LETTER)
         .replace(r"\d", "[0-9]")
 }
+
+/// A small letter of the Latin script.
+const LATIN_SMALL: &str = r"[\p{Ll}&&\p{Latin}]";
 
 /// A capital letter of the Latin script.
 const LATIN_CAPITAL: &str = r"[\p{Lu}&&\p{Latin}]";

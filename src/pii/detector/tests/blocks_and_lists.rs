@@ -31,6 +31,32 @@ fn a_letters_address_block_is_one_address_down_to_its_code() {
 }
 
 #[test]
+fn a_blocks_last_line_names_its_country_as_the_country_writes_it() {
+    // Small words and brackets inside a country's name, a seven-digit code (Chile).
+    for (text, block) in [
+        (
+            "Rui Costa\n\n14 Harbour Lane\n Suite 2\n Braga\n Macedónia do Norte 4700-123",
+            "14 Harbour Lane\n Suite 2\n Braga\n Macedónia do Norte 4700-123",
+        ),
+        (
+            "Ana Soto\n7 Mill Road\nApt. 5\nTalca\nHoly See (Vatican City State) 40512",
+            "7 Mill Road\nApt. 5\nTalca\nHoly See (Vatican City State) 40512",
+        ),
+        (
+            "Ana Soto\n7 Mill Road\nTalca\nUnited States of America 3460000",
+            "7 Mill Road\nTalca\nUnited States of America 3460000",
+        ),
+    ] {
+        assert_eq!(address(text), [block], "{text}");
+    }
+    // A phone's line under the town is not the block's end.
+    assert_eq!(
+        address("Ana Soto\n7 Mill Road\nTalca\nFax 5551234"),
+        ["7 Mill Road"]
+    );
+}
+
+#[test]
 fn a_street_abroad_in_the_english_order_and_a_town_that_ends_the_sentence() {
     assert_eq!(
         address("The flat is at 54 Via Roma, 00184 Roma"),
