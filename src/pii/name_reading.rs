@@ -12,8 +12,8 @@ use super::name_forms::{words, NameTests, Word};
 use super::name_shape::{self, NameShape};
 use super::name_words::{
     AUXILIARIES, FIRM_TAILS, FOLLOW_ONS, INSTITUTION_WORDS, KIN, LEGAL_FORMS_AFTER,
-    LEGAL_FORMS_BEFORE, NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, STREET_ONLY, SUFFIXES,
-    TITLES, TITLES_WITH_STOP,
+    LEGAL_FORMS_BEFORE, NOT_CALLED, PARTICLES, PERSON_VERBS, POSSESSED, SPEAKING_VERBS,
+    STREET_ONLY, SUFFIXES, TITLES, TITLES_WITH_STOP,
 };
 
 const FIRST_NAMES: &str = include_str!("vocab/first_names.txt");
@@ -270,7 +270,9 @@ impl<'a> Reading<'a> {
         PERSON_VERBS.contains(&next) || (next.len() > 3 && next.ends_with("ed"))
     }
 
-    /// "the", "in", "at", "near" or "to" just before `at`.
+    /// "the", "in", "at", "near" or "to" just before `at`, and not "to" or "at" after a verb
+    /// of speaking or giving, with or without a name between ("spoke to Sarah", "shouted at
+    /// Mark", "said Enes to Pablo").
     pub(super) fn after_place_word(&self, at: usize) -> bool {
         let b = self.lower[..at].trim_end();
         ["the", "in", "at", "near", "to"].iter().any(|p| {
@@ -279,7 +281,19 @@ impl<'a> Reading<'a> {
                     .chars()
                     .next_back()
                     .is_none_or(|c| !c.is_alphanumeric())
+                && !(matches!(*p, "to" | "at") && self.after_speaking(b.len() - p.len()))
         })
+    }
+
+    /// A verb of speaking or giving ends the text before `at`, or comes just before a
+    /// capitalised word that does ("said Enes").
+    fn after_speaking(&self, at: usize) -> bool {
+        let mut before = self.text[..at].trim_end().rsplit(' ');
+        let Some(last) = before.next() else {
+            return false;
+        };
+        let verb = |w: &str| SPEAKING_VERBS.contains(&w.to_ascii_lowercase().as_str());
+        verb(last) || (last.starts_with(char::is_uppercase) && before.next().is_some_and(verb))
     }
 
     /// The word just before `at` opens a sentence and asks about someone ("Could …").

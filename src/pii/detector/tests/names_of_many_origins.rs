@@ -1,5 +1,6 @@
 //! Given names the Census lists lack, family names written first, a name split by a comma in a
-//! form, speech-to-text names with an unlisted family name, and firms named for their partners.
+//! form, speech-to-text names with an unlisted family name, a name spoken to, and firms named
+//! for their partners.
 
 use super::*;
 
@@ -91,4 +92,20 @@ fn firms_named_for_partners_are_not_people_but_partners_in_life_are() {
     }
     assert_eq!(people("Antti & Sonja are both coming."), ["Antti", "Sonja"]);
     assert_eq!(people("Mr & Mrs Smith booked together."), ["Mrs Smith"]);
+}
+
+#[test]
+fn a_given_name_spoken_to_is_a_person_and_a_place_gone_to_is_not() {
+    assert_eq!(people("Can I speak to Sarah please?"), ["Sarah"]);
+    assert_eq!(
+        people("She shouted at Dragana in the car park."),
+        ["Dragana"]
+    );
+    assert!(people("I'm so sorry, said Enes to Pablo.").contains(&"Pablo".to_string()));
+    for text in [
+        "We drove to Chelsea for the weekend.",
+        "I'm staying at Austin for a week.",
+    ] {
+        assert!(people(text).is_empty(), "{text}: {:?}", people(text));
+    }
 }
