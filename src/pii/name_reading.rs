@@ -298,6 +298,16 @@ impl<'a> Reading<'a> {
 
     /// The word just before `at` opens a sentence and asks about someone ("Could …").
     pub(super) fn after_auxiliary(&self, at: usize) -> bool {
+        self.auxiliary_before(at, true)
+    }
+
+    /// As `after_auxiliary`, the auxiliary in lower case too (speech to text: "could dennis
+    /// call me back?").
+    pub(super) fn after_auxiliary_in_any_case(&self, at: usize) -> bool {
+        self.auxiliary_before(at, false)
+    }
+
+    fn auxiliary_before(&self, at: usize, capitalised: bool) -> bool {
         let Some(before) = self.text[..at].strip_suffix(' ') else {
             return false;
         };
@@ -308,7 +318,8 @@ impl<'a> Reading<'a> {
             .last()
             .map_or(before.len(), |(i, _)| i);
         AUXILIARIES.contains(&&self.lower[word_start..before.len()])
-            && self.text[word_start..].starts_with(|c: char| c.is_ascii_uppercase())
+            && (!capitalised
+                || self.text[word_start..].starts_with(|c: char| c.is_ascii_uppercase()))
             && self.sentence_start(word_start)
     }
 

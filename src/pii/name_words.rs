@@ -306,7 +306,9 @@ pub(super) const PERSON_VERBS: &[&str] = &[
     "call",
     "ring",
 ];
-pub(super) const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS];
+/// Lead-ins that take a lower-case given name: the strong ones, a person's, a kinship word ("my
+/// wife, jose, she wants…").
+pub(super) const LOWER_CASE_LEAD_INS: &[&[&str]] = &[STRONG_LEAD_INS, PERSON_LEAD_INS, KIN];
 /// Words after a name that say it was one ("Derrick here", "Sarah speaking").
 pub(super) const FOLLOW_ONS: &[&str] = &[" here", " speaking", " calling"];
 

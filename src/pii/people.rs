@@ -320,10 +320,14 @@ fn rule(r: &Reading, strength: Strength, start: usize, e: usize, around: &Around
                 0.75,
             )
         }
-        // A name that is also a month, a day or a word needs a kinship word or "my name is"
-        // ("my sister Hope"; not "it's June").
+        // A name that is also a month, a day or a word needs a kinship word, "my name is" or a
+        // question about its bearer ("my sister Hope"; not "it's June").
         Strength::CommonGiven => {
-            if !calendar_word(r.key(head)) && r.lead_in(head.start, &[NAME_LEAD_INS, KIN]) {
+            // Or asked about: "Could Joy call me back?"
+            let asked = r.after_auxiliary(head.start) && r.before_verb(e);
+            if !calendar_word(r.key(head))
+                && (r.lead_in(head.start, &[NAME_LEAD_INS, KIN]) || asked)
+            {
                 Ruled::Take(0.7)
             } else {
                 Ruled::Skip
@@ -462,35 +466,63 @@ fn model_features(
 fn lower_case_name(r: &Reading, i: usize) -> Option<(usize, usize, usize)> {
     let words = &r.words;
     let w = &words[i];
+    // A family name after a given name or a title: listed, or shaped like a name and no
+    // English word ("anvar otabekov here", "ms. demirel").
+    let family = |n: &Word| {
+        n.end - n.start > 1
+            && !r.is_common(n)
+            && (r.is_last(n) || (!r.english(n) && r.shape_score(n) > name_shape::LOOKS_LIKE_A_NAME))
+    };
+    // (A family name no list holds only after a title that no number stands before: "5 ms
+    // query" is a time.)
+    let after_number = r.text[..w.start]
+        .trim_end()
+        .ends_with(|c: char| c.is_ascii_digit());
     let titled = r.is_title(w)
         && words.get(i + 1).is_some_and(|n| {
             r.joined(w, n)
                 && !n.capitalised
-                && (r.is_first(n) || r.frequent_surname(n))
+                && (r.is_first(n)
+                    || r.frequent_surname(n)
+                    || (family(n) && !after_number && n.end - n.start > 2))
                 && !r.is_common(n)
         });
     let given = r.is_first(w) && !r.is_common(w);
-    // A family name after it: listed, or shaped like a name and no English word ("anvar
-    // otabekov here").
-    let family = |n: &Word| {
-        !r.is_common(n)
-            && (r.is_last(n) || (!r.english(n) && r.shape_score(n) > name_shape::LOOKS_LIKE_A_NAME))
+    // A lower-case initial with its full stop ("carla l. weber").
+    let initial = |k: usize| {
+        let n = &words[k];
+        n.end - n.start == 1
+            && r.text[n.start..].starts_with(|c: char| c.is_ascii_lowercase())
+            && r.text[n.end..].starts_with('.')
     };
     let after_name = |k: usize| {
         let mut j = k + 1;
         while j < words.len()
-            && j < k + 3
+            && j < k + 4
             && r.joined(&words[j - 1], &words[j])
             && !words[j].capitalised
-            && family(&words[j])
         {
-            j += 1;
+            if family(&words[j]) {
+                j += 1;
+            } else if initial(j)
+                && words.get(j + 1).is_some_and(|n| {
+                    !n.capitalised && &r.text[words[j].end..n.start] == ". " && family(n)
+                })
+            {
+                j += 2;
+            } else {
+                break;
+            }
         }
         j
     };
+    // "could dennis call me back?": a question about someone, as speech to text writes it.
+    let asked =
+        r.after_auxiliary_in_any_case(w.start) && r.before_verb(words[after_name(i) - 1].end);
     if titled
         || (given
             && (r.lead_in(w.start, LOWER_CASE_LEAD_INS)
+                || asked
                 || r.follow_on(words[after_name(i) - 1].end)))
     {
         let from = if titled { i + 1 } else { i };

@@ -118,7 +118,8 @@ fn the_world_sets_stay_above_their_floors_and_agree() {
     for name in ["world_dev", "world_check"] {
         // Names no list holds, by their shape and the words around them; the firms, places
         // and greetings beside names left out; the context model's second opinion on names
-        // the rules turned down; given names of many origins: world_check person 0.92 / 0.90.
+        // the rules turned down; given names of many origins; lower-case names: world_check
+        // person 0.93 / 0.91.
         let scores = scored_above(name, &detector, (0.89, 0.89), (0.55, 0.85));
         let m = eval::macro_f1(&scores);
         assert!(m >= 0.93, "{name}: macro F1 {m:.3}");
@@ -160,12 +161,12 @@ fn the_final_set_stays_above_what_it_scored_when_first_read() {
     // `world_final` (frames of its own: speaker labels, reported speech, lists of people,
     // kinship words, letters and forms) was scored once, after the name model was done:
     // person 0.95 / 0.67, address 0.93 / 0.75, phone 1.00 / 0.95; with given names of many
-    // origins and names spoken to (2026-12-08) person 0.97 / 0.84. These floors keep that; the goals
+    // origins, names spoken to and lower-case names (2026-12-08) person 0.97 / 0.85. These floors keep that; the goals
     // (person recall 0.80, address 0.70 at precision 0.90) are not all met on others_check.
     let scores = eval::evaluate_overlap(&Detector::default(), &eval::load("world_final"));
     println!("world_final\n{}", eval::report(&scores));
     for (kind, recall, precision) in [
-        (EntityType::Person, 0.80, 0.94),
+        (EntityType::Person, 0.82, 0.94),
         (EntityType::Address, 0.72, 0.90),
         (EntityType::Phone, 0.92, 0.97),
         (EntityType::Email, 0.99, 0.99),

@@ -109,3 +109,30 @@ fn a_given_name_spoken_to_is_a_person_and_a_place_gone_to_is_not() {
         assert!(people(text).is_empty(), "{text}: {:?}", people(text));
     }
 }
+
+#[test]
+fn speech_to_text_names_asked_about_after_kin_with_an_initial_or_a_title() {
+    assert_eq!(
+        people("could dennis call me back? it's about the filler."),
+        ["dennis"]
+    );
+    assert_eq!(
+        people("it's for my wife, jose, she wants a consultation."),
+        ["jose"]
+    );
+    assert_eq!(people("yes, carla l. weber speaking."), ["carla l. weber"]);
+    assert_eq!(
+        people("it's for my wife, ms. demirel, she wants a peel."),
+        ["ms. demirel"]
+    );
+    assert_eq!(people("Could Joy call me back?"), ["Joy"]);
+    for text in [
+        "could you call me back?",
+        "can botox help with that?",
+        "my son will call you later.",
+        "Could Monday work for you?",
+        "a cached query takes 0.4 ms query time",
+    ] {
+        assert!(people(text).is_empty(), "{text}: {:?}", people(text));
+    }
+}
