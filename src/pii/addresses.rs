@@ -82,19 +82,47 @@ const COUNTRIES: &str = r"United States(?: of America)?|USA|U\.S\.A\.|United Kin
 const POSTCODE_ABROAD: &str =
     r"(?:[A-Z]{1,2}-)?\d{4,5}|\d{4} ?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{3} \d{2}|\d{5}-\d{3}";
 
-/// A line that opens with one of these is a phone's, not the end of an address block ("Fax
-/// 5551234" under a town).
-const PHONE_LINE_WORDS: &[&str] = &[
+/// The small words inside a country's name as it is written ("United States of America",
+/// "Macedónia do Norte", "Zuid-Georgia en de Zuidelijke Sandwicheilanden").
+const JOINING_WORDS: &str =
+    "of|and|the|do|da|das|dos|de|del|della|di|du|y|e|en|a|i|og|och|et|und|la|le|van|der|den|het";
+
+/// A line that opens with one of these is a phone's or a reference's, not the end of an address
+/// block ("Fax 5551234", "Ref 1234567" under a town).
+const NOT_A_PLACE_LINE: &[&str] = &[
     "tel",
     "tél",
+    "t",
+    "ph",
     "phone",
     "telephone",
     "fax",
     "mobile",
+    "mob",
+    "m",
     "cell",
+    "home",
+    "work",
+    "office",
     "telefon",
     "teléfono",
+    "telefono",
+    "celular",
+    "handy",
+    "tlf",
+    "gsm",
     "call",
+    "ref",
+    "reference",
+    "booking",
+    "order",
+    "invoice",
+    "account",
+    "room",
+    "policy",
+    "member",
+    "patient",
+    "nhs",
 ];
 
 /// Six-digit postcodes (Romania): only after a street with its road word, never after a bare
@@ -228,11 +256,11 @@ impl Addresses {
             country: re(&format!(r"^(?:\s*,\s*|\s*\n\s*)(?:{COUNTRIES})\b")),
             block_line: [
                 // Ends the block: a code, after a town, a region or a country of up to seven
-                // words, the first capitalised ("United States of America", "Holy See
-                // (Vatican City State)", "Macedónia do Norte", "Botswanská republika"); a
-                // seven-digit code (Chile) too, here only.
+                // words, capitalised, in brackets or a small joining word between them ("United
+                // States of America", "Holy See (Vatican City State)", "Macedónia do Norte");
+                // a seven-digit code (Chile) too, here only.
                 LazyPattern::new(format!(
-                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+(?:\p{{Lu}}[\p{{L}}'’.-]*|\p{{Ll}}[\p{{L}}'’-]{{0,11}}|\([^()\n]{{1,40}}\))){{0,6}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b|\d{{7}}\b)$"
+                    r"^(?:\p{{Lu}}[\p{{L}}'’.-]*(?:[ \t]+(?:\p{{Lu}}[\p{{L}}'’.-]*|(?:{JOINING_WORDS})|\([^()\n]{{1,40}}\))){{0,6}},?[ \t]+)?(?:{POSTCODE}|(?:{POSTCODE_ABROAD})\b|\d{{5}}(?:-\d{{4}})?\b|\d{{7}}\b)$"
                 )),
                 // May stand in it: a town, a region, a flat or suite on its own line.
                 LazyPattern::new(format!(
@@ -556,10 +584,10 @@ impl Addresses {
                     .trim_start_matches(|c: char| c == ' ' || c == '\t' || LINE_MARKS.contains(&c))
                     .len();
             let body = line[marks..].trim_end_matches([' ', '\t', '\r', ',', '.']);
-            let phone_line = body.split([' ', '\t', ':']).next().is_some_and(|w| {
-                PHONE_LINE_WORDS.contains(&w.trim_end_matches('.').to_lowercase().as_str())
+            let not_a_place = body.split([' ', '\t', ':']).next().is_some_and(|w| {
+                NOT_A_PLACE_LINE.contains(&w.trim_end_matches('.').to_lowercase().as_str())
             });
-            if body.is_empty() || phone_line || body.split([' ', '\t']).any(calendar) {
+            if body.is_empty() || not_a_place || body.split([' ', '\t']).any(calendar) {
                 break;
             }
             let body_start = pos + (rest.len() - after.len()) + marks;

@@ -271,8 +271,8 @@ impl<'a> Reading<'a> {
     }
 
     /// "the", "in", "at", "near" or "to" just before `at`, and not "to" or "at" after a verb
-    /// of speaking or giving, with or without a name between ("spoke to Sarah", "shouted at
-    /// Mark", "said Enes to Pablo").
+    /// of speaking, with or without a name between ("spoke to Sarah", "shouted at Mark", "said
+    /// Enes to Pablo").
     pub(super) fn after_place_word(&self, at: usize) -> bool {
         let b = self.lower[..at].trim_end();
         ["the", "in", "at", "near", "to"].iter().any(|p| {
@@ -285,7 +285,7 @@ impl<'a> Reading<'a> {
         })
     }
 
-    /// A verb of speaking or giving ends the text before `at`, or comes just before a
+    /// A verb of speaking ends the text before `at`, or comes just before a
     /// capitalised word that does ("said Enes").
     fn after_speaking(&self, at: usize) -> bool {
         let mut before = self.text[..at].trim_end().rsplit(' ');

@@ -484,7 +484,7 @@ fn lower_case_name(r: &Reading, i: usize) -> Option<(usize, usize, usize)> {
                 && !n.capitalised
                 && (r.is_first(n)
                     || r.frequent_surname(n)
-                    || (family(n) && !after_number && n.end - n.start > 2))
+                    || (family(n) && !r.english(n) && !after_number && n.end - n.start > 2))
                 && !r.is_common(n)
         });
     let given = r.is_first(w) && !r.is_common(w);

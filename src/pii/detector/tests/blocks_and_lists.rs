@@ -49,11 +49,15 @@ fn a_blocks_last_line_names_its_country_as_the_country_writes_it() {
     ] {
         assert_eq!(address(text), [block], "{text}");
     }
-    // A phone's line under the town is not the block's end.
-    assert_eq!(
-        address("Ana Soto\n7 Mill Road\nTalca\nFax 5551234"),
-        ["7 Mill Road"]
-    );
+    // A phone's or a reference's line under the town, or a sentence, is not the block's end.
+    for text in [
+        "Ana Soto\n7 Mill Road\nTalca\nFax 5551234",
+        "Ana Soto\n7 Mill Road\nTalca\nBooking ref 1234567",
+        "Ana Soto\n7 Mill Road\nThe pain started in 2019",
+        "Ana Soto\n7 Mill Road\nMy blood pressure was 120 80",
+    ] {
+        assert_eq!(address(text), ["7 Mill Road"], "{text}");
+    }
 }
 
 #[test]
